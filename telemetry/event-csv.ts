@@ -1,0 +1,130 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { TELEMETRY_COLUMNS } from "./schema.js";
+import { quote, validateEvent } from "./validate.js";
+
+/** A CSV row that cannot become a `NetworkEvent`; names the column and rule. */
+export class CsvRowError extends Error {
+  override name = "CsvRowError";
+  constructor(
+    readonly column: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Checks that a CSV header holds every telemetry column (in any order; extra
+ * columns such as a label are allowed).
+ *
+ * @returns the missing column names, empty when the header is complete.
+ */
+export function missingColumns(header: readonly string[]): string[] {
+  const have = new Set(header.map((h) => h.trim()));
+  return TELEMETRY_COLUMNS.filter((c) => !have.has(c));
+}
+
+// 12/6/24 10:00 or 12/6/2024 10:00:05 (month/day/year, as the seed CSV has it).
+const usDateTime = /^(\d{1,2})\/(\d{1,2})\/(\d{2}|\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
+
+/**
+ * Parses a telemetry timestamp: ISO 8601 (`2024-12-06T10:00:00Z`), the seed
+ * CSV's `M/D/YY H:MM`, or epoch seconds. Times without a zone are UTC.
+ *
+ * @returns milliseconds since the epoch, or `undefined` for an empty cell.
+ * @throws CsvRowError when the text is not a time in 1970..2100.
+ */
+export function parseTimestamp(text: string): number | undefined {
+  const s = text.trim();
+  if (s === "") return undefined;
+  let ms: number;
+  const us = usDateTime.exec(s);
+  if (us) {
+    const [, mo, d, y, h, mi, sec] = us;
+    const year = y?.length === 2 ? 2000 + Number(y) : Number(y);
+    ms = Date.UTC(year, Number(mo) - 1, Number(d), Number(h ?? 0), Number(mi ?? 0), Number(sec ?? 0));
+    if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > 31) ms = Number.NaN;
+  } else if (/^\d+(\.\d+)?$/.test(s)) {
+    ms = Number(s) * 1000;
+  } else if (/^\d{4}-\d{2}-\d{2}/.test(s)) {
+    ms = Date.parse(/[zZ]|[+-]\d{2}:?\d{2}$/.test(s) || s.length <= 10 ? s : `${s}Z`);
+  } else {
+    ms = Number.NaN;
+  }
+  if (!Number.isFinite(ms) || ms < 0 || ms >= 4_102_444_800_000) {
+    throw new CsvRowError("timestamp", `timestamp ${quote(s)} is not a time in 1970..2100 (use ISO 8601 or M/D/YY H:MM)`);
+  }
+  return ms;
+}
+
+function parseCount(column: string, text: string, max: bigint): bigint {
+  const s = text.trim();
+  if (s === "") return 0n;
+  if (!/^\d+$/.test(s)) {
+    throw new CsvRowError(column, `${column} ${quote(s)} is not a non-negative integer`);
+  }
+  const n = BigInt(s);
+  if (n > max) throw new CsvRowError(column, `${column} ${s} is out of range 0..${max}`);
+  return n;
+}
+
+/**
+ * Turns one CSV record (keyed by header name) into a validated `NetworkEvent`.
+ * Empty cells become missing values.
+ *
+ * @throws CsvRowError naming the column and rule when a cell is malformed or
+ *   the event breaks a contract rule.
+ */
+export function eventFromRecord(record: Readonly<Record<string, string | undefined>>): NetworkEvent {
+  const cell = (c: string) => (record[c] ?? "").trim();
+  const ms = parseTimestamp(cell("timestamp"));
+  const event = create(NetworkEventSchema, {
+    timestamp: ms === undefined ? undefined : timestampFromMs(ms),
+    processPath: cell("process_path"),
+    processHash: cell("process_hash"),
+    sourceIp: cell("source_ip"),
+    destIp: cell("dest_ip"),
+    destDomain: cell("dest_domain"),
+    destPort: Number(parseCount("dest_port", cell("dest_port"), 65535n)),
+    bytesSent: parseCount("bytes_sent", cell("bytes_sent"), BigInt(Number.MAX_SAFE_INTEGER)),
+    bytesRecv: parseCount("bytes_recv", cell("bytes_recv"), BigInt(Number.MAX_SAFE_INTEGER)),
+    protocol: cell("protocol"),
+    dnsQuery: cell("dns_query"),
+    parentProcess: cell("parent_process"),
+    userContext: cell("user_context"),
+  });
+  const violation = validateEvent(event);
+  if (violation) throw new CsvRowError(violation.field, violation.message);
+  return event;
+}
+
+/** Formats a timestamp for CSV output as ISO 8601 UTC without milliseconds. */
+function formatTimestamp(event: NetworkEvent): string {
+  if (!event.timestamp) return "";
+  const ms = Number(event.timestamp.seconds) * 1000 + Math.floor(event.timestamp.nanos / 1e6);
+  return new Date(ms).toISOString().replace(".000Z", "Z");
+}
+
+/**
+ * Turns an event into CSV cells in `TELEMETRY_COLUMNS` order (unquoted; use a
+ * CSV writer for quoting).
+ */
+export function recordFromEvent(event: NetworkEvent): string[] {
+  return [
+    formatTimestamp(event),
+    event.processPath,
+    event.processHash,
+    event.sourceIp,
+    event.destIp,
+    event.destDomain,
+    String(event.destPort),
+    String(event.bytesSent),
+    String(event.bytesRecv),
+    event.protocol,
+    event.dnsQuery,
+    event.parentProcess,
+    event.userContext,
+  ];
+}
