@@ -1,0 +1,80 @@
+import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { compileForest } from "./compiled-forest.js";
+import type { Contribution, Detector, ModelInfo } from "./detector.js";
+import { createTelemetryFeaturizer } from "./features.js";
+import { type ModelFile, ModelFileError, modelVersion, readModelFile } from "./model-file.js";
+
+/**
+ * Builds a detector from a validated telemetry model.
+ *
+ * @throws ModelFileError when the model is not a telemetry model (for example
+ *   a model trained on an NSL-KDD table).
+ */
+export function createDetector(model: ModelFile): Detector {
+  const spec = model.featureSpec;
+  if (spec.kind !== "telemetry") {
+    throw new ModelFileError(`model was trained on ${spec.format} tables; scoring network events needs a telemetry model`);
+  }
+  const featurizer = createTelemetryFeaturizer(spec);
+  const forest = compileForest(model.forest);
+  const nf = featurizer.nFeatures;
+  const row = new Float64Array(nf);
+  let batch = new Float64Array(nf * 64);
+  const info: ModelInfo = {
+    formatVersion: model.formatVersion,
+    version: modelVersion(model),
+    nEstimators: model.forest.trees.length,
+    maxSamples: model.forest.maxSamples,
+    maxDepth: model.forest.maxDepth,
+    seed: model.params.seed,
+    contamination: model.params.contamination,
+    threshold: model.threshold,
+    trainingRows: model.training.rows,
+    dataEndTimeMs: model.training.dataEndTime === null ? undefined : Date.parse(model.training.dataEndTime),
+    features: featurizer.names,
+  };
+
+  const make = (threshold: number): Detector => ({
+    info,
+    threshold,
+    score(event: NetworkEvent): number {
+      featurizer.featurize(event, row);
+      return forest.scoreRow(row);
+    },
+    scoreBatch(events: readonly NetworkEvent[], out: Float64Array): void {
+      if (batch.length < events.length * nf) batch = new Float64Array(events.length * nf * 2);
+      for (let i = 0; i < events.length; i++) featurizer.featurize(events[i] as NetworkEvent, batch, i * nf);
+      forest.scoreRows({ data: batch, nRows: events.length, nFeatures: nf }, out);
+    },
+    explain(event: NetworkEvent, top = 5): Contribution[] {
+      const values = new Float64Array(nf);
+      const contributions = new Float64Array(nf);
+      featurizer.featurize(event, values);
+      forest.attributeRow(values, contributions);
+      return featurizer.names
+        .map((feature, f) => ({ feature, contribution: contributions[f] as number, value: values[f] as number }))
+        .sort((a, b) => b.contribution - a.contribution)
+        .slice(0, top);
+    },
+    withThreshold(t: number): Detector {
+      if (!(t > 0 && t <= 1)) throw new RangeError(`threshold must be in (0, 1], got ${t}`);
+      return make(t);
+    },
+  });
+  return make(model.threshold);
+}
+
+/**
+ * Reads, validates and compiles a telemetry model file.
+ *
+ * @throws ModelFileError naming the file and the problem.
+ */
+export async function loadModel(path: string): Promise<Detector> {
+  const model = await readModelFile(path);
+  try {
+    return createDetector(model);
+  } catch (e) {
+    if (e instanceof ModelFileError) throw new ModelFileError(`model file ${path}: ${e.message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,323 @@
+import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+
+/**
+ * Feature names, in the order the forest sees them. Rarities are
+ * log((N + 1) / (count + 1)) over the N training rows the spec was fitted on:
+ * 0 for a key every row had, log(N + 1) for a key never seen, so unseen
+ * processes, destinations, ports and combinations are signal, not errors.
+ */
+export const TELEMETRY_FEATURES = [
+  "bytes_sent_log",
+  "bytes_recv_log",
+  "sent_recv_ratio_log",
+  "bytes_sent_vs_baseline",
+  "bytes_recv_vs_baseline",
+  "process_rarity",
+  "process_path_rarity",
+  "process_hash_rarity",
+  "parent_process_rarity",
+  "user_process_rarity",
+  "process_port_rarity",
+  "process_dest_rarity",
+  "dest_rarity",
+  "port_rarity",
+  "protocol_rarity",
+  "internal_port_rarity",
+  "process_hour_rarity",
+  "dest_is_internal",
+  "dest_domain_missing",
+  "dns_query_length",
+  "dns_label_count",
+  "dns_subdomain_entropy",
+  "dns_max_label_length",
+] as const;
+
+/** The count tables behind the rarity features. */
+export const RARITY_TABLES = [
+  "process",
+  "process_path",
+  "process_hash",
+  "parent_process",
+  "user_process",
+  "process_port",
+  "process_dest",
+  "dest",
+  "port",
+  "protocol",
+  "internal_port",
+  "process_hour",
+] as const;
+
+export type RarityTable = (typeof RARITY_TABLES)[number];
+
+/** Volume baseline of one context: [n, mean, sd] of log1p(sent), then of log1p(recv). */
+export type Baseline = [n: number, sentMean: number, sentSd: number, recvMean: number, recvSd: number];
+
+/**
+ * Everything the featurizer learned from training data; stored in the model
+ * file. Tables hold [key, count] pairs sorted by key, so the same data gives
+ * the same file.
+ */
+export interface TelemetryFeatureSpec {
+  kind: "telemetry";
+  features: string[];
+  /** Number of training rows the counts come from. */
+  rows: number;
+  tables: Record<RarityTable, [string, number][]>;
+  /** Baselines per "process\u0000port" and per "process", plus the global one under "". */
+  baselines: [string, Baseline][];
+}
+
+/** Largest number of keys kept per table; rarer keys count as unseen. */
+export const MAX_TABLE_KEYS = 50_000;
+/** A context needs this many training rows before its own baseline is used. */
+const MIN_BASELINE_ROWS = 10;
+/** Floor on a baseline's spread, in log-bytes, so tiny spreads don't explode z-scores. */
+const MIN_SD = 0.25;
+/** Bound on |z| so one absurd value cannot dominate a split range. */
+const MAX_Z = 30;
+
+const SEP = "\u0000";
+
+/** The context keys one event maps to; shared by fitting and featurizing. */
+interface EventKeys {
+  process: string;
+  path: string;
+  dest: string;
+  port: string;
+  internal: boolean;
+  hour: number;
+}
+
+function keysOf(event: NetworkEvent): EventKeys {
+  const path = event.processPath.toLowerCase();
+  const slash = Math.max(path.lastIndexOf("\\"), path.lastIndexOf("/"));
+  const process = slash >= 0 ? path.slice(slash + 1) : path;
+  const domain = event.destDomain.toLowerCase();
+  const ts = event.timestamp;
+  return {
+    process,
+    path,
+    dest: domain !== "" ? domain : ipPrefix(event.destIp),
+    port: String(event.destPort),
+    internal: isInternalIp(event.destIp),
+    hour: ts ? Math.floor(Number(ts.seconds % 86_400n) / 3600) : -1,
+  };
+}
+
+function tableKey(table: RarityTable, e: NetworkEvent, k: EventKeys): string {
+  switch (table) {
+    case "process":
+      return k.process;
+    case "process_path":
+      return k.path;
+    case "process_hash":
+      return k.path + SEP + e.processHash.toLowerCase();
+    case "parent_process":
+      return e.parentProcess.toLowerCase() + SEP + k.process;
+    case "user_process":
+      return e.userContext.toLowerCase() + SEP + k.process;
+    case "process_port":
+      return k.process + SEP + k.port;
+    case "process_dest":
+      return k.process + SEP + k.dest;
+    case "dest":
+      return k.dest;
+    case "port":
+      return k.port;
+    case "protocol":
+      return e.protocol.toUpperCase();
+    case "internal_port":
+      return (k.internal ? "internal" : "external") + SEP + k.port;
+    case "process_hour":
+      // Three-hour buckets: coarse enough to be seen, fine enough for night vs day.
+      return k.hour < 0 ? "" : k.process + SEP + Math.floor(k.hour / 3);
+  }
+}
+
+/**
+ * Learns count tables and volume baselines from training events.
+ *
+ * @param events training events (a sample is fine: counts are relative).
+ */
+export function fitTelemetryFeatures(events: readonly NetworkEvent[]): TelemetryFeatureSpec {
+  const counts = Object.fromEntries(RARITY_TABLES.map((t) => [t, new Map<string, number>()])) as Record<
+    RarityTable,
+    Map<string, number>
+  >;
+  const moments = new Map<string, [number, number, number, number, number]>();
+  const addMoment = (key: string, s: number, r: number) => {
+    let m = moments.get(key);
+    if (!m) {
+      m = [0, 0, 0, 0, 0];
+      moments.set(key, m);
+    }
+    m[0] += 1;
+    m[1] += s;
+    m[2] += s * s;
+    m[3] += r;
+    m[4] += r * r;
+  };
+  for (const e of events) {
+    const k = keysOf(e);
+    for (const t of RARITY_TABLES) {
+      const key = tableKey(t, e, k);
+      const map = counts[t];
+      map.set(key, (map.get(key) ?? 0) + 1);
+    }
+    const s = Math.log1p(Number(e.bytesSent));
+    const r = Math.log1p(Number(e.bytesRecv));
+    addMoment("", s, r);
+    addMoment(k.process, s, r);
+    addMoment(k.process + SEP + k.port, s, r);
+  }
+  const tables = {} as Record<RarityTable, [string, number][]>;
+  for (const t of RARITY_TABLES) {
+    let entries = [...counts[t].entries()];
+    if (entries.length > MAX_TABLE_KEYS) {
+      entries.sort((a, b) => b[1] - a[1] || compare(a[0], b[0]));
+      entries = entries.slice(0, MAX_TABLE_KEYS);
+    }
+    tables[t] = entries.sort((a, b) => compare(a[0], b[0]));
+  }
+  const baselines: [string, Baseline][] = [];
+  for (const [key, [n, s, ss, r, rr]] of moments) {
+    if (key !== "" && n < MIN_BASELINE_ROWS) continue;
+    const sm = s / n;
+    const rm = r / n;
+    baselines.push([
+      key,
+      [n, sm, Math.sqrt(Math.max(0, ss / n - sm * sm)), rm, Math.sqrt(Math.max(0, rr / n - rm * rm))],
+    ]);
+  }
+  baselines.sort((a, b) => compare(a[0], b[0]));
+  return { kind: "telemetry", features: [...TELEMETRY_FEATURES], rows: events.length, tables, baselines };
+}
+
+/** Turns events into feature rows with a fitted spec. */
+export interface Featurizer {
+  readonly nFeatures: number;
+  readonly names: readonly string[];
+  /** Writes the event's features into `out` starting at `offset`. Never throws. */
+  featurize(event: NetworkEvent, out: Float64Array, offset?: number): void;
+}
+
+/**
+ * Builds the featurizer for a spec (from `fitTelemetryFeatures` or a model file).
+ */
+export function createTelemetryFeaturizer(spec: TelemetryFeatureSpec): Featurizer {
+  const logN1 = Math.log(spec.rows + 1);
+  const rarity = {} as Record<RarityTable, Map<string, number>>;
+  for (const t of RARITY_TABLES) {
+    rarity[t] = new Map(spec.tables[t].map(([key, count]) => [key, logN1 - Math.log(count + 1)]));
+  }
+  const baselines = new Map(spec.baselines);
+  const global = baselines.get("") ?? [1, 0, 1, 0, 1];
+  const nFeatures = TELEMETRY_FEATURES.length;
+
+  const featurize = (e: NetworkEvent, out: Float64Array, offset = 0): void => {
+    const k = keysOf(e);
+    const sent = Math.log1p(Number(e.bytesSent));
+    const recv = Math.log1p(Number(e.bytesRecv));
+    const base = baselines.get(k.process + SEP + k.port) ?? baselines.get(k.process) ?? global;
+    const r = (t: RarityTable) => rarity[t].get(tableKey(t, e, k)) ?? logN1;
+    const dns = dnsFeatures(e.dnsQuery);
+    let o = offset;
+    out[o++] = sent;
+    out[o++] = recv;
+    out[o++] = sent - recv;
+    out[o++] = zScore(sent, base[1], base[2]);
+    out[o++] = zScore(recv, base[3], base[4]);
+    out[o++] = r("process");
+    out[o++] = r("process_path");
+    out[o++] = r("process_hash");
+    out[o++] = r("parent_process");
+    out[o++] = r("user_process");
+    out[o++] = r("process_port");
+    out[o++] = r("process_dest");
+    out[o++] = r("dest");
+    out[o++] = r("port");
+    out[o++] = r("protocol");
+    out[o++] = r("internal_port");
+    // A missing timestamp says nothing about the hour: fall back to the process's rarity.
+    out[o++] = k.hour < 0 ? r("process") : r("process_hour");
+    out[o++] = e.destIp === "" ? 0.5 : k.internal ? 1 : 0;
+    out[o++] = e.destDomain === "" ? 1 : 0;
+    out[o++] = dns.length;
+    out[o++] = dns.labels;
+    out[o++] = dns.entropy;
+    out[o++] = dns.maxLabel;
+  };
+  return { nFeatures, names: TELEMETRY_FEATURES, featurize };
+}
+
+function zScore(v: number, mean: number, sd: number): number {
+  const z = (v - mean) / Math.max(sd, MIN_SD);
+  return z > MAX_Z ? MAX_Z : z < -MAX_Z ? -MAX_Z : z;
+}
+
+const counts = new Int32Array(65536);
+
+/**
+ * Shape of a DNS query: total length, label count, longest label, and the
+ * Shannon entropy (bits per character) of the part left of the registered
+ * domain — long, many-labelled, high-entropy names are how DNS tunnels look.
+ */
+export function dnsFeatures(query: string): { length: number; labels: number; maxLabel: number; entropy: number } {
+  const q = query.endsWith(".") ? query.slice(0, -1) : query;
+  if (q === "") return { length: 0, labels: 0, maxLabel: 0, entropy: 0 };
+  let labels = 1;
+  let maxLabel = 0;
+  let run = 0;
+  for (let i = 0; i < q.length; i++) {
+    if (q.charCodeAt(i) === 46) {
+      labels++;
+      run = 0;
+    } else if (++run > maxLabel) {
+      maxLabel = run;
+    }
+  }
+  // Subdomain: everything before the last two labels.
+  let cut = q.length;
+  for (let dots = 0; cut > 0 && dots < 2; ) if (q.charCodeAt(--cut) === 46) dots++;
+  let entropy = 0;
+  if (labels > 2 && cut > 0) {
+    const codes: number[] = [];
+    for (let i = 0; i < cut; i++) {
+      const c = q.charCodeAt(i);
+      if (counts[c] === 0) codes.push(c);
+      counts[c] = (counts[c] as number) + 1;
+    }
+    for (const c of codes) {
+      const p = (counts[c] as number) / cut;
+      entropy -= p * Math.log2(p);
+      counts[c] = 0;
+    }
+  }
+  return { length: q.length, labels, maxLabel, entropy };
+}
+
+/** True for RFC 1918, loopback, link-local and IPv6 unique-local/link-local addresses. */
+export function isInternalIp(ip: string): boolean {
+  if (ip.includes(":")) {
+    const lower = ip.toLowerCase();
+    return lower === "::1" || lower.startsWith("fc") || lower.startsWith("fd") || lower.startsWith("fe80");
+  }
+  const dot = ip.indexOf(".");
+  if (dot < 0) return false;
+  const a = Number(ip.slice(0, dot));
+  if (a === 10 || a === 127) return true;
+  const b = Number(ip.slice(dot + 1, ip.indexOf(".", dot + 1)));
+  return (a === 192 && b === 168) || (a === 172 && b >= 16 && b <= 31) || (a === 169 && b === 254);
+}
+
+/** The /24 of an IPv4 address or the /48 of an IPv6 one, as a destination key. */
+function ipPrefix(ip: string): string {
+  if (ip === "") return "";
+  if (ip.includes(":")) return `ip:${ip.toLowerCase().split(":").slice(0, 3).join(":")}`;
+  return `ip:${ip.slice(0, ip.lastIndexOf("."))}`;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

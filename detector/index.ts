@@ -1,0 +1,33 @@
+export { compileForest, expectedPathLengths } from "./compiled-forest.js";
+export type { CompiledForest } from "./compiled-forest.js";
+export { createDetector, loadModel } from "./create-detector.js";
+export type { Contribution, Detector, ModelInfo } from "./detector.js";
+export {
+  createTelemetryFeaturizer,
+  dnsFeatures,
+  fitTelemetryFeatures,
+  isInternalIp,
+  RARITY_TABLES,
+  TELEMETRY_FEATURES,
+} from "./features.js";
+export type { Featurizer, TelemetryFeatureSpec } from "./features.js";
+export { fitForest, pathLength, scoreFromPathSum, scoreRowReference } from "./isolation-forest.js";
+export type { FitOptions, Forest, IsolationTree, Matrix } from "./isolation-forest.js";
+export {
+  FORMAT_VERSION,
+  ModelFileError,
+  modelVersion,
+  parseModel,
+  readModelFile,
+  sealModel,
+  serializeModel,
+} from "./model-file.js";
+export type { FeatureSpec, ModelFile, ModelParams } from "./model-file.js";
+export { averagePathLength } from "./path-length.js";
+export { createRandom } from "./random.js";
+export type { Random } from "./random.js";
+export { featurizeTableRecord, fitTableFeatures, tableFeatureNames } from "./table-features.js";
+export type { TableColumn, TableFeatureSpec } from "./table-features.js";
+export { calibrateThreshold } from "./threshold.js";
+export { resolveParams, trainModel, trainOnMatrix } from "./train.js";
+export type { TrainOptions } from "./train.js";

@@ -1,0 +1,227 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { RARITY_TABLES, TELEMETRY_FEATURES, type TelemetryFeatureSpec } from "./features.js";
+import type { Forest, IsolationTree } from "./isolation-forest.js";
+import { tableFeatureNames, type TableFeatureSpec } from "./table-features.js";
+
+/** The model file format this build writes and reads. */
+export const FORMAT_VERSION = 1;
+
+/** How a model turns input into features. */
+export type FeatureSpec = TelemetryFeatureSpec | TableFeatureSpec;
+
+/** Training parameters, as given to the trainer. */
+export interface ModelParams {
+  nEstimators: number;
+  /** Requested sub-sample size; the forest's own `maxSamples` is what was used. */
+  maxSamples: number;
+  seed: number;
+  contamination: number | "auto";
+}
+
+/**
+ * A model file: JSON with `formatVersion` first, then a SHA-256 `checksum` of
+ * everything else (the JSON text of the object without `checksum`), then the
+ * parameters, a training summary, the threshold, the feature spec and the
+ * trees. It holds no wall-clock time: the same data and seed give the same
+ * bytes.
+ */
+export interface ModelFile {
+  formatVersion: number;
+  checksum: string;
+  params: ModelParams;
+  training: {
+    /** Rows the trainer read. */
+    rows: number;
+    /** Rows it kept (reservoir sample) to fit on. */
+    sampledRows: number;
+    /** Latest event time in the data, ISO 8601, or null. */
+    dataEndTime: string | null;
+  };
+  /** Scores at or above this are anomalous; in (0, 1]. */
+  threshold: number;
+  featureSpec: FeatureSpec;
+  forest: Forest;
+}
+
+/** A model file that can't be used; the message names the problem. */
+export class ModelFileError extends Error {
+  override name = "ModelFileError";
+}
+
+/**
+ * Computes the checksum and returns the model in file order.
+ */
+export function sealModel(model: Omit<ModelFile, "checksum" | "formatVersion">): ModelFile {
+  const body = {
+    formatVersion: FORMAT_VERSION,
+    params: model.params,
+    training: model.training,
+    threshold: model.threshold,
+    featureSpec: model.featureSpec,
+    forest: model.forest,
+  };
+  const checksum = sha256(JSON.stringify(body));
+  const { formatVersion, ...rest } = body;
+  return { formatVersion, checksum, ...rest };
+}
+
+/** Serializes a model: one line of header, one line per tree, stable bytes. */
+export function serializeModel(model: ModelFile): string {
+  const { forest, ...head } = model;
+  const trees = forest.trees.map((t) => JSON.stringify(t)).join(",\n");
+  const forestHead = JSON.stringify({ nFeatures: forest.nFeatures, maxSamples: forest.maxSamples, maxDepth: forest.maxDepth });
+  return `${JSON.stringify(head).slice(0, -1)},"forest":${forestHead.slice(0, -1)},"trees":[\n${trees}\n]}}\n`;
+}
+
+/** Model version: the first 12 hex digits of the checksum. */
+export function modelVersion(model: ModelFile): string {
+  return model.checksum.slice(0, 12);
+}
+
+/**
+ * Reads and validates a model file.
+ *
+ * @throws ModelFileError naming the file and the problem: missing, not JSON
+ *   (truncated?), unknown format version, checksum mismatch, or a structural fault.
+ */
+export async function readModelFile(path: string): Promise<ModelFile> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ModelFileError(
+      code === "ENOENT" ? `model file ${path} does not exist` : `cannot read model file ${path}: ${code ?? String(e)}`,
+    );
+  }
+  try {
+    return parseModel(text);
+  } catch (e) {
+    if (e instanceof ModelFileError) throw new ModelFileError(`model file ${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * Parses and validates model JSON.
+ *
+ * @throws ModelFileError naming the problem.
+ */
+export function parseModel(text: string): ModelFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ModelFileError(`not valid JSON, the file is truncated or corrupt (${(e as Error).message})`);
+  }
+  if (!isObject(raw) || !("formatVersion" in raw)) {
+    throw new ModelFileError("not a netanomaly model: no formatVersion");
+  }
+  if (raw.formatVersion !== FORMAT_VERSION) {
+    throw new ModelFileError(
+      `format version ${JSON.stringify(raw.formatVersion)} is not supported; this build reads version ${FORMAT_VERSION}`,
+    );
+  }
+  const { checksum, ...body } = raw;
+  const computed = sha256(JSON.stringify(body));
+  if (checksum !== computed) {
+    throw new ModelFileError(`checksum mismatch, the file is corrupt or was edited (stored ${String(checksum).slice(0, 16)}, computed ${computed.slice(0, 16)})`);
+  }
+  const model = raw as unknown as ModelFile;
+  validateStructure(model);
+  return model;
+}
+
+function validateStructure(m: ModelFile): void {
+  const fail = (what: string): never => {
+    throw new ModelFileError(what);
+  };
+  const p = m.params;
+  if (!isObject(p)) fail("params is missing");
+  if (!isPositiveInt(p.nEstimators)) fail(`params.nEstimators must be a positive integer, got ${p.nEstimators}`);
+  if (!isPositiveInt(p.maxSamples)) fail(`params.maxSamples must be a positive integer, got ${p.maxSamples}`);
+  if (!Number.isSafeInteger(p.seed) || p.seed < 0) fail(`params.seed must be a non-negative integer, got ${p.seed}`);
+  if (p.contamination !== "auto" && !(typeof p.contamination === "number" && p.contamination > 0 && p.contamination <= 0.5)) {
+    fail(`params.contamination must be in (0, 0.5] or "auto", got ${p.contamination}`);
+  }
+  if (!(typeof m.threshold === "number" && m.threshold > 0 && m.threshold <= 1)) {
+    fail(`threshold must be in (0, 1], got ${m.threshold}`);
+  }
+  if (!isObject(m.training) || !Number.isSafeInteger(m.training.rows)) fail("training summary is missing");
+  const spec = m.featureSpec;
+  if (!isObject(spec)) fail("featureSpec is missing");
+  if (spec.kind === "telemetry") {
+    if (JSON.stringify(spec.features) !== JSON.stringify(TELEMETRY_FEATURES)) {
+      fail(`featureSpec lists features [${String(spec.features)}], this build computes [${TELEMETRY_FEATURES.join(",")}]`);
+    }
+    for (const t of RARITY_TABLES) if (!Array.isArray(spec.tables?.[t])) fail(`featureSpec.tables.${t} is missing`);
+    if (!Array.isArray(spec.baselines)) fail("featureSpec.baselines is missing");
+  } else if (spec.kind === "table") {
+    if (!Array.isArray(spec.columns) || JSON.stringify(tableFeatureNames(spec.columns)) !== JSON.stringify(spec.features)) {
+      fail("featureSpec.columns do not match featureSpec.features");
+    }
+  } else {
+    fail(`featureSpec.kind ${JSON.stringify((spec as { kind?: unknown }).kind)} is unknown`);
+  }
+  const f = m.forest;
+  if (!isObject(f) || !Array.isArray(f.trees)) fail("forest.trees is missing");
+  if (f.nFeatures !== spec.features.length) {
+    fail(`forest has ${f.nFeatures} features, featureSpec lists ${spec.features.length}`);
+  }
+  if (!isPositiveInt(f.maxSamples) || f.maxSamples < 2) fail(`forest.maxSamples must be ≥ 2, got ${f.maxSamples}`);
+  if (f.maxDepth !== Math.ceil(Math.log2(f.maxSamples))) {
+    fail(`forest.maxDepth is ${f.maxDepth}, expected ceil(log2(${f.maxSamples}))`);
+  }
+  if (f.trees.length !== p.nEstimators) fail(`forest has ${f.trees.length} trees, params say ${p.nEstimators}`);
+  f.trees.forEach((t, i) => {
+    const problem = treeProblem(t, f.nFeatures, f.maxDepth, f.maxSamples);
+    if (problem) fail(`tree ${i}: ${problem}`);
+  });
+}
+
+function treeProblem(t: IsolationTree, nFeatures: number, maxDepth: number, maxSamples: number): string | undefined {
+  if (!isObject(t) || ![t.feature, t.threshold, t.right, t.size].every(Array.isArray)) {
+    return "needs arrays feature, threshold, right, size";
+  }
+  const n = t.feature.length;
+  if (n === 0 || t.threshold.length !== n || t.right.length !== n || t.size.length !== n) {
+    return "feature, threshold, right and size differ in length";
+  }
+  if (t.size[0] !== maxSamples) return `root holds ${t.size[0]} points, expected ${maxSamples}`;
+  // Walk the preorder: every node is visited exactly once, within the height limit.
+  let next = 0;
+  const visit = (i: number, depth: number): string | undefined => {
+    if (i !== next) return `node ${i} is out of preorder`;
+    next++;
+    if (depth > maxDepth) return `node ${i} is deeper than the height limit ${maxDepth}`;
+    const feature = t.feature[i] as number;
+    const size = t.size[i] as number;
+    if (!Number.isInteger(size) || size < 0) return `node ${i} has size ${size}`;
+    if (feature === -1) return undefined;
+    if (!Number.isInteger(feature) || feature < 0 || feature >= nFeatures) {
+      return `node ${i} splits on feature ${feature}, model has ${nFeatures}`;
+    }
+    if (typeof t.threshold[i] !== "number" || !Number.isFinite(t.threshold[i])) return `node ${i} has no finite threshold`;
+    const right = t.right[i] as number;
+    if (!Number.isInteger(right) || right <= i + 1 || right >= n) return `node ${i} has right child ${right}`;
+    if ((t.size[i + 1] as number) + (t.size[right] as number) !== size) return `node ${i}: children sizes do not add up`;
+    return visit(i + 1, depth + 1) ?? (next === right ? visit(right, depth + 1) : `node ${right} is out of preorder`);
+  };
+  const problem = visit(0, 0);
+  if (problem) return problem;
+  if (next !== n) return `${n - next} nodes are unreachable`;
+  return undefined;
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+function isObject(v: unknown): v is Record<string, any> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isPositiveInt(v: unknown): v is number {
+  return Number.isSafeInteger(v) && (v as number) > 0;
+}

@@ -1,0 +1,101 @@
+import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { compileForest } from "./compiled-forest.js";
+import { createTelemetryFeaturizer, fitTelemetryFeatures } from "./features.js";
+import { type Forest, fitForest, type Matrix } from "./isolation-forest.js";
+import { type FeatureSpec, type ModelFile, type ModelParams, sealModel } from "./model-file.js";
+import { createRandom } from "./random.js";
+import { calibrateThreshold } from "./threshold.js";
+
+/** Training parameters; scikit-learn's names and defaults where they exist. */
+export interface TrainOptions {
+  /** Number of trees; default 100. */
+  nEstimators?: number;
+  /** Sub-sample size per tree; default 256 (clamped to the number of rows). */
+  maxSamples?: number;
+  /** Seed of the forest's random generator; default 42. */
+  seed?: number;
+  /**
+   * Share of training rows expected to be anomalous, in (0, 0.5]: the
+   * threshold is set so that this share of training rows is flagged. On
+   * normal-only training data it is the target false-positive rate. `"auto"`
+   * uses the paper's fixed 0.5. Default 0.01.
+   */
+  contamination?: number | "auto";
+  /** Rows the caller read, when `events` is a sample of them; default events.length. */
+  totalRows?: number;
+}
+
+/** Defaults merged in one place. */
+export function resolveParams(options: TrainOptions): ModelParams {
+  const params: ModelParams = {
+    nEstimators: options.nEstimators ?? 100,
+    maxSamples: options.maxSamples ?? 256,
+    seed: options.seed ?? 42,
+    contamination: options.contamination ?? 0.01,
+  };
+  if (!Number.isInteger(params.nEstimators) || params.nEstimators < 1 || params.nEstimators > 10_000) {
+    throw new RangeError(`trees must be an integer in [1, 10000], got ${params.nEstimators}`);
+  }
+  if (!Number.isInteger(params.maxSamples) || params.maxSamples < 2 || params.maxSamples > 65_536) {
+    throw new RangeError(`sample size must be an integer in [2, 65536], got ${params.maxSamples}`);
+  }
+  if (!Number.isSafeInteger(params.seed) || params.seed < 0) {
+    throw new RangeError(`seed must be a non-negative integer, got ${params.seed}`);
+  }
+  const c = params.contamination;
+  if (c !== "auto" && !(c > 0 && c <= 0.5)) {
+    throw new RangeError(`contamination must be in (0, 0.5] or "auto", got ${c}`);
+  }
+  return params;
+}
+
+/**
+ * Trains a telemetry model: fits the feature spec (count tables, volume
+ * baselines) on the events, featurizes them, grows the forest and
+ * calibrates the threshold on the training scores.
+ *
+ * @param events training events (for a large file, a uniform sample of it).
+ * @returns a sealed model file; same events and seed give the same bytes.
+ */
+export function trainModel(events: readonly NetworkEvent[], options: TrainOptions = {}): ModelFile {
+  const params = resolveParams(options);
+  if (events.length < 2) throw new RangeError(`need at least 2 events to train, got ${events.length}`);
+  const spec = fitTelemetryFeatures(events);
+  const featurizer = createTelemetryFeaturizer(spec);
+  const nf = featurizer.nFeatures;
+  const data = new Float64Array(events.length * nf);
+  let endMs = Number.NEGATIVE_INFINITY;
+  events.forEach((e, i) => {
+    featurizer.featurize(e, data, i * nf);
+    if (e.timestamp) endMs = Math.max(endMs, Number(e.timestamp.seconds) * 1000 + Math.floor(e.timestamp.nanos / 1e6));
+  });
+  return trainOnMatrix({ data, nRows: events.length, nFeatures: nf }, spec, params, {
+    rows: options.totalRows ?? events.length,
+    dataEndTime: Number.isFinite(endMs) ? new Date(endMs).toISOString() : null,
+  });
+}
+
+/**
+ * Grows the forest on an already featurized matrix and seals the model; the
+ * shared last step of every trainer (telemetry or tables).
+ */
+export function trainOnMatrix(
+  x: Matrix,
+  featureSpec: FeatureSpec,
+  params: ModelParams,
+  training: { rows: number; dataEndTime: string | null },
+): ModelFile {
+  const forest: Forest = fitForest(x, createRandom(params.seed), {
+    nEstimators: params.nEstimators,
+    maxSamples: params.maxSamples,
+  });
+  const scores = new Float64Array(x.nRows);
+  compileForest(forest).scoreRows(x, scores);
+  return sealModel({
+    params,
+    training: { rows: training.rows, sampledRows: x.nRows, dataEndTime: training.dataEndTime },
+    threshold: calibrateThreshold(scores, params.contamination),
+    featureSpec,
+    forest,
+  });
+}
