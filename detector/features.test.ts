@@ -1,0 +1,74 @@
+import { create } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { createTelemetryFeaturizer, dnsFeatures, fitTelemetryFeatures, isInternalIp, TELEMETRY_FEATURES } from "./features.js";
+import { normalEvents } from "./testdata/events.js";
+
+const spec = fitTelemetryFeatures(normalEvents(1000));
+const featurizer = createTelemetryFeaturizer(spec);
+
+function features(event: Parameters<typeof featurizer.featurize>[0]): Record<string, number> {
+  const out = new Float64Array(featurizer.nFeatures);
+  featurizer.featurize(event, out);
+  return Object.fromEntries(TELEMETRY_FEATURES.map((n, i) => [n, out[i] as number]));
+}
+
+describe("createTelemetryFeaturizer()", () => {
+  it("gives unseen categories the highest rarity, log(N + 1)", () => {
+    const f = features(create(NetworkEventSchema, { processPath: "C:\\evil\\new.exe", destDomain: "never.example", destPort: 31337, protocol: "GRE" }));
+    const max = Math.log(1001);
+    expect(f.process_rarity).toBeCloseTo(max, 12);
+    expect(f.process_dest_rarity).toBeCloseTo(max, 12);
+    expect(f.port_rarity).toBeCloseTo(max, 12);
+    expect(f.protocol_rarity).toBeCloseTo(max, 12);
+  });
+
+  it("gives a common process low rarity whatever the case of its path", () => {
+    const f = features(create(NetworkEventSchema, { processPath: "c:\\WINDOWS\\system32\\SVCHOST.EXE" }));
+    expect(f.process_rarity).toBeLessThan(2);
+  });
+
+  it("measures volume against the (process, port) baseline", () => {
+    const normal = features(create(NetworkEventSchema, { processPath: "C:\\Windows\\System32\\svchost.exe", destPort: 53, bytesSent: 64n }));
+    const huge = features(create(NetworkEventSchema, { processPath: "C:\\Windows\\System32\\svchost.exe", destPort: 53, bytesSent: 500_000n }));
+    expect(Math.abs(normal.bytes_sent_vs_baseline ?? 99)).toBeLessThan(2);
+    expect(huge.bytes_sent_vs_baseline).toBeGreaterThan(10);
+  });
+
+  it("writes only finite values, for an empty event too", () => {
+    const out = new Float64Array(featurizer.nFeatures);
+    featurizer.featurize(create(NetworkEventSchema, {}), out);
+    for (const v of out) expect(Number.isFinite(v)).toBe(true);
+  });
+
+  it("writes at an offset without touching the rest", () => {
+    const out = new Float64Array(featurizer.nFeatures * 2).fill(-7);
+    featurizer.featurize(create(NetworkEventSchema, {}), out, featurizer.nFeatures);
+    expect(out[featurizer.nFeatures - 1]).toBe(-7);
+  });
+});
+
+describe("dnsFeatures()", () => {
+  it("is all zeros for no query", () => {
+    expect(dnsFeatures("")).toEqual({ length: 0, labels: 0, maxLabel: 0, entropy: 0 });
+  });
+
+  it("gives a tunnel-like query high length, labels and entropy", () => {
+    const plain = dnsFeatures("www.google.com");
+    const tunnel = dnsFeatures("a9x7q2kz0p4m8v1c3b6n5.t0r8w2y4u6i9o1p3.data.evil-cdn.net");
+    expect(plain.labels).toBe(3);
+    expect(plain.entropy).toBe(0);
+    expect(tunnel.labels).toBe(5);
+    expect(tunnel.maxLabel).toBe(21);
+    expect(tunnel.entropy).toBeGreaterThan(4);
+  });
+});
+
+describe("isInternalIp()", () => {
+  it("knows the private ranges", () => {
+    for (const ip of ["10.1.2.3", "192.168.1.1", "172.16.0.1", "172.31.255.1", "127.0.0.1", "fd00::1", "fe80::2"]) {
+      expect(isInternalIp(ip)).toBe(true);
+    }
+    for (const ip of ["8.8.8.8", "172.32.0.1", "142.250.185.46", "2001:db8::1", ""]) expect(isInternalIp(ip)).toBe(false);
+  });
+});
