@@ -1,0 +1,108 @@
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from netanomaly.v1 import telemetry_pb2 as _telemetry_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class EventError(_message.Message):
+    __slots__ = ["code", "field", "message"]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    field: str
+    message: str
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., field: _Optional[str] = ...) -> None: ...
+
+class EventResult(_message.Message):
+    __slots__ = ["error", "score"]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    error: EventError
+    score: EventScore
+    def __init__(self, score: _Optional[_Union[EventScore, _Mapping]] = ..., error: _Optional[_Union[EventError, _Mapping]] = ...) -> None: ...
+
+class EventScore(_message.Message):
+    __slots__ = ["contributions", "score", "verdict"]
+    CONTRIBUTIONS_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    contributions: _containers.RepeatedCompositeFieldContainer[_telemetry_pb2.FeatureContribution]
+    score: float
+    verdict: _telemetry_pb2.Verdict
+    def __init__(self, score: _Optional[float] = ..., verdict: _Optional[_Union[_telemetry_pb2.Verdict, str]] = ..., contributions: _Optional[_Iterable[_Union[_telemetry_pb2.FeatureContribution, _Mapping]]] = ...) -> None: ...
+
+class GetModelInfoRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class GetModelInfoResponse(_message.Message):
+    __slots__ = ["contamination", "data_end_time", "features", "format_version", "max_depth", "max_samples", "model_threshold", "model_version", "n_estimators", "seed", "threshold", "training_rows"]
+    CONTAMINATION_FIELD_NUMBER: _ClassVar[int]
+    DATA_END_TIME_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    MAX_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    MODEL_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    N_ESTIMATORS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_ROWS_FIELD_NUMBER: _ClassVar[int]
+    contamination: float
+    data_end_time: _timestamp_pb2.Timestamp
+    features: _containers.RepeatedScalarFieldContainer[str]
+    format_version: int
+    max_depth: int
+    max_samples: int
+    model_threshold: float
+    model_version: str
+    n_estimators: int
+    seed: int
+    threshold: float
+    training_rows: int
+    def __init__(self, model_version: _Optional[str] = ..., format_version: _Optional[int] = ..., data_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., n_estimators: _Optional[int] = ..., max_samples: _Optional[int] = ..., max_depth: _Optional[int] = ..., seed: _Optional[int] = ..., contamination: _Optional[float] = ..., threshold: _Optional[float] = ..., model_threshold: _Optional[float] = ..., training_rows: _Optional[int] = ..., features: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ScoreRequest(_message.Message):
+    __slots__ = ["event"]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    event: _telemetry_pb2.NetworkEvent
+    def __init__(self, event: _Optional[_Union[_telemetry_pb2.NetworkEvent, _Mapping]] = ...) -> None: ...
+
+class ScoreResponse(_message.Message):
+    __slots__ = ["contributions", "model_version", "score", "threshold", "verdict"]
+    CONTRIBUTIONS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    contributions: _containers.RepeatedCompositeFieldContainer[_telemetry_pb2.FeatureContribution]
+    model_version: str
+    score: float
+    threshold: float
+    verdict: _telemetry_pb2.Verdict
+    def __init__(self, score: _Optional[float] = ..., verdict: _Optional[_Union[_telemetry_pb2.Verdict, str]] = ..., threshold: _Optional[float] = ..., model_version: _Optional[str] = ..., contributions: _Optional[_Iterable[_Union[_telemetry_pb2.FeatureContribution, _Mapping]]] = ...) -> None: ...
+
+class StreamScoreRequest(_message.Message):
+    __slots__ = ["events", "request_id"]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_telemetry_pb2.NetworkEvent]
+    request_id: str
+    def __init__(self, request_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[_telemetry_pb2.NetworkEvent, _Mapping]]] = ...) -> None: ...
+
+class StreamScoreResponse(_message.Message):
+    __slots__ = ["model_version", "request_id", "results", "threshold"]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    model_version: str
+    request_id: str
+    results: _containers.RepeatedCompositeFieldContainer[EventResult]
+    threshold: float
+    def __init__(self, request_id: _Optional[str] = ..., results: _Optional[_Iterable[_Union[EventResult, _Mapping]]] = ..., model_version: _Optional[str] = ..., threshold: _Optional[float] = ...) -> None: ...
