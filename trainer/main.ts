@@ -1,0 +1,95 @@
+import { relative } from "node:path";
+import { type ModelFile, modelVersion, resolveParams, serializeModel } from "../detector/index.js";
+import { badRowProblem, formatBadRow } from "./bad-rows.js";
+import { createProgress } from "./progress.js";
+import { readTrainingSet } from "./read-training-set.js";
+import { nslKddRows, telemetryRows } from "./row-formats.js";
+import { trainNslKdd, trainTelemetry } from "./train.js";
+import { parseTrainArgs, TRAIN_USAGE, type TrainArgs } from "./train-args.js";
+import { UsageError } from "./usage-error.js";
+import { writeFileAtomic } from "./write-atomic.js";
+
+/**
+ * `npm run train`: reads a training CSV once (a seeded reservoir sample of
+ * it), trains an Isolation Forest and writes the model file atomically.
+ */
+async function main(): Promise<void> {
+  const started = Date.now();
+  let args: TrainArgs;
+  try {
+    args = parseTrainArgs(process.argv.slice(2));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`train: ${e.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (args.help) {
+    process.stdout.write(TRAIN_USAGE);
+    return;
+  }
+  const params = resolveParams({
+    nEstimators: args.trees,
+    maxSamples: args.sampleSize,
+    seed: args.seed,
+    contamination: args.contamination,
+  });
+  const options = {
+    reservoir: args.reservoir,
+    seed: args.seed,
+    onBadRow: (row: Parameters<typeof formatBadRow>[0]) => {
+      if (!args.quiet) process.stderr.write(`train: skipping ${args.data} ${formatBadRow(row)}\n`);
+    },
+    progress: createProgress(process.stderr, "train: reading", args.quiet),
+  };
+  let model: ModelFile;
+  let good: number;
+  let bad: number;
+  if (args.format === "nsl-kdd") {
+    const set = await readTrainingSet(args.data, nslKddRows, options);
+    ({ good } = set);
+    bad = set.bad.count;
+    checkBadRows(args, good, bad);
+    model = trainNslKdd(set.rows, args.features, params, good);
+  } else {
+    const set = await readTrainingSet(args.data, telemetryRows, options);
+    ({ good } = set);
+    bad = set.bad.count;
+    checkBadRows(args, good, bad);
+    model = trainTelemetry(set.rows, params, good);
+  }
+  await writeFileAtomic(args.out, serializeModel(model));
+  const c = model.params.contamination;
+  const summary = [
+    ["rows read", `${good + bad}`],
+    ["rows sampled", `${model.training.sampledRows}`],
+    ["bad rows", `${bad}`],
+    ["format", args.format === "nsl-kdd" ? `nsl-kdd (${args.features})` : "telemetry"],
+    ["features", `${model.forest.nFeatures}`],
+    ["trees", `${model.forest.trees.length}`],
+    ["sample size", `${model.forest.maxSamples}`],
+    ["seed", `${model.params.seed}`],
+    ["threshold", `${model.threshold.toFixed(6)} (contamination ${c})`],
+    ["model version", modelVersion(model)],
+    ["output", displayPath(args.out)],
+    ["time", `${((Date.now() - started) / 1000).toFixed(2)} s`],
+  ];
+  process.stdout.write(`${summary.map(([k, v]) => `${`${k}:`.padEnd(15)}${v}`).join("\n")}\n`);
+}
+
+function checkBadRows(args: TrainArgs, good: number, bad: number): void {
+  if (bad > 10 && !args.quiet)
+    process.stderr.write(`train: skipped ${bad} malformed rows in all\n`);
+  const problem = badRowProblem(good, bad, args.maxBad);
+  if (problem) throw new Error(`${args.data}: ${problem}`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`train: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});
+
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === "" || rel.startsWith("..") ? path : rel;
+}

@@ -1,0 +1,125 @@
+import { parseArgs } from "node:util";
+import {
+  DEFAULT_NSL_KDD_FEATURES,
+  NSL_KDD_FEATURE_SETS,
+  type NslKddFeatureSet,
+} from "./nsl-kdd.js";
+import { asUsageError, choiceFlag, intFlag, UsageError } from "./usage-error.js";
+
+/** Input formats the trainer and evaluator read. */
+export const FORMATS = ["telemetry", "nsl-kdd"] as const;
+export type InputFormat = (typeof FORMATS)[number];
+
+/** The trainer's command line, checked and with defaults merged. */
+export interface TrainArgs {
+  data: string;
+  out: string;
+  trees: number;
+  sampleSize: number;
+  seed: number;
+  contamination: number | "auto";
+  format: InputFormat;
+  features: NslKddFeatureSet;
+  reservoir: number;
+  maxBad: number;
+  quiet: boolean;
+  help: boolean;
+}
+
+/** Default training parameters; scikit-learn's where it has them. */
+export const TRAIN_DEFAULTS = {
+  trees: 100,
+  sampleSize: 256,
+  seed: 42,
+  contamination: 0.01,
+  reservoir: 100_000,
+  maxBad: 0.01,
+} as const;
+
+export const TRAIN_USAGE = `usage: npm run train -- --data <csv> --out <model file> [options]
+
+  --data <csv>             training data (telemetry CSV with header, or NSL-KDD rows)
+  --out <file>             model file to write (atomically; directories are created)
+  --trees <n>              number of trees, [1, 10000] (default ${TRAIN_DEFAULTS.trees})
+  --sample-size <n>        rows per tree, [2, 65536], clamped to the rows (default ${TRAIN_DEFAULTS.sampleSize})
+  --seed <n>               seed of all randomness, [0, 2^53) (default ${TRAIN_DEFAULTS.seed})
+  --contamination <f|auto> share of training rows to flag, (0, 0.5], sets the threshold (default ${TRAIN_DEFAULTS.contamination})
+  --format <name>          telemetry | nsl-kdd (default telemetry)
+  --features <set>         nsl-kdd only: n38 | n38oh (default ${DEFAULT_NSL_KDD_FEATURES})
+  --reservoir <n>          rows kept in memory, a uniform sample of the file (default ${TRAIN_DEFAULTS.reservoir})
+  --max-bad <f>            largest share of malformed rows tolerated, [0, 1] (default ${TRAIN_DEFAULTS.maxBad})
+  --quiet                  no progress or bad-row lines on stderr
+`;
+
+/**
+ * Parses and checks the trainer's flags before any work is done.
+ *
+ * @throws UsageError with one line naming the flag, its rule and the value.
+ */
+export function parseTrainArgs(argv: readonly string[]): TrainArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        data: { type: "string" },
+        out: { type: "string" },
+        trees: { type: "string" },
+        "sample-size": { type: "string" },
+        seed: { type: "string" },
+        contamination: { type: "string" },
+        format: { type: "string" },
+        features: { type: "string" },
+        reservoir: { type: "string" },
+        "max-bad": { type: "string" },
+        quiet: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    throw asUsageError(e);
+  }
+  const str = (k: string) => values[k] as string | undefined;
+  const help = values.help === true;
+  if (!help) {
+    if (!str("data")) throw new UsageError("--data <csv> is required");
+    if (!str("out")) throw new UsageError("--out <model file> is required");
+  }
+  const format = choiceFlag("format", str("format"), FORMATS, "telemetry");
+  const featureSets = Object.keys(NSL_KDD_FEATURE_SETS) as NslKddFeatureSet[];
+  if (str("features") !== undefined && format !== "nsl-kdd") {
+    throw new UsageError("--features applies only to --format nsl-kdd");
+  }
+  return {
+    data: str("data") ?? "",
+    out: str("out") ?? "",
+    trees: intFlag("trees", str("trees"), TRAIN_DEFAULTS.trees, 1, 10_000),
+    sampleSize: intFlag("sample-size", str("sample-size"), TRAIN_DEFAULTS.sampleSize, 2, 65_536),
+    seed: intFlag("seed", str("seed"), TRAIN_DEFAULTS.seed, 0, Number.MAX_SAFE_INTEGER),
+    contamination: contaminationFlag(str("contamination")),
+    format,
+    features: choiceFlag("features", str("features"), featureSets, DEFAULT_NSL_KDD_FEATURES),
+    reservoir: intFlag("reservoir", str("reservoir"), TRAIN_DEFAULTS.reservoir, 2, 50_000_000),
+    maxBad: fractionFlag("max-bad", str("max-bad"), TRAIN_DEFAULTS.maxBad),
+    quiet: values.quiet === true,
+    help,
+  };
+}
+
+function contaminationFlag(text: string | undefined): number | "auto" {
+  if (text === undefined) return TRAIN_DEFAULTS.contamination;
+  if (text === "auto") return "auto";
+  const c = text.trim() === "" ? Number.NaN : Number(text);
+  if (!(c > 0 && c <= 0.5))
+    throw new UsageError(`--contamination must be in (0, 0.5] or "auto", got ${text}`);
+  return c;
+}
+
+function fractionFlag(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const f = text.trim() === "" ? Number.NaN : Number(text);
+  if (!(f >= 0 && f <= 1)) throw new UsageError(`--${flag} must be in [0, 1], got ${text}`);
+  return f;
+}
