@@ -24,13 +24,19 @@ export const TELEMETRY_FEATURES = [
   "protocol_rarity",
   "internal_port_rarity",
   "process_hour_rarity",
+  "dns_zone_rarity",
   "dest_is_internal",
   "dest_domain_missing",
   "dns_query_length",
   "dns_label_count",
   "dns_subdomain_entropy",
   "dns_max_label_length",
+  "rarity_max",
+  "rarity_top3_mean",
 ] as const;
+
+const FIRST_RARITY = TELEMETRY_FEATURES.indexOf("process_rarity");
+const LAST_RARITY = TELEMETRY_FEATURES.indexOf("dns_zone_rarity");
 
 /** The count tables behind the rarity features. */
 export const RARITY_TABLES = [
@@ -46,6 +52,7 @@ export const RARITY_TABLES = [
   "protocol",
   "internal_port",
   "process_hour",
+  "dns_zone",
 ] as const;
 
 export type RarityTable = (typeof RARITY_TABLES)[number];
@@ -132,6 +139,8 @@ function tableKey(table: RarityTable, e: NetworkEvent, k: EventKeys): string {
     case "process_hour":
       // Three-hour buckets: coarse enough to be seen, fine enough for night vs day.
       return k.hour < 0 ? "" : k.process + SEP + Math.floor(k.hour / 3);
+    case "dns_zone":
+      return dnsZone(e.dnsQuery);
   }
 }
 
@@ -241,12 +250,34 @@ export function createTelemetryFeaturizer(spec: TelemetryFeatureSpec): Featurize
     out[o++] = r("internal_port");
     // A missing timestamp says nothing about the hour: fall back to the process's rarity.
     out[o++] = k.hour < 0 ? r("process") : r("process_hour");
+    out[o++] = r("dns_zone");
     out[o++] = e.destIp === "" ? 0.5 : k.internal ? 1 : 0;
     out[o++] = e.destDomain === "" ? 1 : 0;
     out[o++] = dns.length;
     out[o++] = dns.labels;
     out[o++] = dns.entropy;
     out[o++] = dns.maxLabel;
+    // How novel the event's context is overall: its rarest keys. An attack
+    // tends to be rare in several contexts at once, a rare-but-legitimate
+    // workflow in one or two.
+    let first = 0;
+    let second = 0;
+    let third = 0;
+    for (let f = offset + FIRST_RARITY; f <= offset + LAST_RARITY; f++) {
+      const v = out[f] as number;
+      if (v > first) {
+        third = second;
+        second = first;
+        first = v;
+      } else if (v > second) {
+        third = second;
+        second = v;
+      } else if (v > third) {
+        third = v;
+      }
+    }
+    out[o++] = first;
+    out[o++] = (first + second + third) / 3;
   };
   return { nFeatures, names: TELEMETRY_FEATURES, featurize };
 }
@@ -295,6 +326,23 @@ export function dnsFeatures(query: string): { length: number; labels: number; ma
     }
   }
   return { length: q.length, labels, maxLabel, entropy };
+}
+
+/**
+ * The zone a DNS query falls in: its last two labels, lowercased
+ * (`a1b2.tunnel.example.com` → `example.com`); empty for no query. Queries
+ * into a zone nobody asked for in training are how tunnels and fresh C2
+ * domains look, whatever the subdomain.
+ */
+export function dnsZone(query: string): string {
+  let end = query.length;
+  if (end > 0 && query.charCodeAt(end - 1) === 46) end--;
+  let cut = end;
+  for (let dots = 0; cut > 0; ) {
+    if (query.charCodeAt(cut - 1) === 46 && ++dots === 2) break;
+    cut--;
+  }
+  return query.slice(cut, end).toLowerCase();
 }
 
 /** True for RFC 1918, loopback, link-local and IPv6 unique-local/link-local addresses. */
