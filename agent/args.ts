@@ -1,0 +1,95 @@
+import { parseArgs } from "node:util";
+import type { AgentOptions } from "./run-agent.js";
+
+/** A command-line mistake: `main` prints its message on one line and exits 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The agent's usage text. */
+export const USAGE =
+  "usage: npm run agent -- [--target <url>] [--rate <events/s>] [--count N | --duration S] " +
+  "[--anomaly-rate F] [--replay <csv>] [--batch N] [--seed N] [--api-key K] [--json]";
+
+/** Parsed command line: `runAgent` options plus output mode. */
+export interface AgentArgs {
+  options: AgentOptions;
+  json: boolean;
+  help: boolean;
+}
+
+/**
+ * Parses the agent's flags.
+ *
+ * @throws UsageError naming the bad flag or value.
+ */
+export function parseAgentArgs(argv: readonly string[]): AgentArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        target: { type: "string" },
+        rate: { type: "string" },
+        count: { type: "string" },
+        duration: { type: "string" },
+        "anomaly-rate": { type: "string" },
+        replay: { type: "string" },
+        batch: { type: "string" },
+        seed: { type: "string" },
+        "api-key": { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const num = (flag: string, ok: (n: number) => boolean, rule: string): number | undefined => {
+    const text = values[flag];
+    if (typeof text !== "string") return undefined;
+    const n = Number(text);
+    if (text.trim() === "" || !Number.isFinite(n) || !ok(n)) {
+      throw new UsageError(`--${flag} must be ${rule}, got ${JSON.stringify(text)}`);
+    }
+    return n;
+  };
+  const options: AgentOptions = {};
+  const target = values.target;
+  if (typeof target === "string") {
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch {
+      throw new UsageError(`--target must be an http(s) URL, got ${JSON.stringify(target)}`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new UsageError(`--target must be an http(s) URL, got ${JSON.stringify(target)}`);
+    }
+    options.target = target;
+  }
+  const rate = num("rate", (n) => n >= 0, "a number >= 0");
+  if (rate !== undefined) options.rate = rate;
+  const count = num("count", (n) => Number.isInteger(n) && n >= 0, "a non-negative integer");
+  const duration = num("duration", (n) => n > 0, "a number of seconds > 0");
+  if (count !== undefined && duration !== undefined) {
+    throw new UsageError("--count and --duration are mutually exclusive");
+  }
+  if (count !== undefined) options.count = count;
+  if (duration !== undefined) options.durationS = duration;
+  const anomalyRate = num("anomaly-rate", (n) => n >= 0 && n <= 1, "in [0, 1]");
+  if (anomalyRate !== undefined) options.anomalyRate = anomalyRate;
+  const batch = num(
+    "batch",
+    (n) => Number.isInteger(n) && n >= 1 && n <= 1000,
+    "an integer in [1, 1000]",
+  );
+  if (batch !== undefined) options.batch = batch;
+  const seed = num("seed", (n) => Number.isInteger(n), "an integer");
+  if (seed !== undefined) options.seed = seed;
+  if (typeof values.replay === "string") options.replay = values.replay;
+  if (typeof values["api-key"] === "string") options.apiKey = values["api-key"];
+  return { options, json: values.json === true, help: values.help === true };
+}

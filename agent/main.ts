@@ -1,0 +1,52 @@
+/**
+ * The telemetry agent's command line: streams simulated or replayed events to
+ * the scoring service and prints anomalies and a summary.
+ *
+ * Usage: see `USAGE` in args.ts. Exit codes: 0 done, 1 stopped by an error,
+ * 2 bad flags.
+ */
+import { parseAgentArgs, USAGE, UsageError } from "./args.js";
+import { formatSummary } from "./report.js";
+import { runAgent } from "./run-agent.js";
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parseAgentArgs>;
+  try {
+    args = parseAgentArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`agent: ${err.message}\n${USAGE}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const summary = await runAgent({
+    ...args.options,
+    signal: stop.signal,
+    // With --json stdout carries only the summary object.
+    ...(args.json ? {} : { onAnomaly: (line: string) => process.stdout.write(`${line}\n`) }),
+    onWarning: (line) => process.stderr.write(`agent: ${line}\n`),
+  });
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  process.stdout.write(args.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
+  return summary.fatal === undefined ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`agent: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

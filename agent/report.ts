@@ -1,0 +1,58 @@
+import type { EventScore } from "../gen/netanomaly/v1/scoring_service_pb.js";
+import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+import type { Summary } from "./run-agent.js";
+
+/**
+ * One human-readable line for an anomalous event: score, process,
+ * destination, top feature contributions, and whether it was an injected
+ * attack (and which scenario).
+ */
+export function formatAnomaly(
+  event: NetworkEvent,
+  score: EventScore,
+  label: string | undefined,
+): string {
+  const dest =
+    event.destDomain !== "" ? `${event.destDomain} (${event.destIp})` : event.destIp || "?";
+  const top = score.contributions
+    .slice(0, 3)
+    .map(
+      (c) =>
+        `${c.feature}=${round(c.value)} (${c.contribution >= 0 ? "+" : ""}${round(c.contribution)})`,
+    )
+    .join(", ");
+  const truth =
+    label === undefined
+      ? "unlabelled"
+      : label === "normal"
+        ? "normal traffic (false positive)"
+        : `injected ${label}`;
+  return (
+    `anomaly score=${score.score.toFixed(3)} process=${event.processPath || "?"} ` +
+    `dest=${dest}:${event.destPort}/${event.protocol || "?"} ` +
+    `sent=${event.bytesSent} recv=${event.bytesRecv} top=[${top}] truth=${truth}`
+  );
+}
+
+/** The end-of-run summary as a few human-readable lines. */
+export function formatSummary(s: Summary): string {
+  const pct = (a: number, b: number) => (b === 0 ? "-" : `${((100 * a) / b).toFixed(1)}%`);
+  const lines = [
+    `sent ${s.sent}, scored ${s.scored}, errors ${s.errors}, lost ${s.lost}, duplicates ${s.duplicates}` +
+      ` (resent ${s.resent}, reconnects ${s.reconnects}, skipped rows ${s.skipped_rows})`,
+    `anomalies flagged ${s.anomalies}, attacks injected ${s.attacks_injected}, attacks caught ${s.attacks_caught}` +
+      ` (${pct(s.attacks_caught, s.attacks_injected)}), false positives ${s.false_positives}`,
+  ];
+  for (const [name, c] of Object.entries(s.per_scenario).sort()) {
+    lines.push(`  ${name}: caught ${c.caught} of ${c.injected} (${pct(c.caught, c.injected)})`);
+  }
+  lines.push(
+    `${s.events_per_s} events/s over ${s.duration_s} s, latency p50 ${s.latency_ms.p50} ms, p99 ${s.latency_ms.p99} ms`,
+  );
+  if (s.fatal !== undefined) lines.push(`stopped early: ${s.fatal}`);
+  return lines.join("\n");
+}
+
+function round(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(2);
+}

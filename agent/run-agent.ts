@@ -1,0 +1,262 @@
+import type { Interceptor, Transport } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { type EventResult, ScoringService } from "../gen/netanomaly/v1/scoring_service_pb.js";
+import { Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { LatencyHistogram } from "./latency-histogram.js";
+import { formatAnomaly } from "./report.js";
+import { type PendingEvent, type RetryInfo, StreamClient } from "./stream-client.js";
+import {
+  csvReplaySource,
+  type SkippedRow,
+  type SourceEvent,
+  simulatorSource,
+} from "./telemetry-source.js";
+
+/** Options of `runAgent`; the CLI flags map onto them one to one. */
+export interface AgentOptions {
+  /** Server base URL. Default `http://127.0.0.1:50051`. */
+  target?: string;
+  /** Events per second; 0 sends as fast as the server acknowledges. Default 100. */
+  rate?: number;
+  /** Stop after this many events. */
+  count?: number;
+  /** Stop generating after this many seconds. */
+  durationS?: number;
+  /** Share of simulated events that are attacks, in [0, 1]. Default 0.02. */
+  anomalyRate?: number;
+  /** Replay this CSV instead of simulating. */
+  replay?: string;
+  /** Events per request, 1 to 1000. Default: 1 up to 200 events/s, more above (100 at rate 0). */
+  batch?: number;
+  /** Simulator seed. Default 1. */
+  seed?: number;
+  /** Simulated clock start, ms since the epoch. Default 2024-12-16T00:00Z (the evaluation week). */
+  startMs?: number;
+  /** Sent as `authorization: Bearer <key>` when set. */
+  apiKey?: string;
+  /** Most requests in flight. Default 64. */
+  window?: number;
+  /** How long to wait for outstanding acknowledgements at the end, ms. Default 5,000. */
+  drainTimeoutMs?: number;
+  /** Backoff of reconnections, ms (see `StreamClientOptions`). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  maxAttempts?: number;
+  /** Aborting stops generation; the agent then drains and returns its summary. */
+  signal?: AbortSignal;
+  /** Receives one line per anomalous event (no newline). Default: none. */
+  onAnomaly?: (line: string) => void;
+  /** Receives warnings: skipped CSV rows, reconnections. Default: none. */
+  onWarning?: (line: string) => void;
+  /** Transport to use instead of a new gRPC transport to `target`. */
+  transport?: Transport;
+}
+
+/** Counts for one attack scenario. */
+export interface ScenarioCounts {
+  injected: number;
+  caught: number;
+}
+
+/** What a run did. Event counts unless named otherwise. */
+export interface Summary {
+  /** Events handed to the stream (each counted once, however often resent). */
+  sent: number;
+  /** Events the server scored. */
+  scored: number;
+  /** Events the server rejected (an EventError result, or a request rejected whole). */
+  errors: number;
+  /** Events sent and never acknowledged when the agent stopped. */
+  lost: number;
+  /** Events in responses for an already acknowledged request. */
+  duplicates: number;
+  /** Events sent again on a new stream after a failure. */
+  resent: number;
+  /** New streams opened after failures. */
+  reconnects: number;
+  /** Scored events with verdict anomalous. */
+  anomalies: number;
+  /** Events sent that belong to an attack (label other than normal). */
+  attacks_injected: number;
+  /** Attack events the server flagged anomalous. */
+  attacks_caught: number;
+  /** Normal-labelled events flagged anomalous. */
+  false_positives: number;
+  per_scenario: Record<string, ScenarioCounts>;
+  /** Acknowledged events per second of wall time. */
+  events_per_s: number;
+  /** Enqueue-to-response latency of acknowledged events. */
+  latency_ms: { p50: number; p99: number };
+  /** Replayed CSV rows skipped as malformed. */
+  skipped_rows: number;
+  duration_s: number;
+  /** The error that stopped the agent early, if any. */
+  fatal?: string;
+}
+
+/** Default batch: 1 at low rates so each event goes out at once, larger when it pays. */
+function defaultBatch(rate: number): number {
+  if (rate === 0) return 100;
+  return Math.max(1, Math.min(100, Math.floor(rate / 200)));
+}
+
+/**
+ * Runs the agent: generates or replays events, streams them to the scoring
+ * service at the requested rate and reports what came back. Never exits the
+ * process; resolves with the summary when the count, duration or replay is
+ * done, `signal` aborts, or the stream gives up.
+ */
+export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
+  const rate = options.rate ?? 100;
+  const target = options.target ?? "http://127.0.0.1:50051";
+  const skipped: SkippedRow[] = [];
+  const warn = options.onWarning ?? (() => {});
+  const source: Iterable<SourceEvent> | AsyncIterable<SourceEvent> =
+    options.replay !== undefined
+      ? csvReplaySource(options.replay, (row) => {
+          skipped.push(row);
+          warn(`skipped ${options.replay}:${row.line}: ${row.message}`);
+        })
+      : simulatorSource({
+          seed: options.seed ?? 1,
+          anomalyRate: options.anomalyRate ?? 0.02,
+          startMs: options.startMs ?? Date.UTC(2024, 11, 16),
+        });
+
+  const interceptors: Interceptor[] = [];
+  if (options.apiKey !== undefined) {
+    const header = `Bearer ${options.apiKey}`;
+    interceptors.push((next) => (req) => {
+      req.header.set("authorization", header);
+      return next(req);
+    });
+  }
+  const transport = options.transport ?? createGrpcTransport({ baseUrl: target, interceptors });
+  const latency = new LatencyHistogram();
+  const summary: Summary = {
+    sent: 0,
+    scored: 0,
+    errors: 0,
+    lost: 0,
+    duplicates: 0,
+    resent: 0,
+    reconnects: 0,
+    anomalies: 0,
+    attacks_injected: 0,
+    attacks_caught: 0,
+    false_positives: 0,
+    per_scenario: {},
+    events_per_s: 0,
+    latency_ms: { p50: 0, p99: 0 },
+    skipped_rows: 0,
+    duration_s: 0,
+  };
+  const scenario = (label: string) => {
+    let c = summary.per_scenario[label];
+    if (c === undefined) {
+      c = { injected: 0, caught: 0 };
+      summary.per_scenario[label] = c;
+    }
+    return c;
+  };
+  const onResult = (item: PendingEvent<string | undefined>, result: EventResult) => {
+    latency.record(performance.now() - item.enqueuedAt);
+    if (result.outcome.case !== "score") {
+      summary.errors++;
+      return;
+    }
+    summary.scored++;
+    const score = result.outcome.value;
+    if (score.verdict !== Verdict.ANOMALOUS) return;
+    summary.anomalies++;
+    const label = item.meta;
+    if (label !== undefined && label !== "normal") {
+      summary.attacks_caught++;
+      scenario(label).caught++;
+    } else if (label === "normal") {
+      summary.false_positives++;
+    }
+    options.onAnomaly?.(formatAnomaly(item.event, score, label));
+  };
+  const client = new StreamClient<string | undefined>({
+    client: createClient(ScoringService, transport),
+    batchSize: options.batch ?? defaultBatch(rate),
+    window: options.window ?? 64,
+    ...(options.backoffBaseMs !== undefined ? { backoffBaseMs: options.backoffBaseMs } : {}),
+    ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
+    ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+    onResult,
+    onRetry: (r: RetryInfo) =>
+      warn(`stream failed (${r.error.message}); retry ${r.attempt} in ${Math.round(r.delayMs)} ms`),
+  });
+
+  // One signal for every reason to stop generating: the caller's, or the duration.
+  const stop = new AbortController();
+  const onCallerAbort = () => stop.abort();
+  options.signal?.addEventListener("abort", onCallerAbort, { once: true });
+  if (options.signal?.aborted) stop.abort();
+  const durationTimer =
+    options.durationS !== undefined
+      ? setTimeout(() => stop.abort(), options.durationS * 1000)
+      : undefined;
+
+  const start = performance.now();
+  let n = 0;
+  try {
+    for await (const { event, label } of source) {
+      if (stop.signal.aborted || (options.count !== undefined && n >= options.count)) break;
+      if (rate > 0) {
+        const wait = start + (n * 1000) / rate - performance.now();
+        if (wait >= 1) await sleep(wait, stop.signal);
+        if (stop.signal.aborted) break;
+      }
+      if (label !== undefined && label !== "normal") {
+        summary.attacks_injected++;
+        scenario(label).injected++;
+      }
+      n++;
+      await client.enqueue(event, label, stop.signal);
+    }
+  } catch (err) {
+    if (!stop.signal.aborted && client.fatal === undefined) {
+      summary.fatal = err instanceof Error ? err.message : String(err);
+    }
+  } finally {
+    clearTimeout(durationTimer);
+    options.signal?.removeEventListener("abort", onCallerAbort);
+  }
+  const stats = await client.finish(options.drainTimeoutMs ?? 5_000);
+  const elapsedS = (performance.now() - start) / 1000;
+  summary.sent = stats.sent;
+  summary.duplicates = stats.duplicates;
+  summary.resent = stats.resent;
+  summary.reconnects = stats.reconnects;
+  summary.lost = client.unacknowledged;
+  summary.skipped_rows = skipped.length;
+  summary.duration_s = round(elapsedS, 3);
+  summary.events_per_s = round(elapsedS > 0 ? stats.acknowledged / elapsedS : 0, 1);
+  summary.latency_ms = {
+    p50: round(latency.quantile(0.5), 3),
+    p99: round(latency.quantile(0.99), 3),
+  };
+  if (client.fatal !== undefined) summary.fatal = client.fatal.message;
+  return summary;
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,359 @@
+import { create } from "@bufbuild/protobuf";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import {
+  type EventResult,
+  EventResultSchema,
+  type ScoringService,
+  type StreamScoreRequest,
+  StreamScoreRequestSchema,
+  type StreamScoreResponse,
+} from "../gen/netanomaly/v1/scoring_service_pb.js";
+import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { Outbox } from "./outbox.js";
+
+/** One event waiting for its score, with the caller's data attached. */
+export interface PendingEvent<M> {
+  event: NetworkEvent;
+  meta: M;
+  /** `performance.now()` when the event was enqueued. */
+  enqueuedAt: number;
+}
+
+/** A retry the client is about to make, for logging (and for tests to act on). */
+export interface RetryInfo {
+  /** Consecutive failed attempts so far, from 1. */
+  attempt: number;
+  code: Code;
+  error: ConnectError;
+  delayMs: number;
+}
+
+/** Options of `StreamClient`. */
+export interface StreamClientOptions<M> {
+  client: Client<typeof ScoringService>;
+  /** Events per request, 1 to 1000. Default 1. */
+  batchSize?: number;
+  /** A partial batch is sent after this many ms. Default 5. */
+  flushMs?: number;
+  /** Most requests in flight (sent, not yet acknowledged). Default 64. */
+  window?: number;
+  /** First backoff cap, ms. Default 50. */
+  backoffBaseMs?: number;
+  /** Largest backoff cap, ms. Default 5,000. */
+  backoffMaxMs?: number;
+  /** Consecutive failed attempts before giving up. Default 10. */
+  maxAttempts?: number;
+  /** Uniform [0, 1) source for the backoff jitter. Default `Math.random`. */
+  random?: () => number;
+  /** Called once per event when its response arrives. */
+  onResult: (item: PendingEvent<M>, result: EventResult) => void;
+  /** Called before each reconnection's backoff sleep. */
+  onRetry?: (info: RetryInfo) => void | Promise<void>;
+}
+
+/** What the stream client did, in events unless named otherwise. */
+export interface StreamStats {
+  /** Events put into requests. */
+  sent: number;
+  /** Events sent again on a new stream after a failure. */
+  resent: number;
+  /** Events whose response arrived. */
+  acknowledged: number;
+  /** Events in responses for a request already acknowledged. */
+  duplicates: number;
+  /** Events of requests the server rejected whole (invalid_argument) and we dropped. */
+  rejected: number;
+  /** Streams that ended in an error. */
+  streamErrors: number;
+  /** New streams opened after a failure. */
+  reconnects: number;
+}
+
+/**
+ * Codes worth a new stream: the server or network may recover
+ * (`Canceled` is only ever ours, at shutdown).
+ */
+const RETRYABLE = new Set<Code>([
+  Code.Unavailable,
+  Code.Internal,
+  Code.Unknown,
+  Code.DeadlineExceeded,
+  Code.Aborted,
+  Code.ResourceExhausted,
+]);
+
+interface InFlight<M> {
+  id: string;
+  items: PendingEvent<M>[];
+  request: StreamScoreRequest;
+  sentOnce: boolean;
+}
+
+/**
+ * Streams events to `ScoringService.StreamScore` at least once.
+ *
+ * Events are batched into requests with increasing numeric ids. A request
+ * stays in flight until its response arrives; at most `window` are in
+ * flight, and `enqueue` waits for room (backpressure). When the stream fails
+ * with a retryable code, the client opens a new one after an exponential
+ * backoff with full jitter and resends every unacknowledged request in
+ * order, so nothing is lost (a `canceled` we did not cause is the peer
+ * resetting the stream, and is retried too); the server may then score an event twice, and a
+ * response for an already acknowledged id is counted as a duplicate, never
+ * reported twice. A stream failing with `invalid_argument` means the oldest
+ * unacknowledged request was rejected whole: it is dropped (retrying won't
+ * help) and the others are resent. Any other code is fatal.
+ */
+export class StreamClient<M> {
+  readonly stats: StreamStats = {
+    sent: 0,
+    resent: 0,
+    acknowledged: 0,
+    duplicates: 0,
+    rejected: 0,
+    streamErrors: 0,
+    reconnects: 0,
+  };
+  private readonly opts: Required<Omit<StreamClientOptions<M>, "onRetry">> &
+    Pick<StreamClientOptions<M>, "onRetry">;
+  private batch: PendingEvent<M>[] = [];
+  private readonly inFlight = new Map<string, InFlight<M>>();
+  private nextId = 1;
+  private outbox: Outbox<StreamScoreRequest> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private roomWaiters: (() => void)[] = [];
+  private closing = false;
+  private fatalError: ConnectError | undefined;
+  private readonly abort = new AbortController();
+  private readonly loop: Promise<void>;
+
+  constructor(options: StreamClientOptions<M>) {
+    this.opts = {
+      batchSize: 1,
+      flushMs: 5,
+      window: 64,
+      backoffBaseMs: 50,
+      backoffMaxMs: 5_000,
+      maxAttempts: 10,
+      random: Math.random,
+      ...options,
+    };
+    const { batchSize, window } = this.opts;
+    if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= 1000)) {
+      throw new RangeError(`batchSize must be an integer in [1, 1000], got ${batchSize}`);
+    }
+    if (!(Number.isInteger(window) && window >= 1)) {
+      throw new RangeError(`window must be a positive integer, got ${window}`);
+    }
+    this.loop = this.run();
+  }
+
+  /** The error that stopped the client, if any. */
+  get fatal(): ConnectError | undefined {
+    return this.fatalError;
+  }
+
+  /** Events sent and not acknowledged (lost if the client stops now). */
+  get unacknowledged(): number {
+    let n = 0;
+    for (const r of this.inFlight.values()) n += r.items.length;
+    return n;
+  }
+
+  /**
+   * Adds an event to the current batch. Resolves once there is room for
+   * more; rejects with the fatal error if the client has given up, or with
+   * `signal.reason` if the signal aborts while waiting.
+   */
+  async enqueue(event: NetworkEvent, meta: M, signal?: AbortSignal): Promise<void> {
+    if (this.fatalError) throw this.fatalError;
+    if (this.closing) throw new Error("enqueue after finish");
+    this.batch.push({ event, meta, enqueuedAt: performance.now() });
+    if (this.batch.length >= this.opts.batchSize) {
+      this.flush();
+    } else if (this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.flush();
+      }, this.opts.flushMs);
+    }
+    while (this.inFlight.size >= this.opts.window && !this.fatalError) {
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        const onAbort = () => resolve();
+        signal?.addEventListener("abort", onAbort, { once: true });
+        this.roomWaiters.push(() => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        });
+      });
+    }
+    if (this.fatalError) throw this.fatalError;
+  }
+
+  /**
+   * Sends the last partial batch and waits up to `timeoutMs` for every
+   * acknowledgement, then closes the stream. Never throws; check `fatal`.
+   */
+  async finish(timeoutMs: number): Promise<StreamStats> {
+    this.closing = true;
+    this.flush();
+    this.closeIfDrained();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([this.loop, timedOut]);
+    clearTimeout(timer);
+    this.abort.abort();
+    await this.loop;
+    return this.stats;
+  }
+
+  private flush(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.batch.length === 0 || this.fatalError) return;
+    const items = this.batch;
+    this.batch = [];
+    const id = String(this.nextId++);
+    const request = create(StreamScoreRequestSchema, {
+      requestId: id,
+      events: items.map((i) => i.event),
+    });
+    const inFlight: InFlight<M> = { id, items, request, sentOnce: false };
+    this.inFlight.set(id, inFlight);
+    this.stats.sent += items.length;
+    if (this.outbox) {
+      inFlight.sentOnce = true;
+      this.outbox.push(request);
+    }
+  }
+
+  private closeIfDrained(): void {
+    if (this.closing && this.batch.length === 0 && this.inFlight.size === 0) this.outbox?.close();
+  }
+
+  private wakeWaiters(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private handle(res: StreamScoreResponse): void {
+    const inFlight = this.inFlight.get(res.requestId);
+    if (inFlight === undefined) {
+      const n = Number(res.requestId);
+      // An id we issued and no longer hold was acknowledged before.
+      if (Number.isInteger(n) && n >= 1 && n < this.nextId)
+        this.stats.duplicates += res.results.length;
+      return;
+    }
+    this.inFlight.delete(res.requestId);
+    inFlight.items.forEach((item, i) => {
+      const result =
+        res.results[i] ??
+        create(EventResultSchema, {
+          outcome: {
+            case: "error",
+            value: {
+              code: "internal",
+              message: "response has no result for this event",
+              field: "",
+            },
+          },
+        });
+      this.opts.onResult(item, result);
+    });
+    this.stats.acknowledged += inFlight.items.length;
+    this.wakeWaiters();
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      const outbox = new Outbox<StreamScoreRequest>();
+      for (const r of this.inFlight.values()) {
+        if (r.sentOnce) this.stats.resent += r.items.length;
+        r.sentOnce = true;
+        outbox.push(r.request);
+      }
+      this.outbox = outbox;
+      this.closeIfDrained();
+      let error: ConnectError;
+      try {
+        for await (const res of this.opts.client.streamScore(outbox, { signal })) {
+          attempt = 0;
+          this.handle(res);
+          this.closeIfDrained();
+        }
+        if (this.closing && this.inFlight.size === 0) return;
+        // The server ended the stream while we still had work: open another.
+        error = new ConnectError("stream ended by the server", Code.Unavailable);
+      } catch (e) {
+        error = ConnectError.from(e);
+      } finally {
+        this.outbox = undefined;
+        outbox.close();
+      }
+      if (signal.aborted) return;
+      this.stats.streamErrors++;
+      attempt++;
+      if (error.code === Code.InvalidArgument) {
+        // Responses come in request order: the oldest unacknowledged request is the bad one.
+        const oldest = this.inFlight.values().next().value;
+        if (oldest !== undefined) {
+          this.inFlight.delete(oldest.id);
+          this.stats.rejected += oldest.items.length;
+          const result = create(EventResultSchema, {
+            outcome: {
+              case: "error",
+              value: { code: "invalid_argument", message: error.rawMessage, field: "" },
+            },
+          });
+          for (const item of oldest.items) this.opts.onResult(item, result);
+          this.wakeWaiters();
+        }
+      } else if (!RETRYABLE.has(error.code) && error.code !== Code.Canceled) {
+        // Canceled here is not ours (we return above when we abort): the peer
+        // reset the stream (HTTP/2 RST_STREAM CANCEL, e.g. a server dropping
+        // its sessions), which a new stream can get past.
+        this.fail(error);
+        return;
+      }
+      if (attempt > this.opts.maxAttempts) {
+        this.fail(error);
+        return;
+      }
+      const cap = Math.min(this.opts.backoffMaxMs, this.opts.backoffBaseMs * 2 ** (attempt - 1));
+      const delayMs = this.opts.random() * cap;
+      await this.opts.onRetry?.({ attempt, code: error.code, error, delayMs });
+      await sleep(delayMs, signal);
+      this.stats.reconnects++;
+    }
+  }
+
+  private fail(error: ConnectError): void {
+    this.fatalError = error;
+    this.wakeWaiters();
+  }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
