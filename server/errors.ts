@@ -1,0 +1,85 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { EventViolation } from "../telemetry/validate.js";
+
+/**
+ * The one mapping from our failures to Connect codes (see STYLE.md, server/).
+ * Handlers throw what these functions return; anything else that escapes a
+ * handler is a bug, which Connect turns into `internal` ("internal error")
+ * while our logging interceptor logs the cause.
+ */
+
+/** Largest number of events one `StreamScoreRequest` may carry. */
+export const MAX_BATCH_EVENTS = 1000;
+
+/** Longest `request_id` we accept, in characters. */
+export const MAX_REQUEST_ID_LENGTH = 128;
+
+/** A rule broken by a request as a whole rather than by one of its events. */
+export interface RequestViolation {
+  /** Proto field name, for example `events`. */
+  field: string;
+  message: string;
+}
+
+/**
+ * An event broke a field rule. `invalid_argument`: the event is wrong
+ * whatever the server's state, so retrying it cannot help.
+ */
+export function eventViolationError(violation: EventViolation, prefix = "event"): ConnectError {
+  return new ConnectError(`${prefix}.${violation.message}`, Code.InvalidArgument);
+}
+
+/** A required field is missing. `invalid_argument`, as for any malformed request. */
+export function missingFieldError(field: string): ConnectError {
+  return new ConnectError(`${field} is required`, Code.InvalidArgument);
+}
+
+/** A whole stream request broke a rule. `invalid_argument`: resending it unchanged cannot help. */
+export function requestViolationError(violation: RequestViolation): ConnectError {
+  return new ConnectError(violation.message, Code.InvalidArgument);
+}
+
+/**
+ * No model is loaded yet, or one is being swapped in. `unavailable`: the
+ * condition is transient, and clients back off and retry.
+ */
+export function noModelError(): ConnectError {
+  return new ConnectError("no model loaded yet", Code.Unavailable);
+}
+
+/**
+ * The server is draining for shutdown. `unavailable`: the client should
+ * reconnect (to this or another instance) and resend what was not answered.
+ */
+export function shuttingDownError(): ConnectError {
+  return new ConnectError("server is shutting down", Code.Unavailable);
+}
+
+/**
+ * Checks the parts of a `StreamScoreRequest` that concern the whole batch:
+ * 1 to {@link MAX_BATCH_EVENTS} events and a `request_id` of at most
+ * {@link MAX_REQUEST_ID_LENGTH} characters.
+ *
+ * @returns the first rule broken, or `undefined`.
+ */
+export function checkBatch(requestId: string, eventCount: number): RequestViolation | undefined {
+  if (requestId.length > MAX_REQUEST_ID_LENGTH) {
+    return {
+      field: "request_id",
+      message: `request_id has ${requestId.length} characters, at most ${MAX_REQUEST_ID_LENGTH} allowed`,
+    };
+  }
+  if (eventCount === 0) {
+    return { field: "events", message: "events is empty, 1 to 1000 events required" };
+  }
+  if (eventCount > MAX_BATCH_EVENTS) {
+    return {
+      field: "events",
+      message: `events has ${eventCount} events, at most ${MAX_BATCH_EVENTS} allowed`,
+    };
+  }
+  return undefined;
+}
+
+/** Wire name of `invalid_argument`, as sent in `EventError.code`. */
+export const INVALID_ARGUMENT = "invalid_argument";

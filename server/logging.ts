@@ -1,0 +1,113 @@
+import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import type { Contribution } from "../detector/detector.js";
+import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+
+/**
+ * The per-RPC logger the logging interceptor puts in `ctx.values`, a pino
+ * child with `{ rpc: "netanomaly.v1.ScoringService/Score" }`. Without the
+ * interceptor it is `undefined`, and handlers use the logger they were built with.
+ */
+export const rpcLoggerKey = createContextKey<Logger | undefined>(undefined, {
+  description: "per-RPC pino logger",
+});
+
+/**
+ * Creates the one logging interceptor: a pino child per RPC, one `info` line
+ * when a unary call ends or a stream finishes (`code`, `durationMs`), and
+ * errors that are not `ConnectError`s (bugs) at `error` under `err`; the client
+ * only sees "internal error". No payloads are logged.
+ */
+export function createLoggingInterceptor(logger: Logger): Interceptor {
+  return (next) => async (req) => {
+    const log = logger.child({ rpc: `${req.service.typeName}/${req.method.name}` });
+    req.contextValues.set(rpcLoggerKey, log);
+    const start = performance.now();
+    let res: Awaited<ReturnType<typeof next>>;
+    try {
+      res = await next(req);
+    } catch (e) {
+      logEnd(log, start, e);
+      throw e;
+    }
+    if (!res.stream) {
+      logEnd(log, start, undefined);
+      return res;
+    }
+    return { ...res, message: logWhenDone(res.message, log, start) };
+  };
+}
+
+async function* logWhenDone<T>(messages: AsyncIterable<T>, log: Logger, start: number) {
+  let error: unknown;
+  try {
+    yield* messages;
+  } catch (e) {
+    error = e;
+    throw e;
+  } finally {
+    logEnd(log, start, error);
+  }
+}
+
+function logEnd(log: Logger, start: number, error: unknown): void {
+  const durationMs = Math.round((performance.now() - start) * 1000) / 1000;
+  if (error === undefined) {
+    log.info({ code: "ok", durationMs }, "rpc finished");
+    return;
+  }
+  if (error instanceof ConnectError) {
+    log.info({ code: codeName(error.code), durationMs, reason: error.rawMessage }, "rpc finished");
+    return;
+  }
+  // A bug: Connect answers `internal` / "internal error"; the details stay here.
+  log.error({ code: "internal", durationMs, err: error }, "rpc failed");
+}
+
+/** `Code.InvalidArgument` → `"invalid_argument"`, the wire spelling. */
+export function codeName(code: Code): string {
+  return (Code[code] ?? "unknown").replace(/(?<=[a-z])(?=[A-Z])/g, "_").toLowerCase();
+}
+
+/** What an anomaly log line says about the event and its score. */
+export interface AnomalyReport {
+  score: number;
+  threshold: number;
+  modelVersion: string;
+  contributions: readonly Contribution[];
+  /** `request_id` of the stream batch, if the event came in one. */
+  requestId?: string;
+}
+
+/**
+ * Logs one anomalous event at `warn`: score, threshold, model version, top
+ * features and the fields that identify the connection (process, parent,
+ * destination, port, protocol). Never the whole event, never user or DNS data.
+ */
+export function logAnomaly(log: Logger, event: NetworkEvent, report: AnomalyReport): void {
+  log.warn(
+    {
+      score: report.score,
+      threshold: report.threshold,
+      modelVersion: report.modelVersion,
+      requestId: report.requestId,
+      topFeatures: report.contributions.map((c) => ({
+        feature: c.feature,
+        contribution: c.contribution,
+        value: c.value,
+      })),
+      process: cut(event.processPath),
+      parentProcess: cut(event.parentProcess),
+      destIp: event.destIp,
+      destDomain: cut(event.destDomain),
+      destPort: event.destPort,
+      protocol: cut(event.protocol),
+    },
+    "anomalous event",
+  );
+}
+
+/** Keeps log lines bounded: validated fields can still be 1024 characters. */
+function cut(value: string): string {
+  return value.length > 256 ? `${value.slice(0, 256)}…` : value;
+}
