@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { parseAgentArgs, UsageError } from "./args.js";
+
+describe("parseAgentArgs()", () => {
+  it("maps flags onto runAgent options", () => {
+    const a = parseAgentArgs([
+      "--target",
+      "http://127.0.0.1:9",
+      "--rate",
+      "0",
+      "--count",
+      "10",
+      "--anomaly-rate",
+      "0.1",
+      "--batch",
+      "50",
+      "--seed",
+      "3",
+      "--api-key",
+      "k",
+      "--json",
+    ]);
+    expect(a.json).toBe(true);
+    expect(a.options).toEqual({
+      target: "http://127.0.0.1:9",
+      rate: 0,
+      count: 10,
+      anomalyRate: 0.1,
+      batch: 50,
+      seed: 3,
+      apiKey: "k",
+    });
+  });
+
+  it("gives defaults to runAgent when no flag is set", () => {
+    expect(parseAgentArgs([])).toEqual({ options: {}, json: false, help: false });
+  });
+
+  it.each([
+    [["--rate=-1"], /--rate must be a number >= 0, got "-1"/],
+    [["--anomaly-rate", "2"], /--anomaly-rate must be in \[0, 1\], got "2"/],
+    [["--batch", "1001"], /--batch must be an integer in \[1, 1000\]/],
+    [["--count", "5", "--duration", "1"], /mutually exclusive/],
+    [["--target", "127.0.0.1:50051"], /--target must be an http\(s\) URL/],
+    [["--bogus"], /bogus/],
+  ])("rejects %j with a usage error", (argv, message) => {
+    expect(() => parseAgentArgs(argv)).toThrow(UsageError);
+    expect(() => parseAgentArgs(argv)).toThrow(message);
+  });
+});
