@@ -38,7 +38,8 @@ describe("createDetector()", () => {
     expect(detector.score(event)).toBeGreaterThan(detector.threshold);
     const top = detector.explain(event, 5);
     expect(top).toHaveLength(5);
-    for (let i = 1; i < top.length; i++) expect(top[i - 1]?.contribution).toBeGreaterThanOrEqual(top[i]?.contribution ?? 0);
+    for (let i = 1; i < top.length; i++)
+      expect(top[i - 1]?.contribution).toBeGreaterThanOrEqual(top[i]?.contribution ?? 0);
     const names = top.map((c) => c.feature);
     expect(names.some((n) => n.startsWith("bytes_sent") || n.endsWith("rarity"))).toBe(true);
   });
@@ -48,7 +49,11 @@ describe("createDetector()", () => {
     const s = detector.score(empty);
     expect(s).toBeGreaterThan(0);
     expect(s).toBeLessThanOrEqual(1);
-    const odd = create(NetworkEventSchema, { protocol: "SCTP", processPath: "/usr/bin/unheard-of", destIp: "fe80::1" });
+    const odd = create(NetworkEventSchema, {
+      protocol: "SCTP",
+      processPath: "/usr/bin/unheard-of",
+      destIp: "fe80::1",
+    });
     expect(Number.isFinite(detector.score(odd))).toBe(true);
   });
 
@@ -61,7 +66,14 @@ describe("createDetector()", () => {
   });
 
   it("describes the model", () => {
-    expect(detector.info).toMatchObject({ nEstimators: 100, maxSamples: 256, maxDepth: 8, seed: 11, contamination: 0.01, trainingRows: 2000 });
+    expect(detector.info).toMatchObject({
+      nEstimators: 100,
+      maxSamples: 256,
+      maxDepth: 8,
+      seed: 11,
+      contamination: 0.01,
+      trainingRows: 2000,
+    });
     expect(detector.info.version).toMatch(/^[0-9a-f]{12}$/);
     expect(detector.info.features).toContain("process_dest_rarity");
   });

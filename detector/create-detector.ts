@@ -13,7 +13,9 @@ import { type ModelFile, ModelFileError, modelVersion, readModelFile } from "./m
 export function createDetector(model: ModelFile): Detector {
   const spec = model.featureSpec;
   if (spec.kind !== "telemetry") {
-    throw new ModelFileError(`model was trained on ${spec.format} tables; scoring network events needs a telemetry model`);
+    throw new ModelFileError(
+      `model was trained on ${spec.format} tables; scoring network events needs a telemetry model`,
+    );
   }
   const featurizer = createTelemetryFeaturizer(spec);
   const forest = compileForest(model.forest);
@@ -30,7 +32,8 @@ export function createDetector(model: ModelFile): Detector {
     contamination: model.params.contamination,
     threshold: model.threshold,
     trainingRows: model.training.rows,
-    dataEndTimeMs: model.training.dataEndTime === null ? undefined : Date.parse(model.training.dataEndTime),
+    dataEndTimeMs:
+      model.training.dataEndTime === null ? undefined : Date.parse(model.training.dataEndTime),
     features: featurizer.names,
   };
 
@@ -43,7 +46,8 @@ export function createDetector(model: ModelFile): Detector {
     },
     scoreBatch(events: readonly NetworkEvent[], out: Float64Array): void {
       if (batch.length < events.length * nf) batch = new Float64Array(events.length * nf * 2);
-      for (let i = 0; i < events.length; i++) featurizer.featurize(events[i] as NetworkEvent, batch, i * nf);
+      for (let i = 0; i < events.length; i++)
+        featurizer.featurize(events[i] as NetworkEvent, batch, i * nf);
       forest.scoreRows({ data: batch, nRows: events.length, nFeatures: nf }, out);
     },
     explain(event: NetworkEvent, top = 5): Contribution[] {
@@ -52,7 +56,11 @@ export function createDetector(model: ModelFile): Detector {
       featurizer.featurize(event, values);
       forest.attributeRow(values, contributions);
       return featurizer.names
-        .map((feature, f) => ({ feature, contribution: contributions[f] as number, value: values[f] as number }))
+        .map((feature, f) => ({
+          feature,
+          contribution: contributions[f] as number,
+          value: values[f] as number,
+        }))
         .sort((a, b) => b.contribution - a.contribution)
         .slice(0, top);
     },

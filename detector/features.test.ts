@@ -1,7 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
-import { createTelemetryFeaturizer, dnsFeatures, fitTelemetryFeatures, isInternalIp, TELEMETRY_FEATURES } from "./features.js";
+import {
+  createTelemetryFeaturizer,
+  dnsFeatures,
+  fitTelemetryFeatures,
+  isInternalIp,
+  TELEMETRY_FEATURES,
+} from "./features.js";
 import { normalEvents } from "./testdata/events.js";
 
 const spec = fitTelemetryFeatures(normalEvents(1000));
@@ -15,7 +21,14 @@ function features(event: Parameters<typeof featurizer.featurize>[0]): Record<str
 
 describe("createTelemetryFeaturizer()", () => {
   it("gives unseen categories the highest rarity, log(N + 1)", () => {
-    const f = features(create(NetworkEventSchema, { processPath: "C:\\evil\\new.exe", destDomain: "never.example", destPort: 31337, protocol: "GRE" }));
+    const f = features(
+      create(NetworkEventSchema, {
+        processPath: "C:\\evil\\new.exe",
+        destDomain: "never.example",
+        destPort: 31337,
+        protocol: "GRE",
+      }),
+    );
     const max = Math.log(1001);
     expect(f.process_rarity).toBeCloseTo(max, 12);
     expect(f.process_dest_rarity).toBeCloseTo(max, 12);
@@ -24,13 +37,27 @@ describe("createTelemetryFeaturizer()", () => {
   });
 
   it("gives a common process low rarity whatever the case of its path", () => {
-    const f = features(create(NetworkEventSchema, { processPath: "c:\\WINDOWS\\system32\\SVCHOST.EXE" }));
+    const f = features(
+      create(NetworkEventSchema, { processPath: "c:\\WINDOWS\\system32\\SVCHOST.EXE" }),
+    );
     expect(f.process_rarity).toBeLessThan(2);
   });
 
   it("measures volume against the (process, port) baseline", () => {
-    const normal = features(create(NetworkEventSchema, { processPath: "C:\\Windows\\System32\\svchost.exe", destPort: 53, bytesSent: 64n }));
-    const huge = features(create(NetworkEventSchema, { processPath: "C:\\Windows\\System32\\svchost.exe", destPort: 53, bytesSent: 500_000n }));
+    const normal = features(
+      create(NetworkEventSchema, {
+        processPath: "C:\\Windows\\System32\\svchost.exe",
+        destPort: 53,
+        bytesSent: 64n,
+      }),
+    );
+    const huge = features(
+      create(NetworkEventSchema, {
+        processPath: "C:\\Windows\\System32\\svchost.exe",
+        destPort: 53,
+        bytesSent: 500_000n,
+      }),
+    );
     expect(Math.abs(normal.bytes_sent_vs_baseline ?? 99)).toBeLessThan(2);
     expect(huge.bytes_sent_vs_baseline).toBeGreaterThan(10);
   });
@@ -66,9 +93,18 @@ describe("dnsFeatures()", () => {
 
 describe("isInternalIp()", () => {
   it("knows the private ranges", () => {
-    for (const ip of ["10.1.2.3", "192.168.1.1", "172.16.0.1", "172.31.255.1", "127.0.0.1", "fd00::1", "fe80::2"]) {
+    for (const ip of [
+      "10.1.2.3",
+      "192.168.1.1",
+      "172.16.0.1",
+      "172.31.255.1",
+      "127.0.0.1",
+      "fd00::1",
+      "fe80::2",
+    ]) {
       expect(isInternalIp(ip)).toBe(true);
     }
-    for (const ip of ["8.8.8.8", "172.32.0.1", "142.250.185.46", "2001:db8::1", ""]) expect(isInternalIp(ip)).toBe(false);
+    for (const ip of ["8.8.8.8", "172.32.0.1", "142.250.185.46", "2001:db8::1", ""])
+      expect(isInternalIp(ip)).toBe(false);
   });
 });

@@ -58,7 +58,13 @@ export const RARITY_TABLES = [
 export type RarityTable = (typeof RARITY_TABLES)[number];
 
 /** Volume baseline of one context: [n, mean, sd] of log1p(sent), then of log1p(recv). */
-export type Baseline = [n: number, sentMean: number, sentSd: number, recvMean: number, recvSd: number];
+export type Baseline = [
+  n: number,
+  sentMean: number,
+  sentSd: number,
+  recvMean: number,
+  recvSd: number,
+];
 
 /**
  * Everything the featurizer learned from training data; stored in the model
@@ -138,7 +144,7 @@ function tableKey(table: RarityTable, e: NetworkEvent, k: EventKeys): string {
       return (k.internal ? "internal" : "external") + SEP + k.port;
     case "process_hour":
       // Three-hour buckets: coarse enough to be seen, fine enough for night vs day.
-      return k.hour < 0 ? "" : k.process + SEP + Math.floor(k.hour / 3);
+      return k.hour < 0 ? "" : k.process + SEP + HOUR_BUCKETS[k.hour];
     case "dns_zone":
       return dnsZone(e.dnsQuery);
   }
@@ -150,10 +156,9 @@ function tableKey(table: RarityTable, e: NetworkEvent, k: EventKeys): string {
  * @param events training events (a sample is fine: counts are relative).
  */
 export function fitTelemetryFeatures(events: readonly NetworkEvent[]): TelemetryFeatureSpec {
-  const counts = Object.fromEntries(RARITY_TABLES.map((t) => [t, new Map<string, number>()])) as Record<
-    RarityTable,
-    Map<string, number>
-  >;
+  const counts = Object.fromEntries(
+    RARITY_TABLES.map((t) => [t, new Map<string, number>()]),
+  ) as Record<RarityTable, Map<string, number>>;
   const moments = new Map<string, [number, number, number, number, number]>();
   const addMoment = (key: string, s: number, r: number) => {
     let m = moments.get(key);
@@ -196,11 +201,23 @@ export function fitTelemetryFeatures(events: readonly NetworkEvent[]): Telemetry
     const rm = r / n;
     baselines.push([
       key,
-      [n, sm, Math.sqrt(Math.max(0, ss / n - sm * sm)), rm, Math.sqrt(Math.max(0, rr / n - rm * rm))],
+      [
+        n,
+        sm,
+        Math.sqrt(Math.max(0, ss / n - sm * sm)),
+        rm,
+        Math.sqrt(Math.max(0, rr / n - rm * rm)),
+      ],
     ]);
   }
   baselines.sort((a, b) => compare(a[0], b[0]));
-  return { kind: "telemetry", features: [...TELEMETRY_FEATURES], rows: events.length, tables, baselines };
+  return {
+    kind: "telemetry",
+    features: [...TELEMETRY_FEATURES],
+    rows: events.length,
+    tables,
+    baselines,
+  };
 }
 
 /** Turns events into feature rows with a fitted spec. */
@@ -216,42 +233,82 @@ export interface Featurizer {
  */
 export function createTelemetryFeaturizer(spec: TelemetryFeatureSpec): Featurizer {
   const logN1 = Math.log(spec.rows + 1);
-  const rarity = {} as Record<RarityTable, Map<string, number>>;
+  // Two-level tables (first key part → second key part → rarity), so the hot
+  // path looks keys up from cached strings without building new ones.
+  const rarity = {} as Record<RarityTable, Map<string, Map<string, number>>>;
   for (const t of RARITY_TABLES) {
-    rarity[t] = new Map(spec.tables[t].map(([key, count]) => [key, logN1 - Math.log(count + 1)]));
+    const table = new Map<string, Map<string, number>>();
+    for (const [key, count] of spec.tables[t]) {
+      const cut = key.indexOf(SEP);
+      const a = cut < 0 ? key : key.slice(0, cut);
+      const b = cut < 0 ? "" : key.slice(cut + 1);
+      let inner = table.get(a);
+      if (!inner) {
+        inner = new Map();
+        table.set(a, inner);
+      }
+      inner.set(b, logN1 - Math.log(count + 1));
+    }
+    rarity[t] = table;
   }
+  const look = (t: RarityTable, a: string, b: string): number => rarity[t].get(a)?.get(b) ?? logN1;
   const baselines = new Map(spec.baselines);
   const global = baselines.get("") ?? [1, 0, 1, 0, 1];
   const nFeatures = TELEMETRY_FEATURES.length;
+  const lower = createCache((s) => s.toLowerCase());
+  const upper = createCache((s) => s.toUpperCase());
+  const processName = createCache((lowerPath) => {
+    const slash = Math.max(lowerPath.lastIndexOf("\\"), lowerPath.lastIndexOf("/"));
+    return slash >= 0 ? lowerPath.slice(slash + 1) : lowerPath;
+  });
+  const prefix = createCache(ipPrefix);
+  const zone = createCache(dnsZone);
+  const internal = createCache((ip) => (isInternalIp(ip) ? "internal" : "external"));
+  const processPort = createCache((key) => key);
+  const portText: string[] = [];
+  const dns = { length: 0, labels: 0, maxLabel: 0, entropy: 0 };
 
   const featurize = (e: NetworkEvent, out: Float64Array, offset = 0): void => {
-    const k = keysOf(e);
+    const path = lower(e.processPath);
+    const process = processName(path);
+    const domain = lower(e.destDomain);
+    const dest = domain !== "" ? domain : prefix(e.destIp);
+    let port = portText[e.destPort];
+    if (port === undefined) {
+      port = String(e.destPort);
+      portText[e.destPort] = port;
+    }
+    const scope = internal(e.destIp);
+    const ts = e.timestamp;
+    const hour = ts ? Math.floor(Number(ts.seconds % 86_400n) / 3600) : -1;
     const sent = Math.log1p(Number(e.bytesSent));
     const recv = Math.log1p(Number(e.bytesRecv));
-    const base = baselines.get(k.process + SEP + k.port) ?? baselines.get(k.process) ?? global;
-    const r = (t: RarityTable) => rarity[t].get(tableKey(t, e, k)) ?? logN1;
-    const dns = dnsFeatures(e.dnsQuery);
+    const base =
+      baselines.get(processPort(process + SEP + port)) ?? baselines.get(process) ?? global;
+    dnsFeaturesInto(e.dnsQuery, dns);
     let o = offset;
     out[o++] = sent;
     out[o++] = recv;
     out[o++] = sent - recv;
     out[o++] = zScore(sent, base[1], base[2]);
     out[o++] = zScore(recv, base[3], base[4]);
-    out[o++] = r("process");
-    out[o++] = r("process_path");
-    out[o++] = r("process_hash");
-    out[o++] = r("parent_process");
-    out[o++] = r("user_process");
-    out[o++] = r("process_port");
-    out[o++] = r("process_dest");
-    out[o++] = r("dest");
-    out[o++] = r("port");
-    out[o++] = r("protocol");
-    out[o++] = r("internal_port");
+    const processRarity = look("process", process, "");
+    out[o++] = processRarity;
+    out[o++] = look("process_path", path, "");
+    out[o++] = look("process_hash", path, lower(e.processHash));
+    out[o++] = look("parent_process", lower(e.parentProcess), process);
+    out[o++] = look("user_process", lower(e.userContext), process);
+    out[o++] = look("process_port", process, port);
+    out[o++] = look("process_dest", process, dest);
+    out[o++] = look("dest", dest, "");
+    out[o++] = look("port", port, "");
+    out[o++] = look("protocol", upper(e.protocol), "");
+    out[o++] = look("internal_port", scope, port);
     // A missing timestamp says nothing about the hour: fall back to the process's rarity.
-    out[o++] = k.hour < 0 ? r("process") : r("process_hour");
-    out[o++] = r("dns_zone");
-    out[o++] = e.destIp === "" ? 0.5 : k.internal ? 1 : 0;
+    out[o++] =
+      hour < 0 ? processRarity : look("process_hour", process, HOUR_BUCKETS[hour] as string);
+    out[o++] = look("dns_zone", zone(e.dnsQuery), "");
+    out[o++] = e.destIp === "" ? 0.5 : scope === "internal" ? 1 : 0;
     out[o++] = e.destDomain === "" ? 1 : 0;
     out[o++] = dns.length;
     out[o++] = dns.labels;
@@ -282,26 +339,68 @@ export function createTelemetryFeaturizer(spec: TelemetryFeatureSpec): Featurize
   return { nFeatures, names: TELEMETRY_FEATURES, featurize };
 }
 
-function zScore(v: number, mean: number, sd: number): number {
-  const z = (v - mean) / Math.max(sd, MIN_SD);
-  return z > MAX_Z ? MAX_Z : z < -MAX_Z ? -MAX_Z : z;
+/** Three-hour buckets: coarse enough to be seen, fine enough for night vs day. */
+const HOUR_BUCKETS = Array.from({ length: 24 }, (_, h) => String(Math.floor(h / 3)));
+
+/** Entries a normalisation cache holds before it starts over. */
+const CACHE_LIMIT = 20_000;
+
+/**
+ * Memoises a string → string function: telemetry repeats the same few
+ * thousand paths, domains and users, so the hot path mostly reuses strings
+ * instead of building them. Bounded: a flood of unique values only costs a
+ * reset now and then.
+ */
+function createCache(fn: (s: string) => string): (s: string) => string {
+  const cache = new Map<string, string>();
+  return (s) => {
+    let v = cache.get(s);
+    if (v === undefined) {
+      if (cache.size >= CACHE_LIMIT) cache.clear();
+      v = fn(s);
+      cache.set(s, v);
+    }
+    return v;
+  };
 }
 
+function zScore(v: number, mean: number, sd: number): number {
+  const z = (v - mean) / Math.max(sd, MIN_SD);
+  return Math.min(MAX_Z, Math.max(-MAX_Z, z));
+}
+
+// Scratch space for the entropy count: one slot per UTF-16 code unit.
 const counts = new Int32Array(65536);
+const seen = new Int32Array(65536);
 
 /**
  * Shape of a DNS query: total length, label count, longest label, and the
  * Shannon entropy (bits per character) of the part left of the registered
  * domain — long, many-labelled, high-entropy names are how DNS tunnels look.
  */
-export function dnsFeatures(query: string): { length: number; labels: number; maxLabel: number; entropy: number } {
-  const q = query.endsWith(".") ? query.slice(0, -1) : query;
-  if (q === "") return { length: 0, labels: 0, maxLabel: 0, entropy: 0 };
-  let labels = 1;
+export function dnsFeatures(query: string): DnsShape {
+  const shape = { length: 0, labels: 0, maxLabel: 0, entropy: 0 };
+  dnsFeaturesInto(query, shape);
+  return shape;
+}
+
+/** Shape of a DNS query, see `dnsFeatures`. */
+export interface DnsShape {
+  length: number;
+  labels: number;
+  maxLabel: number;
+  entropy: number;
+}
+
+function dnsFeaturesInto(query: string, shape: DnsShape): void {
+  // A trailing dot (fully qualified name) is not a label.
+  const n =
+    query.length > 0 && query.charCodeAt(query.length - 1) === 46 ? query.length - 1 : query.length;
+  let labels = n === 0 ? 0 : 1;
   let maxLabel = 0;
   let run = 0;
-  for (let i = 0; i < q.length; i++) {
-    if (q.charCodeAt(i) === 46) {
+  for (let i = 0; i < n; i++) {
+    if (query.charCodeAt(i) === 46) {
       labels++;
       run = 0;
     } else if (++run > maxLabel) {
@@ -309,23 +408,27 @@ export function dnsFeatures(query: string): { length: number; labels: number; ma
     }
   }
   // Subdomain: everything before the last two labels.
-  let cut = q.length;
-  for (let dots = 0; cut > 0 && dots < 2; ) if (q.charCodeAt(--cut) === 46) dots++;
+  let cut = n;
+  for (let dots = 0; cut > 0 && dots < 2; ) if (query.charCodeAt(--cut) === 46) dots++;
   let entropy = 0;
   if (labels > 2 && cut > 0) {
-    const codes: number[] = [];
+    let distinct = 0;
     for (let i = 0; i < cut; i++) {
-      const c = q.charCodeAt(i);
-      if (counts[c] === 0) codes.push(c);
+      const c = query.charCodeAt(i);
+      if (counts[c] === 0) seen[distinct++] = c;
       counts[c] = (counts[c] as number) + 1;
     }
-    for (const c of codes) {
+    for (let j = 0; j < distinct; j++) {
+      const c = seen[j] as number;
       const p = (counts[c] as number) / cut;
       entropy -= p * Math.log2(p);
       counts[c] = 0;
     }
   }
-  return { length: q.length, labels, maxLabel, entropy };
+  shape.length = n;
+  shape.labels = labels;
+  shape.maxLabel = maxLabel;
+  shape.entropy = entropy;
 }
 
 /**
@@ -349,7 +452,12 @@ export function dnsZone(query: string): string {
 export function isInternalIp(ip: string): boolean {
   if (ip.includes(":")) {
     const lower = ip.toLowerCase();
-    return lower === "::1" || lower.startsWith("fc") || lower.startsWith("fd") || lower.startsWith("fe80");
+    return (
+      lower === "::1" ||
+      lower.startsWith("fc") ||
+      lower.startsWith("fd") ||
+      lower.startsWith("fe80")
+    );
   }
   const dot = ip.indexOf(".");
   if (dot < 0) return false;

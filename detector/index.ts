@@ -1,7 +1,8 @@
-export { compileForest, expectedPathLengths } from "./compiled-forest.js";
 export type { CompiledForest } from "./compiled-forest.js";
+export { compileForest, expectedPathLengths } from "./compiled-forest.js";
 export { createDetector, loadModel } from "./create-detector.js";
 export type { Contribution, Detector, ModelInfo } from "./detector.js";
+export type { Featurizer, TelemetryFeatureSpec } from "./features.js";
 export {
   createTelemetryFeaturizer,
   dnsFeatures,
@@ -10,9 +11,9 @@ export {
   RARITY_TABLES,
   TELEMETRY_FEATURES,
 } from "./features.js";
-export type { Featurizer, TelemetryFeatureSpec } from "./features.js";
-export { fitForest, pathLength, scoreFromPathSum, scoreRowReference } from "./isolation-forest.js";
 export type { FitOptions, Forest, IsolationTree, Matrix } from "./isolation-forest.js";
+export { fitForest, pathLength, scoreFromPathSum, scoreRowReference } from "./isolation-forest.js";
+export type { FeatureSpec, ModelFile, ModelParams } from "./model-file.js";
 export {
   FORMAT_VERSION,
   ModelFileError,
@@ -22,12 +23,11 @@ export {
   sealModel,
   serializeModel,
 } from "./model-file.js";
-export type { FeatureSpec, ModelFile, ModelParams } from "./model-file.js";
 export { averagePathLength } from "./path-length.js";
-export { createRandom } from "./random.js";
 export type { Random } from "./random.js";
-export { featurizeTableRecord, fitTableFeatures, tableFeatureNames } from "./table-features.js";
+export { createRandom } from "./random.js";
 export type { TableColumn, TableFeatureSpec } from "./table-features.js";
+export { featurizeTableRecord, fitTableFeatures, tableFeatureNames } from "./table-features.js";
 export { calibrateThreshold } from "./threshold.js";
-export { resolveParams, trainModel, trainOnMatrix } from "./train.js";
 export type { TrainOptions } from "./train.js";
+export { resolveParams, trainModel, trainOnMatrix } from "./train.js";

@@ -9,7 +9,9 @@ function cloud(n: number, nf: number, seed: number, outliers: number[][] = []): 
   const rows = n + outliers.length;
   const data = new Float64Array(rows * nf);
   for (let i = 0; i < n * nf; i++) data[i] = r.next() + r.next() + r.next() - 1.5;
-  outliers.forEach((o, k) => data.set(o, (n + k) * nf));
+  outliers.forEach((o, k) => {
+    data.set(o, (n + k) * nf);
+  });
   return { data, nRows: rows, nFeatures: nf };
 }
 
@@ -34,8 +36,12 @@ describe("fitForest()", () => {
 
   it("grows the same forest from the same seed and a different one from another", () => {
     const x = cloud(500, 4, 3);
-    expect(JSON.stringify(fitForest(x, createRandom(5)))).toBe(JSON.stringify(fitForest(x, createRandom(5))));
-    expect(JSON.stringify(fitForest(x, createRandom(5)))).not.toBe(JSON.stringify(fitForest(x, createRandom(6))));
+    expect(JSON.stringify(fitForest(x, createRandom(5)))).toBe(
+      JSON.stringify(fitForest(x, createRandom(5))),
+    );
+    expect(JSON.stringify(fitForest(x, createRandom(5)))).not.toBe(
+      JSON.stringify(fitForest(x, createRandom(6))),
+    );
   });
 
   it("ranks planted outliers highest", () => {
@@ -58,7 +64,8 @@ describe("fitForest()", () => {
       expect(v).toBeLessThanOrEqual(1);
     }
     let wins = 0;
-    for (let o = 1000; o < 1020; o++) for (let i = 0; i < 1000; i++) if ((s[o] as number) > (s[i] as number)) wins++;
+    for (let o = 1000; o < 1020; o++)
+      for (let i = 0; i < 1000; i++) if ((s[o] as number) > (s[i] as number)) wins++;
     expect(wins / (20 * 1000)).toBeGreaterThan(0.98);
   });
 
@@ -68,7 +75,8 @@ describe("fitForest()", () => {
     for (let i = 0; i < 200; i++) x.data[i * nf + 1] = i % 2; // one informative column, two constant
     const f = fitForest(x, createRandom(2), { nEstimators: 10 });
     for (const t of f.trees) {
-      for (let n = 0; n < t.feature.length; n++) if ((t.feature[n] as number) >= 0) expect(t.feature[n]).toBe(1);
+      for (let n = 0; n < t.feature.length; n++)
+        if ((t.feature[n] as number) >= 0) expect(t.feature[n]).toBe(1);
     }
     const allConstant: Matrix = { data: new Float64Array(50 * 2).fill(3), nRows: 50, nFeatures: 2 };
     const g = fitForest(allConstant, createRandom(2), { nEstimators: 3 });
@@ -120,11 +128,16 @@ describe("compileForest()", () => {
       let node = 0;
       let depth = 0;
       while ((t.feature[node] as number) >= 0) {
-        node = (row[t.feature[node] as number] as number) < (t.threshold[node] as number) ? node + 1 : (t.right[node] as number);
+        node =
+          (row[t.feature[node] as number] as number) < (t.threshold[node] as number)
+            ? node + 1
+            : (t.right[node] as number);
         depth++;
       }
       const m = t.size[node] as number;
-      sum += depth + (m <= 1 ? 0 : m === 2 ? 1 : 2 * (Math.log(m - 1) + 0.5772156649015329) - (2 * (m - 1)) / m);
+      sum +=
+        depth +
+        (m <= 1 ? 0 : m === 2 ? 1 : 2 * (Math.log(m - 1) + 0.5772156649015329) - (2 * (m - 1)) / m);
     }
     const c = 2 * (Math.log(255) + 0.5772156649015329) - (2 * 255) / 256;
     expect(s).toBeCloseTo(2 ** (-(sum / 100) / c), 14);

@@ -108,7 +108,8 @@ function growTree(x: Matrix, sample: Int32Array, maxDepth: number, random: Rando
       }
     }
     let nCandidates = 0;
-    for (let f = 0; f < nf; f++) if ((hi[f] as number) > (lo[f] as number)) candidates[nCandidates++] = f;
+    for (let f = 0; f < nf; f++)
+      if ((hi[f] as number) > (lo[f] as number)) candidates[nCandidates++] = f;
     if (nCandidates === 0) return; // every point at this node is identical: a leaf
     const f = candidates[random.int(nCandidates)] as number;
     const min = lo[f] as number;

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { RARITY_TABLES, TELEMETRY_FEATURES, type TelemetryFeatureSpec } from "./features.js";
 import type { Forest, IsolationTree } from "./isolation-forest.js";
-import { tableFeatureNames, type TableFeatureSpec } from "./table-features.js";
+import { type TableFeatureSpec, tableFeatureNames } from "./table-features.js";
 
 /** The model file format this build writes and reads. */
 export const FORMAT_VERSION = 1;
@@ -70,7 +70,11 @@ export function sealModel(model: Omit<ModelFile, "checksum" | "formatVersion">):
 export function serializeModel(model: ModelFile): string {
   const { forest, ...head } = model;
   const trees = forest.trees.map((t) => JSON.stringify(t)).join(",\n");
-  const forestHead = JSON.stringify({ nFeatures: forest.nFeatures, maxSamples: forest.maxSamples, maxDepth: forest.maxDepth });
+  const forestHead = JSON.stringify({
+    nFeatures: forest.nFeatures,
+    maxSamples: forest.maxSamples,
+    maxDepth: forest.maxDepth,
+  });
   return `${JSON.stringify(head).slice(0, -1)},"forest":${forestHead.slice(0, -1)},"trees":[\n${trees}\n]}}\n`;
 }
 
@@ -92,7 +96,9 @@ export async function readModelFile(path: string): Promise<ModelFile> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ModelFileError(
-      code === "ENOENT" ? `model file ${path} does not exist` : `cannot read model file ${path}: ${code ?? String(e)}`,
+      code === "ENOENT"
+        ? `model file ${path} does not exist`
+        : `cannot read model file ${path}: ${code ?? String(e)}`,
     );
   }
   try {
@@ -113,7 +119,9 @@ export function parseModel(text: string): ModelFile {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ModelFileError(`not valid JSON, the file is truncated or corrupt (${(e as Error).message})`);
+    throw new ModelFileError(
+      `not valid JSON, the file is truncated or corrupt (${(e as Error).message})`,
+    );
   }
   if (!isObject(raw) || !("formatVersion" in raw)) {
     throw new ModelFileError("not a netanomaly model: no formatVersion");
@@ -126,7 +134,9 @@ export function parseModel(text: string): ModelFile {
   const { checksum, ...body } = raw;
   const computed = sha256(JSON.stringify(body));
   if (checksum !== computed) {
-    throw new ModelFileError(`checksum mismatch, the file is corrupt or was edited (stored ${String(checksum).slice(0, 16)}, computed ${computed.slice(0, 16)})`);
+    throw new ModelFileError(
+      `checksum mismatch, the file is corrupt or was edited (stored ${String(checksum).slice(0, 16)}, computed ${computed.slice(0, 16)})`,
+    );
   }
   const model = raw as unknown as ModelFile;
   validateStructure(model);
@@ -139,26 +149,39 @@ function validateStructure(m: ModelFile): void {
   };
   const p = m.params;
   if (!isObject(p)) fail("params is missing");
-  if (!isPositiveInt(p.nEstimators)) fail(`params.nEstimators must be a positive integer, got ${p.nEstimators}`);
-  if (!isPositiveInt(p.maxSamples)) fail(`params.maxSamples must be a positive integer, got ${p.maxSamples}`);
-  if (!Number.isSafeInteger(p.seed) || p.seed < 0) fail(`params.seed must be a non-negative integer, got ${p.seed}`);
-  if (p.contamination !== "auto" && !(typeof p.contamination === "number" && p.contamination > 0 && p.contamination <= 0.5)) {
+  if (!isPositiveInt(p.nEstimators))
+    fail(`params.nEstimators must be a positive integer, got ${p.nEstimators}`);
+  if (!isPositiveInt(p.maxSamples))
+    fail(`params.maxSamples must be a positive integer, got ${p.maxSamples}`);
+  if (!Number.isSafeInteger(p.seed) || p.seed < 0)
+    fail(`params.seed must be a non-negative integer, got ${p.seed}`);
+  if (
+    p.contamination !== "auto" &&
+    !(typeof p.contamination === "number" && p.contamination > 0 && p.contamination <= 0.5)
+  ) {
     fail(`params.contamination must be in (0, 0.5] or "auto", got ${p.contamination}`);
   }
   if (!(typeof m.threshold === "number" && m.threshold > 0 && m.threshold <= 1)) {
     fail(`threshold must be in (0, 1], got ${m.threshold}`);
   }
-  if (!isObject(m.training) || !Number.isSafeInteger(m.training.rows)) fail("training summary is missing");
+  if (!isObject(m.training) || !Number.isSafeInteger(m.training.rows))
+    fail("training summary is missing");
   const spec = m.featureSpec;
   if (!isObject(spec)) fail("featureSpec is missing");
   if (spec.kind === "telemetry") {
     if (JSON.stringify(spec.features) !== JSON.stringify(TELEMETRY_FEATURES)) {
-      fail(`featureSpec lists features [${String(spec.features)}], this build computes [${TELEMETRY_FEATURES.join(",")}]`);
+      fail(
+        `featureSpec lists features [${String(spec.features)}], this build computes [${TELEMETRY_FEATURES.join(",")}]`,
+      );
     }
-    for (const t of RARITY_TABLES) if (!Array.isArray(spec.tables?.[t])) fail(`featureSpec.tables.${t} is missing`);
+    for (const t of RARITY_TABLES)
+      if (!Array.isArray(spec.tables?.[t])) fail(`featureSpec.tables.${t} is missing`);
     if (!Array.isArray(spec.baselines)) fail("featureSpec.baselines is missing");
   } else if (spec.kind === "table") {
-    if (!Array.isArray(spec.columns) || JSON.stringify(tableFeatureNames(spec.columns)) !== JSON.stringify(spec.features)) {
+    if (
+      !Array.isArray(spec.columns) ||
+      JSON.stringify(tableFeatureNames(spec.columns)) !== JSON.stringify(spec.features)
+    ) {
       fail("featureSpec.columns do not match featureSpec.features");
     }
   } else {
@@ -169,18 +192,25 @@ function validateStructure(m: ModelFile): void {
   if (f.nFeatures !== spec.features.length) {
     fail(`forest has ${f.nFeatures} features, featureSpec lists ${spec.features.length}`);
   }
-  if (!isPositiveInt(f.maxSamples) || f.maxSamples < 2) fail(`forest.maxSamples must be ≥ 2, got ${f.maxSamples}`);
+  if (!isPositiveInt(f.maxSamples) || f.maxSamples < 2)
+    fail(`forest.maxSamples must be ≥ 2, got ${f.maxSamples}`);
   if (f.maxDepth !== Math.ceil(Math.log2(f.maxSamples))) {
     fail(`forest.maxDepth is ${f.maxDepth}, expected ceil(log2(${f.maxSamples}))`);
   }
-  if (f.trees.length !== p.nEstimators) fail(`forest has ${f.trees.length} trees, params say ${p.nEstimators}`);
+  if (f.trees.length !== p.nEstimators)
+    fail(`forest has ${f.trees.length} trees, params say ${p.nEstimators}`);
   f.trees.forEach((t, i) => {
     const problem = treeProblem(t, f.nFeatures, f.maxDepth, f.maxSamples);
     if (problem) fail(`tree ${i}: ${problem}`);
   });
 }
 
-function treeProblem(t: IsolationTree, nFeatures: number, maxDepth: number, maxSamples: number): string | undefined {
+function treeProblem(
+  t: IsolationTree,
+  nFeatures: number,
+  maxDepth: number,
+  maxSamples: number,
+): string | undefined {
   if (!isObject(t) || ![t.feature, t.threshold, t.right, t.size].every(Array.isArray)) {
     return "needs arrays feature, threshold, right, size";
   }
@@ -202,11 +232,17 @@ function treeProblem(t: IsolationTree, nFeatures: number, maxDepth: number, maxS
     if (!Number.isInteger(feature) || feature < 0 || feature >= nFeatures) {
       return `node ${i} splits on feature ${feature}, model has ${nFeatures}`;
     }
-    if (typeof t.threshold[i] !== "number" || !Number.isFinite(t.threshold[i])) return `node ${i} has no finite threshold`;
+    if (typeof t.threshold[i] !== "number" || !Number.isFinite(t.threshold[i]))
+      return `node ${i} has no finite threshold`;
     const right = t.right[i] as number;
-    if (!Number.isInteger(right) || right <= i + 1 || right >= n) return `node ${i} has right child ${right}`;
-    if ((t.size[i + 1] as number) + (t.size[right] as number) !== size) return `node ${i}: children sizes do not add up`;
-    return visit(i + 1, depth + 1) ?? (next === right ? visit(right, depth + 1) : `node ${right} is out of preorder`);
+    if (!Number.isInteger(right) || right <= i + 1 || right >= n)
+      return `node ${i} has right child ${right}`;
+    if ((t.size[i + 1] as number) + (t.size[right] as number) !== size)
+      return `node ${i}: children sizes do not add up`;
+    return (
+      visit(i + 1, depth + 1) ??
+      (next === right ? visit(right, depth + 1) : `node ${right} is out of preorder`)
+    );
   };
   const problem = visit(0, 0);
   if (problem) return problem;
@@ -218,6 +254,7 @@ function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: validation reads untyped JSON field by field.
 function isObject(v: unknown): v is Record<string, any> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -13,7 +13,9 @@ export interface TableFeatureSpec {
 }
 
 /** One input column: numeric, or categorical with its training categories. */
-export type TableColumn = { name: string; type: "numeric" } | { name: string; type: "onehot"; categories: string[] };
+export type TableColumn =
+  | { name: string; type: "numeric" }
+  | { name: string; type: "onehot"; categories: string[] };
 
 /**
  * Builds a spec from column roles and training records.
@@ -29,18 +31,26 @@ export function fitTableFeatures(
 ): TableFeatureSpec {
   const seen = onehot.map(() => new Set<string>());
   for (const record of records) {
-    onehot.forEach((name, i) => seen[i]?.add(record[name] ?? ""));
+    onehot.forEach((name, i) => {
+      seen[i]?.add(record[name] ?? "");
+    });
   }
   const columns: TableColumn[] = [
     ...numeric.map((name) => ({ name, type: "numeric" as const })),
-    ...onehot.map((name, i) => ({ name, type: "onehot" as const, categories: [...(seen[i] ?? [])].sort() })),
+    ...onehot.map((name, i) => ({
+      name,
+      type: "onehot" as const,
+      categories: [...(seen[i] ?? [])].sort(),
+    })),
   ];
   return { kind: "table", format, columns, features: tableFeatureNames(columns) };
 }
 
 /** Feature names of a column list: the numeric name, or `name=category`. */
 export function tableFeatureNames(columns: readonly TableColumn[]): string[] {
-  return columns.flatMap((c) => (c.type === "numeric" ? [c.name] : c.categories.map((v) => `${c.name}=${v}`)));
+  return columns.flatMap((c) =>
+    c.type === "numeric" ? [c.name] : c.categories.map((v) => `${c.name}=${v}`),
+  );
 }
 
 /**
@@ -60,7 +70,9 @@ export function featurizeTableRecord(
     if (c.type === "numeric") {
       const v = Number(cell);
       if (cell.trim() === "" || !Number.isFinite(v)) {
-        throw new RangeError(`column ${c.name}: ${JSON.stringify(cell.slice(0, 64))} is not a finite number`);
+        throw new RangeError(
+          `column ${c.name}: ${JSON.stringify(cell.slice(0, 64))} is not a finite number`,
+        );
       }
       out[o++] = v;
     } else {

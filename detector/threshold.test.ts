@@ -18,7 +18,9 @@ describe("calibrateThreshold()", () => {
   });
 
   it("rejects contamination outside (0, 0.5]", () => {
-    expect(() => calibrateThreshold(new Float64Array([0.5]), 0)).toThrow("contamination must be in (0, 0.5] or \"auto\", got 0");
+    expect(() => calibrateThreshold(new Float64Array([0.5]), 0)).toThrow(
+      'contamination must be in (0, 0.5] or "auto", got 0',
+    );
     expect(() => calibrateThreshold(new Float64Array([0.5]), 0.6)).toThrow(/got 0.6/);
   });
 });

@@ -23,5 +23,7 @@ export function calibrateThreshold(scores: Float64Array, contamination: number |
   const below = Math.floor(position);
   const above = Math.min(below + 1, sorted.length - 1);
   const fraction = position - below;
-  return (sorted[below] as number) + ((sorted[above] as number) - (sorted[below] as number)) * fraction;
+  return (
+    (sorted[below] as number) + ((sorted[above] as number) - (sorted[below] as number)) * fraction
+  );
 }

@@ -33,7 +33,11 @@ export function resolveParams(options: TrainOptions): ModelParams {
     seed: options.seed ?? 42,
     contamination: options.contamination ?? 0.01,
   };
-  if (!Number.isInteger(params.nEstimators) || params.nEstimators < 1 || params.nEstimators > 10_000) {
+  if (
+    !Number.isInteger(params.nEstimators) ||
+    params.nEstimators < 1 ||
+    params.nEstimators > 10_000
+  ) {
     throw new RangeError(`trees must be an integer in [1, 10000], got ${params.nEstimators}`);
   }
   if (!Number.isInteger(params.maxSamples) || params.maxSamples < 2 || params.maxSamples > 65_536) {
@@ -59,7 +63,8 @@ export function resolveParams(options: TrainOptions): ModelParams {
  */
 export function trainModel(events: readonly NetworkEvent[], options: TrainOptions = {}): ModelFile {
   const params = resolveParams(options);
-  if (events.length < 2) throw new RangeError(`need at least 2 events to train, got ${events.length}`);
+  if (events.length < 2)
+    throw new RangeError(`need at least 2 events to train, got ${events.length}`);
   const spec = fitTelemetryFeatures(events);
   const featurizer = createTelemetryFeaturizer(spec);
   const nf = featurizer.nFeatures;
@@ -67,7 +72,11 @@ export function trainModel(events: readonly NetworkEvent[], options: TrainOption
   let endMs = Number.NEGATIVE_INFINITY;
   events.forEach((e, i) => {
     featurizer.featurize(e, data, i * nf);
-    if (e.timestamp) endMs = Math.max(endMs, Number(e.timestamp.seconds) * 1000 + Math.floor(e.timestamp.nanos / 1e6));
+    if (e.timestamp)
+      endMs = Math.max(
+        endMs,
+        Number(e.timestamp.seconds) * 1000 + Math.floor(e.timestamp.nanos / 1e6),
+      );
   });
   return trainOnMatrix({ data, nRows: events.length, nFeatures: nf }, spec, params, {
     rows: options.totalRows ?? events.length,

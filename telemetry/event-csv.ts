@@ -44,7 +44,14 @@ export function parseTimestamp(text: string): number | undefined {
   if (us) {
     const [, mo, d, y, h, mi, sec] = us;
     const year = y?.length === 2 ? 2000 + Number(y) : Number(y);
-    ms = Date.UTC(year, Number(mo) - 1, Number(d), Number(h ?? 0), Number(mi ?? 0), Number(sec ?? 0));
+    ms = Date.UTC(
+      year,
+      Number(mo) - 1,
+      Number(d),
+      Number(h ?? 0),
+      Number(mi ?? 0),
+      Number(sec ?? 0),
+    );
     if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > 31) ms = Number.NaN;
   } else if (/^\d+(\.\d+)?$/.test(s)) {
     ms = Number(s) * 1000;
@@ -54,7 +61,10 @@ export function parseTimestamp(text: string): number | undefined {
     ms = Number.NaN;
   }
   if (!Number.isFinite(ms) || ms < 0 || ms >= 4_102_444_800_000) {
-    throw new CsvRowError("timestamp", `timestamp ${quote(s)} is not a time in 1970..2100 (use ISO 8601 or M/D/YY H:MM)`);
+    throw new CsvRowError(
+      "timestamp",
+      `timestamp ${quote(s)} is not a time in 1970..2100 (use ISO 8601 or M/D/YY H:MM)`,
+    );
   }
   return ms;
 }
@@ -77,7 +87,9 @@ function parseCount(column: string, text: string, max: bigint): bigint {
  * @throws CsvRowError naming the column and rule when a cell is malformed or
  *   the event breaks a contract rule.
  */
-export function eventFromRecord(record: Readonly<Record<string, string | undefined>>): NetworkEvent {
+export function eventFromRecord(
+  record: Readonly<Record<string, string | undefined>>,
+): NetworkEvent {
   const cell = (c: string) => (record[c] ?? "").trim();
   const ms = parseTimestamp(cell("timestamp"));
   const event = create(NetworkEventSchema, {

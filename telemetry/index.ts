@@ -1,5 +1,11 @@
-export { TELEMETRY_COLUMNS } from "./schema.js";
+export {
+  CsvRowError,
+  eventFromRecord,
+  missingColumns,
+  parseTimestamp,
+  recordFromEvent,
+} from "./event-csv.js";
 export type { TelemetryColumn } from "./schema.js";
-export { CsvRowError, eventFromRecord, missingColumns, parseTimestamp, recordFromEvent } from "./event-csv.js";
-export { MAX_BYTES, STRING_LIMITS, quote, validateEvent } from "./validate.js";
+export { TELEMETRY_COLUMNS } from "./schema.js";
 export type { EventViolation } from "./validate.js";
+export { MAX_BYTES, quote, STRING_LIMITS, validateEvent } from "./validate.js";

@@ -93,7 +93,12 @@ export function validateEvent(event: NetworkEvent): EventViolation | undefined {
   }
   const ts = event.timestamp;
   if (ts !== undefined) {
-    if (ts.seconds < 0n || ts.seconds >= MAX_TIMESTAMP_SECONDS || ts.nanos < 0 || ts.nanos > 999_999_999) {
+    if (
+      ts.seconds < 0n ||
+      ts.seconds >= MAX_TIMESTAMP_SECONDS ||
+      ts.nanos < 0 ||
+      ts.nanos > 999_999_999
+    ) {
       return {
         field: "timestamp",
         rule: "time_range",

@@ -4,10 +4,50 @@ import { type NetworkEvent, NetworkEventSchema } from "../../gen/netanomaly/v1/t
 import { createRandom } from "../random.js";
 
 const processes = [
-  { path: "C:\\Windows\\System32\\svchost.exe", parent: "services.exe", user: "SYSTEM", port: 53, proto: "UDP", dest: "dns.google", ip: "8.8.8.8", sent: 64, recv: 128 },
-  { path: "C:\\Program Files\\Firefox\\firefox.exe", parent: "explorer.exe", user: "User", port: 443, proto: "TCP", dest: "mozilla.org", ip: "44.235.246.155", sent: 800, recv: 20_000 },
-  { path: "C:\\Program Files\\Chrome\\chrome.exe", parent: "explorer.exe", user: "User", port: 443, proto: "TCP", dest: "google.com", ip: "142.250.185.46", sent: 1000, recv: 40_000 },
-  { path: "C:\\Program Files\\Microsoft Office\\outlook.exe", parent: "explorer.exe", user: "User", port: 443, proto: "TCP", dest: "outlook.office365.com", ip: "52.96.1.2", sent: 3000, recv: 9000 },
+  {
+    path: "C:\\Windows\\System32\\svchost.exe",
+    parent: "services.exe",
+    user: "SYSTEM",
+    port: 53,
+    proto: "UDP",
+    dest: "dns.google",
+    ip: "8.8.8.8",
+    sent: 64,
+    recv: 128,
+  },
+  {
+    path: "C:\\Program Files\\Firefox\\firefox.exe",
+    parent: "explorer.exe",
+    user: "User",
+    port: 443,
+    proto: "TCP",
+    dest: "mozilla.org",
+    ip: "44.235.246.155",
+    sent: 800,
+    recv: 20_000,
+  },
+  {
+    path: "C:\\Program Files\\Chrome\\chrome.exe",
+    parent: "explorer.exe",
+    user: "User",
+    port: 443,
+    proto: "TCP",
+    dest: "google.com",
+    ip: "142.250.185.46",
+    sent: 1000,
+    recv: 40_000,
+  },
+  {
+    path: "C:\\Program Files\\Microsoft Office\\outlook.exe",
+    parent: "explorer.exe",
+    user: "User",
+    port: 443,
+    proto: "TCP",
+    dest: "outlook.office365.com",
+    ip: "52.96.1.2",
+    sent: 3000,
+    recv: 9000,
+  },
 ] as const;
 
 /**
