@@ -1,0 +1,52 @@
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_MODEL, parseConfig, REPO_ROOT, UsageError } from "./config.js";
+
+describe("parseConfig()", () => {
+  it("defaults to 127.0.0.1:50051, info, and the repo's default model", () => {
+    expect(parseConfig([], {})).toEqual({
+      host: "127.0.0.1",
+      port: 50051,
+      model: DEFAULT_MODEL,
+      logLevel: "info",
+      threshold: undefined,
+    });
+    expect(DEFAULT_MODEL).toBe(resolve(REPO_ROOT, "models/default.model.json"));
+  });
+
+  it("reads NETANOMALY_* variables, and flags win over them", () => {
+    const env = {
+      NETANOMALY_HOST: "0.0.0.0",
+      NETANOMALY_PORT: "6000",
+      NETANOMALY_MODEL: "/m/env.json",
+      NETANOMALY_LOG_LEVEL: "debug",
+    };
+    expect(parseConfig([], env)).toMatchObject({
+      host: "0.0.0.0",
+      port: 6000,
+      model: "/m/env.json",
+      logLevel: "debug",
+    });
+    expect(
+      parseConfig(["--port", "0", "--model", "/m/flag.json", "--log-level", "warn"], env),
+    ).toMatchObject({ host: "0.0.0.0", port: 0, model: "/m/flag.json", logLevel: "warn" });
+  });
+
+  it("takes a threshold in (0, 1]", () => {
+    expect(parseConfig(["--threshold", "0.7"], {}).threshold).toBe(0.7);
+    expect(parseConfig(["--threshold", "1"], {}).threshold).toBe(1);
+  });
+
+  it.each([
+    [["--port", "70000"], '--port must be an integer in [0, 65535], got "70000"'],
+    [["--port", "-1"], '--port must be an integer in [0, 65535], got "-1"'],
+    [["--threshold", "0"], '--threshold must be in (0, 1], got "0"'],
+    [["--threshold", "abc"], '--threshold must be in (0, 1], got "abc"'],
+    [["--log-level", "loud"], "--log-level must be one of"],
+    [["--nope"], "Unknown option '--nope'"],
+    [["extra"], "extra"],
+  ])("rejects %j with a usage error naming the flag", (args, message) => {
+    expect(() => parseConfig(args, {})).toThrow(UsageError);
+    expect(() => parseConfig(args, {})).toThrow(message);
+  });
+});

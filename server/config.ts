@@ -1,0 +1,91 @@
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+/** Repository root: the default model path is resolved against it, not the cwd. */
+export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Model loaded when neither `--model` nor `NETANOMALY_MODEL` is given. */
+export const DEFAULT_MODEL = resolve(REPO_ROOT, "models/default.model.json");
+
+/** Log levels pino accepts. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** One line of usage, printed with every usage error. */
+export const USAGE =
+  "usage: npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T]";
+
+/** The server's settings after flags, environment and defaults are merged. */
+export interface ServerConfig {
+  /** Address to listen on; default 127.0.0.1. */
+  host: string;
+  /** TCP port, 0 to 65535 (0 picks a free one); default 50051. */
+  port: number;
+  /** Absolute path of the model file. */
+  model: string;
+  /** pino level; default info. */
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** Verdict threshold in (0, 1] overriding the model's, or undefined. */
+  threshold: number | undefined;
+}
+
+/** A bad flag or environment value; main prints the message and exits 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/**
+ * Merges flags, then `NETANOMALY_HOST`/`PORT`/`MODEL`/`LOG_LEVEL`, then
+ * defaults: flags win. Relative model paths are taken from the cwd.
+ *
+ * @throws UsageError naming the bad flag and value.
+ */
+export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): ServerConfig {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        model: { type: "string" },
+        "log-level": { type: "string" },
+        threshold: { type: "string" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message.split("\n")[0] ?? String(e));
+  }
+  const pick = (flag: string, envName: string): string | undefined => {
+    const v = values[flag];
+    return typeof v === "string" ? v : env[envName] || undefined;
+  };
+  const host = pick("host", "NETANOMALY_HOST") ?? "127.0.0.1";
+  const portText = pick("port", "NETANOMALY_PORT") ?? "50051";
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) {
+    throw new UsageError(
+      `--port must be an integer in [0, 65535], got ${JSON.stringify(portText)}`,
+    );
+  }
+  const modelText = pick("model", "NETANOMALY_MODEL");
+  const model = modelText === undefined ? DEFAULT_MODEL : resolve(modelText);
+  const level = pick("log-level", "NETANOMALY_LOG_LEVEL") ?? "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new UsageError(
+      `--log-level must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(level)}`,
+    );
+  }
+  let threshold: number | undefined;
+  if (typeof values.threshold === "string") {
+    threshold = Number(values.threshold);
+    if (values.threshold.trim() === "" || !(threshold > 0 && threshold <= 1)) {
+      throw new UsageError(
+        `--threshold must be in (0, 1], got ${JSON.stringify(values.threshold)}`,
+      );
+    }
+  }
+  return { host, port, model, logLevel: level as ServerConfig["logLevel"], threshold };
+}

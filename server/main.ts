@@ -1,0 +1,60 @@
+import { pino } from "pino";
+import { loadModel, ModelFileError } from "../detector/index.js";
+import { parseConfig, USAGE, UsageError } from "./config.js";
+import { createServer } from "./server.js";
+
+/** How long shutdown waits for in-flight RPCs before closing connections by force. */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+/**
+ * `npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T]`:
+ * loads the model, listens, logs `listening`, and shuts down gracefully on
+ * SIGTERM or SIGINT (health NOT_SERVING, stop accepting, let in-flight RPCs
+ * finish, exit 0; connections still open after 10 s are closed by force).
+ */
+async function main(): Promise<void> {
+  const config = parseConfig(process.argv.slice(2), process.env);
+  const logger = pino({ level: config.logLevel });
+  let detector = await loadModel(config.model);
+  if (config.threshold !== undefined) {
+    detector = detector.withThreshold(config.threshold);
+  }
+  const app = createServer({ detector, logger });
+  const address = await app.listen(config.port, config.host);
+  logger.info(
+    {
+      address: address.address,
+      port: address.port,
+      url: `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`,
+      modelVersion: detector.info.version,
+      threshold: detector.threshold,
+    },
+    "listening",
+  );
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      return;
+    }
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    const outcome = await app.shutdown(SHUTDOWN_DEADLINE_MS);
+    logger.info({ outcome }, "stopped");
+    logger.flush();
+    process.exit(0);
+  };
+  process.on("SIGTERM", (s) => void stop(s));
+  process.on("SIGINT", (s) => void stop(s));
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof UsageError) {
+    process.stderr.write(`netanomaly server: ${e.message} (${USAGE})\n`);
+    process.exit(2);
+  }
+  const known = e instanceof ModelFileError || (e as NodeJS.ErrnoException).code === "EADDRINUSE";
+  process.stderr.write(
+    `netanomaly server: ${known ? (e as Error).message : String((e as Error).stack ?? e)}\n`,
+  );
+  process.exit(1);
+});
