@@ -39,7 +39,7 @@ describe("parseConfig()", () => {
 
   it.each([
     [["--port", "70000"], '--port must be an integer in [0, 65535], got "70000"'],
-    [["--port", "-1"], '--port must be an integer in [0, 65535], got "-1"'],
+    [["--port=-1"], '--port must be an integer in [0, 65535], got "-1"'],
     [["--threshold", "0"], '--threshold must be in (0, 1], got "0"'],
     [["--threshold", "abc"], '--threshold must be in (0, 1], got "abc"'],
     [["--log-level", "loud"], "--log-level must be one of"],
