@@ -46,6 +46,9 @@ export async function* readCsvRows(path: string, options: CsvRowsOptions): Async
     );
   }
   const fixed = options.columns;
+  // The parser runs ahead of the consumer; skips wait here so that they
+  // are reported in file order, between the records around them.
+  const skipped: CsvSkip[] = [];
   const parser = createReadStream(path).pipe(
     parse({
       bom: true,
@@ -57,6 +60,8 @@ export async function* readCsvRows(path: string, options: CsvRowsOptions): Async
             return names;
           },
       info: true,
+      // Files with mixed line endings still split into lines.
+      record_delimiter: ["\r\n", "\n"],
       max_record_size: MAX_RECORD_CHARS,
       relax_column_count: false,
       skip_empty_lines: true,
@@ -70,7 +75,7 @@ export async function* readCsvRows(path: string, options: CsvRowsOptions): Async
             `${path} line ${err.lines}: a record is longer than ${MAX_RECORD_CHARS} characters`,
           );
         }
-        options.onSkip({ line: Number(err.lines), message: describe(err.code, err.message) });
+        skipped.push({ line: Number(err.lines), message: describe(err.code, err.message) });
         return undefined;
       },
     }),
@@ -80,8 +85,11 @@ export async function* readCsvRows(path: string, options: CsvRowsOptions): Async
     record: Record<string, string>;
     info: { lines: number };
   }>) {
+    while (skipped.length > 0 && (skipped[0] as CsvSkip).line < info.lines)
+      options.onSkip(skipped.shift() as CsvSkip);
     yield { record, line: info.lines };
   }
+  for (const skip of skipped) options.onSkip(skip);
 }
 
 function describe(code: string, message: string): string {

@@ -48,7 +48,7 @@ export function choiceFlag<T extends string>(
 export function asUsageError(e: unknown): unknown {
   const code = (e as { code?: unknown }).code;
   if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
-    const message = (e as Error).message.split(". ")[0] ?? String(e);
+    const message = ((e as Error).message.split("\n")[0] ?? "").replace(/\.$/, "");
     return new UsageError(message.replace(/^Unknown option '(.*)'$/, "unknown flag $1"));
   }
   return e;

@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { parseTrainArgs, TRAIN_DEFAULTS } from "./train-args.js";
+
+const base = ["--data", "d.csv", "--out", "m.json"];
+
+describe("parseTrainArgs()", () => {
+  it("merges defaults", () => {
+    expect(parseTrainArgs(base)).toEqual({
+      data: "d.csv",
+      out: "m.json",
+      trees: TRAIN_DEFAULTS.trees,
+      sampleSize: TRAIN_DEFAULTS.sampleSize,
+      seed: TRAIN_DEFAULTS.seed,
+      contamination: TRAIN_DEFAULTS.contamination,
+      format: "telemetry",
+      features: "n38oh",
+      reservoir: TRAIN_DEFAULTS.reservoir,
+      maxBad: TRAIN_DEFAULTS.maxBad,
+      quiet: false,
+      help: false,
+    });
+  });
+
+  it("reads every flag", () => {
+    const args = parseTrainArgs([
+      ...base,
+      "--trees=50",
+      "--sample-size=128",
+      "--seed=0",
+      "--contamination=auto",
+      "--format=nsl-kdd",
+      "--features=n38",
+      "--reservoir=1000",
+      "--max-bad=0.2",
+      "--quiet",
+    ]);
+    expect(args).toMatchObject({
+      trees: 50,
+      sampleSize: 128,
+      seed: 0,
+      contamination: "auto",
+      format: "nsl-kdd",
+      features: "n38",
+      reservoir: 1000,
+      maxBad: 0.2,
+      quiet: true,
+    });
+  });
+
+  it.each([
+    [["--out", "m.json"], "--data <csv> is required"],
+    [["--data", "d.csv"], "--out <model file> is required"],
+    [[...base, "--sample-size", "0"], "--sample-size must be an integer in [2, 65536], got 0"],
+    [
+      [...base, "--sample-size", "65537"],
+      "--sample-size must be an integer in [2, 65536], got 65537",
+    ],
+    [[...base, "--trees", "1.5"], "--trees must be an integer in [1, 10000], got 1.5"],
+    [[...base, "--trees", "ten"], "--trees must be an integer in [1, 10000], got ten"],
+    [[...base, "--seed=-3"], "--seed must be an integer in [0, 9007199254740991], got -3"],
+    [[...base, "--contamination", "0.7"], '--contamination must be in (0, 0.5] or "auto", got 0.7'],
+    [[...base, "--contamination", "0"], '--contamination must be in (0, 0.5] or "auto", got 0'],
+    [[...base, "--format", "parquet"], "--format must be one of telemetry|nsl-kdd, got parquet"],
+    [[...base, "--features", "n38"], "--features applies only to --format nsl-kdd"],
+    [
+      [...base, "--format", "nsl-kdd", "--features", "all"],
+      "--features must be one of n38|n38oh, got all",
+    ],
+    [[...base, "--max-bad", "2"], "--max-bad must be in [0, 1], got 2"],
+    [[...base, "--bogus"], "unknown flag --bogus"],
+    [[...base, "--trees"], "Option '--trees <value>' argument missing"],
+    [
+      [...base, "extra"],
+      "Unexpected argument 'extra'. This command does not take positional arguments",
+    ],
+  ])("rejects %j", (argv, message) => {
+    expect(() => parseTrainArgs(argv)).toThrow(
+      expect.objectContaining({ name: "UsageError", message }),
+    );
+  });
+});
