@@ -14,7 +14,8 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
  */
 async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2), process.env);
-  const logger = pino({ level: config.logLevel });
+  // Synchronous stdout: lines stay in order and none are lost at process.exit.
+  const logger = pino({ level: config.logLevel }, pino.destination({ dest: 1, sync: true }));
   let detector = await loadModel(config.model);
   if (config.threshold !== undefined) {
     detector = detector.withThreshold(config.threshold);
@@ -40,7 +41,6 @@ async function main(): Promise<void> {
     logger.info({ signal }, "shutting down");
     const outcome = await app.shutdown(SHUTDOWN_DEADLINE_MS);
     logger.info({ outcome }, "stopped");
-    logger.flush();
     process.exit(0);
   };
   process.on("SIGTERM", (s) => void stop(s));

@@ -1,0 +1,107 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { serializeModel, trainModel } from "../detector/index.js";
+import { REPO_ROOT } from "./config.js";
+import { routineEvents } from "./testdata/detector.js";
+
+// main.ts as users run it: a child process, never imported.
+
+const tsx = join(REPO_ROOT, "node_modules", ".bin", "tsx");
+const main = join(REPO_ROOT, "server", "main.ts");
+let dir: string;
+let model: string;
+const children: ChildProcess[] = [];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "netanomaly-main-"));
+  model = join(dir, "small.model.json");
+  writeFileSync(
+    model,
+    serializeModel(trainModel(routineEvents(300), { nEstimators: 20, maxSamples: 64, seed: 3 })),
+  );
+});
+
+afterEach(() => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+    }
+  }
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function start(args: string[]) {
+  const child = spawn(tsx, [main, ...args], {
+    cwd: tmpdir(),
+    env: { ...process.env, NETANOMALY_PORT: "", NETANOMALY_MODEL: "", NETANOMALY_HOST: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  const lines: Record<string, unknown>[] = [];
+  let stderr = "";
+  child.stderr?.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const listening = new Promise<Record<string, unknown>>((resolve, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+      const obj = JSON.parse(line) as Record<string, unknown>;
+      lines.push(obj);
+      if (obj.msg === "listening") {
+        resolve(obj);
+      }
+    });
+    child.on("exit", () => reject(new Error(`exited before listening: ${stderr}`)));
+  });
+  listening.catch(() => {});
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, lines, listening, exited, stderr: () => stderr };
+}
+
+describe("npm run server (server/main.ts)", () => {
+  it("listens, serves Score, and exits 0 on SIGTERM after logging stopped", async () => {
+    const proc = start(["--port", "0", "--model", model, "--threshold", "0.9"]);
+    const listening = await proc.listening;
+    expect(listening).toMatchObject({ address: "127.0.0.1", threshold: 0.9 });
+    const res = await fetch(`${listening.url}/netanomaly.v1.ScoringService/Score`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ event: { destPort: 443 } }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ threshold: 0.9, verdict: "VERDICT_NORMAL" });
+    proc.child.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    expect(proc.lines.at(-1)).toMatchObject({ msg: "stopped", outcome: "graceful" });
+  });
+
+  it("exits 2 with one stderr line for a bad flag", async () => {
+    const proc = start(["--port", "99999"]);
+    expect(await proc.exited).toBe(2);
+    expect(proc.stderr().trim().split("\n")).toEqual([
+      expect.stringContaining('--port must be an integer in [0, 65535], got "99999"'),
+    ]);
+  });
+
+  it("exits 1 with one stderr line naming a missing model file", async () => {
+    const proc = start(["--port", "0", "--model", join(dir, "missing.json")]);
+    expect(await proc.exited).toBe(1);
+    expect(proc.stderr().trim().split("\n")).toEqual([
+      expect.stringMatching(/^netanomaly server: model file .*missing\.json does not exist$/),
+    ]);
+  });
+
+  it("exits 1 with one stderr line for a truncated model file", async () => {
+    const truncated = join(dir, "truncated.json");
+    writeFileSync(truncated, '{"formatVersion":1,"checksum":"');
+    const proc = start(["--port", "0", "--model", truncated]);
+    expect(await proc.exited).toBe(1);
+    expect(proc.stderr().trim().split("\n")).toEqual([
+      expect.stringContaining("truncated or corrupt"),
+    ]);
+  });
+});
