@@ -1,6 +1,6 @@
 import type { Forest, IsolationTree, Matrix } from "./isolation-forest.js";
-import { scoreFromPathSum } from "./isolation-forest.js";
 import { averagePathLength } from "./path-length.js";
+import { createWasmKernel, type PathSumKernel } from "./wasm/wasm-forest.js";
 
 /** Rows scored together per tree, so a tree's arrays stay in cache. */
 const BLOCK = 16;
@@ -16,6 +16,8 @@ const BLOCK = 16;
  * leaf values (depth + c(size)) summed in the same tree order.
  */
 export interface CompiledForest {
+  /** Which kernel scores: the WebAssembly one, or the JS fallback. */
+  readonly kernel: ForestKernelKind;
   readonly nFeatures: number;
   readonly nTrees: number;
   readonly maxSamples: number;
@@ -38,12 +40,24 @@ export interface CompiledForest {
   attributeRow(row: Float64Array, out: Float64Array): void;
 }
 
+/** The scoring kernels; both give bit-identical scores. */
+export type ForestKernelKind = "wasm" | "js";
+
+/** Options of `compileForest`. */
+export interface CompileOptions {
+  /**
+   * Kernel to score with. Default "wasm", which falls back to "js" where
+   * WebAssembly is unavailable or the forest too large for it.
+   */
+  kernel?: ForestKernelKind;
+}
+
 /**
  * Lays a fitted forest out for scoring.
  *
  * @param forest a forest from `fitForest` or a validated model file.
  */
-export function compileForest(forest: Forest): CompiledForest {
+export function compileForest(forest: Forest, options: CompileOptions = {}): CompiledForest {
   const depth = forest.maxDepth;
   const nInternal = 2 ** depth - 1;
   const nLeaves = 2 ** depth;
@@ -71,7 +85,8 @@ export function compileForest(forest: Forest): CompiledForest {
       const f = tree.feature[node] as number;
       if (f < 0 || leafValue >= 0) {
         // A leaf above the height limit: pad with always-left nodes.
-        const value = leafValue >= 0 ? leafValue : level + averagePathLength(tree.size[node] as number);
+        const value =
+          leafValue >= 0 ? leafValue : level + averagePathLength(tree.size[node] as number);
         feature[k] = 0;
         threshold[k] = Number.POSITIVE_INFINITY;
         place(node, 2 * slot + 1, level + 1, value);
@@ -91,15 +106,12 @@ export function compileForest(forest: Forest): CompiledForest {
 
   const nf = forest.nFeatures;
   const maxSamples = forest.maxSamples;
+  const cPsi = averagePathLength(maxSamples);
   const acc = new Float64Array(BLOCK);
 
-  const scoreRows = (rows: Matrix, out: Float64Array): void => {
-    if (rows.nFeatures !== nf) {
-      throw new RangeError(`rows have ${rows.nFeatures} features, model expects ${nf}`);
-    }
-    const data = rows.data;
-    for (let start = 0; start < rows.nRows; start += BLOCK) {
-      const end = Math.min(start + BLOCK, rows.nRows);
+  const jsPathSums = (data: Float64Array, nRows: number, out: Float64Array): void => {
+    for (let start = 0; start < nRows; start += BLOCK) {
+      const end = Math.min(start + BLOCK, nRows);
       acc.fill(0);
       for (let t = 0; t < nTrees; t++) {
         const nodeBase = t * nInternal;
@@ -123,10 +135,22 @@ export function compileForest(forest: Forest): CompiledForest {
             const k1 = nodeBase + i1;
             const k2 = nodeBase + i2;
             const k3 = nodeBase + i3;
-            i0 = 2 * i0 + 1 + +((data[b0 + (feature[k0] as number)] as number) >= (threshold[k0] as number));
-            i1 = 2 * i1 + 1 + +((data[b1 + (feature[k1] as number)] as number) >= (threshold[k1] as number));
-            i2 = 2 * i2 + 1 + +((data[b2 + (feature[k2] as number)] as number) >= (threshold[k2] as number));
-            i3 = 2 * i3 + 1 + +((data[b3 + (feature[k3] as number)] as number) >= (threshold[k3] as number));
+            i0 =
+              2 * i0 +
+              1 +
+              +((data[b0 + (feature[k0] as number)] as number) >= (threshold[k0] as number));
+            i1 =
+              2 * i1 +
+              1 +
+              +((data[b1 + (feature[k1] as number)] as number) >= (threshold[k1] as number));
+            i2 =
+              2 * i2 +
+              1 +
+              +((data[b2 + (feature[k2] as number)] as number) >= (threshold[k2] as number));
+            i3 =
+              2 * i3 +
+              1 +
+              +((data[b3 + (feature[k3] as number)] as number) >= (threshold[k3] as number));
           }
           const a = r - start;
           acc[a] = (acc[a] as number) + (leaf[leafBase + i0] as number);
@@ -139,20 +163,49 @@ export function compileForest(forest: Forest): CompiledForest {
           let i = 0;
           for (let level = 0; level < depth; level++) {
             const k = nodeBase + i;
-            i = 2 * i + 1 + +((data[b + (feature[k] as number)] as number) >= (threshold[k] as number));
+            i =
+              2 * i +
+              1 +
+              +((data[b + (feature[k] as number)] as number) >= (threshold[k] as number));
           }
           acc[r - start] = (acc[r - start] as number) + (leaf[leafBase + i] as number);
         }
       }
-      for (let r = start; r < end; r++) {
-        out[r] = scoreFromPathSum(acc[r - start] as number, nTrees, maxSamples);
-      }
+      for (let r = start; r < end; r++) out[r] = acc[r - start] as number;
     }
   };
 
-  const scoreRow = (row: Float64Array): number => {
+  const jsRowPathSum = (row: Float64Array): number => {
     let sum = 0;
-    for (let t = 0; t < nTrees; t++) {
+    let t = 0;
+    // Four trees walked side by side (independent chains of loads), their
+    // leaves added in tree order so the sum is the reference's.
+    for (; t + 4 <= nTrees; t += 4) {
+      const n0 = t * nInternal;
+      const n1 = n0 + nInternal;
+      const n2 = n1 + nInternal;
+      const n3 = n2 + nInternal;
+      let i0 = 0;
+      let i1 = 0;
+      let i2 = 0;
+      let i3 = 0;
+      for (let level = 0; level < depth; level++) {
+        const k0 = n0 + i0;
+        const k1 = n1 + i1;
+        const k2 = n2 + i2;
+        const k3 = n3 + i3;
+        i0 = 2 * i0 + 1 + +((row[feature[k0] as number] as number) >= (threshold[k0] as number));
+        i1 = 2 * i1 + 1 + +((row[feature[k1] as number] as number) >= (threshold[k1] as number));
+        i2 = 2 * i2 + 1 + +((row[feature[k2] as number] as number) >= (threshold[k2] as number));
+        i3 = 2 * i3 + 1 + +((row[feature[k3] as number] as number) >= (threshold[k3] as number));
+      }
+      const l0 = t * nLeaves - nInternal;
+      sum += leaf[l0 + i0] as number;
+      sum += leaf[l0 + nLeaves + i1] as number;
+      sum += leaf[l0 + 2 * nLeaves + i2] as number;
+      sum += leaf[l0 + 3 * nLeaves + i3] as number;
+    }
+    for (; t < nTrees; t++) {
       const nodeBase = t * nInternal;
       let i = 0;
       for (let level = 0; level < depth; level++) {
@@ -161,8 +214,26 @@ export function compileForest(forest: Forest): CompiledForest {
       }
       sum += leaf[t * nLeaves - nInternal + i] as number;
     }
-    return scoreFromPathSum(sum, nTrees, maxSamples);
+    return sum;
   };
+
+  const wasm: PathSumKernel | undefined =
+    options.kernel === "js"
+      ? undefined
+      : createWasmKernel({ nTrees, nFeatures: nf, depth, feature, threshold, leaf });
+  const pathSums = wasm ? wasm.pathSums : jsPathSums;
+  const rowPathSum = wasm ? wasm.rowPathSum : jsRowPathSum;
+
+  const scoreRows = (rows: Matrix, out: Float64Array): void => {
+    if (rows.nFeatures !== nf) {
+      throw new RangeError(`rows have ${rows.nFeatures} features, model expects ${nf}`);
+    }
+    pathSums(rows.data, rows.nRows, out);
+    // scoreFromPathSum's formula with c(ψ) computed once: the same operations, the same bits.
+    for (let r = 0; r < rows.nRows; r++) out[r] = 2 ** (-((out[r] as number) / nTrees) / cPsi);
+  };
+
+  const scoreRow = (row: Float64Array): number => 2 ** (-(rowPathSum(row) / nTrees) / cPsi);
 
   const attributeRow = (row: Float64Array, out: Float64Array): void => {
     for (let t = 0; t < nTrees; t++) {
@@ -183,6 +254,7 @@ export function compileForest(forest: Forest): CompiledForest {
   };
 
   return {
+    kernel: wasm ? "wasm" : "js",
     nFeatures: nf,
     nTrees,
     maxSamples,

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { compileForest, type ForestKernelKind } from "./compiled-forest.js";
+import { fitForest, type Matrix, scoreRowReference } from "./isolation-forest.js";
+import { createRandom } from "./random.js";
+
+/** n rows of nf features, with duplicates and ties so walks hit thresholds and padded leaves. */
+function rows(n: number, nf: number, seed: number): Matrix {
+  const r = createRandom(seed);
+  const data = new Float64Array(n * nf);
+  for (let i = 0; i < n * nf; i++) data[i] = r.int(4) === 0 ? r.int(3) : r.next() * 10 - 5;
+  return { data, nRows: n, nFeatures: nf };
+}
+
+const KERNELS: ForestKernelKind[] = ["wasm", "js"];
+
+describe("compileForest() kernels", () => {
+  it("uses the WebAssembly kernel by default and the JS one on request", () => {
+    const forest = fitForest(rows(100, 3, 1), createRandom(1), { nEstimators: 3 });
+    expect(compileForest(forest).kernel).toBe("wasm");
+    expect(compileForest(forest, { kernel: "js" }).kernel).toBe("js");
+  });
+
+  for (const kernel of KERNELS) {
+    it(`${kernel}: matches the reference walk bit for bit across shapes`, () => {
+      // Row counts off the 8-row groups and 1024-row chunks, tree counts off
+      // the 8-tree lanes, depths from 1 (psi = 2) to 10 (psi = 1024).
+      for (const [n, nf, psi, trees] of [
+        [2500, 26, 256, 100],
+        [37, 5, 2, 13],
+        [1030, 1, 1024, 9],
+        [333, 40, 64, 8],
+        [9, 26, 8, 1],
+      ] as const) {
+        const x = rows(n, nf, n + nf);
+        const forest = fitForest(x, createRandom(psi), { maxSamples: psi, nEstimators: trees });
+        const compiled = compileForest(forest, { kernel });
+        expect(compiled.kernel).toBe(kernel);
+        const out = new Float64Array(n);
+        compiled.scoreRows(x, out);
+        for (let i = 0; i < n; i++) {
+          const row = x.data.slice(i * nf, (i + 1) * nf);
+          const reference = scoreRowReference(forest, row);
+          expect(out[i]).toBe(reference);
+          expect(compiled.scoreRow(row)).toBe(reference);
+        }
+      }
+    });
+
+    it(`${kernel}: scores rows it never saw in training and leaves earlier calls no trace`, () => {
+      const forest = fitForest(rows(1000, 6, 2), createRandom(7));
+      const compiled = compileForest(forest, { kernel });
+      const big = rows(2049, 6, 3);
+      const small = rows(5, 6, 4);
+      compiled.scoreRows(big, new Float64Array(big.nRows));
+      const out = new Float64Array(small.nRows);
+      compiled.scoreRows(small, out);
+      for (let i = 0; i < small.nRows; i++) {
+        expect(out[i]).toBe(scoreRowReference(forest, small.data.subarray(i * 6, (i + 1) * 6)));
+      }
+      const far = Float64Array.from([1e300, -1e300, 0, -0, 5e-324, 3]);
+      expect(compiled.scoreRow(far)).toBe(scoreRowReference(forest, far));
+    });
+  }
+});

@@ -1,0 +1,156 @@
+import { FOREST_KERNEL_BASE64 } from "./forest-kernel-bytes.js";
+import { LANES } from "./forest-kernel-wat.js";
+
+/** Row groups copied into the kernel's memory and walked per call. */
+const CHUNK_GROUPS = 128;
+/** Row groups that walk one tree before the next tree is taken (a tree stays in L1). */
+const BLOCK_GROUPS = 8;
+/** Largest node area the kernel takes on; bigger forests stay on the JS kernel. */
+const MAX_NODE_BYTES = 512 * 1024 * 1024;
+const PAGE_BYTES = 65_536;
+
+// The lib this project compiles against ("ES2023", no DOM) has no
+// WebAssembly types: declare the little the kernel uses.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+interface KernelExports {
+  memory: WasmMemory;
+  blockPaths(
+    nodes: number,
+    treeBytes: number,
+    nTrees: number,
+    depth: number,
+    rows: number,
+    groupBytes: number,
+    nGroups: number,
+    out: number,
+    blockGroups: number,
+  ): void;
+  rowPaths(nodes: number, treeBytes: number, nTrees: number, depth: number, row: number): number;
+}
+
+/** A forest's complete-binary-tree arrays, as `compileForest` lays them out. */
+export interface ForestArrays {
+  nTrees: number;
+  nFeatures: number;
+  /** Height limit L: every walk is L steps. */
+  depth: number;
+  /** Split feature of internal slot i of tree t at `t·(2^L − 1) + i`. */
+  feature: Int32Array;
+  /** Threshold of the same slot; +∞ for padding (always left). */
+  threshold: Float64Array;
+  /** Leaf path lengths, `t·2^L + j` for the j-th leaf from the left. */
+  leaf: Float64Array;
+}
+
+/** Sums of leaf path lengths over the trees, in tree order. */
+export interface PathSumKernel {
+  /** `out[r]` = Σ_t h_t(row r) for rows [0, nRows) of the row-major `data`. */
+  pathSums(data: Float64Array, nRows: number, out: Float64Array): void;
+  /** Σ_t h_t(row). */
+  rowPathSum(row: Float64Array): number;
+}
+
+let compiled: object | null | undefined;
+
+function kernelModule(): object | null {
+  if (compiled === undefined) {
+    try {
+      compiled = wasmApi ? new wasmApi.Module(Buffer.from(FOREST_KERNEL_BASE64, "base64")) : null;
+    } catch {
+      compiled = null; // WebAssembly disabled here: callers fall back to JS
+    }
+  }
+  return compiled;
+}
+
+/**
+ * Loads a forest into a fresh instance of the WebAssembly kernel. Returns
+ * undefined when WebAssembly is unavailable or the forest is too large, so
+ * the caller keeps its JS kernel.
+ *
+ * The kernel sums the same f64 leaf values in the same tree order as the
+ * reference walk and compares with the same `>=`, so its sums, and the
+ * scores made from them, are bit-identical.
+ */
+export function createWasmKernel(
+  forest: ForestArrays,
+  kernel: { bytes?: Uint8Array; lanes?: number } = {},
+): PathSumKernel | undefined {
+  const module = kernel.bytes && wasmApi ? new wasmApi.Module(kernel.bytes) : kernelModule();
+  if (!module || !wasmApi) return undefined;
+  const W = kernel.lanes ?? LANES;
+  const { nTrees, nFeatures: nf, depth } = forest;
+  const nInternal = 2 ** depth - 1;
+  const slots = 2 ** (depth + 1) - 1;
+  const treeBytes = slots * 16;
+  const nodeBytes = nTrees * treeBytes;
+  if (nodeBytes > MAX_NODE_BYTES) return undefined;
+  const groupBytes = nf * W * 8;
+  const chunkRows = CHUNK_GROUPS * W;
+  const rowsPtr = nodeBytes;
+  const outPtr = rowsPtr + CHUNK_GROUPS * groupBytes;
+  const rowPtr = outPtr + chunkRows * 8;
+  const total = rowPtr + groupBytes;
+
+  const instance = new wasmApi.Instance(module, {});
+  const k = instance.exports as unknown as KernelExports;
+  const have = k.memory.buffer.byteLength;
+  if (total > have) k.memory.grow(Math.ceil((total - have) / PAGE_BYTES));
+  // The memory never grows again, so these views stay valid.
+  const f64 = new Float64Array(k.memory.buffer);
+  const i32 = new Int32Array(k.memory.buffer);
+  for (let t = 0; t < nTrees; t++) {
+    const base = (t * treeBytes) / 8; // in f64 units; a slot is 2 of them
+    for (let i = 0; i < nInternal; i++) {
+      f64[base + 2 * i] = forest.threshold[t * nInternal + i] as number;
+      i32[2 * (base + 2 * i) + 2] = (forest.feature[t * nInternal + i] as number) * W * 8;
+    }
+    for (let j = 0; j <= nInternal; j++) {
+      f64[base + 2 * (nInternal + j)] = forest.leaf[t * (nInternal + 1) + j] as number;
+    }
+  }
+  const rowsAt = rowsPtr / 8;
+  const outAt = outPtr / 8;
+  const rowAt = rowPtr / 8;
+  const groupLength = nf * W;
+
+  return {
+    pathSums(data, nRows, out) {
+      for (let start = 0; start < nRows; start += chunkRows) {
+        const n = Math.min(chunkRows, nRows - start);
+        // Transpose each group of W rows to feature-major. Lanes past the
+        // last row keep earlier finite values; their sums are not read.
+        for (let r = 0; r < n; r++) {
+          const src = (start + r) * nf;
+          const dst = rowsAt + ((r / W) | 0) * groupLength + (r % W);
+          for (let f = 0; f < nf; f++) f64[dst + f * W] = data[src + f] as number;
+        }
+        k.blockPaths(
+          0,
+          treeBytes,
+          nTrees,
+          depth,
+          rowsPtr,
+          groupBytes,
+          Math.ceil(n / W),
+          outPtr,
+          BLOCK_GROUPS,
+        );
+        for (let r = 0; r < n; r++) out[start + r] = f64[outAt + r] as number;
+      }
+    },
+    rowPathSum(row) {
+      for (let f = 0; f < nf; f++) f64[rowAt + f * W] = row[f] as number;
+      return k.rowPaths(0, treeBytes, nTrees, depth, rowPtr);
+    },
+  };
+}
