@@ -34,11 +34,16 @@ export function createLoggingInterceptor(logger: Logger): Interceptor {
       logEnd(log, start, undefined);
       return res;
     }
-    return { ...res, message: logWhenDone(res.message, log, start) };
+    return { ...res, message: logWhenDone(res.message, log, start, req.signal) };
   };
 }
 
-async function* logWhenDone<T>(messages: AsyncIterable<T>, log: Logger, start: number) {
+async function* logWhenDone<T>(
+  messages: AsyncIterable<T>,
+  log: Logger,
+  start: number,
+  signal: AbortSignal,
+) {
   let error: unknown;
   try {
     yield* messages;
@@ -46,6 +51,11 @@ async function* logWhenDone<T>(messages: AsyncIterable<T>, log: Logger, start: n
     error = e;
     throw e;
   } finally {
+    // A stream the client cancelled (or whose deadline passed) is stopped
+    // with return(), not an error: report the signal's reason instead of ok.
+    if (error === undefined && signal.aborted) {
+      error = ConnectError.from(signal.reason, Code.Canceled);
+    }
     logEnd(log, start, error);
   }
 }

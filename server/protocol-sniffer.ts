@@ -40,6 +40,10 @@ export function sniffProtocol(head: Buffer): "h2" | "http/1.1" | undefined {
  * push them back with `unshift`, and hand the socket to the matching server
  * with `emit("connection")`. The returned server is not listening.
  *
+ * @privateRemarks An `Http2Session` reads whatever sits in the socket's buffer
+ * before consuming its handle (nodejs/node#34532, #35475), so the unshifted
+ * preface reaches nghttp2; `http.Server` reads it through the stream as usual.
+ *
  * @see https://www.rfc-editor.org/rfc/rfc9113#section-3.4 (HTTP/2 with prior knowledge)
  */
 export function createProtocolSniffer(options: ProtocolSnifferOptions): net.Server {

@@ -299,6 +299,31 @@ describe("logging", () => {
     expect(server.logs).toHaveLength(3);
   });
 
+  it("logs a stream the client cancels with code canceled", async () => {
+    const server = inMemoryServer(testDetector());
+    const abort = new AbortController();
+    async function* send() {
+      yield batch("1", [normalEvent()]);
+      await new Promise(() => {}); // an agent that stays connected
+    }
+    const err = await failure(
+      (async () => {
+        for await (const _ of server.scoring.streamScore(send(), { signal: abort.signal })) {
+          abort.abort();
+        }
+      })(),
+    );
+    expect(err.code).toBe(Code.Canceled);
+    await expect
+      .poll(() => server.logs.filter((l) => l.msg === "rpc finished"))
+      .toEqual([
+        expect.objectContaining({
+          rpc: "netanomaly.v1.ScoringService/StreamScore",
+          code: "canceled",
+        }),
+      ]);
+  });
+
   it("logs the code of a failed call at info without the request", async () => {
     const server = inMemoryServer(testDetector());
     await failure(server.scoring.score({ event: withEvent({ destPort: 70_000 }) }));

@@ -79,6 +79,16 @@ describe("createServer() over HTTP/2 with the gRPC transport", () => {
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.InvalidArgument);
   });
+
+  it("rejects a 5 MB domain name with invalid_argument naming dest_domain", async () => {
+    const client = createClient(ScoringService, createGrpcTransport({ baseUrl }));
+    const event = makeEvent({ destDomain: "a".repeat(5 * 1024 * 1024) });
+    const err = await client.score({ event }).catch((e) => ConnectError.from(e));
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((err as ConnectError).rawMessage).toBe(
+      "event.dest_domain has 5242880 characters, at most 253 allowed",
+    );
+  });
 });
 
 describe.each<[string, () => Transport]>([
