@@ -39,7 +39,8 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await app.shutdown(5_000);
+  // Idle client connections (HTTP/2 sessions, HTTP/1.1 keep-alive) must not hold shutdown up.
+  expect(await app.shutdown(5_000)).toBe("graceful");
 });
 
 const badPort = () => makeEvent({ processPath: "chrome.exe", destPort: 70_000 });
