@@ -144,7 +144,7 @@ function templateNginx(
       .replace(accessLog, `$1access_log ${log} grpc;`),
   );
   const upstream = readFileSync(join(ROOT, "deploy/nginx/upstream.conf"), "utf8");
-  const server = /^(\s*)server server:50051 (.*);$/m;
+  const server = /^(\s*)server server-replica:50051 (.*);$/m;
   const match = server.exec(upstream);
   expect(match).not.toBeNull();
   const [, indent, params] = match as RegExpExecArray;

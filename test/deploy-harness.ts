@@ -4,7 +4,8 @@
  * and a child-process runner.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse } from "csv-parse/sync";
 import { pino } from "pino";
@@ -123,4 +124,32 @@ export function jsonLines(text: string): Record<string, unknown>[] {
     .split("\n")
     .filter((line) => line.trim() !== "")
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Parses YAML (every document) with Debian's python3-yaml, which docker-compose depends on. */
+export async function parseYaml(text: string): Promise<unknown[]> {
+  const dir = mkdtempSync(join(tmpdir(), "netanomaly-yaml-"));
+  try {
+    const file = join(dir, "in.yaml");
+    writeFileSync(file, text);
+    const run = await runProcess("/usr/bin/python3", [
+      "-c",
+      "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
+      file,
+    ]);
+    if (run.code !== 0) throw new Error(`yaml parse failed: ${run.stderr}`);
+    return JSON.parse(run.stdout) as unknown[];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Where scripts/install-tools.sh puts its Python tools (hadolint, kubernetes-validate). */
+export const TOOLS_VENV =
+  process.env.NETANOMALY_TOOLS_VENV ?? join(homedir(), ".cache/netanomaly/tools-venv");
+
+/** `$(go env GOPATH)/bin/<name>`: where scripts/install-tools.sh installs the Go tools. */
+export async function goTool(name: string): Promise<string> {
+  const gopath = (await runProcess("go", ["env", "GOPATH"])).stdout.trim();
+  return join(gopath, "bin", name);
 }
