@@ -130,7 +130,10 @@ export type StreamScoreResponse = Message<"netanomaly.v1.StreamScoreResponse"> &
   requestId: string;
 
   /**
-   * One result per event of the request, in the request's order.
+   * One result per event of the request, in the request's order. If the
+   * request as a whole breaks a rule (no events, more than 1000, or a
+   * request_id over 128 characters), results holds a single error result
+   * naming the field (`events` or `request_id`), and the stream goes on.
    *
    * @generated from field: repeated netanomaly.v1.EventResult results = 2;
    */
