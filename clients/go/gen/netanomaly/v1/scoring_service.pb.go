@@ -212,7 +212,10 @@ type StreamScoreResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The request_id of the request this answers.
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	// One result per event of the request, in the request's order.
+	// One result per event of the request, in the request's order. If the
+	// request as a whole breaks a rule (no events, more than 1000, or a
+	// request_id over 128 characters), results holds a single error result
+	// naming the field (`events` or `request_id`), and the stream goes on.
 	Results []*EventResult `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
 	// Version of the model that scored this batch.
 	ModelVersion string `protobuf:"bytes,3,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
