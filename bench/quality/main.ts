@@ -1,0 +1,256 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs, promisify } from "node:util";
+import {
+  type BenchRun,
+  FEATURE_SETS,
+  type FeatureSetName,
+  PROTOCOLS,
+  type Protocol,
+  prepareRuns,
+} from "./nsl-kdd-bench.js";
+import { NSL_KDD_TEST, readNslKdd } from "./nsl-kdd-data.js";
+import { ensurePythonEnv } from "./python-env.js";
+import { ROOT, runCli } from "./run-cli.js";
+import { formatMeanSd, type MeanSd, meanSd } from "./stats.js";
+import {
+  runTelemetryBench,
+  TELEMETRY_EVAL,
+  TELEMETRY_TRAIN,
+  type TelemetryResult,
+} from "./telemetry-bench.js";
+
+const NSL_KDD_DIR = join(ROOT, "..", "shared", "data", "nsl-kdd");
+const RESULTS = join(ROOT, "bench", "results", "quality.json");
+const SCRIPT = new URL("./sklearn_iforest.py", import.meta.url).pathname;
+
+/** Goals from the quality issue. */
+const GOALS = { telemetryRocAuc: 0.99, telemetryRecallAt1PctFpr: 0.9 };
+
+interface PairedMetric {
+  ours: MeanSd;
+  sklearn: MeanSd;
+  /** ours − sklearn, per seed. */
+  difference: MeanSd;
+}
+
+interface NslKddRow {
+  features: FeatureSetName;
+  protocol: Protocol;
+  fit_rows: number;
+  n_features: number;
+  roc_auc: PairedMetric;
+  pr_auc: PairedMetric;
+  /** |CLI − bench| for the first seed: the trainer + evaluator reproduce the bench's forest and sklearn's metrics. */
+  cli_check: {
+    roc_auc_cli: number;
+    roc_auc_sklearn_metric: number;
+    pr_auc_cli: number;
+    pr_auc_sklearn_metric: number;
+  };
+}
+
+interface PythonResult {
+  sklearn_version: string;
+  numpy_version: string;
+  runs: {
+    id: string;
+    ours: { roc_auc: number; pr_auc: number };
+    sklearn: { roc_auc: number; pr_auc: number };
+  }[];
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/**
+ * `npm run bench:quality`: detection quality of our Isolation Forest against
+ * scikit-learn's on NSL-KDD (same feature matrices, same fit/test split, same
+ * seeds), then on the project's labelled telemetry. Prints tables and writes
+ * bench/results/quality.json.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { seeds: { type: "string" } } });
+  const nSeeds = Number(values.seeds ?? 5);
+  if (!Number.isInteger(nSeeds) || nSeeds < 1 || nSeeds > 50) {
+    throw new Error(`--seeds must be an integer in [1, 50], got ${values.seeds}`);
+  }
+  const seeds = Array.from({ length: nSeeds }, (_, i) => i);
+  const dir = await mkdtemp(join(tmpdir(), "netanomaly-bench-quality-"));
+  const results: Record<string, unknown> = { seeds };
+  try {
+    if (existsSync(join(NSL_KDD_DIR, NSL_KDD_TEST))) {
+      const python = await ensurePythonEnv(log);
+      const nsl = await runNslKdd(python, seeds, dir);
+      results.nsl_kdd = nsl;
+      process.stdout.write(formatNslKdd(nsl.rows, seeds, nsl.sklearn_version));
+    } else {
+      log(`bench: ${NSL_KDD_DIR} is absent; skipping the NSL-KDD comparison`);
+      results.nsl_kdd = null;
+    }
+    if (existsSync(join(ROOT, TELEMETRY_TRAIN)) && existsSync(join(ROOT, TELEMETRY_EVAL))) {
+      log("bench: telemetry: training and evaluating with the trainer CLIs");
+      const telemetry = await runTelemetryBench(seeds, dir);
+      results.telemetry = telemetry;
+      process.stdout.write(formatTelemetry(telemetry));
+    } else {
+      log(
+        `bench: ${TELEMETRY_TRAIN} or ${TELEMETRY_EVAL} is absent; skipping the telemetry section`,
+      );
+      results.telemetry = null;
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  await mkdir(join(ROOT, "bench", "results"), { recursive: true });
+  await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\nwrote bench/results/quality.json\n`);
+}
+
+async function runNslKdd(python: string, seeds: number[], dir: string) {
+  log("bench: NSL-KDD: featurizing and fitting our forests");
+  const data = await readNslKdd(NSL_KDD_DIR);
+  const runs = await prepareRuns(data, seeds, dir);
+  const manifest = join(dir, "manifest.json");
+  await writeFile(
+    manifest,
+    JSON.stringify({ labels: "labels.u8", runs: runs.map(({ fitIndices: _, ...run }) => run) }),
+  );
+  log(`bench: NSL-KDD: scikit-learn ${runs.length} runs`);
+  const { stdout } = await promisify(execFile)(python, [SCRIPT, manifest], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const py = JSON.parse(stdout) as PythonResult;
+  const byId = new Map(py.runs.map((r) => [r.id, r]));
+  const rows: NslKddRow[] = [];
+  for (const features of Object.keys(FEATURE_SETS) as FeatureSetName[]) {
+    for (const protocol of PROTOCOLS) {
+      const group = runs.filter((r) => r.features === features && r.protocol === protocol);
+      const res = group.map((r) => byId.get(r.id) ?? fail(`python returned no result for ${r.id}`));
+      const paired = (m: "roc_auc" | "pr_auc"): PairedMetric => ({
+        ours: meanSd(res.map((r) => r.ours[m])),
+        sklearn: meanSd(res.map((r) => r.sklearn[m])),
+        difference: meanSd(res.map((r) => r.ours[m] - r.sklearn[m])),
+      });
+      const first = group[0] as BenchRun;
+      log(
+        `bench: NSL-KDD: cross-checking ${features}/${protocol} seed ${first.seed} through the CLIs`,
+      );
+      const cli = await crossCheck(first, data.train.lines, dir);
+      const firstResult = res[0] ?? fail("no runs");
+      rows.push({
+        features,
+        protocol,
+        fit_rows: first.fitRows,
+        n_features: first.nFeatures,
+        roc_auc: paired("roc_auc"),
+        pr_auc: paired("pr_auc"),
+        cli_check: {
+          roc_auc_cli: cli.roc_auc,
+          roc_auc_sklearn_metric: firstResult.ours.roc_auc,
+          pr_auc_cli: cli.pr_auc,
+          pr_auc_sklearn_metric: firstResult.ours.pr_auc,
+        },
+      });
+    }
+  }
+  return { sklearn_version: py.sklearn_version, numpy_version: py.numpy_version, rows };
+}
+
+/**
+ * Trains on the run's fit rows with `npm run train -- --format nsl-kdd` and
+ * evaluates on the test file with `npm run evaluate`: both must reproduce the
+ * bench's forest, and our metrics must equal sklearn's on its scores.
+ */
+async function crossCheck(run: BenchRun, trainLines: readonly string[], dir: string) {
+  const fit = join(dir, `${run.id}.fit.txt`);
+  await writeFile(fit, `${Array.from(run.fitIndices, (i) => trainLines[i]).join("\n")}\n`);
+  const model = join(dir, `${run.id}.model.json`);
+  const common = ["--format", "nsl-kdd"];
+  await runCli("trainer/main.ts", [
+    ...common,
+    "--features",
+    run.features,
+    "--data",
+    fit,
+    "--out",
+    model,
+    "--seed",
+    String(run.seed),
+    "--quiet",
+  ]);
+  const out = await runCli("trainer/evaluate-main.ts", [
+    ...common,
+    "--model",
+    model,
+    "--data",
+    join(NSL_KDD_DIR, NSL_KDD_TEST),
+    "--json",
+    "--quiet",
+  ]);
+  return JSON.parse(out) as { roc_auc: number; pr_auc: number };
+}
+
+function formatNslKdd(rows: NslKddRow[], seeds: number[], sklearnVersion: string): string {
+  const lines = [
+    "",
+    `NSL-KDD: fit on KDDTrain+_20Percent, score KDDTest+; attack = positive; seeds ${seeds.join(",")}; 100 trees, 256 samples`,
+    `ours vs scikit-learn ${sklearnVersion} IsolationForest on the same feature matrices; Δ = ours − sklearn (paired by seed)`,
+    "",
+    `${"features".padEnd(9)}${"protocol".padEnd(14)}${"fit rows".padStart(9)}  ${"ROC-AUC ours".padEnd(18)}${"ROC-AUC sklearn".padEnd(18)}${"Δ ROC-AUC".padEnd(19)}${"PR-AUC ours".padEnd(18)}${"PR-AUC sklearn".padEnd(18)}Δ PR-AUC`,
+  ];
+  for (const r of rows) {
+    lines.push(
+      `${r.features.padEnd(9)}${r.protocol.padEnd(14)}${String(r.fit_rows).padStart(9)}  ${formatMeanSd(r.roc_auc.ours).padEnd(18)}${formatMeanSd(r.roc_auc.sklearn).padEnd(18)}${signed(r.roc_auc.difference).padEnd(19)}${formatMeanSd(r.pr_auc.ours).padEnd(18)}${formatMeanSd(r.pr_auc.sklearn).padEnd(18)}${signed(r.pr_auc.difference)}`,
+    );
+  }
+  const worst = Math.max(
+    ...rows.flatMap((r) => [
+      Math.abs(r.cli_check.roc_auc_cli - r.cli_check.roc_auc_sklearn_metric),
+      Math.abs(r.cli_check.pr_auc_cli - r.cli_check.pr_auc_sklearn_metric),
+    ]),
+  );
+  lines.push(
+    "",
+    `CLI cross-check (npm run train/evaluate on seed ${seeds[0]} vs the bench's forest scored by sklearn.metrics): max |Δ| = ${worst.toExponential(2)}${worst < 1e-9 ? " (ok)" : " (MISMATCH)"}`,
+    `ours ≥ sklearn (mean ROC-AUC) on ${rows.filter((r) => r.roc_auc.difference.mean >= 0).length} of ${rows.length} rows`,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+function formatTelemetry(t: TelemetryResult): string {
+  const fpr = `${t.target_fpr * 100}% FPR`;
+  const lines = [
+    "",
+    `Telemetry: train on ${TELEMETRY_TRAIN} (normal only), evaluate on ${TELEMETRY_EVAL}; seeds ${t.seeds.join(",")}; default parameters`,
+    "",
+    `ROC-AUC            ${formatMeanSd(t.roc_auc)}   goal ≥ ${GOALS.telemetryRocAuc}${t.roc_auc.mean >= GOALS.telemetryRocAuc ? " (met)" : " (MISSED)"}`,
+    `PR-AUC             ${formatMeanSd(t.pr_auc)}`,
+    `recall @ model thr ${formatMeanSd(t.recall)}   (FPR there ${formatMeanSd(t.false_positive_rate)})`,
+    `recall @ ${fpr.padEnd(9)} ${formatMeanSd(t.recall_at_target_fpr)}`,
+    "",
+    `${"scenario".padEnd(20)}${"rows".padStart(6)}  ${"recall @ model thr".padEnd(20)}${`recall @ ${fpr}`.padEnd(20)}goal ≥ ${GOALS.telemetryRecallAt1PctFpr} @ ${fpr}`,
+  ];
+  for (const [name, s] of Object.entries(t.per_scenario)) {
+    const met = Math.min(...s.recall_at_target_fpr.values) >= GOALS.telemetryRecallAt1PctFpr;
+    lines.push(
+      `${name.padEnd(20)}${String(s.rows).padStart(6)}  ${formatMeanSd(s.recall).padEnd(20)}${formatMeanSd(s.recall_at_target_fpr).padEnd(20)}${met ? "met" : "MISSED"}`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function signed(m: MeanSd): string {
+  return `${m.mean >= 0 ? "+" : ""}${m.mean.toFixed(4)} ± ${m.sd.toFixed(4)}`;
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});
