@@ -15,7 +15,7 @@ async function main(): Promise<number> {
     args = parseAgentArgs(process.argv.slice(2));
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`agent: ${err.message}\n${USAGE}\n`);
+      process.stderr.write(`agent: ${err.message} (usage: npm run agent -- --help)\n`);
       return 2;
     }
     throw err;

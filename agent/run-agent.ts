@@ -35,7 +35,7 @@ export interface AgentOptions {
   startMs?: number;
   /** Sent as `authorization: Bearer <key>` when set. */
   apiKey?: string;
-  /** Most requests in flight. Default 64. */
+  /** Most requests in flight. Default 16. */
   window?: number;
   /** How long to wait for outstanding acknowledgements at the end, ms. Default 5,000. */
   drainTimeoutMs?: number;
@@ -182,7 +182,7 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
   const client = new StreamClient<string | undefined>({
     client: createClient(ScoringService, transport),
     batchSize: options.batch ?? defaultBatch(rate),
-    window: options.window ?? 64,
+    window: options.window ?? 16,
     ...(options.backoffBaseMs !== undefined ? { backoffBaseMs: options.backoffBaseMs } : {}),
     ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
     ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
