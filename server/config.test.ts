@@ -10,6 +10,19 @@ describe("parseConfig()", () => {
       model: DEFAULT_MODEL,
       logLevel: "info",
       threshold: undefined,
+      security: {
+        apiKeysEnv: undefined,
+        apiKeysFile: undefined,
+        authAll: false,
+        insecure: false,
+        tlsCert: undefined,
+        tlsKey: undefined,
+        clientCa: undefined,
+        maxMessageBytes: 4 * 1024 * 1024,
+        maxStreams: 100,
+        rateLimitRps: 0,
+        rateLimitEps: 0,
+      },
     });
     expect(DEFAULT_MODEL).toBe(resolve(REPO_ROOT, "models/default.model.json"));
   });
@@ -32,6 +45,45 @@ describe("parseConfig()", () => {
     ).toMatchObject({ host: "0.0.0.0", port: 0, model: "/m/flag.json", logLevel: "warn" });
   });
 
+  it("reads API_KEYS and the security flags", () => {
+    const config = parseConfig(
+      [
+        "--api-keys-file",
+        "/k.txt",
+        "--auth-all",
+        "--insecure",
+        "--tls-cert",
+        "c.pem",
+        "--tls-key",
+        "k.pem",
+        "--client-ca",
+        "ca.pem",
+        "--max-message-bytes",
+        "65536",
+        "--max-streams",
+        "8",
+        "--rate-limit-rps",
+        "2.5",
+        "--rate-limit-eps",
+        "1000",
+      ],
+      { API_KEYS: "a,b" },
+    );
+    expect(config.security).toEqual({
+      apiKeysEnv: "a,b",
+      apiKeysFile: "/k.txt",
+      authAll: true,
+      insecure: true,
+      tlsCert: "c.pem",
+      tlsKey: "k.pem",
+      clientCa: "ca.pem",
+      maxMessageBytes: 65536,
+      maxStreams: 8,
+      rateLimitRps: 2.5,
+      rateLimitEps: 1000,
+    });
+  });
+
   it("takes a threshold in (0, 1]", () => {
     expect(parseConfig(["--threshold", "0.7"], {}).threshold).toBe(0.7);
     expect(parseConfig(["--threshold", "1"], {}).threshold).toBe(1);
@@ -44,6 +96,17 @@ describe("parseConfig()", () => {
     [["--threshold", "abc"], '--threshold must be in (0, 1], got "abc"'],
     [["--log-level", "loud"], "--log-level must be one of"],
     [["--nope"], "Unknown option '--nope'"],
+    [["--tls-cert", "c.pem"], "--tls-cert and --tls-key must be given together"],
+    [["--client-ca", "ca.pem"], "--client-ca needs --tls-cert and --tls-key"],
+    [
+      ["--max-message-bytes", "10"],
+      '--max-message-bytes must be an integer in [1024, 67108864], got "10"',
+    ],
+    [["--max-streams", "0"], '--max-streams must be an integer in [1, 10000], got "0"'],
+    [
+      ["--rate-limit-rps", "fast"],
+      '--rate-limit-rps must be a number in [0, 1000000000], got "fast"',
+    ],
     [["extra"], "extra"],
   ])("rejects %j with a usage error naming the flag", (args, message) => {
     expect(() => parseConfig(args, {})).toThrow(UsageError);

@@ -1,6 +1,12 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import {
+  parseSecurityConfig,
+  SECURITY_FLAGS,
+  SECURITY_USAGE,
+  type SecurityConfig,
+} from "./auth-config.js";
 
 /** Repository root: the default model path is resolved against it, not the cwd. */
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -13,7 +19,8 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 
 /** One line of usage, printed with every usage error. */
 export const USAGE =
-  "usage: npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T]";
+  "usage: npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T] " +
+  SECURITY_USAGE;
 
 /** The server's settings after flags, environment and defaults are merged. */
 export interface ServerConfig {
@@ -27,6 +34,8 @@ export interface ServerConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Verdict threshold in (0, 1] overriding the model's, or undefined. */
   threshold: number | undefined;
+  /** Authentication, TLS and limits; see `auth-config.ts`. */
+  security: SecurityConfig;
 }
 
 /** A bad flag or environment value; main prints the message and exits 2. */
@@ -51,6 +60,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
         model: { type: "string" },
         "log-level": { type: "string" },
         threshold: { type: "string" },
+        ...SECURITY_FLAGS,
       },
       strict: true,
       allowPositionals: false,
@@ -87,5 +97,6 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
       );
     }
   }
-  return { host, port, model, logLevel: level as ServerConfig["logLevel"], threshold };
+  const security = parseSecurityConfig(values, env, (m) => new UsageError(m));
+  return { host, port, model, logLevel: level as ServerConfig["logLevel"], threshold, security };
 }
