@@ -1,7 +1,9 @@
 import { pino } from "pino";
 import { loadModel, ModelFileError } from "../detector/index.js";
 import { parseConfig, USAGE, UsageError } from "./config.js";
+import { createModelReloader } from "./model-reload.js";
 import { createServer } from "./server.js";
+import { startStatsLog } from "./soak-stats.js";
 
 /** How long shutdown waits for in-flight RPCs before closing connections by force. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -11,9 +13,19 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
  * loads the model, listens, logs `listening`, and shuts down gracefully on
  * SIGTERM or SIGINT (health NOT_SERVING, stop accepting, let in-flight RPCs
  * finish, exit 0; connections still open after 10 s are closed by force).
+ * Reloads the model on SIGHUP and when the model file is replaced (see
+ * model-reload.ts). `NETANOMALY_STATS_INTERVAL=S` logs `runtime stats`
+ * (RSS, event-loop delay) every S seconds, for soak runs.
  */
 async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2), process.env);
+  const statsText = process.env.NETANOMALY_STATS_INTERVAL || undefined;
+  const statsS = Number(statsText ?? 0);
+  if (!(statsS >= 0 && statsS <= 3600)) {
+    throw new UsageError(
+      `NETANOMALY_STATS_INTERVAL must be seconds in [0, 3600], got ${JSON.stringify(statsText)}`,
+    );
+  }
   // Synchronous stdout: lines stay in order and none are lost at process.exit.
   const logger = pino({ level: config.logLevel }, pino.destination({ dest: 1, sync: true }));
   let detector = await loadModel(config.model);
@@ -32,12 +44,23 @@ async function main(): Promise<void> {
     },
     "listening",
   );
+  const reloader = createModelReloader({
+    path: config.model,
+    models: app.models,
+    logger,
+    threshold: config.threshold,
+  });
+  reloader.watch();
+  process.on("SIGHUP", () => void reloader.reload("SIGHUP"));
+  const stopStats = statsS > 0 ? startStatsLog(logger, statsS * 1000) : () => {};
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) {
       return;
     }
     stopping = true;
+    reloader.close();
+    stopStats();
     logger.info({ signal }, "shutting down");
     const outcome = await app.shutdown(SHUTDOWN_DEADLINE_MS);
     logger.info({ outcome }, "stopped");
