@@ -1,4 +1,5 @@
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
@@ -8,8 +9,19 @@ import {
   type SecurityConfig,
 } from "./auth-config.js";
 
-/** Repository root: the default model path is resolved against it, not the cwd. */
-export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+/**
+ * Repository (or image) root: the nearest folder above this file holding
+ * `package.json`, so the default model path is the same from `server/*.ts`
+ * under tsx and from `dist/server/*.js` after `npm run build`.
+ */
+export const REPO_ROOT = findRoot(fileURLToPath(new URL(".", import.meta.url)));
+
+function findRoot(dir: string): string {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, "package.json"))) return d;
+    if (dirname(d) === d) return resolve(dir, "..");
+  }
+}
 
 /** Model loaded when neither `--model` nor `NETANOMALY_MODEL` is given. */
 export const DEFAULT_MODEL = resolve(REPO_ROOT, "models/default.model.json");
