@@ -40,12 +40,13 @@ afterAll(async () => {
   await server.shutdown(2000);
 });
 
+/** Runs a block with bash; returns stdout and stderr together, as a terminal shows them. */
 async function runBlock(name: string): Promise<string> {
   const script = blocks.get(name);
   if (script === undefined) throw new Error(`README has no block marked readme-test: ${name}`);
   const { stdout } = await run(
     "bash",
-    ["-euo", "pipefail", "-c", script.replaceAll(":50051", `:${port}`)],
+    ["-euo", "pipefail", "-c", `exec 2>&1\n${script.replaceAll(":50051", `:${port}`)}`],
     {
       cwd: root,
       env: {
@@ -60,7 +61,9 @@ async function runBlock(name: string): Promise<string> {
 
 describe("README", () => {
   it("marks the commands it shows", () => {
-    expect([...blocks.keys()]).toContain("curl-score");
+    expect([...blocks.keys()].sort()).toEqual(
+      ["buf-curl", "clients", "curl-score", "grpcurl-list", "grpcurl-score", "health"].sort(),
+    );
   });
 
   it("scores the exfiltration example with plain curl as anomalous", async () => {
@@ -68,5 +71,40 @@ describe("README", () => {
     expect(body.verdict).toBe("VERDICT_ANOMALOUS");
     expect(body.score).toBeGreaterThan(body.threshold);
     expect(body.contributions.length).toBeGreaterThan(0);
+  });
+
+  it("lists and describes the services through reflection with grpcurl", async () => {
+    const out = await runBlock("grpcurl-list");
+    for (const service of [
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1.ServerReflection",
+      "netanomaly.v1.ScoringService",
+    ]) {
+      expect(out).toContain(service);
+    }
+    expect(out).toContain("rpc StreamScore ( stream .netanomaly.v1.StreamScoreRequest )");
+  });
+
+  it("scores ordinary DNS traffic as normal with grpcurl", async () => {
+    const body = JSON.parse(await runBlock("grpcurl-score"));
+    expect(body.verdict).toBe("VERDICT_NORMAL");
+    expect(body.score).toBeLessThan(body.threshold);
+  });
+
+  it("shows invalid_argument for a bad port and the model with buf curl", async () => {
+    const out = await runBlock("buf-curl");
+    expect(out).toContain("dest_port 70000 is out of range 0..65535");
+    expect(out).toContain('"nEstimators": 100');
+  });
+
+  it("reports SERVING to grpc-health-probe", async () => {
+    const out = await runBlock("health");
+    expect(out.match(/status: SERVING/g)).toHaveLength(2);
+  });
+
+  it("runs the Python and Go clients", async () => {
+    const out = await runBlock("clients");
+    expect(out.match(/^Score: score=/gm)).toHaveLength(2);
+    expect(out.match(/error invalid_argument \(dest_port\)/g)).toHaveLength(2);
   });
 });
