@@ -1,0 +1,189 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { compileForest, type ForestKernelKind } from "../detector/compiled-forest.js";
+import { createTelemetryFeaturizer } from "../detector/features.js";
+import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { createEngineFixture } from "./engine-fixture.js";
+import { micros, type Rates, summarize, timeRuns } from "./stats.js";
+
+const run = promisify(execFile);
+
+/** Options of `runEngineBench`. */
+export interface EngineBenchOptions {
+  /** Timed runs per measurement (after one warm-up); default 7. */
+  repeats?: number;
+  /** Events scored per run; default 50,000. */
+  scoreEvents?: number;
+  /** Training events; default 20,000. */
+  trainEvents?: number;
+  /** Python with scikit-learn and threadpoolctl; skip scikit-learn when undefined. */
+  python?: string;
+}
+
+/** scikit-learn's side of the comparison, as bench/sklearn-score.py prints it. */
+export interface SklearnResult {
+  rowsPerSecond: Rates;
+  singleRowSeconds: number;
+  sklearn: string;
+  numpy: string;
+  python: string;
+  threadpools: unknown[];
+  command: string;
+}
+
+/** Results of the in-process engine benchmark; rates in events (rows) per second. */
+export interface EngineResults {
+  rows: number;
+  nFeatures: number;
+  nTrees: number;
+  maxSamples: number;
+  /** Forest only, on featurized rows, per kernel. */
+  forest: Record<ForestKernelKind, Rates>;
+  /** Featurization only (event → 26 doubles). */
+  featurize: Rates;
+  /** `detector.scoreBatch` in batches of 1,000 events: featurize + score. */
+  detectorBatch: Rates;
+  /** Microseconds per `forest.scoreRow` (featurized row), per kernel. */
+  singleRowMicros: Record<ForestKernelKind, Rates>;
+  /** Microseconds per `detector.score(event)`, featurization included. */
+  singleEventMicros: Rates;
+  sklearn?: SklearnResult;
+}
+
+/**
+ * Times the scoring engine in this process (one core): the forest on
+ * featurized rows with each kernel, featurization alone, the detector end to
+ * end, single-event latency, and scikit-learn's `score_samples` fitted on
+ * the same training matrix and timed on the same rows.
+ */
+export async function runEngineBench(options: EngineBenchOptions = {}): Promise<EngineResults> {
+  const repeats = options.repeats ?? 7;
+  const fx = createEngineFixture({
+    scoreEvents: options.scoreEvents,
+    trainEvents: options.trainEvents,
+  });
+  const { rows, events, model, detector } = fx;
+  const nf = rows.nFeatures;
+  const out = new Float64Array(rows.nRows);
+
+  const forest = {} as Record<ForestKernelKind, Rates>;
+  const singleRowMicros = {} as Record<ForestKernelKind, Rates>;
+  const row = new Float64Array(nf);
+  const singles = Math.min(20_000, rows.nRows);
+  let sink = 0;
+  for (const kernel of ["wasm", "js"] as const) {
+    const compiled = compileForest(model.forest, { kernel });
+    if (compiled.kernel !== kernel) throw new Error(`kernel ${kernel} unavailable`);
+    forest[kernel] = timeRuns(repeats, rows.nRows, () => compiled.scoreRows(rows, out));
+    singleRowMicros[kernel] = micros(
+      timeRuns(repeats, singles, () => {
+        for (let r = 0; r < singles; r++) {
+          for (let f = 0; f < nf; f++) row[f] = rows.data[r * nf + f] as number;
+          sink += compiled.scoreRow(row);
+        }
+      }),
+    );
+  }
+
+  if (model.featureSpec.kind !== "telemetry") throw new Error("not a telemetry model");
+  const featurizer = createTelemetryFeaturizer(model.featureSpec);
+  const scratch = new Float64Array(rows.nRows * nf);
+  const featurize = timeRuns(repeats, events.length, () => {
+    for (let i = 0; i < events.length; i++)
+      featurizer.featurize(events[i] as NetworkEvent, scratch, i * nf);
+  });
+
+  const BATCH = 1000;
+  const batches: NetworkEvent[][] = [];
+  for (let i = 0; i < events.length; i += BATCH) batches.push(events.slice(i, i + BATCH));
+  const batchOut = new Float64Array(BATCH);
+  const detectorBatch = timeRuns(repeats, events.length, () => {
+    for (const b of batches) detector.scoreBatch(b, batchOut);
+  });
+  const singleEventMicros = micros(
+    timeRuns(repeats, singles, () => {
+      for (let i = 0; i < singles; i++) sink += detector.score(events[i] as NetworkEvent);
+    }),
+  );
+  if (!(sink > 0)) throw new Error("scores vanished");
+
+  const results: EngineResults = {
+    rows: rows.nRows,
+    nFeatures: nf,
+    nTrees: model.forest.trees.length,
+    maxSamples: model.forest.maxSamples,
+    forest,
+    featurize,
+    detectorBatch,
+    singleRowMicros,
+    singleEventMicros,
+  };
+  if (options.python)
+    results.sklearn = await runSklearn(options.python, fx.train.data, rows.data, nf, repeats);
+  return results;
+}
+
+/** Environment that pins every BLAS/OpenMP pool to one thread. */
+export function singleThreadEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OMP_NUM_THREADS: "1",
+    OPENBLAS_NUM_THREADS: "1",
+    MKL_NUM_THREADS: "1",
+    VECLIB_MAXIMUM_THREADS: "1",
+    NUMEXPR_NUM_THREADS: "1",
+  };
+  // Set on this machine for old OpenBLAS builds; they slow a current numpy
+  // down (see the machine notes), so the comparison runs without them.
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  return env;
+}
+
+async function runSklearn(
+  python: string,
+  train: Float64Array,
+  rows: Float64Array,
+  nFeatures: number,
+  repeats: number,
+): Promise<SklearnResult> {
+  const dir = await mkdtemp(join(tmpdir(), "netanomaly-bench-"));
+  try {
+    const trainPath = join(dir, "train.f64");
+    const rowsPath = join(dir, "rows.f64");
+    const metaPath = join(dir, "meta.json");
+    await writeFile(trainPath, new Uint8Array(train.buffer, train.byteOffset, train.byteLength));
+    await writeFile(rowsPath, new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength));
+    await writeFile(
+      metaPath,
+      JSON.stringify({
+        trainPath,
+        rowsPath,
+        nFeatures,
+        nEstimators: 100,
+        maxSamples: 256,
+        repeats,
+      }),
+    );
+    const script = new URL("./sklearn-score.py", import.meta.url).pathname;
+    const { stdout } = await run("timeout", ["300", python, script, metaPath], {
+      env: singleThreadEnv(),
+      maxBuffer: 1 << 20,
+    });
+    const parsed = JSON.parse(stdout) as Omit<SklearnResult, "rowsPerSecond" | "command"> & {
+      rowsPerSecond: number[];
+      rowsPerCpuSecond: number[];
+    };
+    const { rowsPerCpuSecond, ...rest } = parsed;
+    return {
+      ...rest,
+      rowsPerSecond: { wall: summarize(parsed.rowsPerSecond), cpu: summarize(rowsPerCpuSecond) },
+      command: `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 ${python} bench/sklearn-score.py META.json`,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

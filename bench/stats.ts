@@ -1,0 +1,78 @@
+/** Median and spread of repeated measurements. */
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  /** Every run, in the order measured. */
+  runs: number[];
+}
+
+/** Summarizes repeated runs of one measurement. */
+export function summarize(runs: readonly number[]): Summary {
+  if (runs.length === 0) throw new RangeError("no runs to summarize");
+  const sorted = [...runs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[mid] as number)
+      : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return {
+    median,
+    min: sorted[0] as number,
+    max: sorted[sorted.length - 1] as number,
+    runs: [...runs],
+  };
+}
+
+/** Items per second over repeated runs, by wall clock and by this process's CPU time. */
+export interface Rates {
+  wall: Summary;
+  /** Items per CPU-second (user + system): less sensitive to other load on a shared machine. */
+  cpu: Summary;
+}
+
+/**
+ * Runs `f` once to warm up (V8 tiers code up), then `repeats` times, timing
+ * each run by wall clock and by process CPU time.
+ * @param items work items one run of `f` handles.
+ */
+export function timeRuns(repeats: number, items: number, f: () => void): Rates {
+  f();
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const c0 = process.cpuUsage();
+    const seconds = wallSeconds(f);
+    const c = process.cpuUsage(c0);
+    wall.push(items / seconds);
+    cpu.push(items / ((c.user + c.system) / 1e6));
+  }
+  return { wall: summarize(wall), cpu: summarize(cpu) };
+}
+
+/** The same rates as microseconds per item. */
+export function micros(r: Rates): Rates {
+  const inv = (s: Summary): Summary => summarize(s.runs.map((x) => 1e6 / x));
+  return { wall: inv(r.wall), cpu: inv(r.cpu) };
+}
+
+/** Seconds of wall time `f` takes. */
+export function wallSeconds(f: () => void): number {
+  const start = process.hrtime.bigint();
+  f();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/** Formats a rate or count with k/M suffixes, 3 significant digits. */
+export function si(x: number): string {
+  const a = Math.abs(x);
+  if (a >= 1e6) return `${(x / 1e6).toPrecision(3)}M`;
+  if (a >= 1e4) return `${(x / 1e3).toPrecision(3)}k`;
+  if (a >= 100) return x.toFixed(0);
+  return x.toPrecision(3);
+}
+
+/** "median (min–max)" with `si` formatting. */
+export function spread(s: Summary, format: (x: number) => string = si): string {
+  return `${format(s.median)} (${format(s.min)}–${format(s.max)})`;
+}

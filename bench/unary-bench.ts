@@ -1,0 +1,90 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { create, toJson } from "@bufbuild/protobuf";
+import { ScoreRequestSchema } from "../gen/netanomaly/v1/scoring_service_pb.js";
+import { createSimulator } from "../telemetry/simulator.js";
+
+const run = promisify(execFile);
+
+/** One ghz run against the unary Score RPC. */
+export interface UnaryResult {
+  concurrency: number;
+  connections: number;
+  requestsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; mean: number };
+  ok: number;
+  errors: number;
+  command: string;
+}
+
+/**
+ * Drives `netanomaly.v1.ScoringService/Score` with ghz for `seconds` seconds
+ * (plaintext h2c, schema from proto/), `concurrency` workers over
+ * `connections` HTTP/2 connections, cycling through a few simulator events.
+ */
+export async function runGhz(o: {
+  ghz: string;
+  port: number;
+  concurrency: number;
+  connections: number;
+  seconds: number;
+}): Promise<UnaryResult> {
+  const dir = await mkdtemp(join(tmpdir(), "netanomaly-ghz-"));
+  try {
+    const sim = createSimulator({ seed: 5, anomalyRate: 0.02 });
+    // ghz cycles through an array of request objects, one per call.
+    const data = Array.from({ length: 64 }, () =>
+      toJson(ScoreRequestSchema, create(ScoreRequestSchema, { event: sim.next().event })),
+    );
+    const dataFile = join(dir, "requests.json");
+    await writeFile(dataFile, JSON.stringify(data));
+    const args = [
+      "--insecure",
+      "--proto",
+      "proto/netanomaly/v1/scoring_service.proto",
+      "--import-paths",
+      "proto",
+      "--call",
+      "netanomaly.v1.ScoringService.Score",
+      "--data-file",
+      dataFile,
+      "--concurrency",
+      String(o.concurrency),
+      "--connections",
+      String(o.connections),
+      "--duration",
+      `${o.seconds}s`,
+      "--format",
+      "json",
+      `127.0.0.1:${o.port}`,
+    ];
+    const { stdout } = await run("timeout", [String(o.seconds + 30), o.ghz, ...args], {
+      maxBuffer: 1 << 26,
+    });
+    const report = JSON.parse(stdout) as {
+      rps: number;
+      average: number;
+      latencyDistribution: { percentage: number; latency: number }[] | null;
+      statusCodeDistribution: Record<string, number>;
+    };
+    const p = (q: number) =>
+      (report.latencyDistribution?.find((d) => d.percentage === q)?.latency ?? Number.NaN) / 1e6;
+    const codes = report.statusCodeDistribution ?? {};
+    const ok = codes.OK ?? 0;
+    const errors = Object.values(codes).reduce((a, b) => a + b, 0) - ok;
+    return {
+      concurrency: o.concurrency,
+      connections: o.connections,
+      requestsPerSecond: report.rps,
+      latencyMs: { p50: p(50), p90: p(90), p99: p(99), mean: report.average / 1e6 },
+      ok,
+      errors,
+      command: `ghz ${args.join(" ").replace(dataFile, "requests.json")}`,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
