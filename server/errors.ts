@@ -56,6 +56,30 @@ export function shuttingDownError(): ConnectError {
 }
 
 /**
+ * The caller sent no API key, or one we do not hold. `unauthenticated`: the
+ * request lacks valid credentials; the message never echoes the key.
+ */
+export function unauthenticatedError(reason: "missing" | "invalid"): ConnectError {
+  return new ConnectError(
+    reason === "missing"
+      ? "missing api key: send 'authorization: Bearer <key>'"
+      : "invalid api key",
+    Code.Unauthenticated,
+  );
+}
+
+/**
+ * The caller went over its rate limit. `resource_exhausted`: a per-client
+ * quota ran out; the client backs off (at least `retryAfterMs`) and retries.
+ */
+export function rateLimitedError(what: string, retryAfterMs: number): ConnectError {
+  return new ConnectError(
+    `rate limit exceeded: ${what}; retry in ${Math.ceil(retryAfterMs)} ms`,
+    Code.ResourceExhausted,
+  );
+}
+
+/**
  * Checks the parts of a `StreamScoreRequest` that concern the whole batch:
  * 1 to {@link MAX_BATCH_EVENTS} events and a `request_id` of at most
  * {@link MAX_REQUEST_ID_LENGTH} characters.

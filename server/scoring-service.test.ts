@@ -82,7 +82,7 @@ describe("ScoringService.Score", () => {
 
   it.each([
     ["dest_port", { destPort: 70_000 }],
-    ["dest_domain", { destDomain: "a".repeat(5 * 1024 * 1024) }],
+    ["dest_domain", { destDomain: "a".repeat(3 * 1024 * 1024) }],
     ["source_ip", { sourceIp: "10.0.0.300" }],
     ["dest_ip", { destIp: "not-an-ip" }],
     ["timestamp", { timeMs: Date.UTC(2200, 0, 1) }],

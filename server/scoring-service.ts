@@ -14,6 +14,7 @@ import {
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { type NetworkEvent, Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { validateEvent } from "../telemetry/validate.js";
+import { clientIdKey } from "./auth.js";
 import {
   checkBatch,
   eventViolationError,
@@ -21,10 +22,12 @@ import {
   MAX_BATCH_EVENTS,
   missingFieldError,
   noModelError,
+  rateLimitedError,
   shuttingDownError,
 } from "./errors.js";
 import { logAnomaly, rpcLoggerKey } from "./logging.js";
 import type { ModelHolder } from "./model-holder.js";
+import type { RateLimiter } from "./rate-limit.js";
 
 /** How many feature contributions a score carries, largest first. */
 export const TOP_CONTRIBUTIONS = 5;
@@ -43,6 +46,14 @@ export interface ScoringServiceOptions {
    * finish the batch in hand, then end with `unavailable` so agents reconnect.
    */
   closing?: AbortSignal;
+  /**
+   * Per-client limits, keyed by the caller the auth interceptor recorded.
+   * An over-limit `Score` fails with `resource_exhausted`; an over-limit
+   * `StreamScore` batch is not scored and ends the stream with
+   * `resource_exhausted` (batches before it were answered), so the agent
+   * backs off and resends it on a new stream.
+   */
+  rateLimiter?: RateLimiter;
 }
 
 /**
@@ -64,6 +75,16 @@ export function createScoringService(
     return detector;
   };
   const loggerOf = (ctx: HandlerContext) => ctx.values.get(rpcLoggerKey) ?? options.logger;
+  const { rateLimiter } = options;
+  const checkRate = (ctx: HandlerContext, events: number) => {
+    if (rateLimiter === undefined || !rateLimiter.enabled) {
+      return;
+    }
+    const decision = rateLimiter.take(ctx.values.get(clientIdKey), events);
+    if (!decision.ok) {
+      throw rateLimitedError(`too many ${decision.limit} per second`, decision.retryAfterMs);
+    }
+  };
 
   return {
     score(req, ctx) {
@@ -75,6 +96,7 @@ export function createScoringService(
       if (violation !== undefined) {
         throw eventViolationError(violation);
       }
+      checkRate(ctx, 1);
       const detector = snapshot();
       const score = detector.score(event);
       const anomalous = score >= detector.threshold;
@@ -108,6 +130,7 @@ export function createScoringService(
         if (next.done === true) {
           return;
         }
+        checkRate(ctx, next.value.events.length);
         yield scoreBatch(next.value, snapshot(), scores, ctx, log);
       }
     },

@@ -4,6 +4,7 @@ import {
   createConnectTransport,
   createGrpcTransport,
   createGrpcWebTransport,
+  Http2SessionManager,
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -81,14 +82,24 @@ describe("createServer() over HTTP/2 with the gRPC transport", () => {
     expect((err as ConnectError).code).toBe(Code.InvalidArgument);
   });
 
-  it("rejects a 5 MB domain name with invalid_argument naming dest_domain", async () => {
+  it("rejects a 3 MB domain name with invalid_argument naming dest_domain", async () => {
     const client = createClient(ScoringService, createGrpcTransport({ baseUrl }));
-    const event = makeEvent({ destDomain: "a".repeat(5 * 1024 * 1024) });
+    const event = makeEvent({ destDomain: "a".repeat(3 * 1024 * 1024) });
     const err = await client.score({ event }).catch((e) => ConnectError.from(e));
     expect((err as ConnectError).code).toBe(Code.InvalidArgument);
     expect((err as ConnectError).rawMessage).toBe(
-      "event.dest_domain has 5242880 characters, at most 253 allowed",
+      "event.dest_domain has 3145728 characters, at most 253 allowed",
     );
+  });
+
+  it("rejects a message over the 4 MiB default limit with resource_exhausted", async () => {
+    const sessionManager = new Http2SessionManager(baseUrl);
+    const client = createClient(ScoringService, createGrpcTransport({ baseUrl, sessionManager }));
+    const event = makeEvent({ destDomain: "a".repeat(5 * 1024 * 1024) });
+    const err = await client.score({ event }).catch((e) => ConnectError.from(e));
+    expect((err as ConnectError).code).toBe(Code.ResourceExhausted);
+    // The server stopped reading; this client would go on uploading the rest.
+    sessionManager.abort();
   });
 });
 

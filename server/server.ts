@@ -1,20 +1,32 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import type { AddressInfo, Server, Socket } from "node:net";
-import type { ConnectRouter, ConnectRouterOptions } from "@connectrpc/connect";
+import type { TLSSocket } from "node:tls";
+import {
+  type ConnectRouter,
+  type ConnectRouterOptions,
+  createContextValues,
+} from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import type { Detector } from "../detector/detector.js";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { ScoringService } from "../gen/netanomaly/v1/scoring_service_pb.js";
+import {
+  type ApiKeys,
+  createApiKeys,
+  createAuthInterceptor,
+  isLoopbackAddress,
+  remoteAddressKey,
+} from "./auth.js";
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_STREAMS } from "./auth-config.js";
 import { createHealthService, type HealthService } from "./health.js";
 import { createLoggingInterceptor } from "./logging.js";
 import { createModelHolder, type ModelHolder } from "./model-holder.js";
 import { createProtocolSniffer } from "./protocol-sniffer.js";
+import type { RateLimiter } from "./rate-limit.js";
 import { createRoutes } from "./routes.js";
-
-/** Largest request message we read, in bytes: 1000 events with every string at its cap fit. */
-export const READ_MAX_BYTES = 16 * 1024 * 1024;
+import { createTlsListener, type TlsCredentials } from "./tls.js";
 
 /** Services the health service reports on: `""` is the whole server. */
 export const HEALTH_SERVICES = ["", ScoringService.typeName] as const;
@@ -27,11 +39,29 @@ export interface ServerOptions {
   models?: ModelHolder;
   /** Root logger; each RPC logs through a child of it. */
   logger: Logger;
+  /**
+   * API keys `ScoringService` callers must send as `authorization: Bearer
+   * <key>`. Default none: no key is checked, and (unless `insecure`) only
+   * loopback peers may connect at all.
+   */
+  apiKeys?: ApiKeys;
+  /** Require a key for health and reflection too. Default false. */
+  authAll?: boolean;
+  /** With no keys, accept connections from any address. Default false (loopback only). */
+  insecure?: boolean;
+  /** Serve TLS (HTTP/2 via ALPN and HTTP/1.1), mTLS when `clientCa` is set. Default cleartext. */
+  tls?: TlsCredentials;
+  /** Largest request message, bytes; bigger ones get `resource_exhausted`. Default 4 MiB. */
+  maxMessageBytes?: number;
+  /** HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS` per connection. Default 100. */
+  maxStreams?: number;
+  /** Per-client request and event limits. Default none. */
+  rateLimiter?: RateLimiter;
 }
 
 /** A server built by {@link createServer}; nothing listens until `listen`. */
 export interface NetanomalyServer {
-  /** The cleartext listener (HTTP/2 prior knowledge and HTTP/1.1 on one port). */
+  /** The listener: cleartext (HTTP/2 prior knowledge and HTTP/1.1) or TLS (ALPN), one port. */
   readonly server: Server;
   readonly health: HealthService;
   readonly models: ModelHolder;
@@ -78,42 +108,114 @@ export function createServerParts(options: ServerOptions): ServerParts {
   }
   models.onSwap(markServing);
   const closing = new AbortController();
-  const routes = createRoutes({ models, logger: options.logger, health, closing: closing.signal });
+  const routes = createRoutes({
+    models,
+    logger: options.logger,
+    health,
+    closing: closing.signal,
+    ...(options.rateLimiter === undefined ? {} : { rateLimiter: options.rateLimiter }),
+  });
+  const auth = createAuthInterceptor({
+    keys: options.apiKeys ?? createApiKeys([]),
+    all: options.authAll ?? false,
+  });
   return {
     models,
     health,
     closing,
     connect: {
       routes,
-      interceptors: [createLoggingInterceptor(options.logger)],
-      readMaxBytes: READ_MAX_BYTES,
+      // Logging outermost, so rejected calls are logged with their code.
+      interceptors: [createLoggingInterceptor(options.logger), auth],
+      readMaxBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     },
   };
 }
 
 /**
- * Builds the server: gRPC, gRPC-Web and Connect over cleartext HTTP/2 (prior
- * knowledge), and Connect and gRPC-Web over HTTP/1.1, all on one port, plus
- * `grpc.health.v1.Health` and server reflection. Does not listen.
+ * Builds the server: gRPC, gRPC-Web and Connect over HTTP/2, and Connect and
+ * gRPC-Web over HTTP/1.1, all on one port (cleartext, or TLS with `tls`),
+ * plus `grpc.health.v1.Health` and server reflection. Does not listen.
  */
 export function createServer(options: ServerOptions): NetanomalyServer {
   const { models, health, closing, connect } = createServerParts(options);
-  const handler = connectNodeAdapter(connect);
-  const http2Server = http2.createServer(handler);
-  const http1Server = http.createServer(handler);
-  const server = createProtocolSniffer({ http2Server, http1Server });
-
+  const handler = connectNodeAdapter({
+    ...connect,
+    contextValues: (req) =>
+      createContextValues().set(remoteAddressKey, req.socket.remoteAddress ?? ""),
+  });
+  const settings: http2.Settings = {
+    maxConcurrentStreams: options.maxStreams ?? DEFAULT_MAX_STREAMS,
+  };
+  // Sockets HTTP is spoken over (TLS sockets under TLS), and whether one carries HTTP/2.
   const sockets = new Set<Socket>();
-  server.on("connection", (socket: Socket) => {
+  const track = (socket: Socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
+  };
+  let server: Server;
+  let isHttp2: (socket: Socket) => boolean;
+  let http1Requests: { on(event: "request", listener: http.RequestListener): unknown };
+  let http2Sessions: http2.Http2Server | http2.Http2SecureServer;
+  if (options.tls !== undefined) {
+    const secure = createTlsListener(options.tls, settings, handler);
+    secure.on("secureConnection", track);
+    isHttp2 = (socket) => (socket as TLSSocket).alpnProtocol === "h2";
+    server = secure;
+    http1Requests = secure as unknown as typeof http1Requests;
+    http2Sessions = secure;
+  } else {
+    const http2Server = http2.createServer({ settings }, handler);
+    const http1Server = http.createServer(handler);
+    server = createProtocolSniffer({ http2Server, http1Server });
+    server.on("connection", track);
+    const h2Sockets = new WeakSet<Socket>();
+    http2Server.on("connection", (socket: Socket) => h2Sockets.add(socket));
+    isHttp2 = (socket) => h2Sockets.has(socket);
+    http1Requests = http1Server;
+    http2Sessions = http2Server;
+  }
+  // Every TCP connection, TLS or not: shutdown destroys these when forced.
+  const rawSockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    rawSockets.add(socket);
+    socket.on("close", () => rawSockets.delete(socket));
   });
-  const h2Sockets = new Set<Socket>();
-  http2Server.on("connection", (socket: Socket) => h2Sockets.add(socket));
+  if ((options.apiKeys?.size ?? 0) === 0 && options.insecure !== true) {
+    // No keys: only this host may connect. Checked on the socket's peer
+    // address, before any byte is read, whatever address we are bound to.
+    server.prependListener("connection", (socket: Socket) => {
+      if (!isLoopbackAddress(socket.remoteAddress)) {
+        options.logger.warn(
+          { remoteAddress: socket.remoteAddress },
+          "refused a non-loopback connection: no API keys configured",
+        );
+        socket.destroy();
+      }
+    });
+  }
   const sessions = new Set<http2.Http2Session>();
-  http2Server.on("session", (session) => {
+  const openStreams = new WeakMap<http2.Http2Session, number>();
+  // A closed session can miss its own destroy when its last stream ended
+  // while protocol data was still queued: finish it once no stream is open.
+  const destroyIfDone = (session: http2.Http2Session) => {
+    if (session.closed && !session.destroyed && openStreams.get(session) === 0) {
+      setImmediate(() => session.destroy());
+    }
+  };
+  http2Sessions.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
+    // A closed session can miss its own destroy when its last stream ends
+    // while protocol data is still queued: finish it when the streams are done.
+    openStreams.set(session, 0);
+    session.on("stream", (stream) => {
+      openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
+      stream.once("close", () => {
+        openStreams.set(session, (openStreams.get(session) ?? 1) - 1);
+        destroyIfDone(session);
+      });
+    });
     if (closing.signal.aborted) {
       session.close();
     }
@@ -121,7 +223,10 @@ export function createServer(options: ServerOptions): NetanomalyServer {
   // HTTP/1.1: count requests in flight per socket, so shutdown closes idle
   // keep-alive sockets at once and busy ones when their response is done.
   const busy = new Map<Socket, number>();
-  http1Server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+  http1Requests.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.httpVersion === "2.0") {
+      return; // the TLS listener reports HTTP/2 requests here too
+    }
     const socket = req.socket;
     busy.set(socket, (busy.get(socket) ?? 0) + 1);
     if (closing.signal.aborted) {
@@ -165,10 +270,11 @@ export function createServer(options: ServerOptions): NetanomalyServer {
       });
       for (const session of sessions) {
         session.close();
+        destroyIfDone(session);
       }
       for (const socket of sockets) {
         // Idle HTTP/1.1 keep-alive sockets, and sockets still being sniffed.
-        if (!h2Sockets.has(socket) && !busy.has(socket)) {
+        if (!isHttp2(socket) && !busy.has(socket)) {
           socket.destroySoon();
         }
       }
@@ -183,7 +289,7 @@ export function createServer(options: ServerOptions): NetanomalyServer {
         for (const session of sessions) {
           session.destroy();
         }
-        for (const socket of sockets) {
+        for (const socket of rawSockets) {
           socket.destroy();
         }
         await closed;
