@@ -1,3 +1,7 @@
+import { type ApiKeys, isLoopbackHost, loadApiKeys } from "./auth.js";
+import { createRateLimiter, type RateLimiter } from "./rate-limit.js";
+import { loadTlsCredentials, type TlsCredentials } from "./tls.js";
+
 /**
  * The server's security flags (authentication, TLS, limits), parsed apart
  * from the rest of `config.ts` so each stays small: `config.ts` spreads
@@ -117,3 +121,82 @@ export function parseSecurityConfig(
     rateLimitEps: num("rate-limit-eps", 0, 1e12, 0, false),
   };
 }
+
+/** Server options derived from a {@link SecurityConfig}; spread into `createServer`. */
+export interface SecurityServerOptions {
+  apiKeys: ApiKeys;
+  authAll: boolean;
+  insecure: boolean;
+  tls?: TlsCredentials;
+  maxMessageBytes: number;
+  maxStreams: number;
+  rateLimiter?: RateLimiter;
+}
+
+/**
+ * Loads keys and TLS files and checks the combination: with no API key
+ * configured the server may only listen on a loopback host, unless
+ * `--insecure` says otherwise.
+ *
+ * @param fail builds the error to throw (config's UsageError: exit 2).
+ */
+export function securityServerOptions(
+  config: SecurityConfig,
+  host: string,
+  fail: (message: string) => Error,
+): SecurityServerOptions {
+  let apiKeys: ApiKeys;
+  let tls: TlsCredentials | undefined;
+  try {
+    apiKeys = loadApiKeys(config.apiKeysEnv, config.apiKeysFile);
+    if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
+      tls = loadTlsCredentials({
+        cert: config.tlsCert,
+        key: config.tlsKey,
+        ...(config.clientCa === undefined ? {} : { clientCa: config.clientCa }),
+      });
+    }
+  } catch (e) {
+    throw fail((e as Error).message);
+  }
+  if (apiKeys.size === 0 && !config.insecure && !isLoopbackHost(host)) {
+    throw fail(
+      `refusing to listen on ${JSON.stringify(host)} without API keys: set API_KEYS or ` +
+        "--api-keys-file, listen on 127.0.0.1, or pass --insecure to accept any client",
+    );
+  }
+  const rateLimiter =
+    config.rateLimitRps > 0 || config.rateLimitEps > 0
+      ? createRateLimiter({
+          requestsPerSecond: config.rateLimitRps,
+          eventsPerSecond: config.rateLimitEps,
+        })
+      : undefined;
+  return {
+    apiKeys,
+    authAll: config.authAll,
+    insecure: config.insecure,
+    ...(tls === undefined ? {} : { tls }),
+    maxMessageBytes: config.maxMessageBytes,
+    maxStreams: config.maxStreams,
+    ...(rateLimiter === undefined ? {} : { rateLimiter }),
+  };
+}
+
+/**
+ * pino `redact` settings for every logger the server makes: an
+ * `authorization` value (header or metadata) is never written, wherever it
+ * sits in a logged object.
+ */
+export const LOG_REDACT = {
+  paths: [
+    "authorization",
+    "headers.authorization",
+    "*.authorization",
+    "*.headers.authorization",
+    "*.*.headers.authorization",
+    "apiKey",
+    "*.apiKey",
+  ],
+  censor: "[redacted]",
+};

@@ -1,5 +1,6 @@
 import { pino } from "pino";
 import { loadModel, ModelFileError } from "../detector/index.js";
+import { LOG_REDACT, securityServerOptions } from "./auth-config.js";
 import { parseConfig, USAGE, UsageError } from "./config.js";
 import { createModelReloader } from "./model-reload.js";
 import { createServer } from "./server.js";
@@ -27,20 +28,32 @@ async function main(): Promise<void> {
     );
   }
   // Synchronous stdout: lines stay in order and none are lost at process.exit.
-  const logger = pino({ level: config.logLevel }, pino.destination({ dest: 1, sync: true }));
+  const security = securityServerOptions(config.security, config.host, (m) => new UsageError(m));
+  const logger = pino(
+    { level: config.logLevel, redact: LOG_REDACT },
+    pino.destination({ dest: 1, sync: true }),
+  );
   let detector = await loadModel(config.model);
   if (config.threshold !== undefined) {
     detector = detector.withThreshold(config.threshold);
   }
-  const app = createServer({ detector, logger });
+  const app = createServer({ detector, logger, ...security });
   const address = await app.listen(config.port, config.host);
   logger.info(
     {
       address: address.address,
       port: address.port,
-      url: `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`,
+      url: `${security.tls === undefined ? "http" : "https"}://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`,
       modelVersion: detector.info.version,
       threshold: detector.threshold,
+      auth:
+        security.apiKeys.size > 0
+          ? `${security.apiKeys.size} api keys`
+          : security.insecure
+            ? "none (--insecure: any client)"
+            : "none (loopback clients only)",
+      tls:
+        security.tls === undefined ? "off" : security.tls.clientCa === undefined ? "on" : "mutual",
     },
     "listening",
   );
