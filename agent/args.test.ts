@@ -32,6 +32,30 @@ describe("parseAgentArgs()", () => {
     });
   });
 
+  it("takes TLS files for an https target, and the key from NETANOMALY_API_KEY", () => {
+    const a = parseAgentArgs(
+      [
+        "--target",
+        "https://127.0.0.1:9",
+        "--tls-ca",
+        "ca.pem",
+        "--tls-cert",
+        "c.pem",
+        "--tls-key",
+        "k.pem",
+      ],
+      { NETANOMALY_API_KEY: "from-env" },
+    );
+    expect(a.options).toEqual({
+      target: "https://127.0.0.1:9",
+      apiKey: "from-env",
+      tls: { ca: "ca.pem", cert: "c.pem", key: "k.pem" },
+    });
+    expect(parseAgentArgs(["--api-key", "flag"], { NETANOMALY_API_KEY: "env" }).options).toEqual({
+      apiKey: "flag",
+    });
+  });
+
   it("gives defaults to runAgent when no flag is set", () => {
     expect(parseAgentArgs([])).toEqual({ options: {}, json: false, help: false });
   });
@@ -43,6 +67,11 @@ describe("parseAgentArgs()", () => {
     [["--count", "5", "--duration", "1"], /mutually exclusive/],
     [["--target", "127.0.0.1:50051"], /--target must be an http\(s\) URL/],
     [["--bogus"], /bogus/],
+    [
+      ["--target", "https://h:1", "--tls-cert", "c.pem"],
+      /--tls-cert and --tls-key must be given together/,
+    ],
+    [["--tls-ca", "ca.pem"], /need an https:\/\/ --target/],
   ])("rejects %j with a usage error", (argv, message) => {
     expect(() => parseAgentArgs(argv)).toThrow(UsageError);
     expect(() => parseAgentArgs(argv)).toThrow(message);

@@ -9,7 +9,8 @@ export class UsageError extends Error {
 /** The agent's usage text. */
 export const USAGE =
   "usage: npm run agent -- [--target <url>] [--rate <events/s>] [--count N | --duration S] " +
-  "[--anomaly-rate F] [--replay <csv>] [--batch N] [--seed N] [--api-key K] [--json]";
+  "[--anomaly-rate F] [--replay <csv>] [--batch N] [--seed N] [--api-key K] " +
+  "[--tls-ca PEM] [--tls-cert PEM --tls-key PEM] [--json]  (env NETANOMALY_API_KEY = --api-key)";
 
 /** Parsed command line: `runAgent` options plus output mode. */
 export interface AgentArgs {
@@ -19,11 +20,12 @@ export interface AgentArgs {
 }
 
 /**
- * Parses the agent's flags.
+ * Parses the agent's flags; `NETANOMALY_API_KEY` in `env` stands in for
+ * `--api-key` (the flag wins), so the key need not show in `ps`.
  *
  * @throws UsageError naming the bad flag or value.
  */
-export function parseAgentArgs(argv: readonly string[]): AgentArgs {
+export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): AgentArgs {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -40,6 +42,9 @@ export function parseAgentArgs(argv: readonly string[]): AgentArgs {
         batch: { type: "string" },
         seed: { type: "string" },
         "api-key": { type: "string" },
+        "tls-ca": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -90,6 +95,25 @@ export function parseAgentArgs(argv: readonly string[]): AgentArgs {
   const seed = num("seed", (n) => Number.isInteger(n), "an integer");
   if (seed !== undefined) options.seed = seed;
   if (typeof values.replay === "string") options.replay = values.replay;
-  if (typeof values["api-key"] === "string") options.apiKey = values["api-key"];
+  const apiKey =
+    typeof values["api-key"] === "string" ? values["api-key"] : env.NETANOMALY_API_KEY || undefined;
+  if (apiKey !== undefined) options.apiKey = apiKey;
+  const tlsCert = values["tls-cert"];
+  const tlsKey = values["tls-key"];
+  if ((typeof tlsCert === "string") !== (typeof tlsKey === "string")) {
+    throw new UsageError("--tls-cert and --tls-key must be given together");
+  }
+  const tls = { ca: values["tls-ca"], cert: tlsCert, key: tlsKey };
+  if (typeof tls.ca === "string" || typeof tls.cert === "string") {
+    if (options.target === undefined || !options.target.startsWith("https:")) {
+      throw new UsageError("--tls-ca, --tls-cert and --tls-key need an https:// --target");
+    }
+    options.tls = {
+      ...(typeof tls.ca === "string" ? { ca: tls.ca } : {}),
+      ...(typeof tls.cert === "string" && typeof tls.key === "string"
+        ? { cert: tls.cert, key: tls.key }
+        : {}),
+    };
+  }
   return { options, json: values.json === true, help: values.help === true };
 }

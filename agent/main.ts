@@ -12,7 +12,7 @@ import { runAgent } from "./run-agent.js";
 async function main(): Promise<number> {
   let args: ReturnType<typeof parseAgentArgs>;
   try {
-    args = parseAgentArgs(process.argv.slice(2));
+    args = parseAgentArgs(process.argv.slice(2), process.env);
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`agent: ${err.message} (usage: npm run agent -- --help)\n`);

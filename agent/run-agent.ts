@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -35,6 +36,11 @@ export interface AgentOptions {
   startMs?: number;
   /** Sent as `authorization: Bearer <key>` when set. */
   apiKey?: string;
+  /**
+   * PEM files for an `https://` target: `ca` to verify the server (default:
+   * the system's CAs), `cert` and `key` for a client certificate (mTLS).
+   */
+  tls?: { ca?: string; cert?: string; key?: string };
   /** Most requests in flight. Default 16. */
   window?: number;
   /** How long to wait for outstanding acknowledgements at the end, ms. Default 5,000. */
@@ -132,7 +138,22 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
       return next(req);
     });
   }
-  const transport = options.transport ?? createGrpcTransport({ baseUrl: target, interceptors });
+  const tls = options.tls;
+  const transport =
+    options.transport ??
+    createGrpcTransport({
+      baseUrl: target,
+      interceptors,
+      ...(tls === undefined
+        ? {}
+        : {
+            nodeOptions: {
+              ...(tls.ca === undefined ? {} : { ca: readFileSync(tls.ca) }),
+              ...(tls.cert === undefined ? {} : { cert: readFileSync(tls.cert) }),
+              ...(tls.key === undefined ? {} : { key: readFileSync(tls.key) }),
+            },
+          }),
+    });
   const latency = new LatencyHistogram();
   const summary: Summary = {
     sent: 0,
