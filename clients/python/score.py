@@ -38,6 +38,8 @@ def parse_args(argv):
     parser.add_argument("--target", default="127.0.0.1:50051", help="host:port of the server (default %(default)s)")
     parser.add_argument("--api-key", help="sent as 'authorization: Bearer <key>' metadata")
     parser.add_argument("--tls-ca", help="PEM file of the CA that signed the server's certificate; enables TLS")
+    parser.add_argument("--tls-cert", help="PEM client certificate for mutual TLS (with --tls-key and --tls-ca)")
+    parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     parser.add_argument("--timeout", type=float, default=10.0, help="deadline per RPC in seconds (default %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per result")
     parser.add_argument("--process-path", default="C:\\Windows\\System32\\svchost.exe")
@@ -107,8 +109,15 @@ def verdict_name(verdict):
 def open_channel(args):
     """A plaintext (h2c) channel, or TLS when --tls-ca is given."""
     if args.tls_ca:
-        with open(args.tls_ca, "rb") as f:
-            credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
+        def read(path):
+            with open(path, "rb") as f:
+                return f.read()
+
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=read(args.tls_ca),
+            private_key=read(args.tls_key) if args.tls_key else None,
+            certificate_chain=read(args.tls_cert) if args.tls_cert else None,
+        )
         return grpc.secure_channel(args.target, credentials)
     return grpc.insecure_channel(args.target)
 
@@ -149,6 +158,9 @@ def run(args):
 def main(argv=None):
     """Entry point: 0 on success, 1 on an RPC error (code name on stderr)."""
     args = parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key) or (args.tls_cert and not args.tls_ca):
+        print("score: --tls-cert and --tls-key go together, and need --tls-ca", file=sys.stderr)
+        return 2
     try:
         run(args)
     except grpc.RpcError as e:

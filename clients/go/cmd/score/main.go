@@ -39,7 +39,7 @@ import (
 var exampleTime = time.Date(2024, 12, 2, 9, 30, 0, 0, time.UTC)
 
 type options struct {
-	target, apiKey, tlsCA                     string
+	target, apiKey, tlsCA, tlsCert, tlsKey    string
 	timeout                                   time.Duration
 	json                                      bool
 	processPath, destIP, destDomain, protocol string
@@ -52,6 +52,8 @@ func parseFlags() options {
 	flag.StringVar(&o.target, "target", "127.0.0.1:50051", "host:port of the server")
 	flag.StringVar(&o.apiKey, "api-key", "", "sent as 'authorization: Bearer <key>' metadata")
 	flag.StringVar(&o.tlsCA, "tls-ca", "", "PEM file of the CA that signed the server's certificate; enables TLS")
+	flag.StringVar(&o.tlsCert, "tls-cert", "", "PEM client certificate for mutual TLS (with -tls-key and -tls-ca)")
+	flag.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of -tls-cert")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Second, "deadline per RPC")
 	flag.BoolVar(&o.json, "json", false, "print one JSON object per result")
 	flag.StringVar(&o.processPath, "process-path", `C:\Windows\System32\svchost.exe`, "process_path of the example event")
@@ -62,6 +64,10 @@ func parseFlags() options {
 	flag.Uint64Var(&o.bytesRecv, "bytes-recv", 48, "bytes_recv of the example event")
 	flag.StringVar(&o.protocol, "protocol", "UDP", "protocol of the example event")
 	flag.Parse()
+	if (o.tlsCert == "") != (o.tlsKey == "") || (o.tlsCert != "" && o.tlsCA == "") {
+		fmt.Fprintln(os.Stderr, "score: -tls-cert and -tls-key go together, and need -tls-ca")
+		os.Exit(2)
+	}
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "score: unexpected argument %q\n", flag.Arg(0))
 		os.Exit(2)
@@ -142,7 +148,15 @@ func transportCredentials(o options) (credentials.TransportCredentials, error) {
 	if !pool.AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("no certificate in %s", o.tlsCA)
 	}
-	return credentials.NewTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}), nil
+	config := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if o.tlsCert != "" {
+		pair, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return nil, err
+		}
+		config.Certificates = []tls.Certificate{pair}
+	}
+	return credentials.NewTLS(config), nil
 }
 
 type printer struct{ json bool }
