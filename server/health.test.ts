@@ -75,4 +75,14 @@ describe("grpc.health.v1.Health.Watch", () => {
     health.closeWatches();
     expect((await it.next()).done).toBe(true);
   });
+
+  it("sends NOT_SERVING before ending when drain and close come together, as in shutdown", async () => {
+    const { healthClient, health } = inMemoryServer(testDetector());
+    const it = healthClient.watch({ service: "" })[Symbol.asyncIterator]();
+    expect((await it.next()).value?.status).toBe(ServingStatus.SERVING);
+    health.drain();
+    health.closeWatches();
+    expect((await it.next()).value?.status).toBe(ServingStatus.NOT_SERVING);
+    expect((await it.next()).done).toBe(true);
+  });
 });

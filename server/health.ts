@@ -69,14 +69,19 @@ export function createHealthService(options: HealthServiceOptions): HealthServic
       async *watch(req, ctx) {
         let sent = statusOf(req.service);
         yield create(HealthCheckResponseSchema, { status: sent });
-        while (!closed && !ctx.signal.aborted) {
+        for (;;) {
           // Compare before waiting: the status may have changed while the
-          // consumer had not yet pulled the previous message.
+          // consumer had not yet pulled the previous message. Compare before
+          // ending too: shutdown drains and closes watches in one go, and
+          // watchers must still see NOT_SERVING.
           const now = statusOf(req.service);
           if (now !== sent) {
             sent = now;
             yield create(HealthCheckResponseSchema, { status: now });
             continue;
+          }
+          if (closed || ctx.signal.aborted) {
+            return;
           }
           await new Promise<void>((resolve) => {
             const done = () => {

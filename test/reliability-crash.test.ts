@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runAgent } from "../agent/run-agent.js";
 import { freePort, killServer, type ServerChild, spawnServer } from "../bench/soak/server-child.js";
 import type { StreamScoreResponse } from "../gen/netanomaly/v1/scoring_service_pb.js";
+import { trainTestModel } from "./deploy-harness.js";
 
 // Item 5 of "Reliability and security": the agent delivers at least once
 // while the real server (a child process) is SIGKILLed and restarted on the
@@ -14,6 +18,15 @@ const EVENTS = 100_000;
 const KILL_AT = [20_000, 45_000, 70_000];
 
 const servers: ServerChild[] = [];
+let dir: string;
+let model: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "netanomaly-crash-"));
+  model = trainTestModel(dir);
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 afterEach(async () => {
   await Promise.all(servers.splice(0).map(killServer));
@@ -41,7 +54,7 @@ describe("agent against a server that is SIGKILLed and restarted", () => {
   it("gets every one of 100,000 events acknowledged across 3 crashes, duplicates reported", async () => {
     const port = await freePort();
     const start = async () => {
-      const server = spawnServer({ port });
+      const server = spawnServer({ port, model });
       servers.push(server);
       await server.listening;
       return server;
