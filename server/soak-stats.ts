@@ -7,11 +7,18 @@ export interface RuntimeStats {
   rssMb: number;
   /** V8 heap in use, MB. */
   heapUsedMb: number;
-  /** Event-loop delay over the interval, ms (from `monitorEventLoopDelay`, 10 ms resolution). */
+  /**
+   * Event-loop delay over the interval, ms: how late the 10 ms sampling timer
+   * of `monitorEventLoopDelay` fired (its histogram holds whole timer periods,
+   * so the 10 ms are subtracted; 0 is an idle loop).
+   */
   loopDelayP50Ms: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
 }
+
+/** Sampling period of the event-loop delay histogram, ms. */
+const RESOLUTION_MS = 10;
 
 /** Message of the stats line; the soak harness looks for it. */
 export const STATS_MESSAGE = "runtime stats";
@@ -24,10 +31,10 @@ export const STATS_MESSAGE = "runtime stats";
  * @returns a function that stops the logging.
  */
 export function startStatsLog(logger: Logger, intervalMs: number): () => void {
-  const delay = monitorEventLoopDelay({ resolution: 10 });
+  const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   delay.enable();
   const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
-  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  const ms = (ns: number) => Math.round(Math.max(0, ns / 1e6 - RESOLUTION_MS) * 100) / 100;
   const timer = setInterval(() => {
     const mem = process.memoryUsage();
     const stats: RuntimeStats = {
