@@ -15,6 +15,8 @@ export interface ServerProcess {
   pid: number;
   /** Milliseconds from spawn to the first health check answering SERVING. */
   readyMs: number;
+  /** User + system CPU seconds the server process has used so far, from /proc. */
+  cpuSeconds(): Promise<number>;
   /** Current and peak resident set size, MB, from /proc. */
   memory(): Promise<{ rssMb: number; peakRssMb: number }>;
   /** SIGTERM, then SIGKILL after 5 s; resolves when the process is gone. */
@@ -105,6 +107,12 @@ export async function startServer(
     port,
     pid: child.pid as number,
     readyMs,
+    async cpuSeconds() {
+      // Fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux).
+      const stat = await readFile(`/proc/${child.pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
     async memory() {
       const status = await readFile(`/proc/${child.pid}/status`, "utf8");
       const kb = (key: string) =>

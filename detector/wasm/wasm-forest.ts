@@ -83,11 +83,12 @@ function kernelModule(): object | null {
  */
 export function createWasmKernel(
   forest: ForestArrays,
-  kernel: { bytes?: Uint8Array; lanes?: number } = {},
+  kernel: { bytes?: Uint8Array; lanes?: number; blockGroups?: number } = {},
 ): PathSumKernel | undefined {
   const module = kernel.bytes && wasmApi ? new wasmApi.Module(kernel.bytes) : kernelModule();
   if (!module || !wasmApi) return undefined;
   const W = kernel.lanes ?? LANES;
+  const blockGroups = kernel.blockGroups ?? BLOCK_GROUPS;
   const { nTrees, nFeatures: nf, depth } = forest;
   const nInternal = 2 ** depth - 1;
   const slots = 2 ** (depth + 1) - 1;
@@ -143,7 +144,7 @@ export function createWasmKernel(
           groupBytes,
           Math.ceil(n / W),
           outPtr,
-          BLOCK_GROUPS,
+          blockGroups,
         );
         for (let r = 0; r < n; r++) out[start + r] = f64[outAt + r] as number;
       }
