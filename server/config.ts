@@ -31,7 +31,7 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 
 /** One line of usage, printed with every usage error. */
 export const USAGE =
-  "usage: npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T] " +
+  "usage: npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T] [--stats-interval S] " +
   SECURITY_USAGE;
 
 /** The server's settings after flags, environment and defaults are merged. */
@@ -48,6 +48,11 @@ export interface ServerConfig {
   threshold: number | undefined;
   /** Authentication, TLS and limits; see `auth-config.ts`. */
   security: SecurityConfig;
+  /**
+   * Seconds between `runtime stats` log lines (RSS, event-loop delay), in
+   * (0, 3600], for soak runs; undefined (the default) logs none.
+   */
+  statsIntervalS?: number | undefined;
 }
 
 /** A bad flag or environment value; main prints the message and exits 2. */
@@ -72,6 +77,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
         model: { type: "string" },
         "log-level": { type: "string" },
         threshold: { type: "string" },
+        "stats-interval": { type: "string" },
         ...SECURITY_FLAGS,
       },
       strict: true,
@@ -109,6 +115,24 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
       );
     }
   }
+  const statsText = pick("stats-interval", "NETANOMALY_STATS_INTERVAL");
+  let statsIntervalS: number | undefined;
+  if (statsText !== undefined) {
+    statsIntervalS = Number(statsText);
+    if (statsText.trim() === "" || !(statsIntervalS > 0 && statsIntervalS <= 3600)) {
+      throw new UsageError(
+        `--stats-interval must be seconds in (0, 3600], got ${JSON.stringify(statsText)}`,
+      );
+    }
+  }
   const security = parseSecurityConfig(values, env, (m) => new UsageError(m));
-  return { host, port, model, logLevel: level as ServerConfig["logLevel"], threshold, security };
+  return {
+    host,
+    port,
+    model,
+    logLevel: level as ServerConfig["logLevel"],
+    threshold,
+    security,
+    ...(statsIntervalS !== undefined ? { statsIntervalS } : {}),
+  };
 }

@@ -15,18 +15,11 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
  * SIGTERM or SIGINT (health NOT_SERVING, stop accepting, let in-flight RPCs
  * finish, exit 0; connections still open after 10 s are closed by force).
  * Reloads the model on SIGHUP and when the model file is replaced (see
- * model-reload.ts). `NETANOMALY_STATS_INTERVAL=S` logs `runtime stats`
- * (RSS, event-loop delay) every S seconds, for soak runs.
+ * model-reload.ts). `--stats-interval S` (or `NETANOMALY_STATS_INTERVAL`) logs
+ * `runtime stats` (RSS, event-loop delay) every S seconds, for soak runs.
  */
 async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2), process.env);
-  const statsText = process.env.NETANOMALY_STATS_INTERVAL || undefined;
-  const statsS = Number(statsText ?? 0);
-  if (!(statsS >= 0 && statsS <= 3600)) {
-    throw new UsageError(
-      `NETANOMALY_STATS_INTERVAL must be seconds in [0, 3600], got ${JSON.stringify(statsText)}`,
-    );
-  }
   // Synchronous stdout: lines stay in order and none are lost at process.exit.
   const security = securityServerOptions(config.security, config.host, (m) => new UsageError(m));
   const logger = pino(
@@ -65,7 +58,10 @@ async function main(): Promise<void> {
   });
   reloader.watch();
   process.on("SIGHUP", () => void reloader.reload("SIGHUP"));
-  const stopStats = statsS > 0 ? startStatsLog(logger, statsS * 1000) : () => {};
+  const stopStats =
+    config.statsIntervalS !== undefined
+      ? startStatsLog(logger, config.statsIntervalS * 1000)
+      : () => {};
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) {

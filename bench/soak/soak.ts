@@ -78,7 +78,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const server = spawnServer({
     port,
     ...(options.model !== undefined ? { model: options.model } : {}),
-    env: { NETANOMALY_STATS_INTERVAL: String(sampleS) },
+    args: ["--stats-interval", String(sampleS)],
     onLine: (line) => {
       if (line.msg === "runtime stats") stats = line;
     },
