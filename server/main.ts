@@ -20,6 +20,9 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
  */
 async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2), process.env);
+  // Installed first: SIGHUP's default action would kill a server still starting.
+  let reload: () => void = () => {};
+  process.on("SIGHUP", () => reload());
   // Synchronous stdout: lines stay in order and none are lost at process.exit.
   const security = securityServerOptions(config.security, config.host, (m) => new UsageError(m));
   const logger = pino(
@@ -57,7 +60,7 @@ async function main(): Promise<void> {
     threshold: config.threshold,
   });
   reloader.watch();
-  process.on("SIGHUP", () => void reloader.reload("SIGHUP"));
+  reload = () => void reloader.reload("SIGHUP");
   const stopStats =
     config.statsIntervalS !== undefined
       ? startStatsLog(logger, config.statsIntervalS * 1000)
