@@ -34,6 +34,15 @@ async function main(): Promise<void> {
     detector = detector.withThreshold(config.threshold);
   }
   const app = createServer({ detector, logger, ...security });
+  // Watching before listening: once `listening` is logged, a replaced model file is seen.
+  const reloader = createModelReloader({
+    path: config.model,
+    models: app.models,
+    logger,
+    threshold: config.threshold,
+  });
+  reloader.watch();
+  reload = () => void reloader.reload("SIGHUP");
   const address = await app.listen(config.port, config.host);
   logger.info(
     {
@@ -53,14 +62,6 @@ async function main(): Promise<void> {
     },
     "listening",
   );
-  const reloader = createModelReloader({
-    path: config.model,
-    models: app.models,
-    logger,
-    threshold: config.threshold,
-  });
-  reloader.watch();
-  reload = () => void reloader.reload("SIGHUP");
   const stopStats =
     config.statsIntervalS !== undefined
       ? startStatsLog(logger, config.statsIntervalS * 1000)
