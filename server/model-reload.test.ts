@@ -1,4 +1,4 @@
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -172,6 +172,29 @@ describe("createModelReloader().watch()", () => {
     expect(lines).toContainEqual(
       expect.objectContaining({ msg: "model reloaded", trigger: "watch", to: now.info.version }),
     );
+  });
+
+  it("reloads when a symlinked file changes through a renamed ..data link, as on a ConfigMap volume", async () => {
+    const mount = join(dir, "mount");
+    mkdirSync(join(mount, "..v1"), { recursive: true });
+    writeFileSync(join(mount, "..v1", "model.json"), modelText(1));
+    symlinkSync("..v1", join(mount, "..data"));
+    symlinkSync(join("..data", "model.json"), join(mount, "model.json"));
+    const linked = join(mount, "model.json");
+    models.swap(await loadModel(linked));
+    reloader = createModelReloader({
+      path: linked,
+      models,
+      logger: pino({ level: "silent" }),
+      debounceMs: 20,
+    });
+    reloader.watch();
+    const swapped = new Promise<Detector>((resolve) => models.onSwap(resolve));
+    mkdirSync(join(mount, "..v2"));
+    writeFileSync(join(mount, "..v2", "model.json"), modelText(2));
+    symlinkSync("..v2", join(mount, "..data_tmp"));
+    renameSync(join(mount, "..data_tmp"), join(mount, "..data"));
+    expect((await swapped).info.version).not.toBe(first.info.version);
   });
 
   it("ignores a corrupt file dropped in place, then takes the fixed one", async () => {

@@ -45,7 +45,7 @@ export interface ModelReloader {
   /**
    * Watches the model file's directory (not the file: the trainer replaces it
    * by `rename`, which a watch on the old inode would miss) and reloads
-   * {@link RELOAD_DEBOUNCE_MS} after the last event naming the file.
+   * {@link RELOAD_DEBOUNCE_MS} after the last event in it.
    */
   watch(): void;
   /** Stops watching and cancels a pending debounced reload. */
@@ -88,7 +88,9 @@ export function createModelReloader(options: ModelReloaderOptions): ModelReloade
       previous.info.version === to &&
       previous.threshold === next.threshold
     ) {
-      log.info({ trigger, path, modelVersion: to }, "model unchanged");
+      // Watch events for other files in the directory end here: not worth an info line.
+      const level = trigger === "watch" ? "debug" : "info";
+      log[level]({ trigger, path, modelVersion: to }, "model unchanged");
       return { status: "unchanged", version: to };
     }
     models.swap(next);
@@ -119,11 +121,11 @@ export function createModelReloader(options: ModelReloaderOptions): ModelReloade
         return;
       }
       const name = basename(path);
-      watcher = watch(dirname(path), (_event, filename) => {
-        // Some platforms omit the name; then any change in the directory counts.
-        if (filename !== null && filename !== name) {
-          return;
-        }
+      // Every event in the directory counts, not only those naming the file:
+      // on Kubernetes ConfigMap and Secret volumes the file is a symlink
+      // through `..data`, and an update renames `..data`, never the file. A
+      // reread that finds the same model changes nothing.
+      watcher = watch(dirname(path), () => {
         clearTimeout(timer);
         timer = setTimeout(() => {
           timer = undefined;
