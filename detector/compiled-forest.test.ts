@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compileForest, type ForestKernelKind } from "./compiled-forest.js";
+import { compileForest, expectedPathLengths, type ForestKernelKind } from "./compiled-forest.js";
 import { fitForest, type Matrix, scoreRowReference } from "./isolation-forest.js";
 import { createRandom } from "./random.js";
 
@@ -61,4 +61,34 @@ describe("compileForest() kernels", () => {
       expect(compiled.scoreRow(far)).toBe(scoreRowReference(forest, far));
     });
   }
+
+  it("attributes path shortening exactly as a walk of the fitted trees does", () => {
+    const nf = 7;
+    const x = rows(600, nf, 9);
+    const forest = fitForest(x, createRandom(4), { nEstimators: 20, maxSamples: 128 });
+    const compiled = compileForest(forest);
+    const expected = forest.trees.map(expectedPathLengths);
+    for (let r = 0; r < 50; r++) {
+      const row = x.data.slice(r * nf, (r + 1) * nf);
+      const reference = new Float64Array(nf);
+      forest.trees.forEach((tree, t) => {
+        const e = expected[t] as Float64Array;
+        let node = 0;
+        while ((tree.feature[node] as number) >= 0) {
+          const f = tree.feature[node] as number;
+          const child =
+            (row[f] as number) < (tree.threshold[node] as number)
+              ? node + 1
+              : (tree.right[node] as number);
+          reference[f] =
+            (reference[f] as number) +
+            ((e[node] as number) - 1 - (e[child] as number)) / forest.trees.length;
+          node = child;
+        }
+      });
+      const out = new Float64Array(nf);
+      compiled.attributeRow(row, out);
+      expect(out).toEqual(reference);
+    }
+  });
 });

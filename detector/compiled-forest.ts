@@ -65,9 +65,9 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
   const feature = new Int32Array(nTrees * nInternal);
   const threshold = new Float64Array(nTrees * nInternal);
   // Attribution: the shortening credited to the split when the walk goes left
-  // (deltaLeft) or right (deltaRight) from a slot.
-  const deltaLeft = new Float64Array(nTrees * nInternal);
-  const deltaRight = new Float64Array(nTrees * nInternal);
+  // (at 2k) or right (at 2k + 1) from slot k, already divided by the number
+  // of trees (the same division attributeRow did per step, so the same bits).
+  const delta = new Float64Array(2 * nTrees * nInternal);
   const leaf = new Float64Array(nTrees * nLeaves);
   let rootSum = 0;
 
@@ -96,8 +96,8 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
       const right = tree.right[node] as number;
       feature[k] = f;
       threshold[k] = tree.threshold[node] as number;
-      deltaLeft[k] = (expected[node] as number) - 1 - (expected[node + 1] as number);
-      deltaRight[k] = (expected[node] as number) - 1 - (expected[right] as number);
+      delta[2 * k] = ((expected[node] as number) - 1 - (expected[node + 1] as number)) / nTrees;
+      delta[2 * k + 1] = ((expected[node] as number) - 1 - (expected[right] as number)) / nTrees;
       place(node + 1, 2 * slot + 1, level + 1, -1);
       place(right, 2 * slot + 2, level + 1, -1);
     };
@@ -242,13 +242,9 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
       for (let level = 0; level < depth; level++) {
         const k = nodeBase + i;
         const f = feature[k] as number;
-        if ((row[f] as number) < (threshold[k] as number)) {
-          out[f] = (out[f] as number) + (deltaLeft[k] as number) / nTrees;
-          i = 2 * i + 1;
-        } else {
-          out[f] = (out[f] as number) + (deltaRight[k] as number) / nTrees;
-          i = 2 * i + 2;
-        }
+        const right = +((row[f] as number) >= (threshold[k] as number));
+        out[f] = (out[f] as number) + (delta[2 * k + right] as number);
+        i = 2 * i + 1 + right;
       }
     }
   };
