@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runAgent } from "../agent/run-agent.js";
+import { ackCounter } from "../bench/soak/ack-counter.js";
 import { freePort, killServer, type ServerChild, spawnServer } from "../bench/soak/server-child.js";
-import type { StreamScoreResponse } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { trainTestModel } from "./deploy-harness.js";
 
 // Item 5 of "Reliability and security": the agent delivers at least once
@@ -31,24 +30,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(async () => {
   await Promise.all(servers.splice(0).map(killServer));
 });
-
-/** Wraps the stream's responses to count acknowledged events as they arrive. */
-function countingInterceptor(onAcked: (events: number) => void): Interceptor {
-  return (next) => async (req) => {
-    const res = await next(req);
-    if (!res.stream) return res;
-    const messages = res.message;
-    return {
-      ...res,
-      message: (async function* () {
-        for await (const m of messages) {
-          onAcked((m as StreamScoreResponse).results.length);
-          yield m;
-        }
-      })(),
-    };
-  };
-}
 
 describe("agent against a server that is SIGKILLed and restarted", () => {
   it("gets every one of 100,000 events acknowledged across 3 crashes, duplicates reported", async () => {
@@ -81,7 +62,7 @@ describe("agent against a server that is SIGKILLed and restarted", () => {
     const summary = await runAgent({
       transport: createGrpcTransport({
         baseUrl: `http://127.0.0.1:${port}`,
-        interceptors: [countingInterceptor(onAcked)],
+        interceptors: [ackCounter(onAcked)],
       }),
       count: EVENTS,
       rate: 4000,

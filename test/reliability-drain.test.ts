@@ -1,16 +1,16 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runAgent } from "../agent/run-agent.js";
+import { ackCounter } from "../bench/soak/ack-counter.js";
 import { freePort, killServer, type ServerChild, spawnServer } from "../bench/soak/server-child.js";
 import {
   Health,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../gen/grpc/health/v1/health_pb.js";
-import type { StreamScoreResponse } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { trainTestModel } from "./deploy-harness.js";
 
 // Item 6 of "Reliability and security": SIGTERM drains. The first server
@@ -35,23 +35,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(async () => {
   await Promise.all(servers.splice(0).map(killServer));
 });
-
-function countingInterceptor(onAcked: (events: number) => void): Interceptor {
-  return (next) => async (req) => {
-    const res = await next(req);
-    if (!res.stream || req.method.name !== "StreamScore") return res;
-    const messages = res.message;
-    return {
-      ...res,
-      message: (async function* () {
-        for await (const m of messages) {
-          onAcked((m as StreamScoreResponse).results.length);
-          yield m;
-        }
-      })(),
-    };
-  };
-}
 
 describe("SIGTERM with an agent streaming", () => {
   it("goes NOT_SERVING, drains, exits 0 within the deadline, and the agent loses nothing", async () => {
@@ -94,7 +77,7 @@ describe("SIGTERM with an agent streaming", () => {
     const summary = await runAgent({
       transport: createGrpcTransport({
         baseUrl: url,
-        interceptors: [countingInterceptor(onAcked)],
+        interceptors: [ackCounter(onAcked)],
       }),
       count: EVENTS,
       rate: 2_000,

@@ -1,7 +1,6 @@
-import type { Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { runAgent, type Summary } from "../../agent/run-agent.js";
-import type { StreamScoreResponse } from "../../gen/netanomaly/v1/scoring_service_pb.js";
+import { ackCounter } from "./ack-counter.js";
 import { freePort, killServer, spawnServer } from "./server-child.js";
 
 /** Options of {@link runSoak}. */
@@ -86,20 +85,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   try {
     await server.listening;
     let acked = 0;
-    const counting: Interceptor = (next) => async (req) => {
-      const res = await next(req);
-      if (!res.stream) return res;
-      const messages = res.message;
-      return {
-        ...res,
-        message: (async function* () {
-          for await (const m of messages) {
-            acked += (m as StreamScoreResponse).results.length;
-            yield m;
-          }
-        })(),
-      };
-    };
     const samples: SoakSample[] = [];
     const start = performance.now();
     let last = { t: 0, acked: 0 };
@@ -125,7 +110,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const agent = await runAgent({
       transport: createGrpcTransport({
         baseUrl: `http://127.0.0.1:${port}`,
-        interceptors: [counting],
+        interceptors: [
+          ackCounter((n) => {
+            acked += n;
+          }),
+        ],
       }),
       durationS: options.durationS,
       rate,
