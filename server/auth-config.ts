@@ -12,6 +12,9 @@ import { loadTlsCredentials, type TlsCredentials } from "./tls.js";
 /** Default largest request message, in bytes (see {@link SecurityConfig.maxMessageBytes}). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+/** Default idle time after which an HTTP/2 connection without streams is closed. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
 /** Default most concurrent HTTP/2 streams per connection. */
 export const DEFAULT_MAX_STREAMS = 100;
 
@@ -27,12 +30,13 @@ export const SECURITY_FLAGS = {
   "max-streams": { type: "string" },
   "rate-limit-rps": { type: "string" },
   "rate-limit-eps": { type: "string" },
+  "idle-timeout": { type: "string" },
 } as const;
 
 /** Usage text of the security flags. */
 export const SECURITY_USAGE =
   "[--api-keys-file FILE] [--auth-all] [--insecure] [--tls-cert PEM --tls-key PEM [--client-ca PEM]] " +
-  "[--max-message-bytes N] [--max-streams N] [--rate-limit-rps R] [--rate-limit-eps R]";
+  "[--max-message-bytes N] [--max-streams N] [--rate-limit-rps R] [--rate-limit-eps R] [--idle-timeout S]";
 
 /** Security settings after flags and environment are merged. */
 export interface SecurityConfig {
@@ -57,6 +61,8 @@ export interface SecurityConfig {
   rateLimitRps: number;
   /** Events per second per client; 0 (default) is unlimited. */
   rateLimitEps: number;
+  /** Seconds an HTTP/2 connection without streams may stay idle, 1 to 86 400; default 60. */
+  idleTimeoutS: number;
 }
 
 /**
@@ -119,6 +125,7 @@ export function parseSecurityConfig(
     maxStreams: num("max-streams", 1, 10_000, DEFAULT_MAX_STREAMS, true),
     rateLimitRps: num("rate-limit-rps", 0, 1e9, 0, false),
     rateLimitEps: num("rate-limit-eps", 0, 1e12, 0, false),
+    idleTimeoutS: num("idle-timeout", 1, 86_400, DEFAULT_IDLE_TIMEOUT_MS / 1000, false),
   };
 }
 
@@ -131,6 +138,7 @@ export interface SecurityServerOptions {
   maxMessageBytes: number;
   maxStreams: number;
   rateLimiter?: RateLimiter;
+  idleTimeoutMs: number;
 }
 
 /**
@@ -179,6 +187,7 @@ export function securityServerOptions(
     ...(tls === undefined ? {} : { tls }),
     maxMessageBytes: config.maxMessageBytes,
     maxStreams: config.maxStreams,
+    idleTimeoutMs: config.idleTimeoutS * 1000,
     ...(rateLimiter === undefined ? {} : { rateLimiter }),
   };
 }

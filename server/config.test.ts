@@ -22,6 +22,7 @@ describe("parseConfig()", () => {
         maxStreams: 100,
         rateLimitRps: 0,
         rateLimitEps: 0,
+        idleTimeoutS: 60,
       },
     });
     expect(DEFAULT_MODEL).toBe(resolve(REPO_ROOT, "models/default.model.json"));
@@ -66,6 +67,8 @@ describe("parseConfig()", () => {
         "2.5",
         "--rate-limit-eps",
         "1000",
+        "--idle-timeout",
+        "2.5",
       ],
       { API_KEYS: "a,b" },
     );
@@ -81,6 +84,7 @@ describe("parseConfig()", () => {
       maxStreams: 8,
       rateLimitRps: 2.5,
       rateLimitEps: 1000,
+      idleTimeoutS: 2.5,
     });
   });
 

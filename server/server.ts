@@ -19,7 +19,11 @@ import {
   isLoopbackAddress,
   remoteAddressKey,
 } from "./auth.js";
-import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_STREAMS } from "./auth-config.js";
+import {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_STREAMS,
+} from "./auth-config.js";
 import { createHealthService, type HealthService } from "./health.js";
 import { createLoggingInterceptor } from "./logging.js";
 import { createModelHolder, type ModelHolder } from "./model-holder.js";
@@ -57,6 +61,13 @@ export interface ServerOptions {
   maxStreams?: number;
   /** Per-client request and event limits. Default none. */
   rateLimiter?: RateLimiter;
+  /**
+   * An HTTP/2 connection with no open stream and no traffic for this long
+   * is closed, in milliseconds. Default 60 000. This also reaps connections
+   * a client broke with a protocol error: Node sends GOAWAY but neither
+   * closes them nor notices the client's EOF.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** A server built by {@link createServer}; nothing listens until `listen`. */
@@ -132,6 +143,38 @@ export function createServerParts(options: ServerOptions): ServerParts {
   };
 }
 
+/** Longest timer Node can set, in ms; a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const GRPC_TIMEOUT_UNIT_MS: Record<string, number> = {
+  H: 3_600_000,
+  M: 60_000,
+  S: 1000,
+  m: 1,
+  u: 1e-3,
+  n: 1e-6,
+};
+
+/**
+ * Removes a `grpc-timeout` or `connect-timeout-ms` longer than Node's
+ * largest timer (about 24.8 days): Connect would arm a timer that Node
+ * clamps to 1 ms, failing the call with `deadline_exceeded` at once. Such
+ * a deadline is as good as none.
+ */
+function dropOverlongTimeout(headers: http.IncomingHttpHeaders): void {
+  const grpc = headers["grpc-timeout"];
+  if (typeof grpc === "string") {
+    const m = /^(\d{1,8})([HMSmun])$/.exec(grpc);
+    if (m !== null && Number(m[1]) * (GRPC_TIMEOUT_UNIT_MS[m[2] as string] ?? 0) > MAX_TIMER_MS) {
+      delete headers["grpc-timeout"];
+    }
+  }
+  const connect = headers["connect-timeout-ms"];
+  if (typeof connect === "string" && /^\d{1,10}$/.test(connect) && Number(connect) > MAX_TIMER_MS) {
+    delete headers["connect-timeout-ms"];
+  }
+}
+
 /**
  * Builds the server: gRPC, gRPC-Web and Connect over HTTP/2, and Connect and
  * gRPC-Web over HTTP/1.1, all on one port (cleartext, or TLS with `tls`),
@@ -139,11 +182,18 @@ export function createServerParts(options: ServerOptions): ServerParts {
  */
 export function createServer(options: ServerOptions): NetanomalyServer {
   const { models, health, closing, connect } = createServerParts(options);
-  const handler = connectNodeAdapter({
+  const adapter = connectNodeAdapter({
     ...connect,
     contextValues: (req) =>
       createContextValues().set(remoteAddressKey, req.socket.remoteAddress ?? ""),
   });
+  const handler = (
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+  ) => {
+    dropOverlongTimeout(req.headers);
+    adapter(req as http.IncomingMessage, res as http.ServerResponse);
+  };
   const settings: http2.Settings = {
     maxConcurrentStreams: options.maxStreams ?? DEFAULT_MAX_STREAMS,
   };
@@ -209,6 +259,17 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     // A closed session can miss its own destroy when its last stream ends
     // while protocol data is still queued: finish it when the streams are done.
     openStreams.set(session, 0);
+    session.setTimeout(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () => {
+      if ((openStreams.get(session) ?? 0) > 0) {
+        return;
+      }
+      // First a graceful GOAWAY; a session still here one idle period later is stuck.
+      if (session.closed) {
+        session.destroy();
+      } else {
+        session.close();
+      }
+    });
     session.on("stream", (stream) => {
       openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
       stream.once("close", () => {
