@@ -14,6 +14,7 @@ import {
   type FeatureContribution,
   type NetworkEvent,
   NetworkEventSchema,
+  type Verdict,
 } from "../gen/netanomaly/v1/telemetry_pb.js";
 import {
   decodeScoreRequest,
@@ -339,7 +340,7 @@ function randomResult(rng: Rng): EventResult {
           value: {
             $typeName: "netanomaly.v1.EventScore",
             score: randomDouble(rng),
-            verdict: rng.pick([0, 1, 2, -1]),
+            verdict: rng.pick([0, 1, 2, -1]) as Verdict, // -1: an open enum can hold it
             contributions: randomContributions(rng),
           },
         },
