@@ -5,14 +5,18 @@ import type { Logger } from "pino";
 import type { Contribution, Detector } from "../detector/detector.js";
 import {
   type EventResult,
-  EventResultSchema,
   GetModelInfoResponseSchema,
-  ScoreResponseSchema,
+  type ScoreRequest,
+  type ScoreResponse,
   type ScoringService,
   type StreamScoreRequest,
-  StreamScoreResponseSchema,
+  type StreamScoreResponse,
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
-import { type NetworkEvent, Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
+import {
+  type FeatureContribution,
+  type NetworkEvent,
+  Verdict,
+} from "../gen/netanomaly/v1/telemetry_pb.js";
 import { validateEvent } from "../telemetry/validate.js";
 import { clientIdKey } from "./auth.js";
 import {
@@ -66,60 +70,18 @@ export interface ScoringServiceOptions {
 export function createScoringService(
   options: ScoringServiceOptions,
 ): ServiceImpl<typeof ScoringService> {
-  const { models } = options;
-  const snapshot = (): Detector => {
-    const detector = models.current();
-    if (detector === undefined) {
-      throw noModelError();
-    }
-    return detector;
-  };
+  const { models, rateLimiter } = options;
+  const snapshot = () => snapshotDetector(models);
   const loggerOf = (ctx: HandlerContext) => ctx.values.get(rpcLoggerKey) ?? options.logger;
-  const { rateLimiter } = options;
-  const checkRate = (ctx: HandlerContext, events: number) => {
-    if (rateLimiter === undefined || !rateLimiter.enabled) {
-      return;
-    }
-    const decision = rateLimiter.take(ctx.values.get(clientIdKey), events);
-    if (!decision.ok) {
-      throw rateLimitedError(`too many ${decision.limit} per second`, decision.retryAfterMs);
-    }
-  };
 
   return {
     score(req, ctx) {
-      const event = req.event;
-      if (event === undefined) {
-        throw missingFieldError("event");
-      }
-      const violation = validateEvent(event);
-      if (violation !== undefined) {
-        throw eventViolationError(violation);
-      }
-      checkRate(ctx, 1);
-      const detector = snapshot();
-      const score = detector.score(event);
-      const anomalous = score >= detector.threshold;
-      const contributions = detector.explain(event, TOP_CONTRIBUTIONS);
-      if (anomalous) {
-        logAnomaly(loggerOf(ctx), event, {
-          score,
-          threshold: detector.threshold,
-          modelVersion: detector.info.version,
-          contributions,
-        });
-      }
-      return create(ScoreResponseSchema, {
-        score,
-        verdict: anomalous ? Verdict.ANOMALOUS : Verdict.NORMAL,
-        threshold: detector.threshold,
-        modelVersion: detector.info.version,
-        contributions: contributions.map(toWire),
-      });
+      return scoreRequest(req, models, rateLimiter, ctx.values.get(clientIdKey), loggerOf(ctx));
     },
 
     async *streamScore(requests, ctx) {
       const log = loggerOf(ctx);
+      const client = ctx.values.get(clientIdKey);
       const scores = new Float64Array(MAX_BATCH_EVENTS);
       const iterator = requests[Symbol.asyncIterator]();
       for (;;) {
@@ -130,8 +92,8 @@ export function createScoringService(
         if (next.done === true) {
           return;
         }
-        checkRate(ctx, next.value.events.length);
-        yield scoreBatch(next.value, snapshot(), scores, ctx, log);
+        checkRateLimit(rateLimiter, client, next.value.events.length);
+        yield scoreBatchRequest(next.value, snapshot(), scores, log, ctx.signal);
       }
     },
 
@@ -158,34 +120,114 @@ export function createScoringService(
 }
 
 /**
- * Scores one stream batch: bad events get an `EventError`, the rest are
- * scored with one `scoreBatch` call; only anomalies are explained and logged.
+ * Takes the detector one request (or stream batch) scores with.
+ *
+ * @throws ConnectError `unavailable` while no model is loaded.
  */
-function scoreBatch(
+export function snapshotDetector(models: ModelHolder): Detector {
+  const detector = models.current();
+  if (detector === undefined) {
+    throw noModelError();
+  }
+  return detector;
+}
+
+/**
+ * Takes one request and `events` events from `client`'s rate-limit buckets.
+ *
+ * @throws ConnectError `resource_exhausted` when either bucket is short.
+ */
+export function checkRateLimit(
+  rateLimiter: RateLimiter | undefined,
+  client: string,
+  events: number,
+): void {
+  if (rateLimiter === undefined || !rateLimiter.enabled) {
+    return;
+  }
+  const decision = rateLimiter.take(client, events);
+  if (!decision.ok) {
+    throw rateLimitedError(`too many ${decision.limit} per second`, decision.retryAfterMs);
+  }
+}
+
+/**
+ * Answers one `Score` request, whichever transport brought it: checks the
+ * event (`invalid_argument`), the caller's rate (`resource_exhausted`) and
+ * the model (`unavailable`), in that order, then scores, explains and logs
+ * an anomaly at `warn` through `log`.
+ */
+export function scoreRequest(
+  req: ScoreRequest,
+  models: ModelHolder,
+  rateLimiter: RateLimiter | undefined,
+  client: string,
+  log: Logger,
+): ScoreResponse {
+  const event = req.event;
+  if (event === undefined) {
+    throw missingFieldError("event");
+  }
+  const violation = validateEvent(event);
+  if (violation !== undefined) {
+    throw eventViolationError(violation);
+  }
+  checkRateLimit(rateLimiter, client, 1);
+  const detector = snapshotDetector(models);
+  const score = detector.score(event);
+  const anomalous = score >= detector.threshold;
+  const contributions = detector.explain(event, TOP_CONTRIBUTIONS);
+  if (anomalous) {
+    logAnomaly(log, event, {
+      score,
+      threshold: detector.threshold,
+      modelVersion: detector.info.version,
+      contributions,
+    });
+  }
+  return {
+    $typeName: "netanomaly.v1.ScoreResponse",
+    score,
+    verdict: anomalous ? Verdict.ANOMALOUS : Verdict.NORMAL,
+    threshold: detector.threshold,
+    modelVersion: detector.info.version,
+    contributions: contributions.map(toWire),
+  };
+}
+
+/**
+ * Scores one `StreamScore` batch with one detector snapshot: bad events get
+ * an `EventError`, the rest are scored with one `scoreBatch` call; only
+ * anomalies are explained and logged. A batch that breaks a whole-request
+ * rule is answered with one error result. `signal` is checked every
+ * {@link SIGNAL_CHECK_EVERY} events.
+ *
+ * @param scores scratch space of at least {@link MAX_BATCH_EVENTS} entries.
+ */
+export function scoreBatchRequest(
   req: StreamScoreRequest,
   detector: Detector,
   scores: Float64Array,
-  ctx: HandlerContext,
   log: Logger,
-) {
+  signal?: AbortSignal,
+): StreamScoreResponse {
   const { threshold } = detector;
   const modelVersion = detector.info.version;
   const batchProblem = checkBatch(req.requestId, req.events.length);
   if (batchProblem !== undefined) {
-    return create(StreamScoreResponseSchema, {
-      requestId: req.requestId,
-      modelVersion,
-      threshold,
-      results: [errorResult(batchProblem.field, batchProblem.message)],
-    });
+    return streamResponse(req.requestId, modelVersion, threshold, [
+      errorResult(batchProblem.field, batchProblem.message),
+    ]);
   }
-  const results = new Array<EventResult>(req.events.length);
+  const events = req.events;
+  const results = new Array<EventResult>(events.length);
   const valid: NetworkEvent[] = [];
   const positions: number[] = [];
-  req.events.forEach((event, i) => {
-    if (i % SIGNAL_CHECK_EVERY === 0) {
-      ctx.signal.throwIfAborted();
+  for (let i = 0; i < events.length; i++) {
+    if (signal !== undefined && i % SIGNAL_CHECK_EVERY === 0) {
+      signal.throwIfAborted();
     }
+    const event = events[i] as NetworkEvent;
     const violation = validateEvent(event);
     if (violation === undefined) {
       valid.push(event);
@@ -193,7 +235,7 @@ function scoreBatch(
     } else {
       results[i] = errorResult(violation.field, violation.message);
     }
-  });
+  }
   if (valid.length > 0) {
     detector.scoreBatch(valid, scores);
   }
@@ -212,33 +254,56 @@ function scoreBatch(
         requestId: req.requestId,
       });
     }
-    results[positions[j] as number] = create(EventResultSchema, {
+    results[positions[j] as number] = {
+      $typeName: "netanomaly.v1.EventResult",
       outcome: {
         case: "score",
         value: {
+          $typeName: "netanomaly.v1.EventScore",
           score,
           verdict: anomalous ? Verdict.ANOMALOUS : Verdict.NORMAL,
           contributions: contributions.map(toWire),
         },
       },
-    });
+    };
   }
-  return create(StreamScoreResponseSchema, {
-    requestId: req.requestId,
+  return streamResponse(req.requestId, modelVersion, threshold, results);
+}
+
+// Plain objects of the generated types: `create()` walks the schema per call,
+// which costs more than scoring an event; proto3 messages are plain objects anyway.
+function streamResponse(
+  requestId: string,
+  modelVersion: string,
+  threshold: number,
+  results: EventResult[],
+): StreamScoreResponse {
+  return {
+    $typeName: "netanomaly.v1.StreamScoreResponse",
+    requestId,
+    results,
     modelVersion,
     threshold,
-    results,
-  });
+  };
 }
 
 function errorResult(field: string, message: string): EventResult {
-  return create(EventResultSchema, {
-    outcome: { case: "error", value: { code: INVALID_ARGUMENT, message, field } },
-  });
+  return {
+    $typeName: "netanomaly.v1.EventResult",
+    outcome: {
+      case: "error",
+      value: { $typeName: "netanomaly.v1.EventError", code: INVALID_ARGUMENT, message, field },
+    },
+  };
 }
 
-function toWire(c: Contribution) {
-  return { feature: c.feature, contribution: c.contribution, value: c.value };
+function toWire(c: Contribution): FeatureContribution {
+  return {
+    $typeName: "netanomaly.v1.FeatureContribution",
+    feature: c.feature,
+    contribution: c.contribution,
+    value: c.value,
+  };
 }
 
 /**
