@@ -56,6 +56,19 @@ describe("parseAgentArgs()", () => {
     });
   });
 
+  it("takes the window, a retry bound and NETANOMALY_TARGET", () => {
+    expect(parseAgentArgs(["--window", "4", "--max-retries", "0"]).options).toEqual({
+      window: 4,
+      maxAttempts: 0,
+    });
+    expect(parseAgentArgs([], { NETANOMALY_TARGET: "http://10.0.0.1:1" }).options).toEqual({
+      target: "http://10.0.0.1:1",
+    });
+    expect(
+      parseAgentArgs(["--target", "http://a:1"], { NETANOMALY_TARGET: "http://b:2" }).options,
+    ).toEqual({ target: "http://a:1" });
+  });
+
   it("gives defaults to runAgent when no flag is set", () => {
     expect(parseAgentArgs([])).toEqual({ options: {}, json: false, help: false });
   });
@@ -72,6 +85,8 @@ describe("parseAgentArgs()", () => {
       /--tls-cert and --tls-key must be given together/,
     ],
     [["--tls-ca", "ca.pem"], /need an https:\/\/ --target/],
+    [["--max-retries", "-1"], /--max-retries must be a non-negative integer/],
+    [["--window", "0"], /--window must be an integer in \[1, 1024\]/],
   ])("rejects %j with a usage error", (argv, message) => {
     expect(() => parseAgentArgs(argv)).toThrow(UsageError);
     expect(() => parseAgentArgs(argv)).toThrow(message);

@@ -10,7 +10,8 @@ export class UsageError extends Error {
 export const USAGE =
   "usage: npm run agent -- [--target <url>] [--rate <events/s>] [--count N | --duration S] " +
   "[--anomaly-rate F] [--replay <csv>] [--batch N] [--seed N] [--api-key K] " +
-  "[--tls-ca PEM] [--tls-cert PEM --tls-key PEM] [--json]  (env NETANOMALY_API_KEY = --api-key)";
+  "[--tls-ca PEM] [--tls-cert PEM --tls-key PEM] [--window N] [--max-retries N] [--json]  " +
+  "(env NETANOMALY_TARGET = --target, NETANOMALY_API_KEY = --api-key)";
 
 /** Parsed command line: `runAgent` options plus output mode. */
 export interface AgentArgs {
@@ -45,6 +46,8 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
         "tls-ca": { type: "string" },
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
+        window: { type: "string" },
+        "max-retries": { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -62,7 +65,8 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     return n;
   };
   const options: AgentOptions = {};
-  const target = values.target;
+  const target =
+    typeof values.target === "string" ? values.target : env.NETANOMALY_TARGET || undefined;
   if (typeof target === "string") {
     let url: URL;
     try {
@@ -92,6 +96,20 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     "an integer in [1, 1000]",
   );
   if (batch !== undefined) options.batch = batch;
+  const window = num(
+    "window",
+    (n) => Number.isInteger(n) && n >= 1 && n <= 1024,
+    "an integer in [1, 1024]",
+  );
+  if (window !== undefined) options.window = window;
+  // An agent outlives its server's restarts: by default it retries forever
+  // (backoff capped at 5 s); --max-retries bounds consecutive failures.
+  const maxRetries = num(
+    "max-retries",
+    (n) => Number.isInteger(n) && n >= 0,
+    "a non-negative integer",
+  );
+  if (maxRetries !== undefined) options.maxAttempts = maxRetries;
   const seed = num("seed", (n) => Number.isInteger(n), "an integer");
   if (seed !== undefined) options.seed = seed;
   if (typeof values.replay === "string") options.replay = values.replay;

@@ -41,7 +41,7 @@ export interface StreamClientOptions<M> {
   backoffBaseMs?: number;
   /** Largest backoff cap, ms. Default 5,000. */
   backoffMaxMs?: number;
-  /** Consecutive failed attempts before giving up. Default 10. */
+  /** Consecutive failed attempts before giving up. Default unlimited. */
   maxAttempts?: number;
   /** Uniform [0, 1) source for the backoff jitter. Default `Math.random`. */
   random?: () => number;
@@ -134,7 +134,7 @@ export class StreamClient<M> {
       window: 64,
       backoffBaseMs: 50,
       backoffMaxMs: 5_000,
-      maxAttempts: 10,
+      maxAttempts: Number.POSITIVE_INFINITY,
       random: Math.random,
       ...options,
     };
