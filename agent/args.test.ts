@@ -85,7 +85,7 @@ describe("parseAgentArgs()", () => {
       /--tls-cert and --tls-key must be given together/,
     ],
     [["--tls-ca", "ca.pem"], /need an https:\/\/ --target/],
-    [["--max-retries", "-1"], /--max-retries must be a non-negative integer/],
+    [["--max-retries=-1"], /--max-retries must be a non-negative integer/],
     [["--window", "0"], /--window must be an integer in \[1, 1024\]/],
   ])("rejects %j with a usage error", (argv, message) => {
     expect(() => parseAgentArgs(argv)).toThrow(UsageError);
