@@ -14,10 +14,13 @@ interface ComposeService {
   ports?: { published: number | string; target: number }[];
 }
 
+/** The environment of a compose run: the one value the file requires, set. */
+const env = { ...process.env, NETANOMALY_API_KEY: "test-key-1" };
+
 /** `docker-compose config` for the given profiles: validated, interpolated, as an object. */
 async function composeConfig(profiles: string[] = []) {
   const args = [...profiles.flatMap((p) => ["--profile", p]), "-f", "docker-compose.yml", "config"];
-  const run = await runProcess("docker-compose", args);
+  const run = await runProcess("docker-compose", args, { env });
   expect(run.stderr).toBe("");
   expect(run.code).toBe(0);
   const [config] = (await parseYaml(run.stdout)) as [{ services: Record<string, ComposeService> }];
@@ -26,20 +29,38 @@ async function composeConfig(profiles: string[] = []) {
 
 describe("docker-compose.yml", () => {
   it("passes docker-compose config -q", async () => {
-    const run = await runProcess("docker-compose", ["-f", "docker-compose.yml", "config", "-q"]);
+    const run = await runProcess("docker-compose", ["-f", "docker-compose.yml", "config", "-q"], {
+      env,
+    });
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
   });
 
+  it("refuses to start without NETANOMALY_API_KEY: no key is built in", async () => {
+    const { NETANOMALY_API_KEY: _, ...bare } = env;
+    const run = await runProcess("docker-compose", ["-f", "docker-compose.yml", "config", "-q"], {
+      env: bare,
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("set NETANOMALY_API_KEY");
+  });
+
+  it("gives the servers the key as API_KEYS and the agents as NETANOMALY_API_KEY", async () => {
+    const services = await composeConfig(["scale"]);
+    for (const name of ["server", "server-replica"]) {
+      expect(services[name]?.environment?.API_KEYS).toBe("test-key-1");
+    }
+    for (const name of ["agent", "agent-balanced"]) {
+      expect(services[name]?.environment?.NETANOMALY_API_KEY).toBe("test-key-1");
+    }
+  });
+
   it("passes docker-compose --profile scale config -q", async () => {
-    const run = await runProcess("docker-compose", [
-      "--profile",
-      "scale",
-      "-f",
-      "docker-compose.yml",
-      "config",
-      "-q",
-    ]);
+    const run = await runProcess(
+      "docker-compose",
+      ["--profile", "scale", "-f", "docker-compose.yml", "config", "-q"],
+      { env },
+    );
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
   });
@@ -85,7 +106,7 @@ describe("docker-compose.yml", () => {
     const run = await runProcess(
       "docker-compose",
       ["--profile", "scale", "-f", "docker-compose.yml", "config"],
-      { env: { ...process.env, NETANOMALY_REPLICAS: "5" } },
+      { env: { ...env, NETANOMALY_REPLICAS: "5" } },
     );
     expect(run.code).toBe(0);
     const [config] = (await parseYaml(run.stdout)) as [

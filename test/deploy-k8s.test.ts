@@ -96,6 +96,14 @@ describe("deploy/k8s", () => {
     expect(container.envFrom).toEqual([
       { configMapRef: { name: find("ConfigMap").metadata.name } },
     ]);
+    // It binds 0.0.0.0, so it needs keys (no key is built in): from a Secret the operator creates.
+    expect(container.args).toContain("0.0.0.0");
+    expect(container.env).toEqual([
+      {
+        name: "API_KEYS",
+        valueFrom: { secretKeyRef: { name: "netanomaly-api-keys", key: "api-keys" } },
+      },
+    ]);
   });
 
   it("runs as non-root with a read-only root filesystem and no capabilities", () => {
