@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { serializeModel, trainModel } from "../detector/index.js";
 import { REPO_ROOT } from "./config.js";
@@ -77,6 +78,20 @@ describe("npm run server (server/main.ts)", () => {
     proc.child.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
     expect(proc.lines.at(-1)).toMatchObject({ msg: "stopped", outcome: "graceful" });
+  });
+
+  it("prints every flag for --help and exits 0", async () => {
+    const { stdout } = await promisify(execFile)(tsx, [main, "--help"], { cwd: tmpdir() });
+    for (const flag of [
+      "--host",
+      "--model",
+      "--api-keys-file",
+      "--tls-cert",
+      "--rate-limit-eps",
+      "SIGHUP",
+    ]) {
+      expect(stdout).toContain(flag);
+    }
   });
 
   it("exits 2 with one stderr line for a bad flag", async () => {

@@ -2,6 +2,7 @@ import { pino } from "pino";
 import { loadModel, ModelFileError } from "../detector/index.js";
 import { LOG_REDACT, securityServerOptions } from "./auth-config.js";
 import { parseConfig, USAGE, UsageError } from "./config.js";
+import { HELP } from "./help.js";
 import { createModelReloader } from "./model-reload.js";
 import { createServer } from "./server.js";
 import { startStatsLog } from "./soak-stats.js";
@@ -19,7 +20,12 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
  * `runtime stats` (RSS, event-loop delay) every S seconds, for soak runs.
  */
 async function main(): Promise<void> {
-  const config = parseConfig(process.argv.slice(2), process.env);
+  const args = process.argv.slice(2);
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const config = parseConfig(args, process.env);
   // Installed first: SIGHUP's default action would kill a server still starting.
   let reload: () => void = () => {};
   process.on("SIGHUP", () => reload());
@@ -85,7 +91,7 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   if (e instanceof UsageError) {
-    process.stderr.write(`netanomaly server: ${e.message} (${USAGE})\n`);
+    process.stderr.write(`netanomaly server: ${e.message} (${USAGE}; --help for details)\n`);
     process.exit(2);
   }
   const known = e instanceof ModelFileError || (e as NodeJS.ErrnoException).code === "EADDRINUSE";

@@ -1,0 +1,27 @@
+/** `npm run server -- --help`: every flag, its environment variable and default. */
+export const HELP = `usage: npm run server -- [flags]    (or: node dist/server/main.js [flags] after npm run build)
+
+Scores network events with the Isolation Forest in a model file, over gRPC, gRPC-Web
+and Connect on one port. Flags win over environment variables.
+
+  --host H               NETANOMALY_HOST        address to bind (default 127.0.0.1)
+  --port P               NETANOMALY_PORT        TCP port, 0 picks a free one (default 50051)
+  --model FILE           NETANOMALY_MODEL       model file (default models/default.model.json);
+                                                reloaded when it changes and on SIGHUP
+  --log-level L          NETANOMALY_LOG_LEVEL   fatal|error|warn|info|debug|trace|silent (default info)
+  --threshold T                                 verdict threshold in (0, 1] instead of the model's
+  --stats-interval S     NETANOMALY_STATS_INTERVAL  log RSS and event-loop delay every S seconds
+
+security (see docs/security.md):
+  --api-keys-file FILE   (and/or API_KEYS=k1,k2) keys clients send as "authorization: Bearer <key>"
+  --auth-all                                    require a key for health and reflection too
+  --insecure                                    allow a non-loopback host without keys
+  --tls-cert PEM --tls-key PEM [--client-ca PEM]  TLS on the same port; --client-ca requires client certs
+  --max-message-bytes N                         largest request message (default 4 MiB)
+  --max-streams N                               concurrent HTTP/2 streams per connection (default 100)
+  --rate-limit-rps R / --rate-limit-eps R       per-client requests/events per second (default off)
+  --idle-timeout S                              close HTTP/2 connections idle S seconds (default 60)
+
+signals: SIGTERM/SIGINT drain and exit 0 (deadline 10 s); SIGHUP rereads the model.
+exit codes: 0 after a signal, 1 model or port problem, 2 bad flag.
+`;
