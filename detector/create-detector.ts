@@ -22,6 +22,8 @@ export function createDetector(model: ModelFile): Detector {
   const nf = featurizer.nFeatures;
   const row = new Float64Array(nf);
   let batch = new Float64Array(nf * 64);
+  const explainValues = new Float64Array(nf);
+  const explainContributions = new Float64Array(nf);
   const info: ModelInfo = {
     formatVersion: model.formatVersion,
     version: modelVersion(model),
@@ -51,18 +53,33 @@ export function createDetector(model: ModelFile): Detector {
       forest.scoreRows({ data: batch, nRows: events.length, nFeatures: nf }, out);
     },
     explain(event: NetworkEvent, top = 5): Contribution[] {
-      const values = new Float64Array(nf);
-      const contributions = new Float64Array(nf);
-      featurizer.featurize(event, values);
-      forest.attributeRow(values, contributions);
-      return featurizer.names
-        .map((feature, f) => ({
-          feature,
-          contribution: contributions[f] as number,
-          value: values[f] as number,
-        }))
-        .sort((a, b) => b.contribution - a.contribution)
-        .slice(0, top);
+      featurizer.featurize(event, explainValues);
+      explainContributions.fill(0);
+      forest.attributeRow(explainValues, explainContributions);
+      // Top k by repeated selection: k is small (5 on the wire) and nf is 26,
+      // so this beats building and sorting an object per feature.
+      const k = Math.min(top, nf);
+      const taken = new Uint8Array(nf);
+      const result: Contribution[] = [];
+      for (let i = 0; i < k; i++) {
+        let best = -1;
+        for (let f = 0; f < nf; f++) {
+          if (
+            taken[f] === 0 &&
+            (best < 0 ||
+              (explainContributions[f] as number) > (explainContributions[best] as number))
+          ) {
+            best = f;
+          }
+        }
+        taken[best] = 1;
+        result.push({
+          feature: featurizer.names[best] as string,
+          contribution: explainContributions[best] as number,
+          value: explainValues[best] as number,
+        });
+      }
+      return result;
     },
     withThreshold(t: number): Detector {
       if (!(t > 0 && t <= 1)) throw new RangeError(`threshold must be in (0, 1], got ${t}`);
