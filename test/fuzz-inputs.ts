@@ -136,7 +136,10 @@ export function badJsonBody(r: Random): string {
   const cases: (() => string)[] = [
     () => new TextDecoder().decode(r.bytes(r.int(200))), // not JSON at all
     () => '{"event":{"destPort":443'.slice(0, r.int(25)), // truncated
-    () => JSON.stringify({ event: { destPort: r.pick(["443", true, [], {}, -1, 1.5, 1e309]) } }),
+    () =>
+      JSON.stringify({
+        event: { destPort: r.pick(["443", true, [], {}, -1, 1.5, Number.POSITIVE_INFINITY]) },
+      }),
     () =>
       `{"event":{"destPort":${r.pick(["1e400", "-0", "99999999999999999999999", "NaN", "0x10"])}}}`,
     () =>
