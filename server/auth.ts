@@ -151,13 +151,33 @@ export function createAuthInterceptor(options: AuthOptions): Interceptor {
       return next(req);
     }
     const protect = options.all === true || req.service.typeName === ScoringService.typeName;
-    const header = req.header.get("authorization");
-    const match = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "");
-    const index = match?.[1] === undefined ? 0 : keys.match(match[1]);
-    if (index === 0 && protect) {
-      throw unauthenticatedError(header === null ? "missing" : "invalid");
-    }
-    req.contextValues.set(clientIdKey, index === 0 ? `ip:${remote}` : `key:${index}`);
+    req.contextValues.set(
+      clientIdKey,
+      authenticate(keys, req.header.get("authorization"), remote, protect),
+    );
     return next(req);
   };
+}
+
+/**
+ * Checks one call's `authorization` header against `keys` (which must not be
+ * empty): `Bearer <key>`, scheme case-insensitive.
+ *
+ * @param protect whether the RPC needs a key; an unprotected call with a
+ *   missing or wrong key is let through as its address.
+ * @returns the caller for {@link clientIdKey}: `key:<n>` or `ip:<remote>`.
+ * @throws ConnectError `unauthenticated` for a protected call without a valid key.
+ */
+export function authenticate(
+  keys: ApiKeys,
+  header: string | null | undefined,
+  remote: string,
+  protect: boolean,
+): string {
+  const match = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "");
+  const index = match?.[1] === undefined ? 0 : keys.match(match[1]);
+  if (index === 0 && protect) {
+    throw unauthenticatedError(header == null ? "missing" : "invalid");
+  }
+  return index === 0 ? `ip:${remote}` : `key:${index}`;
 }

@@ -107,3 +107,96 @@ export function checkBatch(requestId: string, eventCount: number): RequestViolat
 
 /** Wire name of `invalid_argument`, as sent in `EventError.code`. */
 export const INVALID_ARGUMENT = "invalid_argument";
+
+// gRPC wire errors of the fast path (grpc-fast-path.ts). Each answers what
+// connect-es's gRPC handler answers for the same input, message included, so
+// a client cannot tell which path served it.
+
+/**
+ * The request message is not valid protobuf. `internal` with "parse binary:
+ * …", as connect-es answers (`createBinarySerialization`) and the fuzz tests pin.
+ */
+export function decodeError(cause: unknown): ConnectError {
+  const m = cause instanceof Error ? cause.message : String(cause);
+  return new ConnectError(`parse binary: ${m}`, Code.Internal);
+}
+
+/** A message is over the configured size. `resource_exhausted`, connect-es's `assertReadMaxBytes`. */
+export function messageTooLargeError(size: number, maxBytes: number): ConnectError {
+  return new ConnectError(
+    `message size ${size} is larger than configured readMaxBytes ${maxBytes}`,
+    Code.ResourceExhausted,
+  );
+}
+
+/** The body ended inside a message. `invalid_argument`: a malformed request. */
+export function incompleteEnvelopeError(): ConnectError {
+  return new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
+}
+
+/**
+ * A message is flagged compressed though the client announced no
+ * `grpc-encoding`. `internal`, as connect-es answers.
+ */
+export function unexpectedCompressionError(): ConnectError {
+  return new ConnectError(
+    "received compressed envelope, but do not know how to decompress",
+    Code.Internal,
+  );
+}
+
+/** A unary call carried no message, or more than one. `unimplemented`, as connect-es answers. */
+export function unaryMessageCountError(problem: "missing" | "extra"): ConnectError {
+  return new ConnectError(
+    problem === "missing"
+      ? "protocol error: missing input message for unary method"
+      : "protocol error: received extra input message for unary method",
+    Code.Unimplemented,
+  );
+}
+
+/** The client's `grpc-timeout` passed. `deadline_exceeded`, connect-es's wording. */
+export function deadlineError(): ConnectError {
+  return new ConnectError("the operation timed out", Code.DeadlineExceeded);
+}
+
+/**
+ * The client reset the stream. `canceled` for CANCEL and NO_ERROR; other
+ * HTTP/2 codes as connect-node maps them (`connectErrorFromH2ResetCode`).
+ * Only our log sees it: the client is gone.
+ */
+export function streamResetError(rstCode: number): ConnectError {
+  const message = `http/2 stream closed with error code 0x${rstCode.toString(16)}`;
+  switch (rstCode) {
+    case 0x7: // REFUSED_STREAM
+      return new ConnectError(message, Code.Unavailable);
+    case 0xb: // ENHANCE_YOUR_CALM
+      return new ConnectError(message, Code.ResourceExhausted);
+    case 0x0:
+    case 0x5: // STREAM_CLOSED
+    case 0x8: // CANCEL
+      return new ConnectError(message, Code.Canceled);
+    default:
+      return new ConnectError(message, Code.Internal);
+  }
+}
+
+/**
+ * What the client sees for anything a handler threw: a `ConnectError` as is;
+ * anything else is a bug and becomes `internal` "internal error", the
+ * original kept as `cause` for our log, as at connect-es's handler boundary.
+ */
+export function toRpcError(reason: unknown): ConnectError {
+  if (reason instanceof ConnectError) {
+    return reason;
+  }
+  return new ConnectError("internal error", Code.Internal, undefined, undefined, reason);
+}
+
+/**
+ * The `grpc-status` trailer value for an error. Connect's `Code` numbers are
+ * the gRPC status codes (1 canceled … 16 unauthenticated), so this is the number.
+ */
+export function grpcStatus(error: ConnectError): string {
+  return String(error.code);
+}

@@ -27,11 +27,11 @@ export function createLoggingInterceptor(logger: Logger): Interceptor {
     try {
       res = await next(req);
     } catch (e) {
-      logEnd(log, start, e);
+      logRpcEnd(log, start, e);
       throw e;
     }
     if (!res.stream) {
-      logEnd(log, start, undefined);
+      logRpcEnd(log, start, undefined);
       return res;
     }
     return { ...res, message: logWhenDone(res.message, log, start, req.signal) };
@@ -56,11 +56,18 @@ async function* logWhenDone<T>(
     if (error === undefined && signal.aborted) {
       error = ConnectError.from(signal.reason, Code.Canceled);
     }
-    logEnd(log, start, error);
+    logRpcEnd(log, start, error);
   }
 }
 
-function logEnd(log: Logger, start: number, error: unknown): void {
+/**
+ * Logs the one line that ends an RPC: `info` "rpc finished" with `code` and
+ * `durationMs` (and the error's `reason`), or, for an error that is not a
+ * `ConnectError` (a bug), `error` "rpc failed" with `err`.
+ *
+ * @param start `performance.now()` when the call began.
+ */
+export function logRpcEnd(log: Logger, start: number, error: unknown): void {
   const durationMs = Math.round((performance.now() - start) * 1000) / 1000;
   if (error === undefined) {
     log.info({ code: "ok", durationMs }, "rpc finished");

@@ -25,6 +25,7 @@ import {
   DEFAULT_MAX_STREAMS,
 } from "./auth-config.js";
 import { createHealthService, type HealthService } from "./health.js";
+import { createGrpcFastPath } from "./grpc-fast-path.js";
 import { createLoggingInterceptor } from "./logging.js";
 import { createModelHolder, type ModelHolder } from "./model-holder.js";
 import { createProtocolSniffer } from "./protocol-sniffer.js";
@@ -68,6 +69,12 @@ export interface ServerOptions {
    * closes them nor notices the client's EOF.
    */
   idleTimeoutMs?: number;
+  /**
+   * Serve plain gRPC `Score` and `StreamScore` calls on HTTP/2 without
+   * Connect (see `grpc-fast-path.ts`); everything else goes through Connect
+   * either way. Default true.
+   */
+  fastPath?: boolean;
 }
 
 /** A server built by {@link createServer}; nothing listens until `listen`. */
@@ -182,6 +189,19 @@ function dropOverlongTimeout(headers: http.IncomingHttpHeaders): void {
  */
 export function createServer(options: ServerOptions): NetanomalyServer {
   const { models, health, closing, connect } = createServerParts(options);
+  const fastPath =
+    options.fastPath === false
+      ? undefined
+      : createGrpcFastPath({
+          models,
+          logger: options.logger,
+          closing: closing.signal,
+          ...(options.apiKeys === undefined ? {} : { apiKeys: options.apiKeys }),
+          ...(options.rateLimiter === undefined ? {} : { rateLimiter: options.rateLimiter }),
+          ...(options.maxMessageBytes === undefined
+            ? {}
+            : { maxMessageBytes: options.maxMessageBytes }),
+        });
   const adapter = connectNodeAdapter({
     ...connect,
     contextValues: (req) =>
@@ -191,6 +211,9 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     req: http.IncomingMessage | http2.Http2ServerRequest,
     res: http.ServerResponse | http2.Http2ServerResponse,
   ) => {
+    if (fastPath?.serve(req) === true) {
+      return;
+    }
     dropOverlongTimeout(req.headers);
     adapter(req as http.IncomingMessage, res as http.ServerResponse);
   };

@@ -1,0 +1,468 @@
+import type * as http from "node:http";
+import type * as http2 from "node:http2";
+import { ConnectError } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import {
+  type ScoreRequest,
+  ScoringService,
+  type StreamScoreRequest,
+} from "../gen/netanomaly/v1/scoring_service_pb.js";
+import { type ApiKeys, authenticate } from "./auth.js";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "./auth-config.js";
+import {
+  deadlineError,
+  decodeError,
+  grpcStatus,
+  incompleteEnvelopeError,
+  MAX_BATCH_EVENTS,
+  messageTooLargeError,
+  shuttingDownError,
+  streamResetError,
+  toRpcError,
+  unaryMessageCountError,
+  unexpectedCompressionError,
+} from "./errors.js";
+import { logRpcEnd } from "./logging.js";
+import type { ModelHolder } from "./model-holder.js";
+import {
+  decodeScoreRequest,
+  decodeStreamScoreRequest,
+  encodeScoreResponseEnvelope,
+  encodeStreamScoreResponseEnvelope,
+} from "./network-event-codec.js";
+import type { RateLimiter } from "./rate-limit.js";
+import {
+  checkRateLimit,
+  scoreBatchRequest,
+  scoreRequest,
+  snapshotDetector,
+} from "./scoring-service.js";
+
+/**
+ * The gRPC fast path: plain gRPC (`application/grpc`, `application/grpc+proto`,
+ * no compression) calls of `ScoringService/Score` and `/StreamScore` over
+ * HTTP/2, served straight on the `Http2Stream` with the hand-written codec
+ * instead of through connect-node, whose per-call machinery costs about
+ * 1 ms of CPU here (bench/README.md, "Fast path"). Everything else — gRPC-Web,
+ * Connect, JSON, compressed messages, HTTP/1.1, health, reflection, an
+ * unparsable `grpc-timeout` — is left to `connectNodeAdapter`.
+ *
+ * It behaves as the Connect path does: the same scoring functions
+ * (`scoreRequest`, `scoreBatchRequest`), validation, auth (`authenticate`),
+ * rate limits, message size limit, model snapshot per request or batch,
+ * error codes and messages (`errors.ts`), anomaly lines, and one summary line
+ * per call (`logRpcEnd`), whose logger carries `path: "fast"`. Unary calls in
+ * flight finish on shutdown; open streams end with `unavailable`.
+ *
+ * @see https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md
+ */
+
+/** Options for {@link createGrpcFastPath}. */
+export interface GrpcFastPathOptions {
+  models: ModelHolder;
+  /** Root logger; each method logs through one child `{ rpc, path: "fast" }`. */
+  logger: Logger;
+  /** API keys; none: every caller is its address, as with the auth interceptor. */
+  apiKeys?: ApiKeys;
+  rateLimiter?: RateLimiter;
+  /** Largest request message in bytes; default 4 MiB. */
+  maxMessageBytes?: number;
+  /** Aborted by shutdown: open streams end with `unavailable`. */
+  closing: AbortSignal;
+}
+
+/** A fast path built by {@link createGrpcFastPath}. */
+export interface GrpcFastPath {
+  /**
+   * Serves `req` if it is a call the fast path takes.
+   *
+   * @returns true if it took the request; false: hand it to Connect untouched.
+   */
+  serve(req: http.IncomingMessage | http2.Http2ServerRequest): boolean;
+}
+
+const SCORE_PATH = `/${ScoringService.typeName}/Score`;
+const STREAM_PATH = `/${ScoringService.typeName}/StreamScore`;
+
+/** Longest timer Node can set, in ms; a longer `grpc-timeout` is as good as none. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const TIMEOUT_UNIT_MS: Record<string, number> = {
+  H: 3_600_000,
+  M: 60_000,
+  S: 1000,
+  m: 1,
+  u: 1e-3,
+  n: 1e-6,
+};
+
+const EMPTY = Buffer.alloc(0);
+
+/** What connect-es answers with for binary gRPC. */
+const RESPONSE_HEADERS = { ":status": 200, "content-type": "application/grpc+proto" };
+
+type Method = "score" | "stream";
+
+/**
+ * Creates the fast path. Call `serve(req)` first in the HTTP/2 request
+ * handler; when it returns false, pass the request on to Connect.
+ */
+export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
+  const shared: Shared = {
+    models: options.models,
+    keys: options.apiKeys,
+    rateLimiter: options.rateLimiter,
+    maxBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    closing: options.closing,
+    logs: {
+      score: options.logger.child({ rpc: SCORE_PATH.slice(1), path: "fast" }),
+      stream: options.logger.child({ rpc: STREAM_PATH.slice(1), path: "fast" }),
+    },
+    open: new Set(),
+  };
+  options.closing.addEventListener(
+    "abort",
+    () => {
+      for (const call of [...shared.open]) {
+        call.finish(shuttingDownError());
+      }
+    },
+    { once: true },
+  );
+  return {
+    serve(req) {
+      if (req.httpVersionMajor !== 2) {
+        return false;
+      }
+      const headers = req.headers;
+      if (headers[":method"] !== "POST") {
+        return false;
+      }
+      const path = headers[":path"];
+      const method: Method | undefined =
+        path === SCORE_PATH ? "score" : path === STREAM_PATH ? "stream" : undefined;
+      if (method === undefined) {
+        return false;
+      }
+      const type = headers["content-type"];
+      if (type !== "application/grpc" && type !== "application/grpc+proto") {
+        return false;
+      }
+      const encoding = headers["grpc-encoding"];
+      if (encoding !== undefined && encoding !== "identity") {
+        return false; // compressed messages: Connect decompresses
+      }
+      const timeoutMs = parseTimeout(headers["grpc-timeout"]);
+      if (timeoutMs === null) {
+        return false; // malformed: Connect answers it with invalid_argument
+      }
+      const stream = (req as http2.Http2ServerRequest).stream;
+      const auth = headers.authorization;
+      new FastCall(
+        shared,
+        method,
+        stream,
+        Array.isArray(auth) ? auth.join(", ") : auth,
+        stream.session?.socket?.remoteAddress ?? "",
+        timeoutMs,
+      );
+      return true;
+    },
+  };
+}
+
+/**
+ * `grpc-timeout` in ms: `undefined` for none (absent, or longer than a Node
+ * timer can wait), `null` for a value that is not `1*8DIGIT unit`.
+ */
+function parseTimeout(value: string | string[] | undefined): number | undefined | null {
+  if (value === undefined) {
+    return undefined;
+  }
+  const m = typeof value === "string" ? /^(\d{1,8})([HMSmun])$/.exec(value) : null;
+  if (m === null) {
+    return null;
+  }
+  const ms = Number(m[1]) * (TIMEOUT_UNIT_MS[m[2] as string] as number);
+  return ms > MAX_TIMER_MS ? undefined : ms;
+}
+
+interface Shared {
+  models: ModelHolder;
+  keys: ApiKeys | undefined;
+  rateLimiter: RateLimiter | undefined;
+  maxBytes: number;
+  closing: AbortSignal;
+  logs: Record<Method, Logger>;
+  open: Set<FastCall>;
+}
+
+/** One call on one HTTP/2 stream: framing in, scoring, framing and trailers out. */
+class FastCall {
+  private readonly start = performance.now();
+  private readonly log: Logger;
+  private done = false;
+  private headersSent = false;
+  private client = "";
+  private timer: NodeJS.Timeout | undefined;
+  // Framing: received chunks not yet consumed, and the message being read.
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private msgLen = -1;
+  private msgFlags = 0;
+  // Unary: the one request message.
+  private unary: ScoreRequest | undefined;
+  private scores: Float64Array | undefined;
+
+  constructor(
+    private readonly shared: Shared,
+    private readonly method: Method,
+    private readonly stream: http2.ServerHttp2Stream,
+    private readonly authorization: string | undefined,
+    private readonly remote: string,
+    timeoutMs: number | undefined,
+  ) {
+    this.log = shared.logs[method];
+    stream.on("error", () => {}); // reported by 'close' below
+    // The compat request/response Node made for this stream would answer
+    // 'wantTrailers' with its own (empty) trailers; ours carry grpc-status.
+    stream.removeAllListeners("wantTrailers");
+    stream.once("close", () => {
+      if (!this.done) {
+        this.end(streamResetError(stream.rstCode ?? 0x8));
+      }
+    });
+    if (timeoutMs !== undefined) {
+      this.timer = setTimeout(() => this.finish(deadlineError()), timeoutMs);
+    }
+    if (method === "stream") {
+      // Streams authenticate before reading, as Connect's interceptors run first.
+      try {
+        this.client = this.authenticate();
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
+      if (shared.closing.aborted) {
+        this.finish(shuttingDownError());
+        return;
+      }
+      shared.open.add(this);
+      this.scores = new Float64Array(MAX_BATCH_EVENTS);
+    }
+    stream.on("data", (chunk: Buffer) => this.onData(chunk));
+    stream.once("end", () => this.onEnd());
+  }
+
+  private authenticate(): string {
+    const keys = this.shared.keys;
+    if (keys === undefined || keys.size === 0) {
+      return `ip:${this.remote}`;
+    }
+    return authenticate(keys, this.authorization, this.remote, true);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.done) {
+      return; // drained after an early answer
+    }
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    while (!this.done) {
+      if (this.msgLen < 0) {
+        if (this.buffered < 5) {
+          return;
+        }
+        const head = this.take(5);
+        const len = head.readUInt32BE(1);
+        if (len > this.shared.maxBytes) {
+          this.finish(messageTooLargeError(len, this.shared.maxBytes));
+          return;
+        }
+        this.msgFlags = head[0] as number;
+        this.msgLen = len;
+      }
+      if (this.buffered < this.msgLen) {
+        return;
+      }
+      const message = this.take(this.msgLen);
+      this.msgLen = -1;
+      if ((this.msgFlags & 1) === 1) {
+        this.finish(unexpectedCompressionError());
+        return;
+      }
+      if (this.method === "stream") {
+        this.onStreamMessage(message);
+      } else {
+        this.onUnaryMessage(message);
+      }
+    }
+  }
+
+  /** Takes `n` buffered bytes, without a copy when one chunk holds them. */
+  private take(n: number): Buffer {
+    if (n === 0) {
+      return EMPTY;
+    }
+    this.buffered -= n;
+    const first = this.chunks[0] as Buffer;
+    if (first.length >= n) {
+      if (first.length === n) {
+        this.chunks.shift();
+      } else {
+        this.chunks[0] = first.subarray(n);
+      }
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let off = 0;
+    while (off < n) {
+      const c = this.chunks[0] as Buffer;
+      const k = Math.min(c.length, n - off);
+      c.copy(out, off, 0, k);
+      off += k;
+      if (k === c.length) {
+        this.chunks.shift();
+      } else {
+        this.chunks[0] = c.subarray(k);
+      }
+    }
+    return out;
+  }
+
+  private onUnaryMessage(message: Buffer): void {
+    // Decode each as it comes (Connect parses a second message before
+    // refusing it); answer only at the end of the request.
+    let req: ScoreRequest;
+    try {
+      req = decodeScoreRequest(message);
+    } catch (e) {
+      this.finish(decodeError(e));
+      return;
+    }
+    if (this.unary !== undefined) {
+      this.finish(unaryMessageCountError("extra"));
+      return;
+    }
+    this.unary = req;
+  }
+
+  private onStreamMessage(message: Buffer): void {
+    if (this.shared.closing.aborted) {
+      this.finish(shuttingDownError());
+      return;
+    }
+    let req: StreamScoreRequest;
+    try {
+      req = decodeStreamScoreRequest(message);
+    } catch (e) {
+      this.finish(decodeError(e));
+      return;
+    }
+    try {
+      checkRateLimit(this.shared.rateLimiter, this.client, req.events.length);
+      const res = scoreBatchRequest(
+        req,
+        snapshotDetector(this.shared.models),
+        this.scores as Float64Array,
+        this.log,
+      );
+      this.write(encodeStreamScoreResponseEnvelope(res));
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private onEnd(): void {
+    if (this.done) {
+      return;
+    }
+    if (this.buffered > 0 || this.msgLen >= 0) {
+      this.finish(incompleteEnvelopeError());
+      return;
+    }
+    if (this.method === "stream") {
+      this.finish(undefined);
+      return;
+    }
+    if (this.unary === undefined) {
+      this.finish(unaryMessageCountError("missing"));
+      return;
+    }
+    try {
+      this.client = this.authenticate();
+      const res = scoreRequest(
+        this.unary,
+        this.shared.models,
+        this.shared.rateLimiter,
+        this.client,
+        this.log,
+      );
+      this.respond();
+      this.stream.write(encodeScoreResponseEnvelope(res));
+      this.finish(undefined);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private respond(): void {
+    if (!this.headersSent) {
+      this.headersSent = true;
+      this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+    }
+  }
+
+  /** Writes one response message; a full send buffer pauses reading until it drains. */
+  private write(envelope: Buffer): void {
+    this.respond();
+    if (!this.stream.write(envelope)) {
+      this.stream.pause();
+      this.stream.once("drain", () => {
+        if (!this.done) {
+          this.stream.resume();
+        }
+      });
+    }
+  }
+
+  /** Ends the call with what a handler threw; a bug is logged with its cause. */
+  private fail(thrown: unknown): void {
+    this.finish(toRpcError(thrown), thrown instanceof ConnectError ? undefined : thrown);
+  }
+
+  /** Ends the call with `grpc-status` 0 (no error) or the error's code, and logs it. */
+  finish(error: ConnectError | undefined, bug?: unknown): void {
+    if (this.done) {
+      return;
+    }
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) {
+      this.end(error, bug);
+      return;
+    }
+    this.respond();
+    const trailers: http2.OutgoingHttpHeaders = { "grpc-status": "0" };
+    if (error !== undefined) {
+      error.metadata.forEach((value, key) => {
+        trailers[key] = value;
+      });
+      trailers["grpc-status"] = grpcStatus(error);
+      trailers["grpc-message"] = encodeURIComponent(error.rawMessage);
+    }
+    stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+    stream.end();
+    // Whatever the client still sends is read and dropped.
+    stream.resume();
+    this.end(error, bug);
+  }
+
+  private end(error: ConnectError | undefined, bug?: unknown): void {
+    this.done = true;
+    this.chunks = [];
+    this.unary = undefined;
+    clearTimeout(this.timer);
+    this.shared.open.delete(this);
+    logRpcEnd(this.log, this.start, bug ?? error);
+  }
+}
