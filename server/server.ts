@@ -24,8 +24,8 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_STREAMS,
 } from "./auth-config.js";
-import { createHealthService, type HealthService } from "./health.js";
 import { createGrpcFastPath } from "./grpc-fast-path.js";
+import { createHealthService, type HealthService } from "./health.js";
 import { createLoggingInterceptor } from "./logging.js";
 import { createModelHolder, type ModelHolder } from "./model-holder.js";
 import { createProtocolSniffer } from "./protocol-sniffer.js";
