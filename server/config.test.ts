@@ -24,6 +24,7 @@ describe("parseConfig()", () => {
         rateLimitEps: 0,
         idleTimeoutS: 60,
       },
+      fastPath: true,
     });
     expect(DEFAULT_MODEL).toBe(resolve(REPO_ROOT, "models/default.model.json"));
   });
@@ -86,6 +87,10 @@ describe("parseConfig()", () => {
       rateLimitEps: 1000,
       idleTimeoutS: 2.5,
     });
+  });
+
+  it("turns the gRPC fast path off with --no-fast-path", () => {
+    expect(parseConfig(["--no-fast-path"], {}).fastPath).toBe(false);
   });
 
   it("takes a threshold in (0, 1]", () => {

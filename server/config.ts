@@ -31,7 +31,7 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 
 /** One line of usage, printed with every usage error. */
 export const USAGE =
-  "usage: npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T] [--stats-interval S] " +
+  "usage: npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T] [--stats-interval S] [--no-fast-path] " +
   SECURITY_USAGE;
 
 /** The server's settings after flags, environment and defaults are merged. */
@@ -53,6 +53,8 @@ export interface ServerConfig {
    * (0, 3600], for soak runs; undefined (the default) logs none.
    */
   statsIntervalS?: number | undefined;
+  /** Serve plain gRPC Score/StreamScore without Connect (`grpc-fast-path.ts`); `--no-fast-path` turns it off. */
+  fastPath: boolean;
 }
 
 /** A bad flag or environment value; main prints the message and exits 2. */
@@ -78,6 +80,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
         "log-level": { type: "string" },
         threshold: { type: "string" },
         "stats-interval": { type: "string" },
+        "no-fast-path": { type: "boolean" },
         ...SECURITY_FLAGS,
       },
       strict: true,
@@ -134,5 +137,6 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     threshold,
     security,
     ...(statsIntervalS !== undefined ? { statsIntervalS } : {}),
+    fastPath: values["no-fast-path"] !== true,
   };
 }

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   if (config.threshold !== undefined) {
     detector = detector.withThreshold(config.threshold);
   }
-  const app = createServer({ detector, logger, ...security });
+  const app = createServer({ detector, logger, ...security, fastPath: config.fastPath });
   // Watching before listening: once `listening` is logged, a replaced model file is seen.
   const reloader = createModelReloader({
     path: config.model,
