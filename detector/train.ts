@@ -23,6 +23,11 @@ export interface TrainOptions {
   contamination?: number | "auto";
   /** Rows the caller read, when `events` is a sample of them; default events.length. */
   totalRows?: number;
+  /**
+   * Latest event time in the whole input, ms since the epoch, when `events`
+   * is a sample of it; default the latest time among `events`.
+   */
+  dataEndTimeMs?: number;
 }
 
 /** Defaults merged in one place. */
@@ -78,6 +83,7 @@ export function trainModel(events: readonly NetworkEvent[], options: TrainOption
         Number(e.timestamp.seconds) * 1000 + Math.floor(e.timestamp.nanos / 1e6),
       );
   });
+  if (options.dataEndTimeMs !== undefined) endMs = Math.max(endMs, options.dataEndTimeMs);
   return trainOnMatrix({ data, nRows: events.length, nFeatures: nf }, spec, params, {
     rows: options.totalRows ?? events.length,
     dataEndTime: Number.isFinite(endMs) ? new Date(endMs).toISOString() : null,

@@ -58,6 +58,27 @@ describe("npm run train", () => {
     expect(await readdir(join(dir, "models"))).toEqual(["seed.model.json"]);
   });
 
+  it("takes the data's end time from every row, not only the sampled ones", async () => {
+    const out = join(dir, "small-reservoir.json");
+    const r = await runCli(TRAIN, [
+      "--data",
+      SEED_CSV,
+      "--out",
+      out,
+      "--reservoir",
+      "10",
+      "--trees",
+      "5",
+      "--quiet",
+    ]);
+    expect(r.code).toBe(0);
+    const model = parseModel(await readFile(out, "utf8"));
+    expect(model.training).toMatchObject({
+      sampledRows: 10,
+      dataEndTime: "2024-12-06T15:00:00.000Z",
+    });
+  });
+
   it("writes byte-identical models for the same data and seed", async () => {
     const a = join(dir, "a.json");
     const b = join(dir, "b.json");

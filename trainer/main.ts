@@ -52,11 +52,22 @@ async function main(): Promise<void> {
     checkBadRows(args, good, bad);
     model = trainNslKdd(set.rows, args.features, params, good);
   } else {
-    const set = await readTrainingSet(args.data, telemetryRows, options);
+    // The reservoir keeps a sample; the data's end time must come from every row.
+    let endMs = Number.NEGATIVE_INFINITY;
+    const rows = {
+      ...telemetryRows,
+      parse(record: Readonly<Record<string, string>>) {
+        const event = telemetryRows.parse(record);
+        const ts = event.timestamp;
+        if (ts) endMs = Math.max(endMs, Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6));
+        return event;
+      },
+    };
+    const set = await readTrainingSet(args.data, rows, options);
     ({ good } = set);
     bad = set.bad.count;
     checkBadRows(args, good, bad);
-    model = trainTelemetry(set.rows, params, good);
+    model = trainTelemetry(set.rows, params, good, Number.isFinite(endMs) ? endMs : undefined);
   }
   await writeFileAtomic(args.out, serializeModel(model));
   const c = model.params.contamination;

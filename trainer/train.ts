@@ -13,13 +13,19 @@ import { NSL_KDD_FEATURE_SETS, type NslKddFeatureSet } from "./nsl-kdd.js";
  * Trains a telemetry model on a sample of events.
  *
  * @param totalRows good rows in the file the sample came from.
+ * @param dataEndTimeMs latest event time in the whole file, ms since the epoch.
  */
 export function trainTelemetry(
   events: readonly NetworkEvent[],
   params: ModelParams,
   totalRows: number,
+  dataEndTimeMs?: number,
 ): ModelFile {
-  return trainModel(events, { ...params, totalRows });
+  return trainModel(events, {
+    ...params,
+    totalRows,
+    ...(dataEndTimeMs === undefined ? {} : { dataEndTimeMs }),
+  });
 }
 
 /**
