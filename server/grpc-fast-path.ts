@@ -1,4 +1,3 @@
-import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
@@ -74,11 +73,17 @@ export interface GrpcFastPathOptions {
 /** A fast path built by {@link createGrpcFastPath}. */
 export interface GrpcFastPath {
   /**
-   * Serves `req` if it is a call the fast path takes.
+   * Serves `stream` if it is a call the fast path takes.
    *
-   * @returns true if it took the request; false: hand it to Connect untouched.
+   * @returns true if it took the stream; false: hand it to Connect untouched.
    */
-  serve(req: http.IncomingMessage | http2.Http2ServerRequest): boolean;
+  serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean;
+  /**
+   * Puts the fast path in front of `server`'s request handler: streams it
+   * takes never become compat `Http2ServerRequest`/`Response` objects (a
+   * good part of the per-call cost); the rest reach the handler as before.
+   */
+  install(server: http2.Http2Server | http2.Http2SecureServer): void;
 }
 
 const SCORE_PATH = `/${ScoringService.typeName}/Score`;
@@ -129,44 +134,55 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
     },
     { once: true },
   );
+  const serve = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean => {
+    if (headers[":method"] !== "POST") {
+      return false;
+    }
+    const path = headers[":path"];
+    const method: Method | undefined =
+      path === SCORE_PATH ? "score" : path === STREAM_PATH ? "stream" : undefined;
+    if (method === undefined) {
+      return false;
+    }
+    const type = headers["content-type"];
+    if (type !== "application/grpc" && type !== "application/grpc+proto") {
+      return false;
+    }
+    const encoding = headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "identity") {
+      return false; // compressed messages: Connect decompresses
+    }
+    const timeoutMs = parseTimeout(headers["grpc-timeout"]);
+    if (timeoutMs === null) {
+      return false; // malformed: Connect answers it with invalid_argument
+    }
+    const auth = headers.authorization;
+    new FastCall(
+      shared,
+      method,
+      stream,
+      Array.isArray(auth) ? auth.join(", ") : auth,
+      stream.session?.socket?.remoteAddress ?? "",
+      timeoutMs,
+    );
+    return true;
+  };
   return {
-    serve(req) {
-      if (req.httpVersionMajor !== 2) {
-        return false;
-      }
-      const headers = req.headers;
-      if (headers[":method"] !== "POST") {
-        return false;
-      }
-      const path = headers[":path"];
-      const method: Method | undefined =
-        path === SCORE_PATH ? "score" : path === STREAM_PATH ? "stream" : undefined;
-      if (method === undefined) {
-        return false;
-      }
-      const type = headers["content-type"];
-      if (type !== "application/grpc" && type !== "application/grpc+proto") {
-        return false;
-      }
-      const encoding = headers["grpc-encoding"];
-      if (encoding !== undefined && encoding !== "identity") {
-        return false; // compressed messages: Connect decompresses
-      }
-      const timeoutMs = parseTimeout(headers["grpc-timeout"]);
-      if (timeoutMs === null) {
-        return false; // malformed: Connect answers it with invalid_argument
-      }
-      const stream = (req as http2.Http2ServerRequest).stream;
-      const auth = headers.authorization;
-      new FastCall(
-        shared,
-        method,
-        stream,
-        Array.isArray(auth) ? auth.join(", ") : auth,
-        stream.session?.socket?.remoteAddress ?? "",
-        timeoutMs,
-      );
-      return true;
+    serve,
+    install(server) {
+      // Node turns each stream into compat request/response objects in a
+      // 'stream' listener it adds with the request handler; run it only for
+      // the streams we leave.
+      const compat = server.listeners("stream") as ((...args: unknown[]) => void)[];
+      server.removeAllListeners("stream");
+      server.on("stream", (stream: http2.ServerHttp2Stream, headers, ...rest: unknown[]) => {
+        if (serve(stream, headers)) {
+          return;
+        }
+        for (const listener of compat) {
+          listener.call(server, stream, headers, ...rest);
+        }
+      });
     },
   };
 }
@@ -224,9 +240,6 @@ class FastCall {
   ) {
     this.log = shared.logs[method];
     stream.on("error", () => {}); // reported by 'close' below
-    // The compat request/response Node made for this stream would answer
-    // 'wantTrailers' with its own (empty) trailers; ours carry grpc-status.
-    stream.removeAllListeners("wantTrailers");
     stream.once("close", () => {
       if (!this.done) {
         this.end(streamResetError(stream.rstCode ?? 0x8));

@@ -211,9 +211,6 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     req: http.IncomingMessage | http2.Http2ServerRequest,
     res: http.ServerResponse | http2.Http2ServerResponse,
   ) => {
-    if (fastPath?.serve(req) === true) {
-      return;
-    }
     dropOverlongTimeout(req.headers);
     adapter(req as http.IncomingMessage, res as http.ServerResponse);
   };
@@ -248,6 +245,7 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     http1Requests = http1Server;
     http2Sessions = http2Server;
   }
+  fastPath?.install(http2Sessions);
   // Every TCP connection, TLS or not: shutdown destroys these when forced.
   const rawSockets = new Set<Socket>();
   server.on("connection", (socket: Socket) => {
