@@ -229,6 +229,7 @@ class FastCall {
   // Unary: the one request message.
   private unary: ScoreRequest | undefined;
   private scores: Float64Array | undefined;
+  private corked = false;
 
   constructor(
     private readonly shared: Shared,
@@ -281,6 +282,15 @@ class FastCall {
     }
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+    if (!this.corked && this.method === "stream") {
+      // Answers to the messages read in this tick leave in one write.
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.stream.uncork();
+      });
+    }
     while (!this.done) {
       if (this.msgLen < 0) {
         if (this.buffered < 5) {
@@ -411,9 +421,7 @@ class FastCall {
         this.client,
         this.log,
       );
-      this.respond();
-      this.stream.write(encodeScoreResponseEnvelope(res));
-      this.finish(undefined);
+      this.finish(undefined, undefined, encodeScoreResponseEnvelope(res));
     } catch (e) {
       this.fail(e);
     }
@@ -444,8 +452,8 @@ class FastCall {
     this.finish(toRpcError(thrown), thrown instanceof ConnectError ? undefined : thrown);
   }
 
-  /** Ends the call with `grpc-status` 0 (no error) or the error's code, and logs it. */
-  finish(error: ConnectError | undefined, bug?: unknown): void {
+  /** Ends the call with `grpc-status` 0 (no error) or the error's code, after `last` if given, and logs it. */
+  finish(error: ConnectError | undefined, bug?: unknown, last?: Buffer): void {
     if (this.done) {
       return;
     }
@@ -464,7 +472,11 @@ class FastCall {
       trailers["grpc-message"] = encodeURIComponent(error.rawMessage);
     }
     stream.once("wantTrailers", () => stream.sendTrailers(trailers));
-    stream.end();
+    if (last === undefined) {
+      stream.end();
+    } else {
+      stream.end(last);
+    }
     // Whatever the client still sends is read and dropped.
     stream.resume();
     this.end(error, bug);
