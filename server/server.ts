@@ -266,6 +266,7 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     });
   }
   const sessions = new Set<http2.Http2Session>();
+  const streams = new Set<http2.ServerHttp2Stream>();
   const openStreams = new WeakMap<http2.Http2Session, number>();
   // A closed session can miss its own destroy when its last stream ended
   // while protocol data was still queued: finish it once no stream is open.
@@ -291,9 +292,11 @@ export function createServer(options: ServerOptions): NetanomalyServer {
         session.close();
       }
     });
-    session.on("stream", (stream) => {
+    session.on("stream", (stream: http2.ServerHttp2Stream) => {
       openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
+      streams.add(stream);
       stream.once("close", () => {
+        streams.delete(stream);
         openStreams.set(session, (openStreams.get(session) ?? 1) - 1);
         destroyIfDone(session);
       });
@@ -360,6 +363,19 @@ export function createServer(options: ServerOptions): NetanomalyServer {
           socket.destroySoon();
         }
       }
+      // A client can keep a stream's request side open after our response
+      // (and trailers) ended: connect-node's client stops writing without
+      // END_STREAM. Such a stream would hold the drain until the deadline;
+      // closing it with NO_ERROR is allowed once the response is complete
+      // (RFC 9113 section 8.1).
+      const reaper = setInterval(() => {
+        for (const stream of streams) {
+          if (stream.writableFinished && !stream.readableEnded && !stream.closed) {
+            stream.close(http2.constants.NGHTTP2_NO_ERROR);
+          }
+        }
+      }, 20);
+      reaper.unref();
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<"forced">((resolve) => {
         timer = setTimeout(() => resolve("forced"), deadlineMs);
@@ -367,6 +383,7 @@ export function createServer(options: ServerOptions): NetanomalyServer {
       });
       const outcome = await Promise.race([closed.then(() => "graceful" as const), deadline]);
       clearTimeout(timer);
+      clearInterval(reaper);
       if (outcome === "forced") {
         for (const session of sessions) {
           session.destroy();
