@@ -21,6 +21,7 @@ import {
   unaryMessageCountError,
   unexpectedCompressionError,
 } from "./errors.js";
+import { MAX_TIMER_MS, parseGrpcTimeoutMs } from "./grpc-timeout.js";
 import { logRpcEnd } from "./logging.js";
 import type { ModelHolder } from "./model-holder.js";
 import {
@@ -88,18 +89,6 @@ export interface GrpcFastPath {
 
 const SCORE_PATH = `/${ScoringService.typeName}/Score`;
 const STREAM_PATH = `/${ScoringService.typeName}/StreamScore`;
-
-/** Longest timer Node can set, in ms; a longer `grpc-timeout` is as good as none. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-const TIMEOUT_UNIT_MS: Record<string, number> = {
-  H: 3_600_000,
-  M: 60_000,
-  S: 1000,
-  m: 1,
-  u: 1e-3,
-  n: 1e-6,
-};
 
 const EMPTY = Buffer.alloc(0);
 
@@ -192,15 +181,8 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
  * timer can wait), `null` for a value that is not `1*8DIGIT unit`.
  */
 function parseTimeout(value: string | string[] | undefined): number | undefined | null {
-  if (value === undefined) {
-    return undefined;
-  }
-  const m = typeof value === "string" ? /^(\d{1,8})([HMSmun])$/.exec(value) : null;
-  if (m === null) {
-    return null;
-  }
-  const ms = Number(m[1]) * (TIMEOUT_UNIT_MS[m[2] as string] as number);
-  return ms > MAX_TIMER_MS ? undefined : ms;
+  const ms = parseGrpcTimeoutMs(value);
+  return ms !== null && ms !== undefined && ms > MAX_TIMER_MS ? undefined : ms;
 }
 
 interface Shared {

@@ -25,6 +25,7 @@ import {
   DEFAULT_MAX_STREAMS,
 } from "./auth-config.js";
 import { createGrpcFastPath } from "./grpc-fast-path.js";
+import { MAX_TIMER_MS, parseGrpcTimeoutMs } from "./grpc-timeout.js";
 import { createHealthService, type HealthService } from "./health.js";
 import { createLoggingInterceptor } from "./logging.js";
 import { createModelHolder, type ModelHolder } from "./model-holder.js";
@@ -150,18 +151,6 @@ export function createServerParts(options: ServerOptions): ServerParts {
   };
 }
 
-/** Longest timer Node can set, in ms; a longer one fires after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-const GRPC_TIMEOUT_UNIT_MS: Record<string, number> = {
-  H: 3_600_000,
-  M: 60_000,
-  S: 1000,
-  m: 1,
-  u: 1e-3,
-  n: 1e-6,
-};
-
 /**
  * Removes a `grpc-timeout` or `connect-timeout-ms` longer than Node's
  * largest timer (about 24.8 days): Connect would arm a timer that Node
@@ -169,12 +158,9 @@ const GRPC_TIMEOUT_UNIT_MS: Record<string, number> = {
  * a deadline is as good as none.
  */
 function dropOverlongTimeout(headers: http.IncomingHttpHeaders): void {
-  const grpc = headers["grpc-timeout"];
-  if (typeof grpc === "string") {
-    const m = /^(\d{1,8})([HMSmun])$/.exec(grpc);
-    if (m !== null && Number(m[1]) * (GRPC_TIMEOUT_UNIT_MS[m[2] as string] ?? 0) > MAX_TIMER_MS) {
-      delete headers["grpc-timeout"];
-    }
+  const grpc = parseGrpcTimeoutMs(headers["grpc-timeout"]);
+  if (typeof grpc === "number" && grpc > MAX_TIMER_MS) {
+    delete headers["grpc-timeout"];
   }
   const connect = headers["connect-timeout-ms"];
   if (typeof connect === "string" && /^\d{1,10}$/.test(connect) && Number(connect) > MAX_TIMER_MS) {
