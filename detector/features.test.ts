@@ -62,6 +62,19 @@ describe("createTelemetryFeaturizer()", () => {
     expect(huge.bytes_sent_vs_baseline).toBeGreaterThan(10);
   });
 
+  it("finds every training event's keys in the tables it was fitted on", () => {
+    // Fitting builds keys one way (tableKey) and featurizing another (cached
+    // two-level lookups); a training event looking "unseen" means they drifted.
+    const events = normalEvents(1000);
+    const out = new Float64Array(featurizer.nFeatures);
+    for (const e of events) {
+      featurizer.featurize(e, out);
+      TELEMETRY_FEATURES.forEach((name, i) => {
+        if (name.endsWith("_rarity")) expect(out[i], name).toBeLessThan(Math.log(1001) - 0.1);
+      });
+    }
+  });
+
   it("writes only finite values, for an empty event too", () => {
     const out = new Float64Array(featurizer.nFeatures);
     featurizer.featurize(create(NetworkEventSchema, {}), out);
