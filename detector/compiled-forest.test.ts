@@ -76,6 +76,13 @@ describe("compileForest() kernels", () => {
         let node = 0;
         while ((tree.feature[node] as number) >= 0) {
           const f = tree.feature[node] as number;
+          const v = row[f] as number;
+          if (v < (tree.low[node] as number) || v > (tree.high[node] as number)) {
+            // Outside the node's range: isolated here, one level below.
+            reference[f] =
+              (reference[f] as number) + ((e[node] as number) - 1) / forest.trees.length;
+            break;
+          }
           const child =
             (row[f] as number) < (tree.threshold[node] as number)
               ? node + 1

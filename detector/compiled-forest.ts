@@ -10,10 +10,13 @@ const BLOCK = 16;
  * height limit L in flat typed arrays (children of slot i at 2i+1 and 2i+2),
  * leaves that the fit stopped early padded down to depth L with nodes that
  * always go left. Every walk is exactly L steps with no data-dependent loop
- * exit, and a block of rows walks each tree in turn.
+ * exit, and a block of rows walks each tree in turn. A walk that leaves a
+ * slot's training range (see `pathLength`) goes on to the end but counts
+ * the depth where it left.
  *
- * Scores equal `scoreRowReference` bit for bit: the same thresholds, the same
- * leaf values (depth + c(size)) summed in the same tree order.
+ * Scores equal `scoreRowReference` bit for bit: the same thresholds and
+ * ranges, the same path lengths (depth + c(size) at a leaf, depth + 1 where
+ * a range check isolates) summed in the same tree order.
  */
 export interface CompiledForest {
   /** Which kernel scores: the WebAssembly one, or the JS fallback. */
@@ -64,10 +67,13 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
   const nTrees = forest.trees.length;
   const feature = new Int32Array(nTrees * nInternal);
   const threshold = new Float64Array(nTrees * nInternal);
+  // Range of the split feature among the slot's training points.
+  const low = new Float64Array(nTrees * nInternal).fill(Number.NEGATIVE_INFINITY);
+  const high = new Float64Array(nTrees * nInternal).fill(Number.POSITIVE_INFINITY);
   // Attribution: the shortening credited to the split when the walk goes left
-  // (at 2k) or right (at 2k + 1) from slot k, already divided by the number
-  // of trees (the same division attributeRow did per step, so the same bits).
-  const delta = new Float64Array(2 * nTrees * nInternal);
+  // (at 3k) or right (at 3k + 1) from slot k, or when a range check isolates
+  // the row at slot k (at 3k + 2), already divided by the number of trees.
+  const delta = new Float64Array(3 * nTrees * nInternal);
   const leaf = new Float64Array(nTrees * nLeaves);
   let rootSum = 0;
 
@@ -96,8 +102,11 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
       const right = tree.right[node] as number;
       feature[k] = f;
       threshold[k] = tree.threshold[node] as number;
-      delta[2 * k] = ((expected[node] as number) - 1 - (expected[node + 1] as number)) / nTrees;
-      delta[2 * k + 1] = ((expected[node] as number) - 1 - (expected[right] as number)) / nTrees;
+      low[k] = tree.low[node] as number;
+      high[k] = tree.high[node] as number;
+      delta[3 * k] = ((expected[node] as number) - 1 - (expected[node + 1] as number)) / nTrees;
+      delta[3 * k + 1] = ((expected[node] as number) - 1 - (expected[right] as number)) / nTrees;
+      delta[3 * k + 2] = ((expected[node] as number) - 1) / nTrees;
       place(node + 1, 2 * slot + 1, level + 1, -1);
       place(right, 2 * slot + 2, level + 1, -1);
     };
@@ -120,7 +129,8 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
         // Four rows walk the tree side by side: four independent chains of
         // loads keep the core busy while each waits for its next node. The
         // comparison is turned into 0/1 arithmetic, not a branch, so random
-        // left/right turns cost no mispredictions.
+        // left/right turns cost no mispredictions. s0..s3 hold depth + 1 of
+        // the first slot whose range a row left, 0 while it has not.
         for (; r + 4 <= end; r += 4) {
           const b0 = r * nf;
           const b1 = b0 + nf;
@@ -130,97 +140,68 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
           let i1 = 0;
           let i2 = 0;
           let i3 = 0;
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
           for (let level = 0; level < depth; level++) {
             const k0 = nodeBase + i0;
             const k1 = nodeBase + i1;
             const k2 = nodeBase + i2;
             const k3 = nodeBase + i3;
-            i0 =
-              2 * i0 +
-              1 +
-              +((data[b0 + (feature[k0] as number)] as number) >= (threshold[k0] as number));
-            i1 =
-              2 * i1 +
-              1 +
-              +((data[b1 + (feature[k1] as number)] as number) >= (threshold[k1] as number));
-            i2 =
-              2 * i2 +
-              1 +
-              +((data[b2 + (feature[k2] as number)] as number) >= (threshold[k2] as number));
-            i3 =
-              2 * i3 +
-              1 +
-              +((data[b3 + (feature[k3] as number)] as number) >= (threshold[k3] as number));
+            const v0 = data[b0 + (feature[k0] as number)] as number;
+            const v1 = data[b1 + (feature[k1] as number)] as number;
+            const v2 = data[b2 + (feature[k2] as number)] as number;
+            const v3 = data[b3 + (feature[k3] as number)] as number;
+            if (s0 === 0 && (v0 < (low[k0] as number) || v0 > (high[k0] as number))) s0 = level + 1;
+            if (s1 === 0 && (v1 < (low[k1] as number) || v1 > (high[k1] as number))) s1 = level + 1;
+            if (s2 === 0 && (v2 < (low[k2] as number) || v2 > (high[k2] as number))) s2 = level + 1;
+            if (s3 === 0 && (v3 < (low[k3] as number) || v3 > (high[k3] as number))) s3 = level + 1;
+            i0 = 2 * i0 + 1 + +(v0 >= (threshold[k0] as number));
+            i1 = 2 * i1 + 1 + +(v1 >= (threshold[k1] as number));
+            i2 = 2 * i2 + 1 + +(v2 >= (threshold[k2] as number));
+            i3 = 2 * i3 + 1 + +(v3 >= (threshold[k3] as number));
           }
           const a = r - start;
-          acc[a] = (acc[a] as number) + (leaf[leafBase + i0] as number);
-          acc[a + 1] = (acc[a + 1] as number) + (leaf[leafBase + i1] as number);
-          acc[a + 2] = (acc[a + 2] as number) + (leaf[leafBase + i2] as number);
-          acc[a + 3] = (acc[a + 3] as number) + (leaf[leafBase + i3] as number);
+          acc[a] = (acc[a] as number) + (s0 !== 0 ? s0 : (leaf[leafBase + i0] as number));
+          acc[a + 1] = (acc[a + 1] as number) + (s1 !== 0 ? s1 : (leaf[leafBase + i1] as number));
+          acc[a + 2] = (acc[a + 2] as number) + (s2 !== 0 ? s2 : (leaf[leafBase + i2] as number));
+          acc[a + 3] = (acc[a + 3] as number) + (s3 !== 0 ? s3 : (leaf[leafBase + i3] as number));
         }
         for (; r < end; r++) {
-          const b = r * nf;
-          let i = 0;
-          for (let level = 0; level < depth; level++) {
-            const k = nodeBase + i;
-            i =
-              2 * i +
-              1 +
-              +((data[b + (feature[k] as number)] as number) >= (threshold[k] as number));
-          }
-          acc[r - start] = (acc[r - start] as number) + (leaf[leafBase + i] as number);
+          acc[r - start] = (acc[r - start] as number) + walk(data, r * nf, t);
         }
       }
       for (let r = start; r < end; r++) out[r] = acc[r - start] as number;
     }
   };
 
+  /** Path length of the row at `data[base..]` in tree `t`: the reference walk on the flat layout. */
+  const walk = (data: Float64Array, base: number, t: number): number => {
+    const nodeBase = t * nInternal;
+    let i = 0;
+    let isolated = 0;
+    for (let level = 0; level < depth; level++) {
+      const k = nodeBase + i;
+      const v = data[base + (feature[k] as number)] as number;
+      if (isolated === 0 && (v < (low[k] as number) || v > (high[k] as number))) {
+        isolated = level + 1;
+      }
+      i = 2 * i + 1 + +(v >= (threshold[k] as number));
+    }
+    return isolated !== 0 ? isolated : (leaf[t * nLeaves - nInternal + i] as number);
+  };
+
   const jsRowPathSum = (row: Float64Array): number => {
     let sum = 0;
-    let t = 0;
-    // Four trees walked side by side (independent chains of loads), their
-    // leaves added in tree order so the sum is the reference's.
-    for (; t + 4 <= nTrees; t += 4) {
-      const n0 = t * nInternal;
-      const n1 = n0 + nInternal;
-      const n2 = n1 + nInternal;
-      const n3 = n2 + nInternal;
-      let i0 = 0;
-      let i1 = 0;
-      let i2 = 0;
-      let i3 = 0;
-      for (let level = 0; level < depth; level++) {
-        const k0 = n0 + i0;
-        const k1 = n1 + i1;
-        const k2 = n2 + i2;
-        const k3 = n3 + i3;
-        i0 = 2 * i0 + 1 + +((row[feature[k0] as number] as number) >= (threshold[k0] as number));
-        i1 = 2 * i1 + 1 + +((row[feature[k1] as number] as number) >= (threshold[k1] as number));
-        i2 = 2 * i2 + 1 + +((row[feature[k2] as number] as number) >= (threshold[k2] as number));
-        i3 = 2 * i3 + 1 + +((row[feature[k3] as number] as number) >= (threshold[k3] as number));
-      }
-      const l0 = t * nLeaves - nInternal;
-      sum += leaf[l0 + i0] as number;
-      sum += leaf[l0 + nLeaves + i1] as number;
-      sum += leaf[l0 + 2 * nLeaves + i2] as number;
-      sum += leaf[l0 + 3 * nLeaves + i3] as number;
-    }
-    for (; t < nTrees; t++) {
-      const nodeBase = t * nInternal;
-      let i = 0;
-      for (let level = 0; level < depth; level++) {
-        const k = nodeBase + i;
-        i = 2 * i + 1 + +((row[feature[k] as number] as number) >= (threshold[k] as number));
-      }
-      sum += leaf[t * nLeaves - nInternal + i] as number;
-    }
+    for (let t = 0; t < nTrees; t++) sum += walk(row, 0, t);
     return sum;
   };
 
   const wasm: PathSumKernel | undefined =
     options.kernel === "js"
       ? undefined
-      : createWasmKernel({ nTrees, nFeatures: nf, depth, feature, threshold, leaf });
+      : createWasmKernel({ nTrees, nFeatures: nf, depth, feature, threshold, low, high, leaf });
   const pathSums = wasm ? wasm.pathSums : jsPathSums;
   const rowPathSum = wasm ? wasm.rowPathSum : jsRowPathSum;
 
@@ -242,8 +223,14 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
       for (let level = 0; level < depth; level++) {
         const k = nodeBase + i;
         const f = feature[k] as number;
-        const right = +((row[f] as number) >= (threshold[k] as number));
-        out[f] = (out[f] as number) + (delta[2 * k + right] as number);
+        const v = row[f] as number;
+        if (v < (low[k] as number) || v > (high[k] as number)) {
+          // Isolated here: this split takes the rest of the shortening.
+          out[f] = (out[f] as number) + (delta[3 * k + 2] as number);
+          break;
+        }
+        const right = +(v >= (threshold[k] as number));
+        out[f] = (out[f] as number) + (delta[3 * k + right] as number);
         i = 2 * i + 1 + right;
       }
     }

@@ -69,6 +69,25 @@ describe("fitForest()", () => {
     expect(wins / (20 * 1000)).toBeGreaterThan(0.98);
   });
 
+  it("isolates a value beyond the training range at the first split on it, above the most extreme training value", () => {
+    const x = cloud(1000, 1, 3);
+    let max = Number.NEGATIVE_INFINITY;
+    for (const v of x.data) max = Math.max(max, v);
+    const forest = fitForest(x, createRandom(3));
+    for (const t of forest.trees) {
+      expect(t.low[0]).toBeLessThan(t.threshold[0] as number);
+      expect(t.threshold[0]).toBeLessThanOrEqual(t.high[0] as number);
+    }
+    const c256 = 2 * (Math.log(255) + 0.5772156649015329) - (2 * 255) / 256;
+    // One feature: every root splits on it, so a far value is cut off at depth 1 in every tree.
+    expect(scoreRowReference(forest, [max + 100])).toBe(2 ** (-1 / c256));
+    expect(scoreRowReference(forest, [max + 100])).toBeGreaterThan(
+      scoreRowReference(forest, [max]),
+    );
+    // Inside every range the walk is the plain one: depth to the leaf plus c(leaf size).
+    expect(scoreRowReference(forest, [0])).toBeLessThan(0.5);
+  });
+
   it("makes leaves of constant columns instead of failing", () => {
     const nf = 3;
     const x: Matrix = { data: new Float64Array(200 * nf), nRows: 200, nFeatures: nf };
@@ -124,10 +143,15 @@ describe("compileForest()", () => {
     const row = Float64Array.from([0, 0]);
     const s = compiled.scoreRow(row);
     let sum = 0;
-    for (const t of forest.trees) {
+    trees: for (const t of forest.trees) {
       let node = 0;
       let depth = 0;
       while ((t.feature[node] as number) >= 0) {
+        const v = row[t.feature[node] as number] as number;
+        if (v < (t.low[node] as number) || v > (t.high[node] as number)) {
+          sum += depth + 1; // isolated by this split: outside its training range
+          continue trees;
+        }
         node =
           (row[t.feature[node] as number] as number) < (t.threshold[node] as number)
             ? node + 1

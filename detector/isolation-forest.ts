@@ -5,13 +5,17 @@ import type { Random } from "./random.js";
  * One isolation tree, in preorder. Node `i` is a leaf when `feature[i] < 0`;
  * otherwise its left child is `i + 1` (points with `x[feature] < threshold`)
  * and its right child is `right[i]`. `size[i]` is the number of sub-sample
- * points that reached node `i` during fitting.
+ * points that reached node `i` during fitting; `low[i]` and `high[i]` are
+ * the smallest and largest value of the split feature among them (0 at
+ * leaves), so `low[i] < threshold[i] <= high[i]`.
  */
 export interface IsolationTree {
   feature: number[];
   threshold: number[];
   right: number[];
   size: number[];
+  low: number[];
+  high: number[];
 }
 
 /** A fitted forest. Fitted state only; see `FitOptions` for the parameters. */
@@ -82,7 +86,14 @@ export function fitForest(x: Matrix, random: Random, options: FitOptions = {}): 
 }
 
 function growTree(x: Matrix, sample: Int32Array, maxDepth: number, random: Random): IsolationTree {
-  const tree: IsolationTree = { feature: [], threshold: [], right: [], size: [] };
+  const tree: IsolationTree = {
+    feature: [],
+    threshold: [],
+    right: [],
+    size: [],
+    low: [],
+    high: [],
+  };
   const rows = Int32Array.from(sample);
   const nf = x.nFeatures;
   const lo = new Float64Array(nf);
@@ -96,6 +107,8 @@ function growTree(x: Matrix, sample: Int32Array, maxDepth: number, random: Rando
     tree.threshold.push(0);
     tree.right.push(-1);
     tree.size.push(n);
+    tree.low.push(0);
+    tree.high.push(0);
     if (depth >= maxDepth || n <= 1) return;
     lo.fill(Number.POSITIVE_INFINITY);
     hi.fill(Number.NEGATIVE_INFINITY);
@@ -127,6 +140,8 @@ function growTree(x: Matrix, sample: Int32Array, maxDepth: number, random: Rando
     }
     tree.feature[node] = f;
     tree.threshold[node] = threshold;
+    tree.low[node] = min;
+    tree.high[node] = max;
     grow(start, mid, depth + 1);
     tree.right[node] = tree.feature.length;
     grow(mid, end, depth + 1);
@@ -140,15 +155,23 @@ function growTree(x: Matrix, sample: Int32Array, maxDepth: number, random: Rando
  * to the leaf the row falls in, plus c(leaf size) for the points the height
  * limit left unseparated. This is the plain pointer-chasing reference; the
  * server scores with `CompiledForest`, which must agree with it bit for bit.
+ *
+ * Range-aware: a row whose value lies outside `[low, high]` of a node's
+ * split feature is isolated there, at depth + 1. Had the row been in the
+ * sub-sample, a split drawn in the gap between it and the node's points
+ * would cut it off alone; the plain walk instead files it with the node's
+ * most extreme point, so a value far beyond anything seen in training can
+ * never score above the most extreme training value ("never seen" would
+ * look like "rarest seen"). Rows inside every range walk exactly as in
+ * Liu et al. and scikit-learn.
  */
 export function pathLength(tree: IsolationTree, row: ArrayLike<number>): number {
   let node = 0;
   let depth = 0;
   while ((tree.feature[node] as number) >= 0) {
-    node =
-      (row[tree.feature[node] as number] as number) < (tree.threshold[node] as number)
-        ? node + 1
-        : (tree.right[node] as number);
+    const value = row[tree.feature[node] as number] as number;
+    if (value < (tree.low[node] as number) || value > (tree.high[node] as number)) return depth + 1;
+    node = value < (tree.threshold[node] as number) ? node + 1 : (tree.right[node] as number);
     depth++;
   }
   return depth + averagePathLength(tree.size[node] as number);

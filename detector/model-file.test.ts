@@ -38,9 +38,9 @@ describe("parseModel()", () => {
   });
 
   it("rejects an unknown format version naming both versions", () => {
-    const v2 = text.replace(`"formatVersion":${FORMAT_VERSION}`, '"formatVersion":2');
-    expect(() => parseModel(v2)).toThrow(
-      `format version 2 is not supported; this build reads version ${FORMAT_VERSION}`,
+    const v9 = text.replace(`"formatVersion":${FORMAT_VERSION}`, '"formatVersion":9');
+    expect(() => parseModel(v9)).toThrow(
+      `format version 9 is not supported; this build reads version ${FORMAT_VERSION}`,
     );
   });
 

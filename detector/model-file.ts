@@ -5,7 +5,7 @@ import type { Forest, IsolationTree } from "./isolation-forest.js";
 import { type TableFeatureSpec, tableFeatureNames } from "./table-features.js";
 
 /** The model file format this build writes and reads. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 /** How a model turns input into features. */
 export type FeatureSpec = TelemetryFeatureSpec | TableFeatureSpec;
@@ -128,7 +128,7 @@ export function parseModel(text: string): ModelFile {
   }
   if (raw.formatVersion !== FORMAT_VERSION) {
     throw new ModelFileError(
-      `format version ${JSON.stringify(raw.formatVersion)} is not supported; this build reads version ${FORMAT_VERSION}`,
+      `format version ${JSON.stringify(raw.formatVersion)} is not supported; this build reads version ${FORMAT_VERSION} (retrain with npm run train)`,
     );
   }
   const { checksum, ...body } = raw;
@@ -211,12 +211,13 @@ function treeProblem(
   maxDepth: number,
   maxSamples: number,
 ): string | undefined {
-  if (!isObject(t) || ![t.feature, t.threshold, t.right, t.size].every(Array.isArray)) {
-    return "needs arrays feature, threshold, right, size";
+  const arrays = [t?.feature, t?.threshold, t?.right, t?.size, t?.low, t?.high];
+  if (!isObject(t) || !arrays.every(Array.isArray)) {
+    return "needs arrays feature, threshold, right, size, low, high";
   }
   const n = t.feature.length;
-  if (n === 0 || t.threshold.length !== n || t.right.length !== n || t.size.length !== n) {
-    return "feature, threshold, right and size differ in length";
+  if (n === 0 || arrays.some((a) => a.length !== n)) {
+    return "feature, threshold, right, size, low and high differ in length";
   }
   if (t.size[0] !== maxSamples) return `root holds ${t.size[0]} points, expected ${maxSamples}`;
   // Walk the preorder: every node is visited exactly once, within the height limit.
@@ -232,8 +233,13 @@ function treeProblem(
     if (!Number.isInteger(feature) || feature < 0 || feature >= nFeatures) {
       return `node ${i} splits on feature ${feature}, model has ${nFeatures}`;
     }
-    if (typeof t.threshold[i] !== "number" || !Number.isFinite(t.threshold[i]))
-      return `node ${i} has no finite threshold`;
+    const threshold = t.threshold[i] as number;
+    const low = t.low[i] as number;
+    const high = t.high[i] as number;
+    if (![threshold, low, high].every((v) => typeof v === "number" && Number.isFinite(v)))
+      return `node ${i} has no finite threshold, low and high`;
+    if (!(low < threshold && threshold <= high))
+      return `node ${i}: threshold ${threshold} is not in (low ${low}, high ${high}]`;
     const right = t.right[i] as number;
     if (!Number.isInteger(right) || right <= i + 1 || right >= n)
       return `node ${i} has right child ${right}`;

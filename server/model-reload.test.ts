@@ -124,8 +124,8 @@ describe("createModelReloader().reload()", () => {
     ["a truncated file", () => modelText(2).slice(0, 500), "truncated or corrupt"],
     [
       "a file of another format version",
-      () => modelText(2).replace('"formatVersion":1', '"formatVersion":2'),
-      "format version 2 is not supported; this build reads version 1",
+      () => modelText(2).replace('"formatVersion":2', '"formatVersion":3'),
+      "format version 3 is not supported; this build reads version 2",
     ],
     ["a table (NSL-KDD) model", tableModel, "needs a telemetry model"],
     ["a missing file", undefined, "does not exist"],

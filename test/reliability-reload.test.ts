@@ -142,7 +142,7 @@ describe("hot reload in the real server (server/main.ts)", () => {
     ).toMatchObject({ modelVersion: second });
 
     // A file of another format version: rejected on the watch event and on SIGHUP.
-    replaceModel(modelText(3).replace('"formatVersion":1', '"formatVersion":2'));
+    replaceModel(modelText(3).replace('"formatVersion":2', '"formatVersion":3'));
     await proc.waitForLine((l) => l.msg === "model reload rejected" && l.trigger === "watch");
     proc.child.kill("SIGHUP");
     const rejected = await proc.waitForLine(
@@ -151,7 +151,7 @@ describe("hot reload in the real server (server/main.ts)", () => {
     expect(rejected).toMatchObject({
       level: 40,
       keeping: second,
-      reason: expect.stringContaining("format version 2 is not supported"),
+      reason: expect.stringContaining("format version 3 is not supported"),
     });
     expect((await client.getModelInfo({})).modelVersion).toBe(second);
     expect(proc.child.exitCode).toBeNull();

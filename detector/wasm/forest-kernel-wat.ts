@@ -4,17 +4,22 @@
  * `forest-kernel-bytes.ts`; a test recompiles it and fails on any drift.
  *
  * Memory layout the kernel expects (see `wasm-forest.ts`):
- * - Every tree is a complete binary tree of `2^(depth+1) − 1` slots of 16
+ * - Every tree is a complete binary tree of `2^(depth+1) − 1` slots of 32
  *   bytes, children of slot i at 2i+1 and 2i+2. An internal slot holds the
- *   f64 threshold at +0 and, as an i32 at +8, the split feature's byte offset
- *   in a row group (feature × LANES × 8). A leaf slot holds the leaf's path
- *   length (depth + c(size)) as an f64 at +0.
+ *   f64 threshold at +0, the f64 low and high ends of the split feature's
+ *   training range at +8 and +16, and, as an i32 at +24, the split
+ *   feature's byte offset in a row group (feature × LANES × 8). A leaf slot
+ *   holds the leaf's path length (depth + c(size)) as an f64 at +0.
  * - Rows come in groups of LANES, feature-major inside a group: row j's
  *   feature f is the f64 at `group + (f × LANES + j) × 8`. All lanes of a
  *   group share one base address, which keeps the unrolled walk in registers.
  *
  * A walk goes right when `value >= threshold`, the reference walk's rule, so
- * padding slots with an infinite threshold always go left.
+ * padding slots with an infinite threshold always go left. A value outside
+ * [low, high] isolates the row at that slot: the walk goes on (no branch) but
+ * remembers the level, and the tree then counts depth + 1 from the root
+ * instead of the leaf's value, as the reference walk does. Padding slots
+ * have the range (−∞, +∞).
  */
 
 /** Rows per group, walked side by side through a tree by `blockPaths`. */
@@ -25,17 +30,45 @@ export const TREE_LANES = 8;
 const lanes = (n: number, f: (j: number) => string): string =>
   Array.from({ length: n }, (_, j) => f(j)).join("\n");
 
-/** One level of descent: o = 2o + 16 + 16·(value >= threshold). */
-const step = (o: string, tree: string, row: string, laneOffset: number): string => `
+/**
+ * One level of descent for one lane: note the level in `iso` if the value
+ * falls outside the slot's range and no earlier level did, then
+ * o = 2o + 32 + 32·(value >= threshold).
+ */
+const step = (
+  o: string,
+  iso: string,
+  v: string,
+  tree: string,
+  row: string,
+  laneOffset: number,
+): string => `
+      (local.set ${v}
+        (f64.load offset=${laneOffset}
+          (i32.add (local.get ${row}) (i32.load offset=24 (i32.add (local.get ${tree}) (local.get ${o}))))))
+      (local.set ${iso}
+        (select (local.get $level) (local.get ${iso})
+          (i32.and (i32.eqz (local.get ${iso}))
+            (i32.or
+              (f64.lt (local.get ${v}) (f64.load offset=8 (i32.add (local.get ${tree}) (local.get ${o}))))
+              (f64.gt (local.get ${v}) (f64.load offset=16 (i32.add (local.get ${tree}) (local.get ${o}))))))))
       (local.set ${o}
         (i32.add
-          (i32.add (i32.shl (local.get ${o}) (i32.const 1)) (i32.const 16))
+          (i32.add (i32.shl (local.get ${o}) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge
-              (f64.load offset=${laneOffset}
-                (i32.add (local.get ${row}) (i32.load offset=8 (i32.add (local.get ${tree}) (local.get ${o})))))
-              (f64.load (i32.add (local.get ${tree}) (local.get ${o}))))
-            (i32.const 4))))`;
+            (f64.ge (local.get ${v}) (f64.load (i32.add (local.get ${tree}) (local.get ${o}))))
+            (i32.const 5))))`;
+
+/**
+ * A lane's path length once its walk is done: depth − iso + 1 if a range
+ * check isolated it at level `iso` (levels count down from depth), else the
+ * value of the leaf it reached.
+ */
+const pathOf = (o: string, iso: string, tree: string): string =>
+  `(select
+              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get ${iso})) (i32.const 1)))
+              (f64.load (i32.add (local.get ${tree}) (local.get ${o})))
+              (local.get ${iso}))`;
 
 /**
  * The kernel's WAT source; deterministic.
@@ -57,7 +90,7 @@ export function forestKernelWat(width = LANES): string {
     (param $rows i32) (param $groupBytes i32) (param $nGroups i32) (param $out i32) (param $blockGroups i32)
     (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $g i32) (local $level i32)
     (local $rb i32) (local $dst i32)
-${lanes(W, (j) => `    (local $o${j} i32)`)}
+${lanes(W, (j) => `    (local $o${j} i32) (local $iso${j} i32) (local $v${j} f64)`)}
     (local.set $dst (local.get $out))
     (local.set $end (i32.add (local.get $out) (i32.mul (local.get $nGroups) (i32.const ${W * 8}))))
     (block $zeroed (loop $zero
@@ -78,18 +111,18 @@ ${lanes(W, (j) => `    (local $o${j} i32)`)}
         (block $groupsDone (loop $groups
           (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $end)))
           (local.set $rb (i32.add (local.get $rows) (i32.mul (local.get $g) (local.get $groupBytes))))
-${lanes(W, (j) => `          (local.set $o${j} (i32.const 0))`)}
+${lanes(W, (j) => `          (local.set $o${j} (i32.const 0)) (local.set $iso${j} (i32.const 0))`)}
           (local.set $level (local.get $depth))
           (block $levelsDone (loop $levels
             (br_if $levelsDone (i32.eqz (local.get $level)))
-${lanes(W, (j) => step(`$o${j}`, "$tb", "$rb", 8 * j))}
+${lanes(W, (j) => step(`$o${j}`, `$iso${j}`, `$v${j}`, "$tb", "$rb", 8 * j))}
             (local.set $level (i32.sub (local.get $level) (i32.const 1)))
             (br $levels)))
           (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $g) (i32.const ${W * 8}))))
 ${lanes(
   W,
   (j) => `          (f64.store offset=${8 * j} (local.get $dst)
-            (f64.add (f64.load offset=${8 * j} (local.get $dst)) (f64.load (i32.add (local.get $tb) (local.get $o${j})))))`,
+            (f64.add (f64.load offset=${8 * j} (local.get $dst)) ${pathOf(`$o${j}`, `$iso${j}`, "$tb")}))`,
 )}
           (local.set $g (i32.add (local.get $g) (i32.const 1)))
           (br $groups)))
@@ -107,33 +140,35 @@ ${lanes(
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32) (param $row i32)
     (result f64)
     (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32)
-${lanes(T, (j) => `    (local $o${j} i32) (local $tb${j} i32)`)}
+    (local $iso i32) (local $v f64)
+${lanes(T, (j) => `    (local $o${j} i32) (local $tb${j} i32) (local $iso${j} i32) (local $v${j} f64)`)}
     (local.set $tb (local.get $nodes))
     (block $wideDone (loop $wide
       (br_if $wideDone (i32.gt_u (i32.add (local.get $t) (i32.const ${T})) (local.get $nTrees)))
       (local.set $tb0 (local.get $tb))
 ${lanes(T - 1, (j) => `      (local.set $tb${j + 1} (i32.add (local.get $tb${j}) (local.get $treeBytes)))`)}
-${lanes(T, (j) => `      (local.set $o${j} (i32.const 0))`)}
+${lanes(T, (j) => `      (local.set $o${j} (i32.const 0)) (local.set $iso${j} (i32.const 0))`)}
       (local.set $level (local.get $depth))
       (block $levelsDone (loop $levels
         (br_if $levelsDone (i32.eqz (local.get $level)))
-${lanes(T, (j) => step(`$o${j}`, `$tb${j}`, "$row", 0))}
+${lanes(T, (j) => step(`$o${j}`, `$iso${j}`, `$v${j}`, `$tb${j}`, "$row", 0))}
         (local.set $level (i32.sub (local.get $level) (i32.const 1)))
         (br $levels)))
-${lanes(T, (j) => `      (local.set $sum (f64.add (local.get $sum) (f64.load (i32.add (local.get $tb${j}) (local.get $o${j})))))`)}
+${lanes(T, (j) => `      (local.set $sum (f64.add (local.get $sum) ${pathOf(`$o${j}`, `$iso${j}`, `$tb${j}`)}))`)}
       (local.set $t (i32.add (local.get $t) (i32.const ${T})))
       (local.set $tb (i32.add (local.get $tb${T - 1}) (local.get $treeBytes)))
       (br $wide)))
     (block $restDone (loop $rest
       (br_if $restDone (i32.ge_u (local.get $t) (local.get $nTrees)))
       (local.set $o (i32.const 0))
+      (local.set $iso (i32.const 0))
       (local.set $level (local.get $depth))
       (block $levelsDone (loop $levels
         (br_if $levelsDone (i32.eqz (local.get $level)))
-${step("$o", "$tb", "$row", 0)}
+${step("$o", "$iso", "$v", "$tb", "$row", 0)}
         (local.set $level (i32.sub (local.get $level) (i32.const 1)))
         (br $levels)))
-      (local.set $sum (f64.add (local.get $sum) (f64.load (i32.add (local.get $tb) (local.get $o)))))
+      (local.set $sum (f64.add (local.get $sum) ${pathOf("$o", "$iso", "$tb")}))
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
       (local.set $tb (i32.add (local.get $tb) (local.get $treeBytes)))
       (br $rest)))

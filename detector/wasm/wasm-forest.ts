@@ -8,6 +8,8 @@ const BLOCK_GROUPS = 8;
 /** Largest node area the kernel takes on; bigger forests stay on the JS kernel. */
 const MAX_NODE_BYTES = 512 * 1024 * 1024;
 const PAGE_BYTES = 65_536;
+/** Bytes per tree slot: threshold, low, high (f64) and the feature offset (i32). */
+const SLOT_BYTES = 32;
 
 // The lib this project compiles against ("ES2023", no DOM) has no
 // WebAssembly types: declare the little the kernel uses.
@@ -47,6 +49,9 @@ export interface ForestArrays {
   feature: Int32Array;
   /** Threshold of the same slot; +∞ for padding (always left). */
   threshold: Float64Array;
+  /** Range of the split feature among the slot's training points; (−∞, +∞) for padding. */
+  low: Float64Array;
+  high: Float64Array;
   /** Leaf path lengths, `t·2^L + j` for the j-th leaf from the left. */
   leaf: Float64Array;
 }
@@ -77,9 +82,10 @@ function kernelModule(): object | null {
  * undefined when WebAssembly is unavailable or the forest is too large, so
  * the caller keeps its JS kernel.
  *
- * The kernel sums the same f64 leaf values in the same tree order as the
- * reference walk and compares with the same `>=`, so its sums, and the
- * scores made from them, are bit-identical.
+ * The kernel sums the same f64 path lengths (leaf values, or depth + 1 where
+ * a range check isolates) in the same tree order as the reference walk and
+ * compares with the same `>=`, `<` and `>`, so its sums, and the scores made
+ * from them, are bit-identical.
  */
 export function createWasmKernel(
   forest: ForestArrays,
@@ -92,7 +98,7 @@ export function createWasmKernel(
   const { nTrees, nFeatures: nf, depth } = forest;
   const nInternal = 2 ** depth - 1;
   const slots = 2 ** (depth + 1) - 1;
-  const treeBytes = slots * 16;
+  const treeBytes = slots * SLOT_BYTES;
   const nodeBytes = nTrees * treeBytes;
   if (nodeBytes > MAX_NODE_BYTES) return undefined;
   const groupBytes = nf * W * 8;
@@ -110,13 +116,17 @@ export function createWasmKernel(
   const f64 = new Float64Array(k.memory.buffer);
   const i32 = new Int32Array(k.memory.buffer);
   for (let t = 0; t < nTrees; t++) {
-    const base = (t * treeBytes) / 8; // in f64 units; a slot is 2 of them
+    const base = (t * treeBytes) / 8; // in f64 units; a slot is 4 of them
     for (let i = 0; i < nInternal; i++) {
-      f64[base + 2 * i] = forest.threshold[t * nInternal + i] as number;
-      i32[2 * (base + 2 * i) + 2] = (forest.feature[t * nInternal + i] as number) * W * 8;
+      const at = base + 4 * i;
+      const k = t * nInternal + i;
+      f64[at] = forest.threshold[k] as number;
+      f64[at + 1] = forest.low[k] as number;
+      f64[at + 2] = forest.high[k] as number;
+      i32[2 * (at + 3)] = (forest.feature[k] as number) * W * 8;
     }
     for (let j = 0; j <= nInternal; j++) {
-      f64[base + 2 * (nInternal + j)] = forest.leaf[t * (nInternal + 1) + j] as number;
+      f64[base + 4 * (nInternal + j)] = forest.leaf[t * (nInternal + 1) + j] as number;
     }
   }
   const rowsAt = rowsPtr / 8;
