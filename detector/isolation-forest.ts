@@ -47,8 +47,16 @@ export interface Matrix {
 /**
  * Grows an Isolation Forest: each tree on ψ rows drawn without replacement,
  * splitting on a feature chosen uniformly among those not constant at the
- * node, at a threshold uniform between its min and max, until a node holds
- * one point or reaches the height limit ceil(log2 ψ).
+ * node, at a threshold between its min and max, until a node holds one point
+ * or reaches the height limit ceil(log2 ψ).
+ *
+ * Thresholds are uniform in signed log scale, sign(v)·ln(1 + |v|), not in
+ * the raw values as in Liu et al. and scikit-learn. Network features are
+ * heavy-tailed (bytes from 0 to 10^9, counts, durations): uniform raw splits
+ * land almost all in the tail and isolate the few largest values over and
+ * over, while the bulk, where most attacks hide, is barely split. On values
+ * within ±1 the two scales nearly agree. Scoring does not depend on how
+ * thresholds were drawn: trees store raw thresholds.
  *
  * @param x training rows; every value must be finite.
  * @param random the only source of randomness: same generator state, same forest.
@@ -127,9 +135,11 @@ function growTree(x: Matrix, sample: Int32Array, maxDepth: number, random: Rando
     const f = candidates[random.int(nCandidates)] as number;
     const min = lo[f] as number;
     const max = hi[f] as number;
-    let threshold = min + random.next() * (max - min);
-    // Rounding can land on min, which would leave the left side empty.
-    if (!(threshold > min)) threshold = max;
+    const from = signedLog1p(min);
+    let threshold = signedExpm1(from + random.next() * (signedLog1p(max) - from));
+    // Rounding can land on or below min, which would leave the left side
+    // empty, or above max, which would leave the right side empty.
+    if (!(threshold > min) || threshold > max) threshold = max;
     let mid = start;
     for (let i = start; i < end; i++) {
       const r = rows[i] as number;
@@ -194,4 +204,14 @@ export function scoreRowReference(forest: Forest, row: ArrayLike<number>): numbe
   let sum = 0;
   for (const tree of forest.trees) sum += pathLength(tree, row);
   return scoreFromPathSum(sum, forest.trees.length, forest.maxSamples);
+}
+
+/** sign(v)·ln(1 + |v|): monotone, odd, and close to v near 0. */
+function signedLog1p(v: number): number {
+  return v < 0 ? -Math.log1p(-v) : Math.log1p(v);
+}
+
+/** The inverse of `signedLog1p`. */
+function signedExpm1(u: number): number {
+  return u < 0 ? -Math.expm1(-u) : Math.expm1(u);
 }
