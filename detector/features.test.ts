@@ -36,6 +36,42 @@ describe("createTelemetryFeaturizer()", () => {
     expect(f.protocol_rarity).toBeCloseTo(max, 12);
   });
 
+  it("gives a missing hash, parent, user or timestamp its context's usual rarity, and a different one a high rarity", () => {
+    const svchost = "C:\\Windows\\System32\\svchost.exe";
+    const full = normalEvents(1000).find((e) => e.processPath === svchost && e.timestamp);
+    if (!full) throw new Error("test data has no timed svchost event");
+    const usual = features(full);
+    const missing = features(
+      create(NetworkEventSchema, {
+        ...full,
+        processHash: "",
+        parentProcess: "",
+        userContext: "",
+        timestamp: undefined,
+      }),
+    );
+    for (const name of [
+      "process_hash_rarity",
+      "parent_process_rarity",
+      "user_process_rarity",
+      "process_hour_rarity",
+    ]) {
+      expect(missing[name], name).toBeLessThanOrEqual(usual[name] as number);
+    }
+    const different = features(
+      create(NetworkEventSchema, {
+        ...full,
+        processHash: "0000feedbeef",
+        parentProcess: "winword.exe",
+        userContext: "guest",
+      }),
+    );
+    const max = Math.log(1001);
+    expect(different.process_hash_rarity).toBeCloseTo(max, 12);
+    expect(different.parent_process_rarity).toBeCloseTo(max, 12);
+    expect(different.user_process_rarity).toBeCloseTo(max, 12);
+  });
+
   it("gives a common process low rarity whatever the case of its path", () => {
     const f = features(
       create(NetworkEventSchema, { processPath: "c:\\WINDOWS\\system32\\SVCHOST.EXE" }),

@@ -252,6 +252,31 @@ export function createTelemetryFeaturizer(spec: TelemetryFeatureSpec): Featurize
     rarity[t] = table;
   }
   const look = (t: RarityTable, a: string, b: string): number => rarity[t].get(a)?.get(b) ?? logN1;
+  // A missing field (empty hash, parent or user, no timestamp) is not
+  // evidence: it takes the rarity of the context's most common value, e.g.
+  // the path's usual hash. Range-aware trees isolate any value outside the
+  // training range, so a stand-in such as "the process's rarity" would
+  // itself look anomalous. A present but different value stays a signal.
+  const typicalByFirst = (t: RarityTable): Map<string, number> => {
+    const out = new Map<string, number>();
+    for (const [a, inner] of rarity[t]) {
+      let min = logN1;
+      for (const r of inner.values()) min = Math.min(min, r);
+      out.set(a, min);
+    }
+    return out;
+  };
+  const typicalBySecond = (t: RarityTable): Map<string, number> => {
+    const out = new Map<string, number>();
+    for (const inner of rarity[t].values()) {
+      for (const [b, r] of inner) out.set(b, Math.min(r, out.get(b) ?? logN1));
+    }
+    return out;
+  };
+  const usualHash = typicalByFirst("process_hash");
+  const usualHour = typicalByFirst("process_hour");
+  const usualParent = typicalBySecond("parent_process");
+  const usualUser = typicalBySecond("user_process");
   const baselines = new Map(spec.baselines);
   const global = baselines.get("") ?? [1, 0, 1, 0, 1];
   const nFeatures = TELEMETRY_FEATURES.length;
@@ -292,21 +317,30 @@ export function createTelemetryFeaturizer(spec: TelemetryFeatureSpec): Featurize
     out[o++] = sent - recv;
     out[o++] = zScore(sent, base[1], base[2]);
     out[o++] = zScore(recv, base[3], base[4]);
-    const processRarity = look("process", process, "");
-    out[o++] = processRarity;
+    out[o++] = look("process", process, "");
     out[o++] = look("process_path", path, "");
-    out[o++] = look("process_hash", path, lower(e.processHash));
-    out[o++] = look("parent_process", lower(e.parentProcess), process);
-    out[o++] = look("user_process", lower(e.userContext), process);
+    out[o++] =
+      e.processHash === ""
+        ? (usualHash.get(path) ?? logN1)
+        : look("process_hash", path, lower(e.processHash));
+    out[o++] =
+      e.parentProcess === ""
+        ? (usualParent.get(process) ?? logN1)
+        : look("parent_process", lower(e.parentProcess), process);
+    out[o++] =
+      e.userContext === ""
+        ? (usualUser.get(process) ?? logN1)
+        : look("user_process", lower(e.userContext), process);
     out[o++] = look("process_port", process, port);
     out[o++] = look("process_dest", process, dest);
     out[o++] = look("dest", dest, "");
     out[o++] = look("port", port, "");
     out[o++] = look("protocol", upper(e.protocol), "");
     out[o++] = look("internal_port", scope, port);
-    // A missing timestamp says nothing about the hour: fall back to the process's rarity.
     out[o++] =
-      hour < 0 ? processRarity : look("process_hour", process, HOUR_BUCKETS[hour] as string);
+      hour < 0
+        ? (usualHour.get(process) ?? logN1)
+        : look("process_hour", process, HOUR_BUCKETS[hour] as string);
     out[o++] = look("dns_zone", zone(e.dnsQuery), "");
     out[o++] = e.destIp === "" ? 0.5 : scope === "internal" ? 1 : 0;
     out[o++] = e.destDomain === "" ? 1 : 0;
