@@ -74,10 +74,12 @@ describe("compileForest() kernels", () => {
       forest.trees.forEach((tree, t) => {
         const e = expected[t] as Float64Array;
         let node = 0;
+        let depth = 0;
         while ((tree.feature[node] as number) >= 0) {
           const f = tree.feature[node] as number;
           const v = row[f] as number;
-          if (v < (tree.low[node] as number) || v > (tree.high[node] as number)) {
+          // The top half of the tree checks ranges: levels 0..floor(7 / 2) − 1.
+          if (depth < 3 && (v < (tree.low[node] as number) || v > (tree.high[node] as number))) {
             // Outside the node's range: isolated here, one level below.
             reference[f] =
               (reference[f] as number) + ((e[node] as number) - 1) / forest.trees.length;
@@ -91,6 +93,7 @@ describe("compileForest() kernels", () => {
             (reference[f] as number) +
             ((e[node] as number) - 1 - (e[child] as number)) / forest.trees.length;
           node = child;
+          depth++;
         }
       });
       const out = new Float64Array(nf);

@@ -1,4 +1,9 @@
-import type { Forest, IsolationTree, Matrix } from "./isolation-forest.js";
+import {
+  type Forest,
+  type IsolationTree,
+  type Matrix,
+  rangeCheckLevels,
+} from "./isolation-forest.js";
 import { averagePathLength } from "./path-length.js";
 import { createWasmKernel, type PathSumKernel } from "./wasm/wasm-forest.js";
 
@@ -11,8 +16,8 @@ const BLOCK = 16;
  * leaves that the fit stopped early padded down to depth L with nodes that
  * always go left. Every walk is exactly L steps with no data-dependent loop
  * exit, and a block of rows walks each tree in turn. A walk that leaves a
- * slot's training range (see `pathLength`) goes on to the end but counts
- * the depth where it left.
+ * slot's training range in the checked top levels (see `pathLength`) goes
+ * on to the end but counts the depth where it left.
  *
  * Scores equal `scoreRowReference` bit for bit: the same thresholds and
  * ranges, the same path lengths (depth + c(size) at a leaf, depth + 1 where
@@ -62,6 +67,8 @@ export interface CompileOptions {
  */
 export function compileForest(forest: Forest, options: CompileOptions = {}): CompiledForest {
   const depth = forest.maxDepth;
+  // Levels that check the row against the slot's range (see pathLength).
+  const checked = rangeCheckLevels(depth);
   const nInternal = 2 ** depth - 1;
   const nLeaves = 2 ** depth;
   const nTrees = forest.trees.length;
@@ -153,10 +160,20 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
             const v1 = data[b1 + (feature[k1] as number)] as number;
             const v2 = data[b2 + (feature[k2] as number)] as number;
             const v3 = data[b3 + (feature[k3] as number)] as number;
-            if (s0 === 0 && (v0 < (low[k0] as number) || v0 > (high[k0] as number))) s0 = level + 1;
-            if (s1 === 0 && (v1 < (low[k1] as number) || v1 > (high[k1] as number))) s1 = level + 1;
-            if (s2 === 0 && (v2 < (low[k2] as number) || v2 > (high[k2] as number))) s2 = level + 1;
-            if (s3 === 0 && (v3 < (low[k3] as number) || v3 > (high[k3] as number))) s3 = level + 1;
+            if (level < checked) {
+              if (s0 === 0 && (v0 < (low[k0] as number) || v0 > (high[k0] as number))) {
+                s0 = level + 1;
+              }
+              if (s1 === 0 && (v1 < (low[k1] as number) || v1 > (high[k1] as number))) {
+                s1 = level + 1;
+              }
+              if (s2 === 0 && (v2 < (low[k2] as number) || v2 > (high[k2] as number))) {
+                s2 = level + 1;
+              }
+              if (s3 === 0 && (v3 < (low[k3] as number) || v3 > (high[k3] as number))) {
+                s3 = level + 1;
+              }
+            }
             i0 = 2 * i0 + 1 + +(v0 >= (threshold[k0] as number));
             i1 = 2 * i1 + 1 + +(v1 >= (threshold[k1] as number));
             i2 = 2 * i2 + 1 + +(v2 >= (threshold[k2] as number));
@@ -184,7 +201,11 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
     for (let level = 0; level < depth; level++) {
       const k = nodeBase + i;
       const v = data[base + (feature[k] as number)] as number;
-      if (isolated === 0 && (v < (low[k] as number) || v > (high[k] as number))) {
+      if (
+        level < checked &&
+        isolated === 0 &&
+        (v < (low[k] as number) || v > (high[k] as number))
+      ) {
         isolated = level + 1;
       }
       i = 2 * i + 1 + +(v >= (threshold[k] as number));
@@ -201,7 +222,17 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
   const wasm: PathSumKernel | undefined =
     options.kernel === "js"
       ? undefined
-      : createWasmKernel({ nTrees, nFeatures: nf, depth, feature, threshold, low, high, leaf });
+      : createWasmKernel({
+          nTrees,
+          nFeatures: nf,
+          depth,
+          checkedLevels: checked,
+          feature,
+          threshold,
+          low,
+          high,
+          leaf,
+        });
   const pathSums = wasm ? wasm.pathSums : jsPathSums;
   const rowPathSum = wasm ? wasm.rowPathSum : jsRowPathSum;
 
@@ -224,7 +255,7 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
         const k = nodeBase + i;
         const f = feature[k] as number;
         const v = row[f] as number;
-        if (v < (low[k] as number) || v > (high[k] as number)) {
+        if (level < checked && (v < (low[k] as number) || v > (high[k] as number))) {
           // Isolated here: this split takes the rest of the shortening.
           out[f] = (out[f] as number) + (delta[3 * k + 2] as number);
           break;

@@ -161,26 +161,47 @@ function growTree(x: Matrix, sample: Int32Array, maxDepth: number, random: Rando
 }
 
 /**
+ * Levels (from the root) whose nodes check their range, for a height limit
+ * L: the top half, floor(L / 2), where a node holds on average at least
+ * √ψ training points. A range spanned by a handful of points says little:
+ * normal values fall outside it all the time.
+ */
+export function rangeCheckLevels(maxDepth: number): number {
+  return Math.floor(maxDepth / 2);
+}
+
+/**
  * Path length h(x) of one row in one tree: the number of edges from the root
  * to the leaf the row falls in, plus c(leaf size) for the points the height
  * limit left unseparated. This is the plain pointer-chasing reference; the
  * server scores with `CompiledForest`, which must agree with it bit for bit.
  *
- * Range-aware: a row whose value lies outside `[low, high]` of a node's
- * split feature is isolated there, at depth + 1. Had the row been in the
- * sub-sample, a split drawn in the gap between it and the node's points
- * would cut it off alone; the plain walk instead files it with the node's
- * most extreme point, so a value far beyond anything seen in training can
- * never score above the most extreme training value ("never seen" would
- * look like "rarest seen"). Rows inside every range walk exactly as in
- * Liu et al. and scikit-learn.
+ * Range-aware: at the first `rangeLevels` levels, a row whose value lies
+ * outside `[low, high]` of the node's split feature is isolated there, at
+ * depth + 1. Had the row been in the sub-sample, a split drawn in the gap
+ * between it and the node's points would cut it off alone; the plain walk
+ * instead files it with the node's most extreme point, so a value far
+ * beyond anything seen in training could never score above the most extreme
+ * training value ("never seen" would look like "rarest seen"). Rows inside
+ * those ranges walk exactly as in Liu et al. and scikit-learn.
+ *
+ * @param rangeLevels `rangeCheckLevels(forest.maxDepth)` for the forest's own rule.
  */
-export function pathLength(tree: IsolationTree, row: ArrayLike<number>): number {
+export function pathLength(
+  tree: IsolationTree,
+  row: ArrayLike<number>,
+  rangeLevels: number,
+): number {
   let node = 0;
   let depth = 0;
   while ((tree.feature[node] as number) >= 0) {
     const value = row[tree.feature[node] as number] as number;
-    if (value < (tree.low[node] as number) || value > (tree.high[node] as number)) return depth + 1;
+    if (
+      depth < rangeLevels &&
+      (value < (tree.low[node] as number) || value > (tree.high[node] as number))
+    ) {
+      return depth + 1;
+    }
     node = value < (tree.threshold[node] as number) ? node + 1 : (tree.right[node] as number);
     depth++;
   }
@@ -201,8 +222,9 @@ export function scoreFromPathSum(pathSum: number, nTrees: number, maxSamples: nu
  * Use `compileForest` for speed; tests pin the two to identical results.
  */
 export function scoreRowReference(forest: Forest, row: ArrayLike<number>): number {
+  const rangeLevels = rangeCheckLevels(forest.maxDepth);
   let sum = 0;
-  for (const tree of forest.trees) sum += pathLength(tree, row);
+  for (const tree of forest.trees) sum += pathLength(tree, row, rangeLevels);
   return scoreFromPathSum(sum, forest.trees.length, forest.maxSamples);
 }
 

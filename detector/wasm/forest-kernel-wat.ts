@@ -15,11 +15,11 @@
  *   group share one base address, which keeps the unrolled walk in registers.
  *
  * A walk goes right when `value >= threshold`, the reference walk's rule, so
- * padding slots with an infinite threshold always go left. A value outside
- * [low, high] isolates the row at that slot: the walk goes on (no branch) but
- * remembers the level, and the tree then counts depth + 1 from the root
- * instead of the leaf's value, as the reference walk does. Padding slots
- * have the range (−∞, +∞).
+ * padding slots with an infinite threshold always go left. In the first
+ * `checked` levels, a value outside [low, high] isolates the row at that
+ * slot: the walk goes on (no branch) but remembers the level, and the tree
+ * then counts depth + 1 from the root instead of the leaf's value, as the
+ * reference walk does. Padding slots have the range (−∞, +∞).
  */
 
 /** Rows per group, walked side by side through a tree by `blockPaths`. */
@@ -31,11 +31,12 @@ const lanes = (n: number, f: (j: number) => string): string =>
   Array.from({ length: n }, (_, j) => f(j)).join("\n");
 
 /**
- * One level of descent for one lane: note the level in `iso` if the value
- * falls outside the slot's range and no earlier level did, then
- * o = 2o + 32 + 32·(value >= threshold).
+ * One level of descent for one lane, o = 2o + 32 + 32·(value >= threshold).
+ * A checked level first sets bit `level` of `iso` if the value falls
+ * outside the slot's range.
  */
 const step = (
+  checked: boolean,
   o: string,
   iso: string,
   v: string,
@@ -45,13 +46,18 @@ const step = (
 ): string => `
       (local.set ${v}
         (f64.load offset=${laneOffset}
-          (i32.add (local.get ${row}) (i32.load offset=24 (i32.add (local.get ${tree}) (local.get ${o}))))))
+          (i32.add (local.get ${row}) (i32.load offset=24 (i32.add (local.get ${tree}) (local.get ${o}))))))${
+            checked
+              ? `
       (local.set ${iso}
-        (select (local.get $level) (local.get ${iso})
-          (i32.and (i32.eqz (local.get ${iso}))
+        (i32.or (local.get ${iso})
+          (i32.shl
             (i32.or
               (f64.lt (local.get ${v}) (f64.load offset=8 (i32.add (local.get ${tree}) (local.get ${o}))))
-              (f64.gt (local.get ${v}) (f64.load offset=16 (i32.add (local.get ${tree}) (local.get ${o}))))))))
+              (f64.gt (local.get ${v}) (f64.load offset=16 (i32.add (local.get ${tree}) (local.get ${o})))))
+            (local.get $level))))`
+              : ""
+          }
       (local.set ${o}
         (i32.add
           (i32.add (i32.shl (local.get ${o}) (i32.const 1)) (i32.const 32))
@@ -60,13 +66,31 @@ const step = (
             (i32.const 5))))`;
 
 /**
- * A lane's path length once its walk is done: depth − iso + 1 if a range
- * check isolated it at level `iso` (levels count down from depth), else the
- * value of the leaf it reached.
+ * A walk of `depth` levels: the first `checked` with range checks, the rest
+ * without. `$level` counts down from depth to 1.
+ */
+const walk = (steps: (checked: boolean) => string, indent: string): string => `
+${indent}(local.set $level (local.get $depth))
+${indent}(local.set $stop (i32.sub (local.get $depth) (local.get $checked)))
+${indent}(block $checkedDone (loop $checkedLevels
+${indent}  (br_if $checkedDone (i32.le_s (local.get $level) (local.get $stop)))
+${steps(true)}
+${indent}  (local.set $level (i32.sub (local.get $level) (i32.const 1)))
+${indent}  (br $checkedLevels)))
+${indent}(block $levelsDone (loop $levels
+${indent}  (br_if $levelsDone (i32.eqz (local.get $level)))
+${steps(false)}
+${indent}  (local.set $level (i32.sub (local.get $level) (i32.const 1)))
+${indent}  (br $levels)))`;
+
+/**
+ * A lane's path length once its walk is done: depth − level + 1 for the
+ * highest level bit set in `iso` (the first check that isolated it; levels
+ * count down from depth), else the value of the leaf it reached.
  */
 const pathOf = (o: string, iso: string, tree: string): string =>
   `(select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get ${iso})) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get ${iso}))) (i32.const 30)))
               (f64.load (i32.add (local.get ${tree}) (local.get ${o})))
               (local.get ${iso}))`;
 
@@ -88,7 +112,9 @@ export function forestKernelWat(width = LANES): string {
   (func (export "blockPaths")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32)
     (param $rows i32) (param $groupBytes i32) (param $nGroups i32) (param $out i32) (param $blockGroups i32)
+    (param $checked i32)
     (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $g i32) (local $level i32)
+    (local $stop i32)
     (local $rb i32) (local $dst i32)
 ${lanes(W, (j) => `    (local $o${j} i32) (local $iso${j} i32) (local $v${j} f64)`)}
     (local.set $dst (local.get $out))
@@ -112,12 +138,7 @@ ${lanes(W, (j) => `    (local $o${j} i32) (local $iso${j} i32) (local $v${j} f64
           (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $end)))
           (local.set $rb (i32.add (local.get $rows) (i32.mul (local.get $g) (local.get $groupBytes))))
 ${lanes(W, (j) => `          (local.set $o${j} (i32.const 0)) (local.set $iso${j} (i32.const 0))`)}
-          (local.set $level (local.get $depth))
-          (block $levelsDone (loop $levels
-            (br_if $levelsDone (i32.eqz (local.get $level)))
-${lanes(W, (j) => step(`$o${j}`, `$iso${j}`, `$v${j}`, "$tb", "$rb", 8 * j))}
-            (local.set $level (i32.sub (local.get $level) (i32.const 1)))
-            (br $levels)))
+${walk((checked) => lanes(W, (j) => step(checked, `$o${j}`, `$iso${j}`, `$v${j}`, "$tb", "$rb", 8 * j)), "          ")}
           (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $g) (i32.const ${W * 8}))))
 ${lanes(
   W,
@@ -138,8 +159,9 @@ ${lanes(
   ;; in lane 0 of a group at \`row\`.
   (func (export "rowPaths")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32) (param $row i32)
+    (param $checked i32)
     (result f64)
-    (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32)
+    (local $sum f64) (local $t i32) (local $level i32) (local $stop i32) (local $o i32) (local $tb i32)
     (local $iso i32) (local $v f64)
 ${lanes(T, (j) => `    (local $o${j} i32) (local $tb${j} i32) (local $iso${j} i32) (local $v${j} f64)`)}
     (local.set $tb (local.get $nodes))
@@ -148,12 +170,7 @@ ${lanes(T, (j) => `    (local $o${j} i32) (local $tb${j} i32) (local $iso${j} i3
       (local.set $tb0 (local.get $tb))
 ${lanes(T - 1, (j) => `      (local.set $tb${j + 1} (i32.add (local.get $tb${j}) (local.get $treeBytes)))`)}
 ${lanes(T, (j) => `      (local.set $o${j} (i32.const 0)) (local.set $iso${j} (i32.const 0))`)}
-      (local.set $level (local.get $depth))
-      (block $levelsDone (loop $levels
-        (br_if $levelsDone (i32.eqz (local.get $level)))
-${lanes(T, (j) => step(`$o${j}`, `$iso${j}`, `$v${j}`, `$tb${j}`, "$row", 0))}
-        (local.set $level (i32.sub (local.get $level) (i32.const 1)))
-        (br $levels)))
+${walk((checked) => lanes(T, (j) => step(checked, `$o${j}`, `$iso${j}`, `$v${j}`, `$tb${j}`, "$row", 0)), "      ")}
 ${lanes(T, (j) => `      (local.set $sum (f64.add (local.get $sum) ${pathOf(`$o${j}`, `$iso${j}`, `$tb${j}`)}))`)}
       (local.set $t (i32.add (local.get $t) (i32.const ${T})))
       (local.set $tb (i32.add (local.get $tb${T - 1}) (local.get $treeBytes)))
@@ -162,12 +179,7 @@ ${lanes(T, (j) => `      (local.set $sum (f64.add (local.get $sum) ${pathOf(`$o$
       (br_if $restDone (i32.ge_u (local.get $t) (local.get $nTrees)))
       (local.set $o (i32.const 0))
       (local.set $iso (i32.const 0))
-      (local.set $level (local.get $depth))
-      (block $levelsDone (loop $levels
-        (br_if $levelsDone (i32.eqz (local.get $level)))
-${step("$o", "$iso", "$v", "$tb", "$row", 0)}
-        (local.set $level (i32.sub (local.get $level) (i32.const 1)))
-        (br $levels)))
+${walk((checked) => step(checked, "$o", "$iso", "$v", "$tb", "$row", 0), "      ")}
       (local.set $sum (f64.add (local.get $sum) ${pathOf("$o", "$iso", "$tb")}))
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
       (local.set $tb (i32.add (local.get $tb) (local.get $treeBytes)))

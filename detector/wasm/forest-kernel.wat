@@ -9,7 +9,9 @@
   (func (export "blockPaths")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32)
     (param $rows i32) (param $groupBytes i32) (param $nGroups i32) (param $out i32) (param $blockGroups i32)
+    (param $checked i32)
     (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $g i32) (local $level i32)
+    (local $stop i32)
     (local $rb i32) (local $dst i32)
     (local $o0 i32) (local $iso0 i32) (local $v0 f64)
     (local $o1 i32) (local $iso1 i32) (local $v1 f64)
@@ -47,19 +49,22 @@
           (local.set $o5 (i32.const 0)) (local.set $iso5 (i32.const 0))
           (local.set $o6 (i32.const 0)) (local.set $iso6 (i32.const 0))
           (local.set $o7 (i32.const 0)) (local.set $iso7 (i32.const 0))
+
           (local.set $level (local.get $depth))
-          (block $levelsDone (loop $levels
-            (br_if $levelsDone (i32.eqz (local.get $level)))
+          (local.set $stop (i32.sub (local.get $depth) (local.get $checked)))
+          (block $checkedDone (loop $checkedLevels
+            (br_if $checkedDone (i32.le_s (local.get $level) (local.get $stop)))
 
       (local.set $v0
         (f64.load offset=0
           (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o0))))))
       (local.set $iso0
-        (select (local.get $level) (local.get $iso0)
-          (i32.and (i32.eqz (local.get $iso0))
+        (i32.or (local.get $iso0)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v0) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o0))))
-              (f64.gt (local.get $v0) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o0))))))))
+              (f64.gt (local.get $v0) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o0)))))
+            (local.get $level))))
       (local.set $o0
         (i32.add
           (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 32))
@@ -71,11 +76,12 @@
         (f64.load offset=8
           (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o1))))))
       (local.set $iso1
-        (select (local.get $level) (local.get $iso1)
-          (i32.and (i32.eqz (local.get $iso1))
+        (i32.or (local.get $iso1)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v1) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o1))))
-              (f64.gt (local.get $v1) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o1))))))))
+              (f64.gt (local.get $v1) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o1)))))
+            (local.get $level))))
       (local.set $o1
         (i32.add
           (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 32))
@@ -87,11 +93,12 @@
         (f64.load offset=16
           (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o2))))))
       (local.set $iso2
-        (select (local.get $level) (local.get $iso2)
-          (i32.and (i32.eqz (local.get $iso2))
+        (i32.or (local.get $iso2)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v2) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o2))))
-              (f64.gt (local.get $v2) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o2))))))))
+              (f64.gt (local.get $v2) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o2)))))
+            (local.get $level))))
       (local.set $o2
         (i32.add
           (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 32))
@@ -103,11 +110,12 @@
         (f64.load offset=24
           (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o3))))))
       (local.set $iso3
-        (select (local.get $level) (local.get $iso3)
-          (i32.and (i32.eqz (local.get $iso3))
+        (i32.or (local.get $iso3)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v3) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o3))))
-              (f64.gt (local.get $v3) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o3))))))))
+              (f64.gt (local.get $v3) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o3)))))
+            (local.get $level))))
       (local.set $o3
         (i32.add
           (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 32))
@@ -119,11 +127,12 @@
         (f64.load offset=32
           (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o4))))))
       (local.set $iso4
-        (select (local.get $level) (local.get $iso4)
-          (i32.and (i32.eqz (local.get $iso4))
+        (i32.or (local.get $iso4)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v4) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o4))))
-              (f64.gt (local.get $v4) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o4))))))))
+              (f64.gt (local.get $v4) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o4)))))
+            (local.get $level))))
       (local.set $o4
         (i32.add
           (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 32))
@@ -135,11 +144,12 @@
         (f64.load offset=40
           (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o5))))))
       (local.set $iso5
-        (select (local.get $level) (local.get $iso5)
-          (i32.and (i32.eqz (local.get $iso5))
+        (i32.or (local.get $iso5)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v5) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o5))))
-              (f64.gt (local.get $v5) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o5))))))))
+              (f64.gt (local.get $v5) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o5)))))
+            (local.get $level))))
       (local.set $o5
         (i32.add
           (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 32))
@@ -151,11 +161,12 @@
         (f64.load offset=48
           (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o6))))))
       (local.set $iso6
-        (select (local.get $level) (local.get $iso6)
-          (i32.and (i32.eqz (local.get $iso6))
+        (i32.or (local.get $iso6)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v6) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o6))))
-              (f64.gt (local.get $v6) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o6))))))))
+              (f64.gt (local.get $v6) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o6)))))
+            (local.get $level))))
       (local.set $o6
         (i32.add
           (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 32))
@@ -167,11 +178,96 @@
         (f64.load offset=56
           (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o7))))))
       (local.set $iso7
-        (select (local.get $level) (local.get $iso7)
-          (i32.and (i32.eqz (local.get $iso7))
+        (i32.or (local.get $iso7)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v7) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o7))))
-              (f64.gt (local.get $v7) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o7))))))))
+              (f64.gt (local.get $v7) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o7)))))
+            (local.get $level))))
+      (local.set $o7
+        (i32.add
+          (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v7) (f64.load (i32.add (local.get $tb) (local.get $o7))))
+            (i32.const 5))))
+            (local.set $level (i32.sub (local.get $level) (i32.const 1)))
+            (br $checkedLevels)))
+          (block $levelsDone (loop $levels
+            (br_if $levelsDone (i32.eqz (local.get $level)))
+
+      (local.set $v0
+        (f64.load offset=0
+          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o0))))))
+      (local.set $o0
+        (i32.add
+          (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v0) (f64.load (i32.add (local.get $tb) (local.get $o0))))
+            (i32.const 5))))
+
+      (local.set $v1
+        (f64.load offset=8
+          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o1))))))
+      (local.set $o1
+        (i32.add
+          (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v1) (f64.load (i32.add (local.get $tb) (local.get $o1))))
+            (i32.const 5))))
+
+      (local.set $v2
+        (f64.load offset=16
+          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o2))))))
+      (local.set $o2
+        (i32.add
+          (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v2) (f64.load (i32.add (local.get $tb) (local.get $o2))))
+            (i32.const 5))))
+
+      (local.set $v3
+        (f64.load offset=24
+          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o3))))))
+      (local.set $o3
+        (i32.add
+          (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v3) (f64.load (i32.add (local.get $tb) (local.get $o3))))
+            (i32.const 5))))
+
+      (local.set $v4
+        (f64.load offset=32
+          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o4))))))
+      (local.set $o4
+        (i32.add
+          (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v4) (f64.load (i32.add (local.get $tb) (local.get $o4))))
+            (i32.const 5))))
+
+      (local.set $v5
+        (f64.load offset=40
+          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o5))))))
+      (local.set $o5
+        (i32.add
+          (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v5) (f64.load (i32.add (local.get $tb) (local.get $o5))))
+            (i32.const 5))))
+
+      (local.set $v6
+        (f64.load offset=48
+          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o6))))))
+      (local.set $o6
+        (i32.add
+          (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v6) (f64.load (i32.add (local.get $tb) (local.get $o6))))
+            (i32.const 5))))
+
+      (local.set $v7
+        (f64.load offset=56
+          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o7))))))
       (local.set $o7
         (i32.add
           (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 32))
@@ -183,42 +279,42 @@
           (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $g) (i32.const 64))))
           (f64.store offset=0 (local.get $dst)
             (f64.add (f64.load offset=0 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso0)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso0))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb) (local.get $o0)))
               (local.get $iso0))))
           (f64.store offset=8 (local.get $dst)
             (f64.add (f64.load offset=8 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso1)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso1))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb) (local.get $o1)))
               (local.get $iso1))))
           (f64.store offset=16 (local.get $dst)
             (f64.add (f64.load offset=16 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso2)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso2))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb) (local.get $o2)))
               (local.get $iso2))))
           (f64.store offset=24 (local.get $dst)
             (f64.add (f64.load offset=24 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso3)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso3))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb) (local.get $o3)))
               (local.get $iso3))))
           (f64.store offset=32 (local.get $dst)
             (f64.add (f64.load offset=32 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso4)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso4))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb) (local.get $o4)))
               (local.get $iso4))))
           (f64.store offset=40 (local.get $dst)
             (f64.add (f64.load offset=40 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso5)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso5))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb) (local.get $o5)))
               (local.get $iso5))))
           (f64.store offset=48 (local.get $dst)
             (f64.add (f64.load offset=48 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso6)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso6))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb) (local.get $o6)))
               (local.get $iso6))))
           (f64.store offset=56 (local.get $dst)
             (f64.add (f64.load offset=56 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso7)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso7))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb) (local.get $o7)))
               (local.get $iso7))))
           (local.set $g (i32.add (local.get $g) (i32.const 1)))
@@ -235,8 +331,9 @@
   ;; in lane 0 of a group at `row`.
   (func (export "rowPaths")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32) (param $row i32)
+    (param $checked i32)
     (result f64)
-    (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32)
+    (local $sum f64) (local $t i32) (local $level i32) (local $stop i32) (local $o i32) (local $tb i32)
     (local $iso i32) (local $v f64)
     (local $o0 i32) (local $tb0 i32) (local $iso0 i32) (local $v0 f64)
     (local $o1 i32) (local $tb1 i32) (local $iso1 i32) (local $v1 f64)
@@ -265,19 +362,22 @@
       (local.set $o5 (i32.const 0)) (local.set $iso5 (i32.const 0))
       (local.set $o6 (i32.const 0)) (local.set $iso6 (i32.const 0))
       (local.set $o7 (i32.const 0)) (local.set $iso7 (i32.const 0))
+
       (local.set $level (local.get $depth))
-      (block $levelsDone (loop $levels
-        (br_if $levelsDone (i32.eqz (local.get $level)))
+      (local.set $stop (i32.sub (local.get $depth) (local.get $checked)))
+      (block $checkedDone (loop $checkedLevels
+        (br_if $checkedDone (i32.le_s (local.get $level) (local.get $stop)))
 
       (local.set $v0
         (f64.load offset=0
           (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb0) (local.get $o0))))))
       (local.set $iso0
-        (select (local.get $level) (local.get $iso0)
-          (i32.and (i32.eqz (local.get $iso0))
+        (i32.or (local.get $iso0)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v0) (f64.load offset=8 (i32.add (local.get $tb0) (local.get $o0))))
-              (f64.gt (local.get $v0) (f64.load offset=16 (i32.add (local.get $tb0) (local.get $o0))))))))
+              (f64.gt (local.get $v0) (f64.load offset=16 (i32.add (local.get $tb0) (local.get $o0)))))
+            (local.get $level))))
       (local.set $o0
         (i32.add
           (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 32))
@@ -289,11 +389,12 @@
         (f64.load offset=0
           (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb1) (local.get $o1))))))
       (local.set $iso1
-        (select (local.get $level) (local.get $iso1)
-          (i32.and (i32.eqz (local.get $iso1))
+        (i32.or (local.get $iso1)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v1) (f64.load offset=8 (i32.add (local.get $tb1) (local.get $o1))))
-              (f64.gt (local.get $v1) (f64.load offset=16 (i32.add (local.get $tb1) (local.get $o1))))))))
+              (f64.gt (local.get $v1) (f64.load offset=16 (i32.add (local.get $tb1) (local.get $o1)))))
+            (local.get $level))))
       (local.set $o1
         (i32.add
           (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 32))
@@ -305,11 +406,12 @@
         (f64.load offset=0
           (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb2) (local.get $o2))))))
       (local.set $iso2
-        (select (local.get $level) (local.get $iso2)
-          (i32.and (i32.eqz (local.get $iso2))
+        (i32.or (local.get $iso2)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v2) (f64.load offset=8 (i32.add (local.get $tb2) (local.get $o2))))
-              (f64.gt (local.get $v2) (f64.load offset=16 (i32.add (local.get $tb2) (local.get $o2))))))))
+              (f64.gt (local.get $v2) (f64.load offset=16 (i32.add (local.get $tb2) (local.get $o2)))))
+            (local.get $level))))
       (local.set $o2
         (i32.add
           (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 32))
@@ -321,11 +423,12 @@
         (f64.load offset=0
           (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb3) (local.get $o3))))))
       (local.set $iso3
-        (select (local.get $level) (local.get $iso3)
-          (i32.and (i32.eqz (local.get $iso3))
+        (i32.or (local.get $iso3)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v3) (f64.load offset=8 (i32.add (local.get $tb3) (local.get $o3))))
-              (f64.gt (local.get $v3) (f64.load offset=16 (i32.add (local.get $tb3) (local.get $o3))))))))
+              (f64.gt (local.get $v3) (f64.load offset=16 (i32.add (local.get $tb3) (local.get $o3)))))
+            (local.get $level))))
       (local.set $o3
         (i32.add
           (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 32))
@@ -337,11 +440,12 @@
         (f64.load offset=0
           (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb4) (local.get $o4))))))
       (local.set $iso4
-        (select (local.get $level) (local.get $iso4)
-          (i32.and (i32.eqz (local.get $iso4))
+        (i32.or (local.get $iso4)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v4) (f64.load offset=8 (i32.add (local.get $tb4) (local.get $o4))))
-              (f64.gt (local.get $v4) (f64.load offset=16 (i32.add (local.get $tb4) (local.get $o4))))))))
+              (f64.gt (local.get $v4) (f64.load offset=16 (i32.add (local.get $tb4) (local.get $o4)))))
+            (local.get $level))))
       (local.set $o4
         (i32.add
           (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 32))
@@ -353,11 +457,12 @@
         (f64.load offset=0
           (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb5) (local.get $o5))))))
       (local.set $iso5
-        (select (local.get $level) (local.get $iso5)
-          (i32.and (i32.eqz (local.get $iso5))
+        (i32.or (local.get $iso5)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v5) (f64.load offset=8 (i32.add (local.get $tb5) (local.get $o5))))
-              (f64.gt (local.get $v5) (f64.load offset=16 (i32.add (local.get $tb5) (local.get $o5))))))))
+              (f64.gt (local.get $v5) (f64.load offset=16 (i32.add (local.get $tb5) (local.get $o5)))))
+            (local.get $level))))
       (local.set $o5
         (i32.add
           (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 32))
@@ -369,11 +474,12 @@
         (f64.load offset=0
           (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb6) (local.get $o6))))))
       (local.set $iso6
-        (select (local.get $level) (local.get $iso6)
-          (i32.and (i32.eqz (local.get $iso6))
+        (i32.or (local.get $iso6)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v6) (f64.load offset=8 (i32.add (local.get $tb6) (local.get $o6))))
-              (f64.gt (local.get $v6) (f64.load offset=16 (i32.add (local.get $tb6) (local.get $o6))))))))
+              (f64.gt (local.get $v6) (f64.load offset=16 (i32.add (local.get $tb6) (local.get $o6)))))
+            (local.get $level))))
       (local.set $o6
         (i32.add
           (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 32))
@@ -385,11 +491,96 @@
         (f64.load offset=0
           (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb7) (local.get $o7))))))
       (local.set $iso7
-        (select (local.get $level) (local.get $iso7)
-          (i32.and (i32.eqz (local.get $iso7))
+        (i32.or (local.get $iso7)
+          (i32.shl
             (i32.or
               (f64.lt (local.get $v7) (f64.load offset=8 (i32.add (local.get $tb7) (local.get $o7))))
-              (f64.gt (local.get $v7) (f64.load offset=16 (i32.add (local.get $tb7) (local.get $o7))))))))
+              (f64.gt (local.get $v7) (f64.load offset=16 (i32.add (local.get $tb7) (local.get $o7)))))
+            (local.get $level))))
+      (local.set $o7
+        (i32.add
+          (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v7) (f64.load (i32.add (local.get $tb7) (local.get $o7))))
+            (i32.const 5))))
+        (local.set $level (i32.sub (local.get $level) (i32.const 1)))
+        (br $checkedLevels)))
+      (block $levelsDone (loop $levels
+        (br_if $levelsDone (i32.eqz (local.get $level)))
+
+      (local.set $v0
+        (f64.load offset=0
+          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb0) (local.get $o0))))))
+      (local.set $o0
+        (i32.add
+          (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v0) (f64.load (i32.add (local.get $tb0) (local.get $o0))))
+            (i32.const 5))))
+
+      (local.set $v1
+        (f64.load offset=0
+          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb1) (local.get $o1))))))
+      (local.set $o1
+        (i32.add
+          (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v1) (f64.load (i32.add (local.get $tb1) (local.get $o1))))
+            (i32.const 5))))
+
+      (local.set $v2
+        (f64.load offset=0
+          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb2) (local.get $o2))))))
+      (local.set $o2
+        (i32.add
+          (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v2) (f64.load (i32.add (local.get $tb2) (local.get $o2))))
+            (i32.const 5))))
+
+      (local.set $v3
+        (f64.load offset=0
+          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb3) (local.get $o3))))))
+      (local.set $o3
+        (i32.add
+          (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v3) (f64.load (i32.add (local.get $tb3) (local.get $o3))))
+            (i32.const 5))))
+
+      (local.set $v4
+        (f64.load offset=0
+          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb4) (local.get $o4))))))
+      (local.set $o4
+        (i32.add
+          (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v4) (f64.load (i32.add (local.get $tb4) (local.get $o4))))
+            (i32.const 5))))
+
+      (local.set $v5
+        (f64.load offset=0
+          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb5) (local.get $o5))))))
+      (local.set $o5
+        (i32.add
+          (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v5) (f64.load (i32.add (local.get $tb5) (local.get $o5))))
+            (i32.const 5))))
+
+      (local.set $v6
+        (f64.load offset=0
+          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb6) (local.get $o6))))))
+      (local.set $o6
+        (i32.add
+          (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v6) (f64.load (i32.add (local.get $tb6) (local.get $o6))))
+            (i32.const 5))))
+
+      (local.set $v7
+        (f64.load offset=0
+          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb7) (local.get $o7))))))
       (local.set $o7
         (i32.add
           (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 32))
@@ -399,35 +590,35 @@
         (local.set $level (i32.sub (local.get $level) (i32.const 1)))
         (br $levels)))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso0)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso0))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb0) (local.get $o0)))
               (local.get $iso0))))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso1)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso1))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb1) (local.get $o1)))
               (local.get $iso1))))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso2)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso2))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb2) (local.get $o2)))
               (local.get $iso2))))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso3)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso3))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb3) (local.get $o3)))
               (local.get $iso3))))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso4)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso4))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb4) (local.get $o4)))
               (local.get $iso4))))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso5)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso5))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb5) (local.get $o5)))
               (local.get $iso5))))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso6)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso6))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb6) (local.get $o6)))
               (local.get $iso6))))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso7)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso7))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb7) (local.get $o7)))
               (local.get $iso7))))
       (local.set $t (i32.add (local.get $t) (i32.const 8)))
@@ -437,19 +628,36 @@
       (br_if $restDone (i32.ge_u (local.get $t) (local.get $nTrees)))
       (local.set $o (i32.const 0))
       (local.set $iso (i32.const 0))
+
       (local.set $level (local.get $depth))
+      (local.set $stop (i32.sub (local.get $depth) (local.get $checked)))
+      (block $checkedDone (loop $checkedLevels
+        (br_if $checkedDone (i32.le_s (local.get $level) (local.get $stop)))
+
+      (local.set $v
+        (f64.load offset=0
+          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o))))))
+      (local.set $iso
+        (i32.or (local.get $iso)
+          (i32.shl
+            (i32.or
+              (f64.lt (local.get $v) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o))))
+              (f64.gt (local.get $v) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o)))))
+            (local.get $level))))
+      (local.set $o
+        (i32.add
+          (i32.add (i32.shl (local.get $o) (i32.const 1)) (i32.const 32))
+          (i32.shl
+            (f64.ge (local.get $v) (f64.load (i32.add (local.get $tb) (local.get $o))))
+            (i32.const 5))))
+        (local.set $level (i32.sub (local.get $level) (i32.const 1)))
+        (br $checkedLevels)))
       (block $levelsDone (loop $levels
         (br_if $levelsDone (i32.eqz (local.get $level)))
 
       (local.set $v
         (f64.load offset=0
           (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o))))))
-      (local.set $iso
-        (select (local.get $level) (local.get $iso)
-          (i32.and (i32.eqz (local.get $iso))
-            (i32.or
-              (f64.lt (local.get $v) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o))))
-              (f64.gt (local.get $v) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o))))))))
       (local.set $o
         (i32.add
           (i32.add (i32.shl (local.get $o) (i32.const 1)) (i32.const 32))
@@ -459,7 +667,7 @@
         (local.set $level (i32.sub (local.get $level) (i32.const 1)))
         (br $levels)))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.add (i32.sub (local.get $depth) (local.get $iso)) (i32.const 1)))
+              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso))) (i32.const 30)))
               (f64.load (i32.add (local.get $tb) (local.get $o)))
               (local.get $iso))))
       (local.set $t (i32.add (local.get $t) (i32.const 1)))

@@ -35,8 +35,16 @@ interface KernelExports {
     nGroups: number,
     out: number,
     blockGroups: number,
+    checked: number,
   ): void;
-  rowPaths(nodes: number, treeBytes: number, nTrees: number, depth: number, row: number): number;
+  rowPaths(
+    nodes: number,
+    treeBytes: number,
+    nTrees: number,
+    depth: number,
+    row: number,
+    checked: number,
+  ): number;
 }
 
 /** A forest's complete-binary-tree arrays, as `compileForest` lays them out. */
@@ -45,6 +53,8 @@ export interface ForestArrays {
   nFeatures: number;
   /** Height limit L: every walk is L steps. */
   depth: number;
+  /** Levels from the root that check the row against the slot's range. */
+  checkedLevels: number;
   /** Split feature of internal slot i of tree t at `t·(2^L − 1) + i`. */
   feature: Int32Array;
   /** Threshold of the same slot; +∞ for padding (always left). */
@@ -95,7 +105,7 @@ export function createWasmKernel(
   if (!module || !wasmApi) return undefined;
   const W = kernel.lanes ?? LANES;
   const blockGroups = kernel.blockGroups ?? BLOCK_GROUPS;
-  const { nTrees, nFeatures: nf, depth } = forest;
+  const { nTrees, nFeatures: nf, depth, checkedLevels } = forest;
   const nInternal = 2 ** depth - 1;
   const slots = 2 ** (depth + 1) - 1;
   const treeBytes = slots * SLOT_BYTES;
@@ -155,13 +165,14 @@ export function createWasmKernel(
           Math.ceil(n / W),
           outPtr,
           blockGroups,
+          checkedLevels,
         );
         for (let r = 0; r < n; r++) out[start + r] = f64[outAt + r] as number;
       }
     },
     rowPathSum(row) {
       for (let f = 0; f < nf; f++) f64[rowAt + f * W] = row[f] as number;
-      return k.rowPaths(0, treeBytes, nTrees, depth, rowPtr);
+      return k.rowPaths(0, treeBytes, nTrees, depth, rowPtr, checkedLevels);
     },
   };
 }
