@@ -46,4 +46,12 @@ describe("evaluationCsv()", () => {
       eventFromRecord(r);
     }
   });
+
+  it("gives a fresh labelled set for another seed, with every scenario again", () => {
+    const bundled = evaluationCsv();
+    const fresh = evaluationCsv(EVAL.seed + 1000);
+    expect(fresh.text).not.toBe(bundled.text);
+    expect(fresh.counts.normal).toBeGreaterThanOrEqual(EVAL.normal);
+    for (const s of SCENARIOS) expect(fresh.counts[s], s).toBeGreaterThanOrEqual(EVAL.perScenario);
+  });
 });

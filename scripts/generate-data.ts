@@ -8,7 +8,9 @@
  *   2024-12-16: about 20,000 normal events and at least 300 of every attack
  *   scenario, with `label` (0/1) and `scenario` columns.
  *
- * Usage: `npm run generate:data [-- --out <dir>]`
+ * Usage: `npm run generate:data [-- --out <dir>] [--eval-seed <n>]`; another
+ * eval seed gives a fresh labelled set from the same simulator (the
+ * training set stays the same).
  */
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -54,10 +56,10 @@ export function trainingCsv(): { text: string; rows: number } {
   return { text: parts.join(""), rows: parts.length - 1 };
 }
 
-/** The labelled evaluation CSV. */
-export function evaluationCsv(): { text: string; counts: Record<string, number> } {
+/** The labelled evaluation CSV, from simulator seed `seed`. */
+export function evaluationCsv(seed = EVAL.seed): { text: string; counts: Record<string, number> } {
   const sim = createSimulator({
-    seed: EVAL.seed,
+    seed,
     startMs: EVAL.startMs,
     anomalyRate: EVAL.anomalyRate,
     meanGapMs: EVAL.meanGapMs,
@@ -83,13 +85,22 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { out: { type: "string", default: "data" } } });
+  const { values } = parseArgs({
+    options: {
+      out: { type: "string", default: "data" },
+      "eval-seed": { type: "string", default: String(EVAL.seed) },
+    },
+  });
   const dir = values.out as string;
+  const evalSeed = Number(values["eval-seed"]);
+  if (!Number.isSafeInteger(evalSeed) || evalSeed < 0) {
+    throw new Error(`--eval-seed must be a non-negative integer, got ${values["eval-seed"]}`);
+  }
   await mkdir(dir, { recursive: true });
   const train = trainingCsv();
   await writeAtomically(join(dir, "telemetry.csv"), train.text);
   process.stdout.write(`${join(dir, "telemetry.csv")}: ${train.rows} rows\n`);
-  const evaluation = evaluationCsv();
+  const evaluation = evaluationCsv(evalSeed);
   await writeAtomically(join(dir, "telemetry-eval.csv"), evaluation.text);
   process.stdout.write(
     `${join(dir, "telemetry-eval.csv")}: ${JSON.stringify(evaluation.counts)}\n`,

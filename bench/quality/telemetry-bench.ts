@@ -2,9 +2,8 @@ import { join } from "node:path";
 import { runCli } from "./run-cli.js";
 import { type MeanSd, meanSd } from "./stats.js";
 
-/** The project's own telemetry: normal-only training data and a labelled evaluation set. */
+/** The project's own normal-only training telemetry. */
 export const TELEMETRY_TRAIN = "data/telemetry.csv";
-export const TELEMETRY_EVAL = "data/telemetry-eval.csv";
 
 /** Telemetry results over seeds, from `npm run evaluate -- --json`. */
 export interface TelemetryResult {
@@ -32,10 +31,14 @@ interface EvaluateJson {
   >;
 }
 
+/** Simulator seed of the fresh labelled set for forest seed s: FRESH_EVAL_SEED + s. */
+export const FRESH_EVAL_SEED = 1000;
+
 /**
  * Trains one model per seed on the normal telemetry with the trainer CLI
- * and evaluates it on the labelled set with the evaluator CLI: the same
- * commands a user runs.
+ * and evaluates it with the evaluator CLI on a labelled set generated fresh
+ * for that seed (`npm run generate:data -- --eval-seed`), never the bundled
+ * one: the same commands a user runs, on traffic no model has been tuned on.
  */
 export async function runTelemetryBench(
   seeds: readonly number[],
@@ -53,11 +56,18 @@ export async function runTelemetryBench(
       String(seed),
       "--quiet",
     ]);
+    const fresh = join(dir, `fresh-${seed}`);
+    await runCli("scripts/generate-data.ts", [
+      "--out",
+      fresh,
+      "--eval-seed",
+      String(FRESH_EVAL_SEED + seed),
+    ]);
     const out = await runCli("trainer/evaluate-main.ts", [
       "--model",
       model,
       "--data",
-      TELEMETRY_EVAL,
+      join(fresh, "telemetry-eval.csv"),
       "--json",
       "--quiet",
     ]);
@@ -69,7 +79,7 @@ export async function runTelemetryBench(
   for (const [name, s] of Object.entries(first.per_scenario)) {
     if (s.positives === 0) continue;
     per_scenario[name] = {
-      rows: s.rows,
+      rows: Math.round(pick((r) => r.per_scenario[name]?.rows ?? Number.NaN).mean),
       recall: pick((r) => r.per_scenario[name]?.recall ?? Number.NaN),
       recall_at_target_fpr: pick((r) => r.per_scenario[name]?.recall_at_target_fpr ?? Number.NaN),
     };
