@@ -2,6 +2,7 @@ import { pino } from "pino";
 import { loadModel, ModelFileError } from "../detector/index.js";
 import { LOG_REDACT, securityServerOptions } from "./auth-config.js";
 import { parseConfig, USAGE, UsageError } from "./config.js";
+import { tuneHeap } from "./heap-tuning.js";
 import { HELP } from "./help.js";
 import { createModelReloader } from "./model-reload.js";
 import { createServer } from "./server.js";
@@ -18,6 +19,7 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
  * Reloads the model on SIGHUP and when the model file is replaced (see
  * model-reload.ts). `--stats-interval S` (or `NETANOMALY_STATS_INTERVAL`) logs
  * `runtime stats` (RSS, event-loop delay) every S seconds, for soak runs.
+ * Tunes V8's old-generation growth first (see heap-tuning.ts).
  */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -26,6 +28,8 @@ async function main(): Promise<void> {
     return;
   }
   const config = parseConfig(args, process.env);
+  // Before the model is loaded: keeps the old generation near its live size (heap-tuning.ts).
+  tuneHeap();
   // Installed first: SIGHUP's default action would kill a server still starting.
   let reload: () => void = () => {};
   process.on("SIGHUP", () => reload());
