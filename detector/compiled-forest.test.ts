@@ -78,8 +78,8 @@ describe("compileForest() kernels", () => {
         while ((tree.feature[node] as number) >= 0) {
           const f = tree.feature[node] as number;
           const v = row[f] as number;
-          // The top half of the tree checks ranges: levels 0..floor(7 / 2) − 1.
-          if (depth < 3 && (v < (tree.low[node] as number) || v > (tree.high[node] as number))) {
+          // The top two levels check ranges.
+          if (depth < 2 && (v < (tree.low[node] as number) || v > (tree.high[node] as number))) {
             // Outside the node's range: isolated here, one level below.
             reference[f] =
               (reference[f] as number) + ((e[node] as number) - 1) / forest.trees.length;

@@ -148,8 +148,8 @@ describe("compileForest()", () => {
       let depth = 0;
       while ((t.feature[node] as number) >= 0) {
         const v = row[t.feature[node] as number] as number;
-        // The top half of the tree (height limit 8) checks ranges.
-        if (depth < 4 && (v < (t.low[node] as number) || v > (t.high[node] as number))) {
+        // The top two levels check ranges.
+        if (depth < 2 && (v < (t.low[node] as number) || v > (t.high[node] as number))) {
           sum += depth + 1; // isolated by this split: outside its training range
           continue trees;
         }

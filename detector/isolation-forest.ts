@@ -160,14 +160,17 @@ function growTree(x: Matrix, sample: Int32Array, maxDepth: number, random: Rando
   return tree;
 }
 
+/** Levels from the root whose nodes check their range; see `rangeCheckLevels`. */
+export const RANGE_CHECK_LEVELS = 2;
+
 /**
  * Levels (from the root) whose nodes check their range, for a height limit
- * L: the top half, floor(L / 2), where a node holds on average at least
- * √ψ training points. A range spanned by a handful of points says little:
- * normal values fall outside it all the time.
+ * L: the top two (or L, if smaller), where a node holds on average at least
+ * a quarter of the sub-sample. A range spanned by a handful of points says
+ * little: normal values fall outside it all the time.
  */
 export function rangeCheckLevels(maxDepth: number): number {
-  return Math.floor(maxDepth / 2);
+  return Math.min(RANGE_CHECK_LEVELS, maxDepth);
 }
 
 /**
