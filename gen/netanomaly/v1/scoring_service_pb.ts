@@ -395,10 +395,10 @@ export const GetModelInfoResponseSchema: GenMessage<GetModelInfoResponse> = /*@_
  * E[h(x)] is the event's mean path length over the trees and c(psi) the
  * average path length of an unsuccessful binary-search-tree lookup among psi
  * (the sub-sample size) points. s lies in (0, 1]; higher is more anomalous;
- * 0.5 and below is unremarkable. Paths are range-aware: in the top half of
- * a tree, an event whose value lies outside the range a node's training
- * points spanned on its split feature is isolated at that node, so unseen
- * values score above the rarest seen. An event is anomalous when its score is at
+ * 0.5 and below is unremarkable. Paths are range-aware: in the top two
+ * levels of a tree, an event whose value lies outside the range a node's
+ * training points spanned on its split feature is isolated at that node, so
+ * unseen values score above the rarest seen. An event is anomalous when its score is at
  * or above the model's threshold, which the trainer calibrates and
  * GetModelInfo reports.
  *
