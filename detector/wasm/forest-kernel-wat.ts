@@ -17,9 +17,10 @@
  * A walk goes right when `value >= threshold`, the reference walk's rule, so
  * padding slots with an infinite threshold always go left. In the first
  * `checked` levels, a value outside [low, high] isolates the row at that
- * slot: the walk goes on (no branch) but remembers the level, and the tree
- * then counts depth + 1 from the root instead of the leaf's value, as the
- * reference walk does. Padding slots have the range (−∞, +∞).
+ * slot: the walk goes on to its leaf (no branch), and the slots it passed in
+ * those levels are checked afterwards; the tree then counts depth + 1 from
+ * the root instead of the leaf's value, as the reference walk does. Padding
+ * slots have the range (−∞, +∞).
  */
 
 /** Rows per group, walked side by side through a tree by `blockPaths`. */
@@ -30,69 +31,93 @@ export const TREE_LANES = 8;
 const lanes = (n: number, f: (j: number) => string): string =>
   Array.from({ length: n }, (_, j) => f(j)).join("\n");
 
-/**
- * One level of descent for one lane, o = 2o + 32 + 32·(value >= threshold).
- * A checked level first sets bit `level` of `iso` if the value falls
- * outside the slot's range.
- */
-const step = (
-  checked: boolean,
-  o: string,
-  iso: string,
-  v: string,
-  tree: string,
-  row: string,
-  laneOffset: number,
-): string => `
-      (local.set ${v}
-        (f64.load offset=${laneOffset}
-          (i32.add (local.get ${row}) (i32.load offset=24 (i32.add (local.get ${tree}) (local.get ${o}))))))${
-            checked
-              ? `
-      (local.set ${iso}
-        (i32.or (local.get ${iso})
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get ${v}) (f64.load offset=8 (i32.add (local.get ${tree}) (local.get ${o}))))
-              (f64.gt (local.get ${v}) (f64.load offset=16 (i32.add (local.get ${tree}) (local.get ${o})))))
-            (local.get $level))))`
-              : ""
-          }
+/** One level of descent for one lane: o = 2o + 32 + 32·(value >= threshold). */
+const step = (o: string, tree: string, row: string, laneOffset: number): string => `
       (local.set ${o}
         (i32.add
           (i32.add (i32.shl (local.get ${o}) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get ${v}) (f64.load (i32.add (local.get ${tree}) (local.get ${o}))))
+            (f64.ge
+              (f64.load offset=${laneOffset}
+                (i32.add (local.get ${row}) (i32.load offset=24 (i32.add (local.get ${tree}) (local.get ${o})))))
+              (f64.load (i32.add (local.get ${tree}) (local.get ${o}))))
             (i32.const 5))))`;
 
-/**
- * A walk of `depth` levels: the first `checked` with range checks, the rest
- * without. `$level` counts down from depth to 1.
- */
-const walk = (steps: (checked: boolean) => string, indent: string): string => `
+/** A walk of `depth` levels, `$level` counting down from depth to 1. */
+const walk = (steps: string, indent: string): string => `
 ${indent}(local.set $level (local.get $depth))
-${indent}(local.set $stop (i32.sub (local.get $depth) (local.get $checked)))
-${indent}(block $checkedDone (loop $checkedLevels
-${indent}  (br_if $checkedDone (i32.le_s (local.get $level) (local.get $stop)))
-${steps(true)}
-${indent}  (local.set $level (i32.sub (local.get $level) (i32.const 1)))
-${indent}  (br $checkedLevels)))
 ${indent}(block $levelsDone (loop $levels
 ${indent}  (br_if $levelsDone (i32.eqz (local.get $level)))
-${steps(false)}
+${steps}
 ${indent}  (local.set $level (i32.sub (local.get $level) (i32.const 1)))
 ${indent}  (br $levels)))`;
 
+/** Levels the kernel can check: the root's and its children's. */
+export const MAX_CHECKED_LEVELS = 2;
+
 /**
- * A lane's path length once its walk is done: depth − level + 1 for the
- * highest level bit set in `iso` (the first check that isolated it; levels
- * count down from depth), else the value of the leaf it reached.
+ * After a lane's walk, the range checks of the root and, if `$checked` is
+ * 2, of the level-1 slot it passed, off the walk's chain of dependent loads:
+ * the leaf's heap index h names that slot, h >> (depth − 1) − 1. `iso` ends
+ * as the path length where the shallowest failed check isolated the row (1
+ * or 2), or 0. The root's feature offset and range come hoisted in `root`
+ * locals (`$rf`, `$rlo`, `$rhi` or per tree lane), and `$c1`, `$c2` say
+ * whether each level is checked.
+ */
+const rangeChecks = (
+  o: string,
+  iso: string,
+  tree: string,
+  row: string,
+  laneOffset: number,
+  root: { f: string; lo: string; hi: string },
+): string => `
+          (local.set $v (f64.load offset=${laneOffset} (i32.add (local.get ${row}) (local.get ${root.f}))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get ${root.lo})) (f64.gt (local.get $v) (local.get ${root.hi})))))
+          (local.set $a
+            (i32.add (local.get ${tree})
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get ${o}) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=${laneOffset} (i32.add (local.get ${row}) (i32.load offset=24 (local.get $a)))))
+          (local.set ${iso}
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))`;
+
+/** Loads a tree's root feature offset and range into the given locals. */
+const rootOf = (tree: string, root: { f: string; lo: string; hi: string }): string =>
+  `(local.set ${root.f} (i32.load offset=24 (local.get ${tree})))
+      (local.set ${root.lo} (f64.load offset=8 (local.get ${tree})))
+      (local.set ${root.hi} (f64.load offset=16 (local.get ${tree})))`;
+
+/** Sets `$c1`, `$c2` (levels 0 and 1 checked) and `$depth1` (depth − 1). */
+const checkFlags = `
+    (local.set $c1 (i32.gt_s (local.get $checked) (i32.const 0)))
+    (local.set $c2 (i32.gt_s (local.get $checked) (i32.const 1)))
+    (local.set $depth1 (i32.sub (local.get $depth) (i32.const 1)))`;
+
+/**
+ * A lane's path length once its walk and checks are done: `iso` if a range
+ * check isolated it, else the value of the leaf it reached.
  */
 const pathOf = (o: string, iso: string, tree: string): string =>
   `(select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get ${iso}))) (i32.const 30)))
+              (f64.convert_i32_s (local.get ${iso}))
               (f64.load (i32.add (local.get ${tree}) (local.get ${o})))
               (local.get ${iso}))`;
+
+/** Locals holding the root's feature offset and range. */
+const ROOT = { f: "$rf", lo: "$rlo", hi: "$rhi" };
 
 /**
  * The kernel's WAT source; deterministic.
@@ -114,9 +139,9 @@ export function forestKernelWat(width = LANES): string {
     (param $rows i32) (param $groupBytes i32) (param $nGroups i32) (param $out i32) (param $blockGroups i32)
     (param $checked i32)
     (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $g i32) (local $level i32)
-    (local $stop i32)
-    (local $rb i32) (local $dst i32)
-${lanes(W, (j) => `    (local $o${j} i32) (local $iso${j} i32) (local $v${j} f64)`)}
+    (local $rb i32) (local $dst i32) (local $a i32) (local $v f64) (local $out0 i32)
+    (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
+${lanes(W, (j) => `    (local $o${j} i32) (local $iso${j} i32)`)}${checkFlags}
     (local.set $dst (local.get $out))
     (local.set $end (i32.add (local.get $out) (i32.mul (local.get $nGroups) (i32.const ${W * 8}))))
     (block $zeroed (loop $zero
@@ -133,12 +158,17 @@ ${lanes(W, (j) => `    (local $o${j} i32) (local $iso${j} i32) (local $v${j} f64
       (local.set $tb (local.get $nodes))
       (block $treesDone (loop $trees
         (br_if $treesDone (i32.ge_u (local.get $t) (local.get $nTrees)))
+        ${rootOf("$tb", ROOT)}
         (local.set $g (local.get $start))
         (block $groupsDone (loop $groups
           (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $end)))
           (local.set $rb (i32.add (local.get $rows) (i32.mul (local.get $g) (local.get $groupBytes))))
-${lanes(W, (j) => `          (local.set $o${j} (i32.const 0)) (local.set $iso${j} (i32.const 0))`)}
-${walk((checked) => lanes(W, (j) => step(checked, `$o${j}`, `$iso${j}`, `$v${j}`, "$tb", "$rb", 8 * j)), "          ")}
+${lanes(W, (j) => `          (local.set $o${j} (i32.const 0))`)}
+${walk(
+  lanes(W, (j) => step(`$o${j}`, "$tb", "$rb", 8 * j)),
+  "          ",
+)}
+${lanes(W, (j) => rangeChecks(`$o${j}`, `$iso${j}`, "$tb", "$rb", 8 * j, ROOT))}
           (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $g) (i32.const ${W * 8}))))
 ${lanes(
   W,
@@ -161,16 +191,21 @@ ${lanes(
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32) (param $row i32)
     (param $checked i32)
     (result f64)
-    (local $sum f64) (local $t i32) (local $level i32) (local $stop i32) (local $o i32) (local $tb i32)
-    (local $iso i32) (local $v f64)
-${lanes(T, (j) => `    (local $o${j} i32) (local $tb${j} i32) (local $iso${j} i32) (local $v${j} f64)`)}
+    (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32)
+    (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32)
+    (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
+${lanes(T, (j) => `    (local $o${j} i32) (local $tb${j} i32) (local $iso${j} i32)`)}${checkFlags}
     (local.set $tb (local.get $nodes))
     (block $wideDone (loop $wide
       (br_if $wideDone (i32.gt_u (i32.add (local.get $t) (i32.const ${T})) (local.get $nTrees)))
       (local.set $tb0 (local.get $tb))
 ${lanes(T - 1, (j) => `      (local.set $tb${j + 1} (i32.add (local.get $tb${j}) (local.get $treeBytes)))`)}
-${lanes(T, (j) => `      (local.set $o${j} (i32.const 0)) (local.set $iso${j} (i32.const 0))`)}
-${walk((checked) => lanes(T, (j) => step(checked, `$o${j}`, `$iso${j}`, `$v${j}`, `$tb${j}`, "$row", 0)), "      ")}
+${lanes(T, (j) => `      (local.set $o${j} (i32.const 0))`)}
+${walk(
+  lanes(T, (j) => step(`$o${j}`, `$tb${j}`, "$row", 0)),
+  "      ",
+)}
+${lanes(T, (j) => `      ${rootOf(`$tb${j}`, ROOT)}${rangeChecks(`$o${j}`, `$iso${j}`, `$tb${j}`, "$row", 0, ROOT)}`)}
 ${lanes(T, (j) => `      (local.set $sum (f64.add (local.get $sum) ${pathOf(`$o${j}`, `$iso${j}`, `$tb${j}`)}))`)}
       (local.set $t (i32.add (local.get $t) (i32.const ${T})))
       (local.set $tb (i32.add (local.get $tb${T - 1}) (local.get $treeBytes)))
@@ -178,8 +213,8 @@ ${lanes(T, (j) => `      (local.set $sum (f64.add (local.get $sum) ${pathOf(`$o$
     (block $restDone (loop $rest
       (br_if $restDone (i32.ge_u (local.get $t) (local.get $nTrees)))
       (local.set $o (i32.const 0))
-      (local.set $iso (i32.const 0))
-${walk((checked) => step(checked, "$o", "$iso", "$v", "$tb", "$row", 0), "      ")}
+${walk(step("$o", "$tb", "$row", 0), "      ")}
+      ${rootOf("$tb", ROOT)}${rangeChecks("$o", "$iso", "$tb", "$row", 0, ROOT)}
       (local.set $sum (f64.add (local.get $sum) ${pathOf("$o", "$iso", "$tb")}))
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
       (local.set $tb (i32.add (local.get $tb) (local.get $treeBytes)))

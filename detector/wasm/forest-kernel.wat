@@ -11,16 +11,19 @@
     (param $rows i32) (param $groupBytes i32) (param $nGroups i32) (param $out i32) (param $blockGroups i32)
     (param $checked i32)
     (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $g i32) (local $level i32)
-    (local $stop i32)
-    (local $rb i32) (local $dst i32)
-    (local $o0 i32) (local $iso0 i32) (local $v0 f64)
-    (local $o1 i32) (local $iso1 i32) (local $v1 f64)
-    (local $o2 i32) (local $iso2 i32) (local $v2 f64)
-    (local $o3 i32) (local $iso3 i32) (local $v3 f64)
-    (local $o4 i32) (local $iso4 i32) (local $v4 f64)
-    (local $o5 i32) (local $iso5 i32) (local $v5 f64)
-    (local $o6 i32) (local $iso6 i32) (local $v6 f64)
-    (local $o7 i32) (local $iso7 i32) (local $v7 f64)
+    (local $rb i32) (local $dst i32) (local $a i32) (local $v f64) (local $out0 i32)
+    (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
+    (local $o0 i32) (local $iso0 i32)
+    (local $o1 i32) (local $iso1 i32)
+    (local $o2 i32) (local $iso2 i32)
+    (local $o3 i32) (local $iso3 i32)
+    (local $o4 i32) (local $iso4 i32)
+    (local $o5 i32) (local $iso5 i32)
+    (local $o6 i32) (local $iso6 i32)
+    (local $o7 i32) (local $iso7 i32)
+    (local.set $c1 (i32.gt_s (local.get $checked) (i32.const 0)))
+    (local.set $c2 (i32.gt_s (local.get $checked) (i32.const 1)))
+    (local.set $depth1 (i32.sub (local.get $depth) (i32.const 1)))
     (local.set $dst (local.get $out))
     (local.set $end (i32.add (local.get $out) (i32.mul (local.get $nGroups) (i32.const 64))))
     (block $zeroed (loop $zero
@@ -37,284 +40,322 @@
       (local.set $tb (local.get $nodes))
       (block $treesDone (loop $trees
         (br_if $treesDone (i32.ge_u (local.get $t) (local.get $nTrees)))
+        (local.set $rf (i32.load offset=24 (local.get $tb)))
+      (local.set $rlo (f64.load offset=8 (local.get $tb)))
+      (local.set $rhi (f64.load offset=16 (local.get $tb)))
         (local.set $g (local.get $start))
         (block $groupsDone (loop $groups
           (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $end)))
           (local.set $rb (i32.add (local.get $rows) (i32.mul (local.get $g) (local.get $groupBytes))))
-          (local.set $o0 (i32.const 0)) (local.set $iso0 (i32.const 0))
-          (local.set $o1 (i32.const 0)) (local.set $iso1 (i32.const 0))
-          (local.set $o2 (i32.const 0)) (local.set $iso2 (i32.const 0))
-          (local.set $o3 (i32.const 0)) (local.set $iso3 (i32.const 0))
-          (local.set $o4 (i32.const 0)) (local.set $iso4 (i32.const 0))
-          (local.set $o5 (i32.const 0)) (local.set $iso5 (i32.const 0))
-          (local.set $o6 (i32.const 0)) (local.set $iso6 (i32.const 0))
-          (local.set $o7 (i32.const 0)) (local.set $iso7 (i32.const 0))
+          (local.set $o0 (i32.const 0))
+          (local.set $o1 (i32.const 0))
+          (local.set $o2 (i32.const 0))
+          (local.set $o3 (i32.const 0))
+          (local.set $o4 (i32.const 0))
+          (local.set $o5 (i32.const 0))
+          (local.set $o6 (i32.const 0))
+          (local.set $o7 (i32.const 0))
 
           (local.set $level (local.get $depth))
-          (local.set $stop (i32.sub (local.get $depth) (local.get $checked)))
-          (block $checkedDone (loop $checkedLevels
-            (br_if $checkedDone (i32.le_s (local.get $level) (local.get $stop)))
-
-      (local.set $v0
-        (f64.load offset=0
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o0))))))
-      (local.set $iso0
-        (i32.or (local.get $iso0)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v0) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o0))))
-              (f64.gt (local.get $v0) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o0)))))
-            (local.get $level))))
-      (local.set $o0
-        (i32.add
-          (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v0) (f64.load (i32.add (local.get $tb) (local.get $o0))))
-            (i32.const 5))))
-
-      (local.set $v1
-        (f64.load offset=8
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o1))))))
-      (local.set $iso1
-        (i32.or (local.get $iso1)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v1) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o1))))
-              (f64.gt (local.get $v1) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o1)))))
-            (local.get $level))))
-      (local.set $o1
-        (i32.add
-          (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v1) (f64.load (i32.add (local.get $tb) (local.get $o1))))
-            (i32.const 5))))
-
-      (local.set $v2
-        (f64.load offset=16
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o2))))))
-      (local.set $iso2
-        (i32.or (local.get $iso2)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v2) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o2))))
-              (f64.gt (local.get $v2) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o2)))))
-            (local.get $level))))
-      (local.set $o2
-        (i32.add
-          (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v2) (f64.load (i32.add (local.get $tb) (local.get $o2))))
-            (i32.const 5))))
-
-      (local.set $v3
-        (f64.load offset=24
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o3))))))
-      (local.set $iso3
-        (i32.or (local.get $iso3)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v3) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o3))))
-              (f64.gt (local.get $v3) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o3)))))
-            (local.get $level))))
-      (local.set $o3
-        (i32.add
-          (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v3) (f64.load (i32.add (local.get $tb) (local.get $o3))))
-            (i32.const 5))))
-
-      (local.set $v4
-        (f64.load offset=32
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o4))))))
-      (local.set $iso4
-        (i32.or (local.get $iso4)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v4) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o4))))
-              (f64.gt (local.get $v4) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o4)))))
-            (local.get $level))))
-      (local.set $o4
-        (i32.add
-          (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v4) (f64.load (i32.add (local.get $tb) (local.get $o4))))
-            (i32.const 5))))
-
-      (local.set $v5
-        (f64.load offset=40
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o5))))))
-      (local.set $iso5
-        (i32.or (local.get $iso5)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v5) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o5))))
-              (f64.gt (local.get $v5) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o5)))))
-            (local.get $level))))
-      (local.set $o5
-        (i32.add
-          (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v5) (f64.load (i32.add (local.get $tb) (local.get $o5))))
-            (i32.const 5))))
-
-      (local.set $v6
-        (f64.load offset=48
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o6))))))
-      (local.set $iso6
-        (i32.or (local.get $iso6)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v6) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o6))))
-              (f64.gt (local.get $v6) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o6)))))
-            (local.get $level))))
-      (local.set $o6
-        (i32.add
-          (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v6) (f64.load (i32.add (local.get $tb) (local.get $o6))))
-            (i32.const 5))))
-
-      (local.set $v7
-        (f64.load offset=56
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o7))))))
-      (local.set $iso7
-        (i32.or (local.get $iso7)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v7) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o7))))
-              (f64.gt (local.get $v7) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o7)))))
-            (local.get $level))))
-      (local.set $o7
-        (i32.add
-          (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v7) (f64.load (i32.add (local.get $tb) (local.get $o7))))
-            (i32.const 5))))
-            (local.set $level (i32.sub (local.get $level) (i32.const 1)))
-            (br $checkedLevels)))
           (block $levelsDone (loop $levels
             (br_if $levelsDone (i32.eqz (local.get $level)))
 
-      (local.set $v0
-        (f64.load offset=0
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o0))))))
       (local.set $o0
         (i32.add
           (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v0) (f64.load (i32.add (local.get $tb) (local.get $o0))))
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o0)))))
+              (f64.load (i32.add (local.get $tb) (local.get $o0))))
             (i32.const 5))))
 
-      (local.set $v1
-        (f64.load offset=8
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o1))))))
       (local.set $o1
         (i32.add
           (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v1) (f64.load (i32.add (local.get $tb) (local.get $o1))))
+            (f64.ge
+              (f64.load offset=8
+                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o1)))))
+              (f64.load (i32.add (local.get $tb) (local.get $o1))))
             (i32.const 5))))
 
-      (local.set $v2
-        (f64.load offset=16
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o2))))))
       (local.set $o2
         (i32.add
           (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v2) (f64.load (i32.add (local.get $tb) (local.get $o2))))
+            (f64.ge
+              (f64.load offset=16
+                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o2)))))
+              (f64.load (i32.add (local.get $tb) (local.get $o2))))
             (i32.const 5))))
 
-      (local.set $v3
-        (f64.load offset=24
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o3))))))
       (local.set $o3
         (i32.add
           (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v3) (f64.load (i32.add (local.get $tb) (local.get $o3))))
+            (f64.ge
+              (f64.load offset=24
+                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o3)))))
+              (f64.load (i32.add (local.get $tb) (local.get $o3))))
             (i32.const 5))))
 
-      (local.set $v4
-        (f64.load offset=32
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o4))))))
       (local.set $o4
         (i32.add
           (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v4) (f64.load (i32.add (local.get $tb) (local.get $o4))))
+            (f64.ge
+              (f64.load offset=32
+                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o4)))))
+              (f64.load (i32.add (local.get $tb) (local.get $o4))))
             (i32.const 5))))
 
-      (local.set $v5
-        (f64.load offset=40
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o5))))))
       (local.set $o5
         (i32.add
           (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v5) (f64.load (i32.add (local.get $tb) (local.get $o5))))
+            (f64.ge
+              (f64.load offset=40
+                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o5)))))
+              (f64.load (i32.add (local.get $tb) (local.get $o5))))
             (i32.const 5))))
 
-      (local.set $v6
-        (f64.load offset=48
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o6))))))
       (local.set $o6
         (i32.add
           (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v6) (f64.load (i32.add (local.get $tb) (local.get $o6))))
+            (f64.ge
+              (f64.load offset=48
+                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o6)))))
+              (f64.load (i32.add (local.get $tb) (local.get $o6))))
             (i32.const 5))))
 
-      (local.set $v7
-        (f64.load offset=56
-          (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o7))))))
       (local.set $o7
         (i32.add
           (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v7) (f64.load (i32.add (local.get $tb) (local.get $o7))))
+            (f64.ge
+              (f64.load offset=56
+                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o7)))))
+              (f64.load (i32.add (local.get $tb) (local.get $o7))))
             (i32.const 5))))
             (local.set $level (i32.sub (local.get $level) (i32.const 1)))
             (br $levels)))
+
+          (local.set $v (f64.load offset=0 (i32.add (local.get $rb) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o0) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=0 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso0
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
+
+          (local.set $v (f64.load offset=8 (i32.add (local.get $rb) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o1) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=8 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso1
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
+
+          (local.set $v (f64.load offset=16 (i32.add (local.get $rb) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o2) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=16 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso2
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
+
+          (local.set $v (f64.load offset=24 (i32.add (local.get $rb) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o3) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=24 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso3
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
+
+          (local.set $v (f64.load offset=32 (i32.add (local.get $rb) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o4) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=32 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso4
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
+
+          (local.set $v (f64.load offset=40 (i32.add (local.get $rb) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o5) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=40 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso5
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
+
+          (local.set $v (f64.load offset=48 (i32.add (local.get $rb) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o6) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=48 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso6
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
+
+          (local.set $v (f64.load offset=56 (i32.add (local.get $rb) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o7) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=56 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso7
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
           (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $g) (i32.const 64))))
           (f64.store offset=0 (local.get $dst)
             (f64.add (f64.load offset=0 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso0))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso0))
               (f64.load (i32.add (local.get $tb) (local.get $o0)))
               (local.get $iso0))))
           (f64.store offset=8 (local.get $dst)
             (f64.add (f64.load offset=8 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso1))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso1))
               (f64.load (i32.add (local.get $tb) (local.get $o1)))
               (local.get $iso1))))
           (f64.store offset=16 (local.get $dst)
             (f64.add (f64.load offset=16 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso2))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso2))
               (f64.load (i32.add (local.get $tb) (local.get $o2)))
               (local.get $iso2))))
           (f64.store offset=24 (local.get $dst)
             (f64.add (f64.load offset=24 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso3))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso3))
               (f64.load (i32.add (local.get $tb) (local.get $o3)))
               (local.get $iso3))))
           (f64.store offset=32 (local.get $dst)
             (f64.add (f64.load offset=32 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso4))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso4))
               (f64.load (i32.add (local.get $tb) (local.get $o4)))
               (local.get $iso4))))
           (f64.store offset=40 (local.get $dst)
             (f64.add (f64.load offset=40 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso5))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso5))
               (f64.load (i32.add (local.get $tb) (local.get $o5)))
               (local.get $iso5))))
           (f64.store offset=48 (local.get $dst)
             (f64.add (f64.load offset=48 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso6))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso6))
               (f64.load (i32.add (local.get $tb) (local.get $o6)))
               (local.get $iso6))))
           (f64.store offset=56 (local.get $dst)
             (f64.add (f64.load offset=56 (local.get $dst)) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso7))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso7))
               (f64.load (i32.add (local.get $tb) (local.get $o7)))
               (local.get $iso7))))
           (local.set $g (i32.add (local.get $g) (i32.const 1)))
@@ -333,16 +374,20 @@
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32) (param $row i32)
     (param $checked i32)
     (result f64)
-    (local $sum f64) (local $t i32) (local $level i32) (local $stop i32) (local $o i32) (local $tb i32)
-    (local $iso i32) (local $v f64)
-    (local $o0 i32) (local $tb0 i32) (local $iso0 i32) (local $v0 f64)
-    (local $o1 i32) (local $tb1 i32) (local $iso1 i32) (local $v1 f64)
-    (local $o2 i32) (local $tb2 i32) (local $iso2 i32) (local $v2 f64)
-    (local $o3 i32) (local $tb3 i32) (local $iso3 i32) (local $v3 f64)
-    (local $o4 i32) (local $tb4 i32) (local $iso4 i32) (local $v4 f64)
-    (local $o5 i32) (local $tb5 i32) (local $iso5 i32) (local $v5 f64)
-    (local $o6 i32) (local $tb6 i32) (local $iso6 i32) (local $v6 f64)
-    (local $o7 i32) (local $tb7 i32) (local $iso7 i32) (local $v7 f64)
+    (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32)
+    (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32)
+    (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
+    (local $o0 i32) (local $tb0 i32) (local $iso0 i32)
+    (local $o1 i32) (local $tb1 i32) (local $iso1 i32)
+    (local $o2 i32) (local $tb2 i32) (local $iso2 i32)
+    (local $o3 i32) (local $tb3 i32) (local $iso3 i32)
+    (local $o4 i32) (local $tb4 i32) (local $iso4 i32)
+    (local $o5 i32) (local $tb5 i32) (local $iso5 i32)
+    (local $o6 i32) (local $tb6 i32) (local $iso6 i32)
+    (local $o7 i32) (local $tb7 i32) (local $iso7 i32)
+    (local.set $c1 (i32.gt_s (local.get $checked) (i32.const 0)))
+    (local.set $c2 (i32.gt_s (local.get $checked) (i32.const 1)))
+    (local.set $depth1 (i32.sub (local.get $depth) (i32.const 1)))
     (local.set $tb (local.get $nodes))
     (block $wideDone (loop $wide
       (br_if $wideDone (i32.gt_u (i32.add (local.get $t) (i32.const 8)) (local.get $nTrees)))
@@ -354,271 +399,322 @@
       (local.set $tb5 (i32.add (local.get $tb4) (local.get $treeBytes)))
       (local.set $tb6 (i32.add (local.get $tb5) (local.get $treeBytes)))
       (local.set $tb7 (i32.add (local.get $tb6) (local.get $treeBytes)))
-      (local.set $o0 (i32.const 0)) (local.set $iso0 (i32.const 0))
-      (local.set $o1 (i32.const 0)) (local.set $iso1 (i32.const 0))
-      (local.set $o2 (i32.const 0)) (local.set $iso2 (i32.const 0))
-      (local.set $o3 (i32.const 0)) (local.set $iso3 (i32.const 0))
-      (local.set $o4 (i32.const 0)) (local.set $iso4 (i32.const 0))
-      (local.set $o5 (i32.const 0)) (local.set $iso5 (i32.const 0))
-      (local.set $o6 (i32.const 0)) (local.set $iso6 (i32.const 0))
-      (local.set $o7 (i32.const 0)) (local.set $iso7 (i32.const 0))
+      (local.set $o0 (i32.const 0))
+      (local.set $o1 (i32.const 0))
+      (local.set $o2 (i32.const 0))
+      (local.set $o3 (i32.const 0))
+      (local.set $o4 (i32.const 0))
+      (local.set $o5 (i32.const 0))
+      (local.set $o6 (i32.const 0))
+      (local.set $o7 (i32.const 0))
 
       (local.set $level (local.get $depth))
-      (local.set $stop (i32.sub (local.get $depth) (local.get $checked)))
-      (block $checkedDone (loop $checkedLevels
-        (br_if $checkedDone (i32.le_s (local.get $level) (local.get $stop)))
-
-      (local.set $v0
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb0) (local.get $o0))))))
-      (local.set $iso0
-        (i32.or (local.get $iso0)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v0) (f64.load offset=8 (i32.add (local.get $tb0) (local.get $o0))))
-              (f64.gt (local.get $v0) (f64.load offset=16 (i32.add (local.get $tb0) (local.get $o0)))))
-            (local.get $level))))
-      (local.set $o0
-        (i32.add
-          (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v0) (f64.load (i32.add (local.get $tb0) (local.get $o0))))
-            (i32.const 5))))
-
-      (local.set $v1
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb1) (local.get $o1))))))
-      (local.set $iso1
-        (i32.or (local.get $iso1)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v1) (f64.load offset=8 (i32.add (local.get $tb1) (local.get $o1))))
-              (f64.gt (local.get $v1) (f64.load offset=16 (i32.add (local.get $tb1) (local.get $o1)))))
-            (local.get $level))))
-      (local.set $o1
-        (i32.add
-          (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v1) (f64.load (i32.add (local.get $tb1) (local.get $o1))))
-            (i32.const 5))))
-
-      (local.set $v2
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb2) (local.get $o2))))))
-      (local.set $iso2
-        (i32.or (local.get $iso2)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v2) (f64.load offset=8 (i32.add (local.get $tb2) (local.get $o2))))
-              (f64.gt (local.get $v2) (f64.load offset=16 (i32.add (local.get $tb2) (local.get $o2)))))
-            (local.get $level))))
-      (local.set $o2
-        (i32.add
-          (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v2) (f64.load (i32.add (local.get $tb2) (local.get $o2))))
-            (i32.const 5))))
-
-      (local.set $v3
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb3) (local.get $o3))))))
-      (local.set $iso3
-        (i32.or (local.get $iso3)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v3) (f64.load offset=8 (i32.add (local.get $tb3) (local.get $o3))))
-              (f64.gt (local.get $v3) (f64.load offset=16 (i32.add (local.get $tb3) (local.get $o3)))))
-            (local.get $level))))
-      (local.set $o3
-        (i32.add
-          (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v3) (f64.load (i32.add (local.get $tb3) (local.get $o3))))
-            (i32.const 5))))
-
-      (local.set $v4
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb4) (local.get $o4))))))
-      (local.set $iso4
-        (i32.or (local.get $iso4)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v4) (f64.load offset=8 (i32.add (local.get $tb4) (local.get $o4))))
-              (f64.gt (local.get $v4) (f64.load offset=16 (i32.add (local.get $tb4) (local.get $o4)))))
-            (local.get $level))))
-      (local.set $o4
-        (i32.add
-          (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v4) (f64.load (i32.add (local.get $tb4) (local.get $o4))))
-            (i32.const 5))))
-
-      (local.set $v5
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb5) (local.get $o5))))))
-      (local.set $iso5
-        (i32.or (local.get $iso5)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v5) (f64.load offset=8 (i32.add (local.get $tb5) (local.get $o5))))
-              (f64.gt (local.get $v5) (f64.load offset=16 (i32.add (local.get $tb5) (local.get $o5)))))
-            (local.get $level))))
-      (local.set $o5
-        (i32.add
-          (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v5) (f64.load (i32.add (local.get $tb5) (local.get $o5))))
-            (i32.const 5))))
-
-      (local.set $v6
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb6) (local.get $o6))))))
-      (local.set $iso6
-        (i32.or (local.get $iso6)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v6) (f64.load offset=8 (i32.add (local.get $tb6) (local.get $o6))))
-              (f64.gt (local.get $v6) (f64.load offset=16 (i32.add (local.get $tb6) (local.get $o6)))))
-            (local.get $level))))
-      (local.set $o6
-        (i32.add
-          (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v6) (f64.load (i32.add (local.get $tb6) (local.get $o6))))
-            (i32.const 5))))
-
-      (local.set $v7
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb7) (local.get $o7))))))
-      (local.set $iso7
-        (i32.or (local.get $iso7)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v7) (f64.load offset=8 (i32.add (local.get $tb7) (local.get $o7))))
-              (f64.gt (local.get $v7) (f64.load offset=16 (i32.add (local.get $tb7) (local.get $o7)))))
-            (local.get $level))))
-      (local.set $o7
-        (i32.add
-          (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v7) (f64.load (i32.add (local.get $tb7) (local.get $o7))))
-            (i32.const 5))))
-        (local.set $level (i32.sub (local.get $level) (i32.const 1)))
-        (br $checkedLevels)))
       (block $levelsDone (loop $levels
         (br_if $levelsDone (i32.eqz (local.get $level)))
 
-      (local.set $v0
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb0) (local.get $o0))))))
       (local.set $o0
         (i32.add
           (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v0) (f64.load (i32.add (local.get $tb0) (local.get $o0))))
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb0) (local.get $o0)))))
+              (f64.load (i32.add (local.get $tb0) (local.get $o0))))
             (i32.const 5))))
 
-      (local.set $v1
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb1) (local.get $o1))))))
       (local.set $o1
         (i32.add
           (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v1) (f64.load (i32.add (local.get $tb1) (local.get $o1))))
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb1) (local.get $o1)))))
+              (f64.load (i32.add (local.get $tb1) (local.get $o1))))
             (i32.const 5))))
 
-      (local.set $v2
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb2) (local.get $o2))))))
       (local.set $o2
         (i32.add
           (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v2) (f64.load (i32.add (local.get $tb2) (local.get $o2))))
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb2) (local.get $o2)))))
+              (f64.load (i32.add (local.get $tb2) (local.get $o2))))
             (i32.const 5))))
 
-      (local.set $v3
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb3) (local.get $o3))))))
       (local.set $o3
         (i32.add
           (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v3) (f64.load (i32.add (local.get $tb3) (local.get $o3))))
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb3) (local.get $o3)))))
+              (f64.load (i32.add (local.get $tb3) (local.get $o3))))
             (i32.const 5))))
 
-      (local.set $v4
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb4) (local.get $o4))))))
       (local.set $o4
         (i32.add
           (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v4) (f64.load (i32.add (local.get $tb4) (local.get $o4))))
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb4) (local.get $o4)))))
+              (f64.load (i32.add (local.get $tb4) (local.get $o4))))
             (i32.const 5))))
 
-      (local.set $v5
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb5) (local.get $o5))))))
       (local.set $o5
         (i32.add
           (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v5) (f64.load (i32.add (local.get $tb5) (local.get $o5))))
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb5) (local.get $o5)))))
+              (f64.load (i32.add (local.get $tb5) (local.get $o5))))
             (i32.const 5))))
 
-      (local.set $v6
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb6) (local.get $o6))))))
       (local.set $o6
         (i32.add
           (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v6) (f64.load (i32.add (local.get $tb6) (local.get $o6))))
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb6) (local.get $o6)))))
+              (f64.load (i32.add (local.get $tb6) (local.get $o6))))
             (i32.const 5))))
 
-      (local.set $v7
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb7) (local.get $o7))))))
       (local.set $o7
         (i32.add
           (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v7) (f64.load (i32.add (local.get $tb7) (local.get $o7))))
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb7) (local.get $o7)))))
+              (f64.load (i32.add (local.get $tb7) (local.get $o7))))
             (i32.const 5))))
         (local.set $level (i32.sub (local.get $level) (i32.const 1)))
         (br $levels)))
+      (local.set $rf (i32.load offset=24 (local.get $tb0)))
+      (local.set $rlo (f64.load offset=8 (local.get $tb0)))
+      (local.set $rhi (f64.load offset=16 (local.get $tb0)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb0)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o0) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso0
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $rf (i32.load offset=24 (local.get $tb1)))
+      (local.set $rlo (f64.load offset=8 (local.get $tb1)))
+      (local.set $rhi (f64.load offset=16 (local.get $tb1)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb1)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o1) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso1
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $rf (i32.load offset=24 (local.get $tb2)))
+      (local.set $rlo (f64.load offset=8 (local.get $tb2)))
+      (local.set $rhi (f64.load offset=16 (local.get $tb2)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb2)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o2) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso2
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $rf (i32.load offset=24 (local.get $tb3)))
+      (local.set $rlo (f64.load offset=8 (local.get $tb3)))
+      (local.set $rhi (f64.load offset=16 (local.get $tb3)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb3)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o3) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso3
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $rf (i32.load offset=24 (local.get $tb4)))
+      (local.set $rlo (f64.load offset=8 (local.get $tb4)))
+      (local.set $rhi (f64.load offset=16 (local.get $tb4)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb4)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o4) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso4
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $rf (i32.load offset=24 (local.get $tb5)))
+      (local.set $rlo (f64.load offset=8 (local.get $tb5)))
+      (local.set $rhi (f64.load offset=16 (local.get $tb5)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb5)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o5) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso5
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $rf (i32.load offset=24 (local.get $tb6)))
+      (local.set $rlo (f64.load offset=8 (local.get $tb6)))
+      (local.set $rhi (f64.load offset=16 (local.get $tb6)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb6)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o6) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso6
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $rf (i32.load offset=24 (local.get $tb7)))
+      (local.set $rlo (f64.load offset=8 (local.get $tb7)))
+      (local.set $rhi (f64.load offset=16 (local.get $tb7)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb7)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o7) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso7
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso0))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso0))
               (f64.load (i32.add (local.get $tb0) (local.get $o0)))
               (local.get $iso0))))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso1))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso1))
               (f64.load (i32.add (local.get $tb1) (local.get $o1)))
               (local.get $iso1))))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso2))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso2))
               (f64.load (i32.add (local.get $tb2) (local.get $o2)))
               (local.get $iso2))))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso3))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso3))
               (f64.load (i32.add (local.get $tb3) (local.get $o3)))
               (local.get $iso3))))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso4))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso4))
               (f64.load (i32.add (local.get $tb4) (local.get $o4)))
               (local.get $iso4))))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso5))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso5))
               (f64.load (i32.add (local.get $tb5) (local.get $o5)))
               (local.get $iso5))))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso6))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso6))
               (f64.load (i32.add (local.get $tb6) (local.get $o6)))
               (local.get $iso6))))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso7))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso7))
               (f64.load (i32.add (local.get $tb7) (local.get $o7)))
               (local.get $iso7))))
       (local.set $t (i32.add (local.get $t) (i32.const 8)))
@@ -627,47 +723,48 @@
     (block $restDone (loop $rest
       (br_if $restDone (i32.ge_u (local.get $t) (local.get $nTrees)))
       (local.set $o (i32.const 0))
-      (local.set $iso (i32.const 0))
 
       (local.set $level (local.get $depth))
-      (local.set $stop (i32.sub (local.get $depth) (local.get $checked)))
-      (block $checkedDone (loop $checkedLevels
-        (br_if $checkedDone (i32.le_s (local.get $level) (local.get $stop)))
-
-      (local.set $v
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o))))))
-      (local.set $iso
-        (i32.or (local.get $iso)
-          (i32.shl
-            (i32.or
-              (f64.lt (local.get $v) (f64.load offset=8 (i32.add (local.get $tb) (local.get $o))))
-              (f64.gt (local.get $v) (f64.load offset=16 (i32.add (local.get $tb) (local.get $o)))))
-            (local.get $level))))
-      (local.set $o
-        (i32.add
-          (i32.add (i32.shl (local.get $o) (i32.const 1)) (i32.const 32))
-          (i32.shl
-            (f64.ge (local.get $v) (f64.load (i32.add (local.get $tb) (local.get $o))))
-            (i32.const 5))))
-        (local.set $level (i32.sub (local.get $level) (i32.const 1)))
-        (br $checkedLevels)))
       (block $levelsDone (loop $levels
         (br_if $levelsDone (i32.eqz (local.get $level)))
 
-      (local.set $v
-        (f64.load offset=0
-          (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o))))))
       (local.set $o
         (i32.add
           (i32.add (i32.shl (local.get $o) (i32.const 1)) (i32.const 32))
           (i32.shl
-            (f64.ge (local.get $v) (f64.load (i32.add (local.get $tb) (local.get $o))))
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o)))))
+              (f64.load (i32.add (local.get $tb) (local.get $o))))
             (i32.const 5))))
         (local.set $level (i32.sub (local.get $level) (i32.const 1)))
         (br $levels)))
+      (local.set $rf (i32.load offset=24 (local.get $tb)))
+      (local.set $rlo (f64.load offset=8 (local.get $tb)))
+      (local.set $rhi (f64.load offset=16 (local.get $tb)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.add (local.get $tb)
+              (i32.shl
+                (i32.sub
+                  (i32.shr_u (i32.add (i32.shr_u (local.get $o) (i32.const 5)) (i32.const 1)) (local.get $depth1))
+                  (i32.const 1))
+                (i32.const 5))))
+          (local.set $v
+            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+          (local.set $iso
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+              (local.get $out0)))
       (local.set $sum (f64.add (local.get $sum) (select
-              (f64.convert_i32_s (i32.sub (i32.add (local.get $depth) (i32.clz (local.get $iso))) (i32.const 30)))
+              (f64.convert_i32_s (local.get $iso))
               (f64.load (i32.add (local.get $tb) (local.get $o)))
               (local.get $iso))))
       (local.set $t (i32.add (local.get $t) (i32.const 1)))

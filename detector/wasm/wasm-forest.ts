@@ -1,5 +1,5 @@
 import { FOREST_KERNEL_BASE64 } from "./forest-kernel-bytes.js";
-import { LANES } from "./forest-kernel-wat.js";
+import { LANES, MAX_CHECKED_LEVELS } from "./forest-kernel-wat.js";
 
 /** Row groups copied into the kernel's memory and walked per call. */
 const CHUNK_GROUPS = 128;
@@ -89,8 +89,9 @@ function kernelModule(): object | null {
 
 /**
  * Loads a forest into a fresh instance of the WebAssembly kernel. Returns
- * undefined when WebAssembly is unavailable or the forest is too large, so
- * the caller keeps its JS kernel.
+ * undefined when WebAssembly is unavailable, the forest is too large, or it
+ * checks ranges deeper than the kernel does (MAX_CHECKED_LEVELS), so the
+ * caller keeps its JS kernel.
  *
  * The kernel sums the same f64 path lengths (leaf values, or depth + 1 where
  * a range check isolates) in the same tree order as the reference walk and
@@ -110,7 +111,7 @@ export function createWasmKernel(
   const slots = 2 ** (depth + 1) - 1;
   const treeBytes = slots * SLOT_BYTES;
   const nodeBytes = nTrees * treeBytes;
-  if (nodeBytes > MAX_NODE_BYTES) return undefined;
+  if (nodeBytes > MAX_NODE_BYTES || checkedLevels > MAX_CHECKED_LEVELS) return undefined;
   const groupBytes = nf * W * 8;
   const chunkRows = CHUNK_GROUPS * W;
   const rowsPtr = nodeBytes;
