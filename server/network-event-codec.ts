@@ -33,6 +33,51 @@ const RECURSION_LIMIT = 100;
 
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
+/** Longest string, in bytes, the intern table holds. */
+const INTERN_MAX_BYTES = 128;
+/** Slots of the intern table (a power of two). */
+const INTERN_SLOTS = 4096;
+const interned: string[] = new Array<string>(INTERN_SLOTS).fill("");
+
+/**
+ * `buf[start, end)` as a string if it is all ASCII, else `undefined`.
+ * Telemetry repeats the same few thousand paths, hashes, users, domains
+ * and protocols, so each string read is looked up in a direct-mapped table
+ * by a hash of its bytes: a hit returns the string read before, with no
+ * allocation, and, because it is the same string object, its hash code is
+ * already computed for the featurizer's `Map` lookups. A miss (or a
+ * collision) builds the string and takes the slot. Bounded: 4096 strings of
+ * at most 128 characters.
+ */
+function internAscii(buf: Uint8Array, start: number, end: number): string | undefined {
+  // FNV-1a over the bytes, and an OR of them to tell ASCII.
+  let h = 0x811c9dc5;
+  let high = 0;
+  for (let i = start; i < end; i++) {
+    const b = buf[i] as number;
+    high |= b;
+    h = Math.imul(h ^ b, 0x01000193);
+  }
+  if (high >= 0x80) {
+    return undefined;
+  }
+  const slot = (h ^ (h >>> 16)) & (INTERN_SLOTS - 1);
+  const cached = interned[slot] as string;
+  const n = end - start;
+  if (cached.length === n) {
+    let i = 0;
+    while (i < n && cached.charCodeAt(i) === buf[start + i]) {
+      i++;
+    }
+    if (i === n) {
+      return cached;
+    }
+  }
+  const s = String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  interned[slot] = s;
+  return s;
+}
+
 /** Read state: one buffer, one position, as protobuf-es's `BinaryReader`. */
 class Reader {
   pos = 0;
@@ -165,28 +210,24 @@ class Reader {
     return start;
   }
 
-  /** A proto3 string: UTF-8, validated as protobuf-es does (fatal decoder). */
+  /**
+   * A proto3 string: UTF-8, validated as protobuf-es does (fatal decoder).
+   * Short ASCII strings come from the intern table when they were read
+   * before, see {@link internAscii}.
+   */
   string(): string {
     const start = this.delimited();
     const end = this.pos;
-    const buf = this.buf;
-    if (end - start <= 64) {
-      let ascii = true;
-      for (let i = start; i < end; i++) {
-        if ((buf[i] as number) >= 0x80) {
-          ascii = false;
-          break;
-        }
-      }
-      if (ascii) {
-        let s = "";
-        for (let i = start; i < end; i++) {
-          s += String.fromCharCode(buf[i] as number);
-        }
+    if (end === start) {
+      return "";
+    }
+    if (end - start <= INTERN_MAX_BYTES) {
+      const s = internAscii(this.buf, start, end);
+      if (s !== undefined) {
         return s;
       }
     }
-    return utf8Strict.decode(buf.subarray(start, end));
+    return utf8Strict.decode(this.buf.subarray(start, end));
   }
 
   /** protobuf-es `skip()`: steps over one value of an unknown field. */
