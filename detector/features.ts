@@ -279,70 +279,115 @@ export function createTelemetryFeaturizer(spec: TelemetryFeatureSpec): Featurize
   const usualUser = typicalBySecond("user_process");
   const baselines = new Map(spec.baselines);
   const global = baselines.get("") ?? [1, 0, 1, 0, 1];
+  // "process\u0000port" baselines by process, then port, so the hot path
+  // builds no key: a port holds no separator, so a key's last one splits it
+  // into exactly the (process, port) whose joined key it is.
+  const portBaselines = new Map<string, Map<string, Baseline>>();
+  for (const [key, baseline] of baselines) {
+    const cut = key.lastIndexOf(SEP);
+    if (cut < 0) continue;
+    const a = key.slice(0, cut);
+    let inner = portBaselines.get(a);
+    if (!inner) {
+      inner = new Map();
+      portBaselines.set(a, inner);
+    }
+    inner.set(key.slice(cut + 1), baseline);
+  }
   const nFeatures = TELEMETRY_FEATURES.length;
-  const lower = createCache((s) => s.toLowerCase());
-  const upper = createCache((s) => s.toUpperCase());
-  const processName = createCache((lowerPath) => {
-    const slash = Math.max(lowerPath.lastIndexOf("\\"), lowerPath.lastIndexOf("/"));
-    return slash >= 0 ? lowerPath.slice(slash + 1) : lowerPath;
+  const innerOf = (t: RarityTable, a: string): ReadonlyMap<string, number> =>
+    rarity[t].get(a) ?? NO_KEYS;
+  // Everything a field's value decides is looked up once per distinct value
+  // and cached with it (bounded, see createCache): an event then costs one
+  // lookup per field plus one per (context, value) pair.
+  const processInfo = createCache((rawPath): ProcessInfo => {
+    const path = rawPath.toLowerCase();
+    const slash = Math.max(path.lastIndexOf("\\"), path.lastIndexOf("/"));
+    const process = slash >= 0 ? path.slice(slash + 1) : path;
+    return {
+      path,
+      process,
+      processRarity: look("process", process, ""),
+      pathRarity: look("process_path", path, ""),
+      hashes: innerOf("process_hash", path),
+      usualHash: usualHash.get(path) ?? logN1,
+      usualParent: usualParent.get(process) ?? logN1,
+      usualUser: usualUser.get(process) ?? logN1,
+      usualHour: usualHour.get(process) ?? logN1,
+      ports: innerOf("process_port", process),
+      dests: innerOf("process_dest", process),
+      hours: innerOf("process_hour", process),
+      portBaselines: portBaselines.get(process),
+      baseline: baselines.get(process) ?? global,
+    };
   });
-  const prefix = createCache(ipPrefix);
-  const zone = createCache(dnsZone);
-  const internal = createCache((ip) => (isInternalIp(ip) ? "internal" : "external"));
-  const processPort = createCache((key) => key);
-  const portText: string[] = [];
-  const dns = { length: 0, labels: 0, maxLabel: 0, entropy: 0 };
+  const lower = createCache((v) => v.toLowerCase());
+  const parents = createCache((parent) => innerOf("parent_process", parent.toLowerCase()));
+  const users = createCache((user) => innerOf("user_process", user.toLowerCase()));
+  const protocols = createCache((p) => look("protocol", p.toUpperCase(), ""));
+  const domains = createCache((domain): DestInfo => {
+    const dest = domain.toLowerCase();
+    return { dest, rarity: look("dest", dest, "") };
+  });
+  const ips = createCache((ip): IpInfo => {
+    const dest = ipPrefix(ip);
+    const internal = isInternalIp(ip);
+    return { dest, rarity: look("dest", dest, ""), internal };
+  });
+  const queries = createCache((query): QueryInfo => {
+    const shape = { length: 0, labels: 0, maxLabel: 0, entropy: 0 };
+    dnsFeaturesInto(query, shape);
+    return { ...shape, zoneRarity: look("dns_zone", dnsZone(query), "") };
+  });
+  const portInfo: PortInfo[] = [];
+  const portOf = (n: number): PortInfo => {
+    let info = portInfo[n];
+    if (info === undefined) {
+      const port = String(n);
+      info = {
+        port,
+        rarity: look("port", port, ""),
+        internalRarity: look("internal_port", "internal", port),
+        externalRarity: look("internal_port", "external", port),
+      };
+      portInfo[n] = info;
+    }
+    return info;
+  };
 
   const featurize = (e: NetworkEvent, out: Float64Array, offset = 0): void => {
-    const path = lower(e.processPath);
-    const process = processName(path);
-    const domain = lower(e.destDomain);
-    const dest = domain !== "" ? domain : prefix(e.destIp);
-    let port = portText[e.destPort];
-    if (port === undefined) {
-      port = String(e.destPort);
-      portText[e.destPort] = port;
-    }
-    const scope = internal(e.destIp);
-    const ts = e.timestamp;
-    const hour = ts ? Math.floor(Number(ts.seconds % 86_400n) / 3600) : -1;
+    const p = processInfo(e.processPath);
+    const ip = ips(e.destIp);
+    const domain = e.destDomain === "" ? undefined : domains(e.destDomain);
+    const dest = domain === undefined ? ip : domain;
+    const portInfo = portOf(e.destPort);
+    const port = portInfo.port;
+    const hour = hourOf(e);
     const sent = Math.log1p(Number(e.bytesSent));
     const recv = Math.log1p(Number(e.bytesRecv));
-    const base =
-      baselines.get(processPort(process + SEP + port)) ?? baselines.get(process) ?? global;
-    dnsFeaturesInto(e.dnsQuery, dns);
+    const base = p.portBaselines?.get(port) ?? p.baseline;
+    const dns = queries(e.dnsQuery);
     let o = offset;
     out[o++] = sent;
     out[o++] = recv;
     out[o++] = sent - recv;
     out[o++] = zScore(sent, base[1], base[2]);
     out[o++] = zScore(recv, base[3], base[4]);
-    out[o++] = look("process", process, "");
-    out[o++] = look("process_path", path, "");
+    out[o++] = p.processRarity;
+    out[o++] = p.pathRarity;
+    out[o++] = e.processHash === "" ? p.usualHash : (p.hashes.get(lower(e.processHash)) ?? logN1);
     out[o++] =
-      e.processHash === ""
-        ? (usualHash.get(path) ?? logN1)
-        : look("process_hash", path, lower(e.processHash));
-    out[o++] =
-      e.parentProcess === ""
-        ? (usualParent.get(process) ?? logN1)
-        : look("parent_process", lower(e.parentProcess), process);
-    out[o++] =
-      e.userContext === ""
-        ? (usualUser.get(process) ?? logN1)
-        : look("user_process", lower(e.userContext), process);
-    out[o++] = look("process_port", process, port);
-    out[o++] = look("process_dest", process, dest);
-    out[o++] = look("dest", dest, "");
-    out[o++] = look("port", port, "");
-    out[o++] = look("protocol", upper(e.protocol), "");
-    out[o++] = look("internal_port", scope, port);
-    out[o++] =
-      hour < 0
-        ? (usualHour.get(process) ?? logN1)
-        : look("process_hour", process, HOUR_BUCKETS[hour] as string);
-    out[o++] = look("dns_zone", zone(e.dnsQuery), "");
-    out[o++] = e.destIp === "" ? 0.5 : scope === "internal" ? 1 : 0;
+      e.parentProcess === "" ? p.usualParent : (parents(e.parentProcess).get(p.process) ?? logN1);
+    out[o++] = e.userContext === "" ? p.usualUser : (users(e.userContext).get(p.process) ?? logN1);
+    out[o++] = p.ports.get(port) ?? logN1;
+    out[o++] = p.dests.get(dest.dest) ?? logN1;
+    out[o++] = dest.rarity;
+    out[o++] = portInfo.rarity;
+    out[o++] = protocols(e.protocol);
+    out[o++] = ip.internal ? portInfo.internalRarity : portInfo.externalRarity;
+    out[o++] = hour < 0 ? p.usualHour : (p.hours.get(HOUR_BUCKETS[hour] as string) ?? logN1);
+    out[o++] = dns.zoneRarity;
+    out[o++] = e.destIp === "" ? 0.5 : ip.internal ? 1 : 0;
     out[o++] = e.destDomain === "" ? 1 : 0;
     out[o++] = dns.length;
     out[o++] = dns.labels;
@@ -376,6 +421,65 @@ export function createTelemetryFeaturizer(spec: TelemetryFeatureSpec): Featurize
 /** Three-hour buckets: coarse enough to be seen, fine enough for night vs day. */
 const HOUR_BUCKETS = Array.from({ length: 24 }, (_, h) => String(Math.floor(h / 3)));
 
+/** An empty inner table: every key in it is unseen. */
+const NO_KEYS: ReadonlyMap<string, number> = new Map();
+
+/** What a process path decides: its keys, their rarities and its context tables. */
+interface ProcessInfo {
+  path: string;
+  process: string;
+  processRarity: number;
+  pathRarity: number;
+  /** Rarity by lowercased hash, for this path. */
+  hashes: ReadonlyMap<string, number>;
+  usualHash: number;
+  usualParent: number;
+  usualUser: number;
+  usualHour: number;
+  /** Rarity by port, destination and hour bucket, for this process. */
+  ports: ReadonlyMap<string, number>;
+  dests: ReadonlyMap<string, number>;
+  hours: ReadonlyMap<string, number>;
+  portBaselines: ReadonlyMap<string, Baseline> | undefined;
+  baseline: Baseline;
+}
+
+/** A destination key and its rarity. */
+interface DestInfo {
+  dest: string;
+  rarity: number;
+}
+
+/** What a destination IP decides: its /24 (or /48) key, rarity and scope. */
+interface IpInfo extends DestInfo {
+  internal: boolean;
+}
+
+/** What a destination port decides. */
+interface PortInfo {
+  port: string;
+  rarity: number;
+  internalRarity: number;
+  externalRarity: number;
+}
+
+/** A DNS query's shape and the rarity of its zone. */
+interface QueryInfo extends DnsShape {
+  zoneRarity: number;
+}
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Hour of day (UTC) of the event's timestamp; -1 without one. */
+function hourOf(e: NetworkEvent): number {
+  const ts = e.timestamp;
+  if (!ts) return -1;
+  const s = ts.seconds;
+  // Exact as a double below 2^53, where % gives what the bigint % gives.
+  const inDay = s >= -MAX_EXACT && s <= MAX_EXACT ? Number(s) % 86_400 : Number(s % 86_400n);
+  return Math.floor(inDay / 3600);
+}
+
 /** Entries a normalisation cache holds before it starts over. */
 const CACHE_LIMIT = 20_000;
 
@@ -385,8 +489,8 @@ const CACHE_LIMIT = 20_000;
  * instead of building them. Bounded: a flood of unique values only costs a
  * reset now and then.
  */
-function createCache(fn: (s: string) => string): (s: string) => string {
-  const cache = new Map<string, string>();
+function createCache<V>(fn: (s: string) => V): (s: string) => V {
+  const cache = new Map<string, V>();
   return (s) => {
     let v = cache.get(s);
     if (v === undefined) {
