@@ -24,6 +24,7 @@ export function createDetector(model: ModelFile): Detector {
   let batch = new Float64Array(nf * 64);
   const explainValues = new Float64Array(nf);
   const explainContributions = new Float64Array(nf);
+  const explainTaken = new Uint8Array(nf);
   const info: ModelInfo = {
     formatVersion: model.formatVersion,
     version: modelVersion(model),
@@ -59,7 +60,8 @@ export function createDetector(model: ModelFile): Detector {
       // Top k by repeated selection: k is small (5 on the wire) and nf is 26,
       // so this beats building and sorting an object per feature.
       const k = Math.min(top, nf);
-      const taken = new Uint8Array(nf);
+      const taken = explainTaken;
+      taken.fill(0);
       const result: Contribution[] = [];
       for (let i = 0; i < k; i++) {
         let best = -1;
