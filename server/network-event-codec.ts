@@ -547,10 +547,22 @@ class Writer {
   }
 
   string(tag: number, s: string): void {
-    if (s.length === 0) return;
-    this.buf[this.pos++] = tag;
-    this.varint(utf8Length(s));
-    this.pos += this.buf.write(s, this.pos, "utf8");
+    const n = s.length;
+    if (n === 0) return;
+    const buf = this.buf;
+    buf[this.pos++] = tag;
+    const bytes = utf8Length(s);
+    this.varint(bytes);
+    if (bytes === n && n <= 64) {
+      // ASCII (one byte per code unit): a loop beats a call into native code.
+      let pos = this.pos;
+      for (let i = 0; i < n; i++) {
+        buf[pos++] = s.charCodeAt(i);
+      }
+      this.pos = pos;
+      return;
+    }
+    this.pos += buf.write(s, this.pos, "utf8");
   }
 
   contributions(tag: number, list: readonly FeatureContribution[]): void {
