@@ -252,6 +252,37 @@ describe("decodeStreamScoreRequest()", () => {
     expect(rejected).toBeGreaterThan(250);
   });
 
+  it("reads the right strings when repeated values share and reuse the intern table's slots", () => {
+    // More distinct values than the table has slots, read twice in
+    // different orders: hits, misses and evicted slots all give the bytes' string.
+    const values = Array.from({ length: 10_000 }, (_, i) =>
+      i % 3 === 0
+        ? `c:\\app\\p${i}.exe`
+        : i % 3 === 1
+          ? `${i}`.padStart(64, "f")
+          : `h${i}.example.com`,
+    );
+    const request = (ids: number[]) =>
+      toBinary(
+        StreamScoreRequestSchema,
+        create(StreamScoreRequestSchema, {
+          requestId: `r${ids[0]}`,
+          events: ids.map((i) => ({
+            processPath: values[i] as string,
+            processHash: values[(i * 7) % values.length] as string,
+            destDomain: values[(i * 13) % values.length] as string,
+          })),
+        }),
+      );
+    for (const order of [(i: number) => i, (i: number) => (i * 7919) % values.length]) {
+      for (let start = 0; start < values.length; start += 100) {
+        const ids = Array.from({ length: 100 }, (_, k) => order(start + k));
+        const bytes = request(ids);
+        expect(decodeStreamScoreRequest(bytes)).toEqual(theirsStream(bytes));
+      }
+    }
+  });
+
   it("rejects invalid UTF-8 in a string with the decoder's error", () => {
     const bytes = Uint8Array.from([0x0a, 0x02, 0xc3, 0x28]);
     expect(() => theirsStream(bytes)).toThrow();
