@@ -102,7 +102,7 @@ export interface AnomalyReport {
  * destination, port, protocol). Never the whole event, never user or DNS data.
  */
 export function logAnomaly(log: Logger, event: NetworkEvent, report: AnomalyReport): void {
-  log.warn(
+  unredacted(log).warn(
     {
       score: report.score,
       threshold: report.threshold,
@@ -122,6 +122,24 @@ export function logAnomaly(log: Logger, event: NetworkEvent, report: AnomalyRepo
     },
     "anomalous event",
   );
+}
+
+const unredactedOf = new WeakMap<Logger, Logger>();
+
+/**
+ * A child of `log` without the server's redaction paths, for anomaly lines
+ * only. Their keys are fixed above and none can hold an `authorization`
+ * value, and the wildcard paths made each line cost about 21–25 µs instead
+ * of 3.6 (pino 10, 50,000 lines, .scratch timing), a fifth of the server's
+ * CPU under streamed load. One child per RPC logger, kept while it lives.
+ */
+function unredacted(log: Logger): Logger {
+  let child = unredactedOf.get(log);
+  if (child === undefined) {
+    child = log.child({}, { redact: { paths: [] } });
+    unredactedOf.set(log, child);
+  }
+  return child;
 }
 
 /** Keeps log lines bounded: validated fields can still be 1024 characters. */

@@ -1,0 +1,51 @@
+import { create } from "@bufbuild/protobuf";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { LOG_REDACT } from "./auth-config.js";
+import { logAnomaly } from "./logging.js";
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const root = pino(
+    { level: "info", redact: LOG_REDACT },
+    { write: (l: string) => lines.push(JSON.parse(l)) },
+  );
+  return { lines, rpc: root.child({ rpc: "StreamScore", client: "10.0.0.1" }) };
+}
+
+describe("logAnomaly()", () => {
+  it("writes the anomaly line with the RPC logger's bindings, and redaction stays on for every other line", () => {
+    const { lines, rpc } = capture();
+    const event = create(NetworkEventSchema, {
+      processPath: "C:\\x\\evil.exe",
+      destIp: "203.0.113.9",
+      destPort: 4444,
+      protocol: "TCP",
+    });
+    const report = {
+      score: 0.81,
+      threshold: 0.65,
+      modelVersion: "3e9651ef1f29",
+      contributions: [{ feature: "process_rarity", contribution: 1.2, value: 10.1 }],
+      requestId: "b-1",
+    };
+    logAnomaly(rpc, event, report);
+    logAnomaly(rpc, event, report);
+    rpc.info({ req: { headers: { authorization: "Bearer secret" } } }, "rpc finished");
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatchObject({
+      level: 40,
+      msg: "anomalous event",
+      rpc: "StreamScore",
+      client: "10.0.0.1",
+      score: 0.81,
+      requestId: "b-1",
+      process: "C:\\x\\evil.exe",
+      destPort: 4444,
+      topFeatures: [{ feature: "process_rarity", contribution: 1.2, value: 10.1 }],
+    });
+    expect(lines[1]).toEqual({ ...lines[0], time: lines[1]?.time });
+    expect(lines[2]).toMatchObject({ req: { headers: { authorization: "[redacted]" } } });
+  });
+});
