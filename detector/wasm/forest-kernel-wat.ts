@@ -4,23 +4,25 @@
  * `forest-kernel-bytes.ts`; a test recompiles it and fails on any drift.
  *
  * Memory layout the kernel expects (see `wasm-forest.ts`):
- * - Every tree is a complete binary tree of `2^(depth+1) − 1` slots of 32
+ * - Every tree is a complete binary tree of `2^(depth+1) − 1` slots of 16
  *   bytes, children of slot i at 2i+1 and 2i+2. An internal slot holds the
- *   f64 threshold at +0, the f64 low and high ends of the split feature's
- *   training range at +8 and +16, and, as an i32 at +24, the split
- *   feature's byte offset in a row group (feature × LANES × 8). A leaf slot
- *   holds the leaf's path length (depth + c(size)) as an f64 at +0.
+ *   f64 threshold at +0 and, as an i32 at +8, the split feature's byte
+ *   offset in a row group (feature × LANES × 8). A leaf slot holds the
+ *   leaf's path length (depth + c(size)) as an f64 at +0.
+ * - A range table beside the trees: for tree t, at `ranges + t × 48`, the
+ *   f64 low and high ends of the split feature's training range of slots 0,
+ *   1 and 2 (the levels the kernel checks), 16 bytes a slot.
  * - Rows come in groups of LANES, feature-major inside a group: row j's
  *   feature f is the f64 at `group + (f × LANES + j) × 8`. All lanes of a
  *   group share one base address, which keeps the unrolled walk in registers.
  *
  * A walk goes right when `value >= threshold`, the reference walk's rule, so
  * padding slots with an infinite threshold always go left. In the first
- * `checked` levels, a value outside [low, high] isolates the row at that
- * slot: the walk goes on to its leaf (no branch), and the slots it passed in
- * those levels are checked afterwards; the tree then counts depth + 1 from
- * the root instead of the leaf's value, as the reference walk does. Padding
- * slots have the range (−∞, +∞).
+ * `checked` levels (at most two), a value outside [low, high] isolates the
+ * row at that slot: the walk goes on to its leaf (no branch), and the slots
+ * it passed in those levels are checked afterwards; the tree then counts
+ * depth + 1 from the root instead of the leaf's value, as the reference walk
+ * does. Padding slots have the range (−∞, +∞).
  */
 
 /** Rows per group, walked side by side through a tree by `blockPaths`. */
@@ -31,17 +33,17 @@ export const TREE_LANES = 8;
 const lanes = (n: number, f: (j: number) => string): string =>
   Array.from({ length: n }, (_, j) => f(j)).join("\n");
 
-/** One level of descent for one lane: o = 2o + 32 + 32·(value >= threshold). */
+/** One level of descent for one lane: o = 2o + 16 + 16·(value >= threshold). */
 const step = (o: string, tree: string, row: string, laneOffset: number): string => `
       (local.set ${o}
         (i32.add
-          (i32.add (i32.shl (local.get ${o}) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get ${o}) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=${laneOffset}
-                (i32.add (local.get ${row}) (i32.load offset=24 (i32.add (local.get ${tree}) (local.get ${o})))))
+                (i32.add (local.get ${row}) (i32.load offset=8 (i32.add (local.get ${tree}) (local.get ${o})))))
               (f64.load (i32.add (local.get ${tree}) (local.get ${o}))))
-            (i32.const 5))))`;
+            (i32.const 4))))`;
 
 /** A walk of `depth` levels, `$level` counting down from depth to 1. */
 const walk = (steps: string, indent: string): string => `
@@ -58,16 +60,17 @@ export const MAX_CHECKED_LEVELS = 2;
 /**
  * After a lane's walk, the range checks of the root and, if `$checked` is
  * 2, of the level-1 slot it passed, off the walk's chain of dependent loads:
- * the leaf's heap index h names that slot, h >> (depth − 1) − 1. `iso` ends
- * as the path length where the shallowest failed check isolated the row (1
- * or 2), or 0. The root's feature offset and range come hoisted in `root`
- * locals (`$rf`, `$rlo`, `$rhi` or per tree lane), and `$c1`, `$c2` say
- * whether each level is checked.
+ * the leaf's heap index h names that slot, s = h >> (depth − 1) − 1. `iso`
+ * ends as the path length where the shallowest failed check isolated the
+ * row (1 or 2), or 0. The root's feature offset and range come hoisted in
+ * the `root` locals, `ranges` points at the tree's range table, and `$c1`,
+ * `$c2` say whether each level is checked.
  */
 const rangeChecks = (
   o: string,
   iso: string,
   tree: string,
+  ranges: string,
   row: string,
   laneOffset: number,
   root: { f: string; lo: string; hi: string },
@@ -77,28 +80,33 @@ const rangeChecks = (
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get ${root.lo})) (f64.gt (local.get $v) (local.get ${root.hi})))))
           (local.set $a
-            (i32.add (local.get ${tree})
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get ${o}) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get ${o}) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=${laneOffset} (i32.add (local.get ${row}) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=${laneOffset}
+              (i32.add (local.get ${row}) (i32.load offset=8 (i32.add (local.get ${tree}) (local.get $a))))))
+          (local.set $a (i32.add (local.get ${ranges}) (i32.and (local.get $a) (i32.const 48))))
           (local.set ${iso}
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))`;
 
 /** Loads a tree's root feature offset and range into the given locals. */
-const rootOf = (tree: string, root: { f: string; lo: string; hi: string }): string =>
-  `(local.set ${root.f} (i32.load offset=24 (local.get ${tree})))
-      (local.set ${root.lo} (f64.load offset=8 (local.get ${tree})))
-      (local.set ${root.hi} (f64.load offset=16 (local.get ${tree})))`;
+const rootOf = (
+  tree: string,
+  ranges: string,
+  root: { f: string; lo: string; hi: string },
+): string =>
+  `(local.set ${root.f} (i32.load offset=8 (local.get ${tree})))
+      (local.set ${root.lo} (f64.load (local.get ${ranges})))
+      (local.set ${root.hi} (f64.load offset=8 (local.get ${ranges})))`;
 
 /** Sets `$c1`, `$c2` (levels 0 and 1 checked) and `$depth1` (depth − 1). */
 const checkFlags = `
@@ -137,8 +145,8 @@ export function forestKernelWat(width = LANES): string {
   (func (export "blockPaths")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32)
     (param $rows i32) (param $groupBytes i32) (param $nGroups i32) (param $out i32) (param $blockGroups i32)
-    (param $checked i32)
-    (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $g i32) (local $level i32)
+    (param $checked i32) (param $ranges i32)
+    (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $rt i32) (local $g i32) (local $level i32)
     (local $rb i32) (local $dst i32) (local $a i32) (local $v f64) (local $out0 i32)
     (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
 ${lanes(W, (j) => `    (local $o${j} i32) (local $iso${j} i32)`)}${checkFlags}
@@ -156,9 +164,10 @@ ${lanes(W, (j) => `    (local $o${j} i32) (local $iso${j} i32)`)}${checkFlags}
       (if (i32.gt_u (local.get $end) (local.get $nGroups)) (then (local.set $end (local.get $nGroups))))
       (local.set $t (i32.const 0))
       (local.set $tb (local.get $nodes))
+      (local.set $rt (local.get $ranges))
       (block $treesDone (loop $trees
         (br_if $treesDone (i32.ge_u (local.get $t) (local.get $nTrees)))
-        ${rootOf("$tb", ROOT)}
+        ${rootOf("$tb", "$rt", ROOT)}
         (local.set $g (local.get $start))
         (block $groupsDone (loop $groups
           (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $end)))
@@ -168,7 +177,7 @@ ${walk(
   lanes(W, (j) => step(`$o${j}`, "$tb", "$rb", 8 * j)),
   "          ",
 )}
-${lanes(W, (j) => rangeChecks(`$o${j}`, `$iso${j}`, "$tb", "$rb", 8 * j, ROOT))}
+${lanes(W, (j) => rangeChecks(`$o${j}`, `$iso${j}`, "$tb", "$rt", "$rb", 8 * j, ROOT))}
           (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $g) (i32.const ${W * 8}))))
 ${lanes(
   W,
@@ -179,6 +188,7 @@ ${lanes(
           (br $groups)))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
         (local.set $tb (i32.add (local.get $tb) (local.get $treeBytes)))
+        (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
         (br $trees)))
       (local.set $start (local.get $end))
       (br $blocks)))
@@ -189,9 +199,9 @@ ${lanes(
   ;; in lane 0 of a group at \`row\`.
   (func (export "rowPaths")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32) (param $row i32)
-    (param $checked i32)
+    (param $checked i32) (param $ranges i32)
     (result f64)
-    (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32)
+    (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32) (local $rt i32)
     (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32)
     (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
 ${lanes(T, (j) => `    (local $o${j} i32) (local $tb${j} i32) (local $iso${j} i32)`)}${checkFlags}
@@ -205,7 +215,14 @@ ${walk(
   lanes(T, (j) => step(`$o${j}`, `$tb${j}`, "$row", 0)),
   "      ",
 )}
-${lanes(T, (j) => `      ${rootOf(`$tb${j}`, ROOT)}${rangeChecks(`$o${j}`, `$iso${j}`, `$tb${j}`, "$row", 0, ROOT)}`)}
+      (local.set $rt (i32.add (local.get $ranges) (i32.mul (local.get $t) (i32.const 48))))
+${lanes(
+  T,
+  (
+    j,
+  ) => `      ${rootOf(`$tb${j}`, "$rt", ROOT)}${rangeChecks(`$o${j}`, `$iso${j}`, `$tb${j}`, "$rt", "$row", 0, ROOT)}
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))`,
+)}
 ${lanes(T, (j) => `      (local.set $sum (f64.add (local.get $sum) ${pathOf(`$o${j}`, `$iso${j}`, `$tb${j}`)}))`)}
       (local.set $t (i32.add (local.get $t) (i32.const ${T})))
       (local.set $tb (i32.add (local.get $tb${T - 1}) (local.get $treeBytes)))
@@ -214,7 +231,8 @@ ${lanes(T, (j) => `      (local.set $sum (f64.add (local.get $sum) ${pathOf(`$o$
       (br_if $restDone (i32.ge_u (local.get $t) (local.get $nTrees)))
       (local.set $o (i32.const 0))
 ${walk(step("$o", "$tb", "$row", 0), "      ")}
-      ${rootOf("$tb", ROOT)}${rangeChecks("$o", "$iso", "$tb", "$row", 0, ROOT)}
+      (local.set $rt (i32.add (local.get $ranges) (i32.mul (local.get $t) (i32.const 48))))
+      ${rootOf("$tb", "$rt", ROOT)}${rangeChecks("$o", "$iso", "$tb", "$rt", "$row", 0, ROOT)}
       (local.set $sum (f64.add (local.get $sum) ${pathOf("$o", "$iso", "$tb")}))
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
       (local.set $tb (i32.add (local.get $tb) (local.get $treeBytes)))

@@ -9,8 +9,8 @@
   (func (export "blockPaths")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32)
     (param $rows i32) (param $groupBytes i32) (param $nGroups i32) (param $out i32) (param $blockGroups i32)
-    (param $checked i32)
-    (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $g i32) (local $level i32)
+    (param $checked i32) (param $ranges i32)
+    (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $rt i32) (local $g i32) (local $level i32)
     (local $rb i32) (local $dst i32) (local $a i32) (local $v f64) (local $out0 i32)
     (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
     (local $o0 i32) (local $iso0 i32)
@@ -38,11 +38,12 @@
       (if (i32.gt_u (local.get $end) (local.get $nGroups)) (then (local.set $end (local.get $nGroups))))
       (local.set $t (i32.const 0))
       (local.set $tb (local.get $nodes))
+      (local.set $rt (local.get $ranges))
       (block $treesDone (loop $trees
         (br_if $treesDone (i32.ge_u (local.get $t) (local.get $nTrees)))
-        (local.set $rf (i32.load offset=24 (local.get $tb)))
-      (local.set $rlo (f64.load offset=8 (local.get $tb)))
-      (local.set $rhi (f64.load offset=16 (local.get $tb)))
+        (local.set $rf (i32.load offset=8 (local.get $tb)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
         (local.set $g (local.get $start))
         (block $groupsDone (loop $groups
           (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $end)))
@@ -62,83 +63,83 @@
 
       (local.set $o0
         (i32.add
-          (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=0
-                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o0)))))
+                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o0)))))
               (f64.load (i32.add (local.get $tb) (local.get $o0))))
-            (i32.const 5))))
+            (i32.const 4))))
 
       (local.set $o1
         (i32.add
-          (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=8
-                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o1)))))
+                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o1)))))
               (f64.load (i32.add (local.get $tb) (local.get $o1))))
-            (i32.const 5))))
+            (i32.const 4))))
 
       (local.set $o2
         (i32.add
-          (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=16
-                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o2)))))
+                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o2)))))
               (f64.load (i32.add (local.get $tb) (local.get $o2))))
-            (i32.const 5))))
+            (i32.const 4))))
 
       (local.set $o3
         (i32.add
-          (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=24
-                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o3)))))
+                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o3)))))
               (f64.load (i32.add (local.get $tb) (local.get $o3))))
-            (i32.const 5))))
+            (i32.const 4))))
 
       (local.set $o4
         (i32.add
-          (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=32
-                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o4)))))
+                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o4)))))
               (f64.load (i32.add (local.get $tb) (local.get $o4))))
-            (i32.const 5))))
+            (i32.const 4))))
 
       (local.set $o5
         (i32.add
-          (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=40
-                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o5)))))
+                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o5)))))
               (f64.load (i32.add (local.get $tb) (local.get $o5))))
-            (i32.const 5))))
+            (i32.const 4))))
 
       (local.set $o6
         (i32.add
-          (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=48
-                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o6)))))
+                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o6)))))
               (f64.load (i32.add (local.get $tb) (local.get $o6))))
-            (i32.const 5))))
+            (i32.const 4))))
 
       (local.set $o7
         (i32.add
-          (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=56
-                (i32.add (local.get $rb) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o7)))))
+                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o7)))))
               (f64.load (i32.add (local.get $tb) (local.get $o7))))
-            (i32.const 5))))
+            (i32.const 4))))
             (local.set $level (i32.sub (local.get $level) (i32.const 1)))
             (br $levels)))
 
@@ -147,21 +148,22 @@
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o0) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o0) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=0 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=0
+              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso0
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
 
           (local.set $v (f64.load offset=8 (i32.add (local.get $rb) (local.get $rf))))
@@ -169,21 +171,22 @@
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o1) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o1) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=8 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=8
+              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso1
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
 
           (local.set $v (f64.load offset=16 (i32.add (local.get $rb) (local.get $rf))))
@@ -191,21 +194,22 @@
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o2) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o2) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=16 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=16
+              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso2
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
 
           (local.set $v (f64.load offset=24 (i32.add (local.get $rb) (local.get $rf))))
@@ -213,21 +217,22 @@
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o3) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o3) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=24 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=24
+              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso3
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
 
           (local.set $v (f64.load offset=32 (i32.add (local.get $rb) (local.get $rf))))
@@ -235,21 +240,22 @@
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o4) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o4) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=32 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=32
+              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso4
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
 
           (local.set $v (f64.load offset=40 (i32.add (local.get $rb) (local.get $rf))))
@@ -257,21 +263,22 @@
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o5) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o5) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=40 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=40
+              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso5
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
 
           (local.set $v (f64.load offset=48 (i32.add (local.get $rb) (local.get $rf))))
@@ -279,21 +286,22 @@
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o6) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o6) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=48 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=48
+              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso6
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
 
           (local.set $v (f64.load offset=56 (i32.add (local.get $rb) (local.get $rf))))
@@ -301,21 +309,22 @@
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o7) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o7) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=56 (i32.add (local.get $rb) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=56
+              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso7
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
           (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $g) (i32.const 64))))
           (f64.store offset=0 (local.get $dst)
@@ -362,6 +371,7 @@
           (br $groups)))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
         (local.set $tb (i32.add (local.get $tb) (local.get $treeBytes)))
+        (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
         (br $trees)))
       (local.set $start (local.get $end))
       (br $blocks)))
@@ -372,9 +382,9 @@
   ;; in lane 0 of a group at `row`.
   (func (export "rowPaths")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32) (param $row i32)
-    (param $checked i32)
+    (param $checked i32) (param $ranges i32)
     (result f64)
-    (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32)
+    (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32) (local $rt i32)
     (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32)
     (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
     (local $o0 i32) (local $tb0 i32) (local $iso0 i32)
@@ -414,277 +424,294 @@
 
       (local.set $o0
         (i32.add
-          (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb0) (local.get $o0)))))
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb0) (local.get $o0)))))
               (f64.load (i32.add (local.get $tb0) (local.get $o0))))
-            (i32.const 5))))
+            (i32.const 4))))
 
       (local.set $o1
         (i32.add
-          (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb1) (local.get $o1)))))
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb1) (local.get $o1)))))
               (f64.load (i32.add (local.get $tb1) (local.get $o1))))
-            (i32.const 5))))
+            (i32.const 4))))
 
       (local.set $o2
         (i32.add
-          (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb2) (local.get $o2)))))
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb2) (local.get $o2)))))
               (f64.load (i32.add (local.get $tb2) (local.get $o2))))
-            (i32.const 5))))
+            (i32.const 4))))
 
       (local.set $o3
         (i32.add
-          (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb3) (local.get $o3)))))
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb3) (local.get $o3)))))
               (f64.load (i32.add (local.get $tb3) (local.get $o3))))
-            (i32.const 5))))
+            (i32.const 4))))
 
       (local.set $o4
         (i32.add
-          (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb4) (local.get $o4)))))
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb4) (local.get $o4)))))
               (f64.load (i32.add (local.get $tb4) (local.get $o4))))
-            (i32.const 5))))
+            (i32.const 4))))
 
       (local.set $o5
         (i32.add
-          (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb5) (local.get $o5)))))
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb5) (local.get $o5)))))
               (f64.load (i32.add (local.get $tb5) (local.get $o5))))
-            (i32.const 5))))
+            (i32.const 4))))
 
       (local.set $o6
         (i32.add
-          (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb6) (local.get $o6)))))
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb6) (local.get $o6)))))
               (f64.load (i32.add (local.get $tb6) (local.get $o6))))
-            (i32.const 5))))
+            (i32.const 4))))
 
       (local.set $o7
         (i32.add
-          (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb7) (local.get $o7)))))
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb7) (local.get $o7)))))
               (f64.load (i32.add (local.get $tb7) (local.get $o7))))
-            (i32.const 5))))
+            (i32.const 4))))
         (local.set $level (i32.sub (local.get $level) (i32.const 1)))
         (br $levels)))
-      (local.set $rf (i32.load offset=24 (local.get $tb0)))
-      (local.set $rlo (f64.load offset=8 (local.get $tb0)))
-      (local.set $rhi (f64.load offset=16 (local.get $tb0)))
+      (local.set $rt (i32.add (local.get $ranges) (i32.mul (local.get $t) (i32.const 48))))
+      (local.set $rf (i32.load offset=8 (local.get $tb0)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb0)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o0) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o0) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb0) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso0
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
-      (local.set $rf (i32.load offset=24 (local.get $tb1)))
-      (local.set $rlo (f64.load offset=8 (local.get $tb1)))
-      (local.set $rhi (f64.load offset=16 (local.get $tb1)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+      (local.set $rf (i32.load offset=8 (local.get $tb1)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb1)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o1) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o1) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb1) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso1
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
-      (local.set $rf (i32.load offset=24 (local.get $tb2)))
-      (local.set $rlo (f64.load offset=8 (local.get $tb2)))
-      (local.set $rhi (f64.load offset=16 (local.get $tb2)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+      (local.set $rf (i32.load offset=8 (local.get $tb2)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb2)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o2) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o2) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb2) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso2
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
-      (local.set $rf (i32.load offset=24 (local.get $tb3)))
-      (local.set $rlo (f64.load offset=8 (local.get $tb3)))
-      (local.set $rhi (f64.load offset=16 (local.get $tb3)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+      (local.set $rf (i32.load offset=8 (local.get $tb3)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb3)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o3) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o3) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb3) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso3
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
-      (local.set $rf (i32.load offset=24 (local.get $tb4)))
-      (local.set $rlo (f64.load offset=8 (local.get $tb4)))
-      (local.set $rhi (f64.load offset=16 (local.get $tb4)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+      (local.set $rf (i32.load offset=8 (local.get $tb4)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb4)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o4) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o4) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb4) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso4
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
-      (local.set $rf (i32.load offset=24 (local.get $tb5)))
-      (local.set $rlo (f64.load offset=8 (local.get $tb5)))
-      (local.set $rhi (f64.load offset=16 (local.get $tb5)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+      (local.set $rf (i32.load offset=8 (local.get $tb5)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb5)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o5) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o5) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb5) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso5
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
-      (local.set $rf (i32.load offset=24 (local.get $tb6)))
-      (local.set $rlo (f64.load offset=8 (local.get $tb6)))
-      (local.set $rhi (f64.load offset=16 (local.get $tb6)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+      (local.set $rf (i32.load offset=8 (local.get $tb6)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb6)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o6) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o6) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb6) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso6
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
-      (local.set $rf (i32.load offset=24 (local.get $tb7)))
-      (local.set $rlo (f64.load offset=8 (local.get $tb7)))
-      (local.set $rhi (f64.load offset=16 (local.get $tb7)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+      (local.set $rf (i32.load offset=8 (local.get $tb7)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb7)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o7) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o7) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb7) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso7
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $sum (f64.add (local.get $sum) (select
               (f64.convert_i32_s (local.get $iso0))
               (f64.load (i32.add (local.get $tb0) (local.get $o0)))
@@ -730,38 +757,40 @@
 
       (local.set $o
         (i32.add
-          (i32.add (i32.shl (local.get $o) (i32.const 1)) (i32.const 32))
+          (i32.add (i32.shl (local.get $o) (i32.const 1)) (i32.const 16))
           (i32.shl
             (f64.ge
               (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=24 (i32.add (local.get $tb) (local.get $o)))))
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o)))))
               (f64.load (i32.add (local.get $tb) (local.get $o))))
-            (i32.const 5))))
+            (i32.const 4))))
         (local.set $level (i32.sub (local.get $level) (i32.const 1)))
         (br $levels)))
-      (local.set $rf (i32.load offset=24 (local.get $tb)))
-      (local.set $rlo (f64.load offset=8 (local.get $tb)))
-      (local.set $rhi (f64.load offset=16 (local.get $tb)))
+      (local.set $rt (i32.add (local.get $ranges) (i32.mul (local.get $t) (i32.const 48))))
+      (local.set $rf (i32.load offset=8 (local.get $tb)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
             (i32.and (local.get $c1)
               (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
           (local.set $a
-            (i32.add (local.get $tb)
-              (i32.shl
-                (i32.sub
-                  (i32.shr_u (i32.add (i32.shr_u (local.get $o) (i32.const 5)) (i32.const 1)) (local.get $depth1))
-                  (i32.const 1))
-                (i32.const 5))))
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
           (local.set $v
-            (f64.load offset=0 (i32.add (local.get $row) (i32.load offset=24 (local.get $a)))))
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
           (local.set $iso
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
                 (i32.and (local.get $c2)
                   (i32.or
-                    (f64.lt (local.get $v) (f64.load offset=8 (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=16 (local.get $a))))))
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
               (local.get $out0)))
       (local.set $sum (f64.add (local.get $sum) (select
               (f64.convert_i32_s (local.get $iso))

@@ -8,8 +8,10 @@ const BLOCK_GROUPS = 8;
 /** Largest node area the kernel takes on; bigger forests stay on the JS kernel. */
 const MAX_NODE_BYTES = 512 * 1024 * 1024;
 const PAGE_BYTES = 65_536;
-/** Bytes per tree slot: threshold, low, high (f64) and the feature offset (i32). */
-const SLOT_BYTES = 32;
+/** Bytes per tree slot: the threshold (f64) and the feature offset (i32). */
+const SLOT_BYTES = 16;
+/** Bytes per tree in the range table: low and high (f64) of slots 0, 1 and 2. */
+const RANGE_BYTES = 48;
 
 // The lib this project compiles against ("ES2023", no DOM) has no
 // WebAssembly types: declare the little the kernel uses.
@@ -36,6 +38,7 @@ interface KernelExports {
     out: number,
     blockGroups: number,
     checked: number,
+    ranges: number,
   ): void;
   rowPaths(
     nodes: number,
@@ -44,6 +47,7 @@ interface KernelExports {
     depth: number,
     row: number,
     checked: number,
+    ranges: number,
   ): number;
 }
 
@@ -114,7 +118,8 @@ export function createWasmKernel(
   if (nodeBytes > MAX_NODE_BYTES || checkedLevels > MAX_CHECKED_LEVELS) return undefined;
   const groupBytes = nf * W * 8;
   const chunkRows = CHUNK_GROUPS * W;
-  const rowsPtr = nodeBytes;
+  const rangesPtr = nodeBytes;
+  const rowsPtr = rangesPtr + nTrees * RANGE_BYTES;
   const outPtr = rowsPtr + CHUNK_GROUPS * groupBytes;
   const rowPtr = outPtr + chunkRows * 8;
   const total = rowPtr + groupBytes;
@@ -127,17 +132,21 @@ export function createWasmKernel(
   const f64 = new Float64Array(k.memory.buffer);
   const i32 = new Int32Array(k.memory.buffer);
   for (let t = 0; t < nTrees; t++) {
-    const base = (t * treeBytes) / 8; // in f64 units; a slot is 4 of them
+    const base = (t * treeBytes) / 8; // in f64 units; a slot is 2 of them
     for (let i = 0; i < nInternal; i++) {
-      const at = base + 4 * i;
-      const k = t * nInternal + i;
-      f64[at] = forest.threshold[k] as number;
-      f64[at + 1] = forest.low[k] as number;
-      f64[at + 2] = forest.high[k] as number;
-      i32[2 * (at + 3)] = (forest.feature[k] as number) * W * 8;
+      f64[base + 2 * i] = forest.threshold[t * nInternal + i] as number;
+      i32[2 * (base + 2 * i) + 2] = (forest.feature[t * nInternal + i] as number) * W * 8;
     }
     for (let j = 0; j <= nInternal; j++) {
-      f64[base + 4 * (nInternal + j)] = forest.leaf[t * (nInternal + 1) + j] as number;
+      f64[base + 2 * (nInternal + j)] = forest.leaf[t * (nInternal + 1) + j] as number;
+    }
+    // Slots 0..2 of the range table; a slot past the internal ones (depth 1) never checks.
+    const ranges = (rangesPtr + t * RANGE_BYTES) / 8;
+    for (let i = 0; i < 3; i++) {
+      const k = t * nInternal + i;
+      f64[ranges + 2 * i] = i < nInternal ? (forest.low[k] as number) : Number.NEGATIVE_INFINITY;
+      f64[ranges + 2 * i + 1] =
+        i < nInternal ? (forest.high[k] as number) : Number.POSITIVE_INFINITY;
     }
   }
   const rowsAt = rowsPtr / 8;
@@ -167,13 +176,14 @@ export function createWasmKernel(
           outPtr,
           blockGroups,
           checkedLevels,
+          rangesPtr,
         );
         for (let r = 0; r < n; r++) out[start + r] = f64[outAt + r] as number;
       }
     },
     rowPathSum(row) {
       for (let f = 0; f < nf; f++) f64[rowAt + f * W] = row[f] as number;
-      return k.rowPaths(0, treeBytes, nTrees, depth, rowPtr, checkedLevels);
+      return k.rowPaths(0, treeBytes, nTrees, depth, rowPtr, checkedLevels, rangesPtr);
     },
   };
 }
