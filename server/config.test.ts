@@ -1,6 +1,7 @@
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MODEL, parseConfig, REPO_ROOT, UsageError } from "./config.js";
+import { DEFAULT_MODEL, MAX_WORKERS, parseConfig, REPO_ROOT, UsageError } from "./config.js";
 
 describe("parseConfig()", () => {
   it("defaults to 127.0.0.1:50051, info, and the repo's default model", () => {
@@ -25,6 +26,7 @@ describe("parseConfig()", () => {
         idleTimeoutS: 60,
       },
       fastPath: true,
+      workers: 1,
     });
     expect(DEFAULT_MODEL).toBe(resolve(REPO_ROOT, "models/default.model.json"));
   });
@@ -93,6 +95,15 @@ describe("parseConfig()", () => {
     expect(parseConfig(["--no-fast-path"], {}).fastPath).toBe(false);
   });
 
+  it("takes --workers N, auto (one per core), or NETANOMALY_WORKERS", () => {
+    expect(parseConfig(["--workers", "3"], {}).workers).toBe(3);
+    expect(parseConfig([], { NETANOMALY_WORKERS: "2" }).workers).toBe(2);
+    expect(parseConfig(["--workers", "1"], { NETANOMALY_WORKERS: "2" }).workers).toBe(1);
+    expect(parseConfig(["--workers", "auto"], {}).workers).toBe(
+      Math.min(availableParallelism(), MAX_WORKERS),
+    );
+  });
+
   it("takes a threshold in (0, 1]", () => {
     expect(parseConfig(["--threshold", "0.7"], {}).threshold).toBe(0.7);
     expect(parseConfig(["--threshold", "1"], {}).threshold).toBe(1);
@@ -104,6 +115,9 @@ describe("parseConfig()", () => {
     [["--threshold", "0"], '--threshold must be in (0, 1], got "0"'],
     [["--threshold", "abc"], '--threshold must be in (0, 1], got "abc"'],
     [["--log-level", "loud"], "--log-level must be one of"],
+    [["--workers", "0"], '--workers must be an integer in [1, 64] or auto, got "0"'],
+    [["--workers", "65"], '--workers must be an integer in [1, 64] or auto, got "65"'],
+    [["--workers", "2.5"], '--workers must be an integer in [1, 64] or auto, got "2.5"'],
     [["--nope"], "Unknown option '--nope'"],
     [["--tls-cert", "c.pem"], "--tls-cert and --tls-key must be given together"],
     [["--client-ca", "ca.pem"], "--client-ca needs --tls-cert and --tls-key"],

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -31,7 +32,7 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 
 /** One line of usage, printed with every usage error. */
 export const USAGE =
-  "usage: npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T] [--stats-interval S] [--no-fast-path] " +
+  "usage: npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T] [--stats-interval S] [--workers N|auto] [--no-fast-path] " +
   SECURITY_USAGE;
 
 /** The server's settings after flags, environment and defaults are merged. */
@@ -55,7 +56,16 @@ export interface ServerConfig {
   statsIntervalS?: number | undefined;
   /** Serve plain gRPC Score/StreamScore without Connect (`grpc-fast-path.ts`); `--no-fast-path` turns it off. */
   fastPath: boolean;
+  /**
+   * Server processes sharing the port (`--workers N`, or `auto`: one per
+   * core), 1 to {@link MAX_WORKERS}; default 1, a single process. More than
+   * one runs a supervisor that forks them (`workers.ts`).
+   */
+  workers: number;
 }
+
+/** Largest `--workers`. */
+export const MAX_WORKERS = 64;
 
 /** A bad flag or environment value; main prints the message and exits 2. */
 export class UsageError extends Error {
@@ -81,6 +91,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
         threshold: { type: "string" },
         "stats-interval": { type: "string" },
         "no-fast-path": { type: "boolean" },
+        workers: { type: "string" },
         ...SECURITY_FLAGS,
       },
       strict: true,
@@ -128,6 +139,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
       );
     }
   }
+  const workers = parseWorkers(pick("workers", "NETANOMALY_WORKERS") ?? "1");
   const security = parseSecurityConfig(values, env, (m) => new UsageError(m));
   return {
     host,
@@ -138,5 +150,19 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     security,
     ...(statsIntervalS !== undefined ? { statsIntervalS } : {}),
     fastPath: values["no-fast-path"] !== true,
+    workers,
   };
+}
+
+function parseWorkers(text: string): number {
+  if (text === "auto") {
+    return Math.min(availableParallelism(), MAX_WORKERS);
+  }
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_WORKERS) {
+    throw new UsageError(
+      `--workers must be an integer in [1, ${MAX_WORKERS}] or auto, got ${JSON.stringify(text)}`,
+    );
+  }
+  return n;
 }

@@ -11,6 +11,9 @@ and Connect on one port. Flags win over environment variables.
   --log-level L          NETANOMALY_LOG_LEVEL   fatal|error|warn|info|debug|trace|silent (default info)
   --threshold T                                 verdict threshold in (0, 1] instead of the model's
   --stats-interval S     NETANOMALY_STATS_INTERVAL  log RSS and event-loop delay every S seconds
+  --workers N|auto       NETANOMALY_WORKERS     server processes sharing the port, auto: one per
+                                                core (default 1); connections go round-robin to
+                                                them, and each holds its own model and limits
 
 security (see docs/security.md):
   --api-keys-file FILE   (and/or API_KEYS=k1,k2) keys clients send as "authorization: Bearer <key>"
@@ -19,9 +22,11 @@ security (see docs/security.md):
   --tls-cert PEM --tls-key PEM [--client-ca PEM]  TLS on the same port; --client-ca requires client certs
   --max-message-bytes N                         largest request message (default 4 MiB)
   --max-streams N                               concurrent HTTP/2 streams per connection (default 100)
-  --rate-limit-rps R / --rate-limit-eps R       per-client requests/events per second (default off)
+  --rate-limit-rps R / --rate-limit-eps R       per-client requests/events per second, counted in
+                                                each worker (default off)
   --idle-timeout S                              close HTTP/2 connections idle S seconds (default 60)
 
-signals: SIGTERM/SIGINT drain and exit 0 (deadline 10 s); SIGHUP rereads the model.
+signals: SIGTERM/SIGINT drain and exit 0 (deadline 10 s); SIGHUP rereads the model
+(with --workers, the supervisor passes both on; a worker that dies is replaced).
 exit codes: 0 after a signal, 1 model or port problem, 2 bad flag.
 `;

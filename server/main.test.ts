@@ -1,40 +1,18 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { serializeModel, trainModel } from "../detector/index.js";
+import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "./config.js";
-import { routineEvents } from "./testdata/detector.js";
+import { useServerProcesses } from "./testdata/processes.js";
 
 // main.ts as users run it: a child process, never imported.
 
 const tsx = join(REPO_ROOT, "node_modules", ".bin", "tsx");
 const main = join(REPO_ROOT, "server", "main.ts");
-let dir: string;
-let model: string;
-const children: ChildProcess[] = [];
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "netanomaly-main-"));
-  model = join(dir, "small.model.json");
-  writeFileSync(
-    model,
-    serializeModel(trainModel(routineEvents(300), { nEstimators: 20, maxSamples: 64, seed: 3 })),
-  );
-});
-
-afterEach(() => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-    }
-  }
-});
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const processes = useServerProcesses("netanomaly-main-");
 
 function start(args: string[]) {
   const child = spawn(tsx, [main, ...args], {
@@ -42,7 +20,7 @@ function start(args: string[]) {
     env: { ...process.env, NETANOMALY_PORT: "", NETANOMALY_MODEL: "", NETANOMALY_HOST: "" },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  children.push(child);
+  processes.track(child);
   const lines: Record<string, unknown>[] = [];
   let stderr = "";
   child.stderr?.on("data", (c: Buffer) => {
@@ -65,7 +43,7 @@ function start(args: string[]) {
 
 describe("npm run server (server/main.ts)", () => {
   it("listens, serves Score, and exits 0 on SIGTERM after logging stopped", async () => {
-    const proc = start(["--port", "0", "--model", model, "--threshold", "0.9"]);
+    const proc = start(["--port", "0", "--model", processes.model(), "--threshold", "0.9"]);
     const listening = await proc.listening;
     expect(listening).toMatchObject({ address: "127.0.0.1", threshold: 0.9 });
     const res = await fetch(`${listening.url}/netanomaly.v1.ScoringService/Score`, {
@@ -103,7 +81,7 @@ describe("npm run server (server/main.ts)", () => {
   });
 
   it("exits 1 with one stderr line naming a missing model file", async () => {
-    const proc = start(["--port", "0", "--model", join(dir, "missing.json")]);
+    const proc = start(["--port", "0", "--model", join(processes.dir(), "missing.json")]);
     expect(await proc.exited).toBe(1);
     expect(proc.stderr().trim().split("\n")).toEqual([
       expect.stringMatching(/^netanomaly server: model file .*missing\.json does not exist$/),
@@ -111,7 +89,7 @@ describe("npm run server (server/main.ts)", () => {
   });
 
   it("exits 1 with one stderr line for a truncated model file", async () => {
-    const truncated = join(dir, "truncated.json");
+    const truncated = join(processes.dir(), "truncated.json");
     writeFileSync(truncated, '{"formatVersion":1,"checksum":"');
     const proc = start(["--port", "0", "--model", truncated]);
     expect(await proc.exited).toBe(1);

@@ -1,3 +1,4 @@
+import cluster from "node:cluster";
 import { pino } from "pino";
 import { loadModel, ModelFileError } from "../detector/index.js";
 import { LOG_REDACT, securityServerOptions } from "./auth-config.js";
@@ -7,6 +8,7 @@ import { HELP } from "./help.js";
 import { createModelReloader } from "./model-reload.js";
 import { createServer } from "./server.js";
 import { startStatsLog } from "./soak-stats.js";
+import { reportStartFailure, superviseWorkers } from "./workers.js";
 
 /** How long shutdown waits for in-flight RPCs before closing connections by force. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -19,7 +21,9 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
  * Reloads the model on SIGHUP and when the model file is replaced (see
  * model-reload.ts). `--stats-interval S` (or `NETANOMALY_STATS_INTERVAL`) logs
  * `runtime stats` (RSS, event-loop delay) every S seconds, for soak runs.
- * Tunes V8's old-generation growth first (see heap-tuning.ts).
+ * Tunes V8's old-generation growth first (see heap-tuning.ts). With
+ * `--workers N` (N > 1) this process is the supervisor of N such servers
+ * (workers.ts), each running this same file.
  */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -28,6 +32,18 @@ async function main(): Promise<void> {
     return;
   }
   const config = parseConfig(args, process.env);
+  if (config.workers > 1 && cluster.isPrimary) {
+    const logger = pino({ level: config.logLevel }, pino.destination({ dest: 1, sync: true }));
+    const exit = await superviseWorkers({
+      workers: config.workers,
+      logger,
+      stopDeadlineMs: SHUTDOWN_DEADLINE_MS,
+    });
+    if (exit.message !== undefined) {
+      process.stderr.write(`netanomaly server: ${exit.message}\n`);
+    }
+    process.exit(exit.exitCode);
+  }
   // Before the model is loaded: keeps the old generation near its live size (heap-tuning.ts).
   tuneHeap();
   // Installed first: SIGHUP's default action would kill a server still starting.
@@ -93,14 +109,21 @@ async function main(): Promise<void> {
   process.on("SIGINT", (s) => void stop(s));
 }
 
+/** Prints why the server could not start (a worker tells its supervisor instead) and exits. */
+function exitWith(message: string, exitCode: number): void {
+  if (cluster.isWorker) {
+    reportStartFailure(message, exitCode);
+    return;
+  }
+  process.stderr.write(`netanomaly server: ${message}\n`);
+  process.exit(exitCode);
+}
+
 main().catch((e: unknown) => {
   if (e instanceof UsageError) {
-    process.stderr.write(`netanomaly server: ${e.message} (${USAGE}; --help for details)\n`);
-    process.exit(2);
+    exitWith(`${e.message} (${USAGE}; --help for details)`, 2);
+    return;
   }
   const known = e instanceof ModelFileError || (e as NodeJS.ErrnoException).code === "EADDRINUSE";
-  process.stderr.write(
-    `netanomaly server: ${known ? (e as Error).message : String((e as Error).stack ?? e)}\n`,
-  );
-  process.exit(1);
+  exitWith(known ? (e as Error).message : String((e as Error).stack ?? e), 1);
 });
