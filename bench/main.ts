@@ -7,7 +7,8 @@
  * - footprint: spawn-to-SERVING time under tsx and compiled, RSS;
  * - stream: StreamScore over one HTTP/2 connection, batched and one event
  *   per message, latency at half the maximum rate, and the real agent;
- * - unary: Score under ghz with 16–50 concurrent calls;
+ * - unary: Score under ghz with 16–50 concurrent calls, and under h2load,
+ *   against one server process and against `--workers 2`;
  * - scaling: the engine against trees, ψ and feature width; the server
  *   against concurrent streams and batch size.
  *
@@ -30,14 +31,12 @@ import {
 } from "./server-process.js";
 import { si, summarize } from "./stats.js";
 import { runAgentProcess, runStreamLoadProcess, streamLoadCommand } from "./stream-bench.js";
-import { ensureGhz, ensureSklearn } from "./tools.js";
-import { runGhz } from "./unary-bench.js";
+import { ensureSklearn } from "./tools.js";
+import { runUnarySection } from "./unary-section.js";
 
 const run = promisify(execFile);
 const ROOT = new URL("..", import.meta.url).pathname;
 const MODEL = "models/default.model.json";
-/** The Python prototype's figure under 16 connections, as the issue quotes it. */
-const PROTOTYPE_RPS = 33.6;
 const SECTIONS = ["engine", "footprint", "stream", "unary", "scaling"] as const;
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -318,69 +317,24 @@ async function main(): Promise<void> {
     }
 
     if (only.has("unary")) {
-      const ghz = await ensureGhz(log);
-      if (ghz) {
-        log("unary");
-        const s = await ensureServer();
-        const unary: Record<string, unknown> = {};
-        for (const [concurrency, connections] of [
-          [16, 16],
-          [50, 16],
-        ] as const) {
-          const runs = [];
-          for (let i = 0; i < repeats; i++) {
-            const cpu0 = await s.cpuSeconds();
-            const r = await runGhz({ ghz, port: s.port, concurrency, connections, seconds: secs });
-            const calls = r.ok + r.errors;
-            runs.push({
-              ...r,
-              serverCpuMicrosPerCall: (((await s.cpuSeconds()) - cpu0) / calls) * 1e6,
-            });
-          }
-          commands.push(
-            (runs[0] as { command: string }).command.replace(
-              `127.0.0.1:${s.port}`,
-              "127.0.0.1:PORT",
-            ),
-          );
-          const rps = summarize(runs.map((r) => r.requestsPerSecond));
-          const p99 = summarize(runs.map((r) => r.latencyMs.p99));
-          const cpu = summarize(runs.map((r) => r.serverCpuMicrosPerCall));
-          unary[`c${concurrency}x${connections}`] = runs;
-          rows.push(
-            {
-              id: `unary.c${concurrency}.rps`,
-              what: `Score under ghz, ${concurrency} concurrent on ${connections} connections, req/s`,
-              value: `${fmt(rps)} (${(rps.median / PROTOTYPE_RPS).toFixed(0)}× the prototype's ${PROTOTYPE_RPS})`,
-              goal: "≥ 10k",
-              verdict: verdict(rps.median, "min", 10_000),
-            },
-            {
-              id: `unary.c${concurrency}.cpu`,
-              what: "  same, server CPU per call, µs (→ calls/s per free core)",
-              value: `${fmt(cpu, "µs", fixed(0))} → ${si(1e6 / cpu.median)}`,
-              goal: "",
-              verdict: "",
-            },
-            {
-              id: `unary.c${concurrency}.p99`,
-              what: `  same, latency p99, ms`,
-              value: fmt(p99, "ms", fixed(1)),
-              goal: "≤ 5 ms",
-              verdict: verdict(p99.median, "max", 5),
-            },
-          );
-        }
-        results.unary = unary;
-      } else {
-        rows.push({
-          id: "unary",
-          what: "Score under ghz",
-          value: "ghz unavailable",
-          goal: "≥ 10k",
-          verdict: "MISS",
-        });
-      }
+      log("unary");
+      const unary = await runUnarySection({
+        log,
+        repeats,
+        seconds: secs,
+        server: await ensureServer(),
+        startWorkers: async (n) => {
+          const extra = ["--workers", String(n)];
+          const s = await startServer(loadMode, MODEL, { cwd: ROOT, extraArgs: extra });
+          commands.push(`server: ${serverCommand(loadMode, s.port, MODEL, extra).join(" ")}`);
+          // SERVING comes from the first worker up; give the others time to listen too.
+          await new Promise((r) => setTimeout(r, 3_000));
+          return s;
+        },
+        commands,
+      });
+      rows.push(...unary.rows);
+      results.unary = unary.results;
     }
 
     if (server && (only.has("stream") || only.has("unary"))) {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -15,7 +15,10 @@ export interface ServerProcess {
   pid: number;
   /** Milliseconds from spawn to the first health check answering SERVING. */
   readyMs: number;
-  /** User + system CPU seconds the server process has used so far, from /proc. */
+  /**
+   * User + system CPU seconds the server has used so far, from /proc: the
+   * process and its children (the workers of `--workers N`).
+   */
   cpuSeconds(): Promise<number>;
   /** Current and peak resident set size, MB, from /proc. */
   memory(): Promise<{ rssMb: number; peakRssMb: number }>;
@@ -35,8 +38,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The command line that starts the server in `mode`. */
-export function serverCommand(mode: ServerMode, port: number, model: string): string[] {
+/** The command line that starts the server in `mode`, with `extra` flags. */
+export function serverCommand(
+  mode: ServerMode,
+  port: number,
+  model: string,
+  extra: readonly string[] = [],
+): string[] {
   const flags = [
     "--host",
     "127.0.0.1",
@@ -46,6 +54,7 @@ export function serverCommand(mode: ServerMode, port: number, model: string): st
     model,
     "--log-level",
     "warn",
+    ...extra,
   ];
   return mode === "tsx"
     ? ["node", "--import", "tsx", "server/main.ts", ...flags]
@@ -59,10 +68,10 @@ export function serverCommand(mode: ServerMode, port: number, model: string): st
 export async function startServer(
   mode: ServerMode,
   model: string,
-  options: { timeoutMs?: number; cwd?: string } = {},
+  options: { timeoutMs?: number; cwd?: string; extraArgs?: readonly string[] } = {},
 ): Promise<ServerProcess> {
   const port = await freePort();
-  const [cmd, ...args] = serverCommand(mode, port, model);
+  const [cmd, ...args] = serverCommand(mode, port, model, options.extraArgs);
   const started = performance.now();
   const child: ChildProcess = spawn(cmd as string, args, {
     cwd: options.cwd,
@@ -108,10 +117,10 @@ export async function startServer(
     pid: child.pid as number,
     readyMs,
     async cpuSeconds() {
-      // Fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux).
-      const stat = await readFile(`/proc/${child.pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return (Number(fields[11]) + Number(fields[12])) / 100;
+      const pids = [child.pid as number, ...(await childPids(child.pid as number))];
+      let sum = 0;
+      for (const pid of pids) sum += await processCpuSeconds(pid);
+      return sum;
     },
     async memory() {
       const status = await readFile(`/proc/${child.pid}/status`, "utf8");
@@ -121,4 +130,31 @@ export async function startServer(
     },
     stop,
   };
+}
+
+/** Fields of /proc/PID/stat after the command name: field n of proc(5) is index n − 3. */
+async function statFields(pid: number): Promise<string[]> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** utime + stime of a live process (fields 14 and 15, clock ticks at 100 per second), seconds. */
+async function processCpuSeconds(pid: number): Promise<number> {
+  try {
+    const fields = await statFields(pid);
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0; // gone since it was listed
+  }
+}
+
+/** Direct children of `pid`, from /proc/PID/task/TID/children. */
+async function childPids(pid: number): Promise<number[]> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  const pids: number[] = [];
+  for (const tid of tasks) {
+    const text = await readFile(`/proc/${pid}/task/${tid}/children`, "utf8").catch(() => "");
+    for (const p of text.trim().split(/\s+/)) if (p !== "") pids.push(Number(p));
+  }
+  return pids;
 }

@@ -1,13 +1,10 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { create, toJson } from "@bufbuild/protobuf";
 import { ScoreRequestSchema } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { createSimulator } from "../telemetry/simulator.js";
-
-const run = promisify(execFile);
+import { runMeasured } from "./measured-run.js";
 
 /** One ghz run against the unary Score RPC. */
 export interface UnaryResult {
@@ -17,6 +14,8 @@ export interface UnaryResult {
   latencyMs: { p50: number; p90: number; p99: number; mean: number };
   ok: number;
   errors: number;
+  /** CPU seconds the load tool itself used (user + system). */
+  loadCpuSeconds: number;
   command: string;
 }
 
@@ -61,9 +60,7 @@ export async function runGhz(o: {
       "json",
       `127.0.0.1:${o.port}`,
     ];
-    const { stdout } = await run("timeout", [String(o.seconds + 30), o.ghz, ...args], {
-      maxBuffer: 1 << 26,
-    });
+    const { stdout, cpuSeconds } = await runMeasured(o.ghz, args, o.seconds + 30);
     const report = JSON.parse(stdout) as {
       rps: number;
       average: number;
@@ -82,6 +79,7 @@ export async function runGhz(o: {
       latencyMs: { p50: p(50), p90: p(90), p99: p(99), mean: report.average / 1e6 },
       ok,
       errors,
+      loadCpuSeconds: cpuSeconds,
       command: `ghz ${args.join(" ").replace(dataFile, "requests.json")}`,
     };
   } finally {

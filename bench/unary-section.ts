@@ -1,0 +1,198 @@
+import { availableParallelism } from "node:os";
+import { checkGrpcScore, ensureH2load, type H2loadResult, runH2load } from "./h2load-bench.js";
+import { fixed, fmt, type TableRow, verdict } from "./report.js";
+import type { ServerProcess } from "./server-process.js";
+import { si, summarize } from "./stats.js";
+import { ensureGhz } from "./tools.js";
+import { runGhz } from "./unary-bench.js";
+
+/** The Python prototype's figure under 16 connections, as the issue quotes it. */
+const PROTOTYPE_RPS = 33.6;
+
+/** What {@link runUnarySection} needs from the benchmark's main. */
+export interface UnarySectionOptions {
+  log: (line: string) => void;
+  repeats: number;
+  seconds: number;
+  /** The one-process server the other load sections use. */
+  server: ServerProcess;
+  /** Starts the same server with `--workers N`; the section stops it. */
+  startWorkers: (n: number) => Promise<ServerProcess>;
+  /** Commands run, for the report. */
+  commands: string[];
+}
+
+/**
+ * Unary `Score` under load:
+ * - ghz (the issue's tool) at 16 and 50 concurrent calls on 16 connections,
+ *   with the server's and ghz's own CPU per call: both tools share this
+ *   machine's cores with the server, so their sum bounds the rate;
+ * - ghz at 50 concurrent against `--workers 2`;
+ * - h2load (C, far cheaper per call than ghz) at 16 connections with 1 and
+ *   4 streams each, against one server and against `--workers 2`.
+ */
+export async function runUnarySection(
+  o: UnarySectionOptions,
+): Promise<{ rows: TableRow[]; results: Record<string, unknown> }> {
+  const rows: TableRow[] = [];
+  const results: Record<string, unknown> = {};
+  const cores = availableParallelism();
+  const ghz = await ensureGhz(o.log);
+  if (ghz === undefined) {
+    rows.push({
+      id: "unary",
+      what: "Score under ghz",
+      value: "ghz unavailable",
+      goal: "≥ 10k",
+      verdict: "MISS",
+    });
+  }
+  const h2load = await ensureH2load(o.log);
+  const workers = ghz !== undefined || h2load !== undefined ? await o.startWorkers(2) : undefined;
+  try {
+    if (ghz !== undefined) {
+      o.log("unary: ghz");
+      const ghzRuns = async (s: ServerProcess, concurrency: number, connections: number) => {
+        const runs = [];
+        for (let i = 0; i < o.repeats; i++) {
+          const cpu0 = await s.cpuSeconds();
+          const r = await runGhz({
+            ghz,
+            port: s.port,
+            concurrency,
+            connections,
+            seconds: o.seconds,
+          });
+          const calls = r.ok + r.errors;
+          runs.push({
+            ...r,
+            serverCpuMicrosPerCall: (((await s.cpuSeconds()) - cpu0) / calls) * 1e6,
+            ghzCpuMicrosPerCall: (r.loadCpuSeconds / calls) * 1e6,
+          });
+        }
+        o.commands.push(
+          (runs[0] as { command: string }).command.replace(`127.0.0.1:${s.port}`, "127.0.0.1:PORT"),
+        );
+        return runs;
+      };
+      for (const [concurrency, connections] of [
+        [16, 16],
+        [50, 16],
+      ] as const) {
+        const runs = await ghzRuns(o.server, concurrency, connections);
+        results[`ghz.c${concurrency}x${connections}`] = runs;
+        const rps = summarize(runs.map((r) => r.requestsPerSecond));
+        const cpu = summarize(runs.map((r) => r.serverCpuMicrosPerCall));
+        const ghzCpu = summarize(runs.map((r) => r.ghzCpuMicrosPerCall));
+        const p99 = summarize(runs.map((r) => r.latencyMs.p99));
+        rows.push(
+          {
+            id: `unary.c${concurrency}.rps`,
+            what: `Score under ghz, ${concurrency} concurrent on ${connections} connections, req/s`,
+            value: `${fmt(rps)} (${(rps.median / PROTOTYPE_RPS).toFixed(0)}× the prototype's ${PROTOTYPE_RPS})`,
+            goal: "≥ 10k",
+            verdict: verdict(rps.median, "min", 10_000),
+          },
+          {
+            id: `unary.c${concurrency}.cpu`,
+            what: "  same, server CPU per call, µs (→ calls/s per free core)",
+            value: `${fmt(cpu, "µs", fixed(0))} → ${si(1e6 / cpu.median)}`,
+            goal: "",
+            verdict: "",
+          },
+          {
+            id: `unary.c${concurrency}.ghzCpu`,
+            what: `  same, ghz's own CPU per call, µs (→ ghz + server: calls/s on ${cores} cores)`,
+            value: `${fmt(ghzCpu, "µs", fixed(0))} → ${si((cores * 1e6) / (ghzCpu.median + cpu.median))}`,
+            goal: "",
+            verdict: "",
+          },
+          {
+            id: `unary.c${concurrency}.p99`,
+            what: "  same, latency p99, ms",
+            value: fmt(p99, "ms", fixed(1)),
+            goal: "≤ 5 ms",
+            verdict: verdict(p99.median, "max", 5),
+          },
+        );
+      }
+      if (workers !== undefined) {
+        const runs = await ghzRuns(workers, 50, 16);
+        results["ghz.workers2.c50x16"] = runs;
+        const rps = summarize(runs.map((r) => r.requestsPerSecond));
+        const cpu = summarize(runs.map((r) => r.serverCpuMicrosPerCall));
+        const p99 = summarize(runs.map((r) => r.latencyMs.p99));
+        rows.push({
+          id: "unary.workers2.c50.rps",
+          what: "Score under ghz, 50 on 16 connections, --workers 2, req/s; p99",
+          value: `${fmt(rps)}; p99 ${p99.median.toFixed(1)} ms; server ${cpu.median.toFixed(0)} µs/call`,
+          goal: "(≥ 10k)",
+          verdict: verdict(rps.median, "min", 10_000),
+        });
+      }
+    }
+
+    if (h2load !== undefined && workers !== undefined) {
+      o.log("unary: h2load");
+      for (const [label, s] of [
+        ["1 process", o.server],
+        ["--workers 2", workers],
+      ] as const) {
+        const status = await checkGrpcScore(s.port);
+        if (status !== "0") {
+          throw new Error(`h2load's request is not answered with grpc-status 0 but ${status}`);
+        }
+        for (const streams of [1, 4]) {
+          const runs: (H2loadResult & {
+            serverCpuMicrosPerCall: number;
+            h2loadCpuMicrosPerCall: number;
+          })[] = [];
+          for (let i = 0; i < o.repeats; i++) {
+            const cpu0 = await s.cpuSeconds();
+            const r = await runH2load({
+              h2load,
+              port: s.port,
+              connections: 16,
+              streams,
+              seconds: o.seconds,
+            });
+            // CPU covers the warm-up too: count the calls it made at the measured rate.
+            const calls = r.succeeded * ((r.seconds + r.warmUpSeconds) / r.seconds);
+            runs.push({
+              ...r,
+              serverCpuMicrosPerCall: (((await s.cpuSeconds()) - cpu0) / calls) * 1e6,
+              h2loadCpuMicrosPerCall: (r.loadCpuSeconds / calls) * 1e6,
+            });
+          }
+          o.commands.push(
+            (runs[0] as H2loadResult).command.replace(`127.0.0.1:${s.port}`, "127.0.0.1:PORT"),
+          );
+          const key = `h2load.${label === "1 process" ? "single" : "workers2"}.m${streams}`;
+          results[key] = runs;
+          const rps = summarize(runs.map((r) => r.requestsPerSecond));
+          const mean = summarize(runs.map((r) => r.meanMs));
+          const failed = runs.reduce((a, r) => a + r.failed, 0);
+          rows.push(
+            {
+              id: `unary.${key}.rps`,
+              what: `Score under h2load, 16 connections × ${streams} stream${streams > 1 ? "s" : ""}, ${label}, req/s; mean`,
+              value: `${fmt(rps)}; mean ${mean.median.toFixed(1)} ms${failed > 0 ? `; ${failed} failed` : ""}`,
+              goal: "(≥ 10k)",
+              verdict: verdict(rps.median, "min", 10_000),
+            },
+            {
+              id: `unary.${key}.cpu`,
+              what: "  same, CPU per call: server, h2load, µs",
+              value: `${summarize(runs.map((r) => r.serverCpuMicrosPerCall)).median.toFixed(0)}, ${summarize(runs.map((r) => r.h2loadCpuMicrosPerCall)).median.toFixed(0)}`,
+              goal: "",
+              verdict: "",
+            },
+          );
+        }
+      }
+    }
+  } finally {
+    await workers?.stop();
+  }
+  return { rows, results };
+}
