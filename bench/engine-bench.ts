@@ -50,6 +50,12 @@ export interface EngineResults {
   singleRowMicros: Record<ForestKernelKind, Rates>;
   /** Microseconds per `detector.score(event)`, featurization included. */
   singleEventMicros: Rates;
+  /**
+   * Microseconds per explained event, as unary `Score` answers: `fused` is
+   * `detector.scoreAndExplain` (one walk of the trees), `separate` is
+   * `score` then `explain` (two walks).
+   */
+  explainedEventMicros: { fused: Rates; separate: Rates };
   sklearn?: SklearnResult;
 }
 
@@ -108,6 +114,22 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
       for (let i = 0; i < singles; i++) sink += detector.score(events[i] as NetworkEvent);
     }),
   );
+  const explainedEventMicros = {
+    fused: micros(
+      timeRuns(repeats, singles, () => {
+        for (let i = 0; i < singles; i++)
+          sink += detector.scoreAndExplain(events[i] as NetworkEvent, 5).score;
+      }),
+    ),
+    separate: micros(
+      timeRuns(repeats, singles, () => {
+        for (let i = 0; i < singles; i++) {
+          const event = events[i] as NetworkEvent;
+          sink += detector.score(event) + detector.explain(event, 5).length;
+        }
+      }),
+    ),
+  };
   if (!(sink > 0)) throw new Error("scores vanished");
 
   const results: EngineResults = {
@@ -120,6 +142,7 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
     detectorBatch,
     singleRowMicros,
     singleEventMicros,
+    explainedEventMicros,
   };
   if (options.python)
     results.sklearn = await runSklearn(options.python, fx.train.data, rows.data, nf, repeats);

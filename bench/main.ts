@@ -142,6 +142,13 @@ async function main(): Promise<void> {
         verdict: verdict(e.singleEventMicros.wall.median, "max", 5),
       },
       {
+        id: "engine.explainedEvent",
+        what: "one event scored and explained (unary Score): scoreAndExplain vs score + explain, µs",
+        value: `${fmt(e.explainedEventMicros.fused.wall, "µs", fixed(2))} vs ${e.explainedEventMicros.separate.wall.median.toFixed(2)}`,
+        goal: "",
+        verdict: "",
+      },
+      {
         id: "engine.featurize",
         what: "featurization only (event → 26 doubles), events/s",
         value: fmtRates(e.featurize, ""),

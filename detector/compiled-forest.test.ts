@@ -62,6 +62,43 @@ describe("compileForest() kernels", () => {
     });
   }
 
+  it("scores and attributes in one walk (WebAssembly) exactly as the JS kernel does in two, across shapes", () => {
+    for (const [n, nf, psi, trees] of [
+      [400, 26, 256, 100],
+      [37, 5, 2, 13],
+      [60, 1, 1024, 9],
+      [80, 40, 64, 8],
+      [9, 26, 8, 1],
+    ] as const) {
+      const x = rows(n, nf, n + nf);
+      const forest = fitForest(x, createRandom(psi), { maxSamples: psi, nEstimators: trees });
+      const wasm = compileForest(forest);
+      const js = compileForest(forest, { kernel: "js" });
+      expect(wasm.kernel).toBe("wasm");
+      // Training rows, rows beyond every range (isolated at the root or level 1), and the same
+      // row after a different one: the kernel keeps nothing between calls.
+      const probe = rows(n, nf, 7 * n);
+      for (let i = 0; i < probe.nRows; i++) {
+        if (i % 5 === 0) probe.data[i * nf + (i % nf)] = i % 2 === 0 ? 1e9 : -1e9;
+      }
+      for (const m of [x, probe]) {
+        for (let i = 0; i < m.nRows; i++) {
+          const row = m.data.slice(i * nf, (i + 1) * nf);
+          const a = new Float64Array(nf).fill(0.25);
+          const b = new Float64Array(nf).fill(0.25);
+          const score = wasm.scoreAndAttributeRow(row, a);
+          js.attributeRow(row, b);
+          expect(score).toBe(js.scoreRow(row));
+          expect(score).toBe(scoreRowReference(forest, row));
+          expect(a).toEqual(b);
+          const c = new Float64Array(nf).fill(0.25);
+          wasm.attributeRow(row, c);
+          expect(c).toEqual(b);
+        }
+      }
+    }
+  });
+
   it("attributes path shortening exactly as a walk of the fitted trees does", () => {
     const nf = 7;
     const x = rows(600, nf, 9);

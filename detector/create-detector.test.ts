@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { createDetector } from "./create-detector.js";
 import { createTelemetryFeaturizer } from "./features.js";
 import { scoreRowReference } from "./isolation-forest.js";
@@ -42,6 +42,16 @@ describe("createDetector()", () => {
       expect(top[i - 1]?.contribution).toBeGreaterThanOrEqual(top[i]?.contribution ?? 0);
     const names = top.map((c) => c.feature);
     expect(names.some((n) => n.startsWith("bytes_sent") || n.endsWith("rarity"))).toBe(true);
+  });
+
+  it("scoreAndExplain gives score() and explain() of the same event, whatever came before", () => {
+    const events = [exfiltrationEvent(), create(NetworkEventSchema, {}), exfiltrationEvent()];
+    for (const event of events) {
+      const both = detector.scoreAndExplain(event, 5);
+      expect(both.score).toBe(detector.score(event));
+      expect(both.contributions).toEqual(detector.explain(event, 5));
+    }
+    expect(detector.scoreAndExplain(events[0] as NetworkEvent, 26).contributions).toHaveLength(26);
   });
 
   it("scores an empty event and unseen categories without error", () => {

@@ -1,6 +1,6 @@
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { compileForest } from "./compiled-forest.js";
-import type { Contribution, Detector, ModelInfo } from "./detector.js";
+import type { Contribution, Detector, ExplainedScore, ModelInfo } from "./detector.js";
 import { createTelemetryFeaturizer } from "./features.js";
 import { type ModelFile, ModelFileError, modelVersion, readModelFile } from "./model-file.js";
 
@@ -40,6 +40,34 @@ export function createDetector(model: ModelFile): Detector {
     features: featurizer.names,
   };
 
+  /** The `top` largest of `explainContributions`, largest first. */
+  const topContributions = (top: number): Contribution[] => {
+    // Top k by repeated selection: k is small (5 on the wire) and nf is 26,
+    // so this beats building and sorting an object per feature.
+    const k = Math.min(top, nf);
+    const taken = explainTaken;
+    taken.fill(0);
+    const result: Contribution[] = [];
+    for (let i = 0; i < k; i++) {
+      let best = -1;
+      for (let f = 0; f < nf; f++) {
+        if (
+          taken[f] === 0 &&
+          (best < 0 || (explainContributions[f] as number) > (explainContributions[best] as number))
+        ) {
+          best = f;
+        }
+      }
+      taken[best] = 1;
+      result.push({
+        feature: featurizer.names[best] as string,
+        contribution: explainContributions[best] as number,
+        value: explainValues[best] as number,
+      });
+    }
+    return result;
+  };
+
   const make = (threshold: number): Detector => ({
     info,
     threshold,
@@ -57,31 +85,13 @@ export function createDetector(model: ModelFile): Detector {
       featurizer.featurize(event, explainValues);
       explainContributions.fill(0);
       forest.attributeRow(explainValues, explainContributions);
-      // Top k by repeated selection: k is small (5 on the wire) and nf is 26,
-      // so this beats building and sorting an object per feature.
-      const k = Math.min(top, nf);
-      const taken = explainTaken;
-      taken.fill(0);
-      const result: Contribution[] = [];
-      for (let i = 0; i < k; i++) {
-        let best = -1;
-        for (let f = 0; f < nf; f++) {
-          if (
-            taken[f] === 0 &&
-            (best < 0 ||
-              (explainContributions[f] as number) > (explainContributions[best] as number))
-          ) {
-            best = f;
-          }
-        }
-        taken[best] = 1;
-        result.push({
-          feature: featurizer.names[best] as string,
-          contribution: explainContributions[best] as number,
-          value: explainValues[best] as number,
-        });
-      }
-      return result;
+      return topContributions(top);
+    },
+    scoreAndExplain(event: NetworkEvent, top = 5): ExplainedScore {
+      featurizer.featurize(event, explainValues);
+      explainContributions.fill(0);
+      const score = forest.scoreAndAttributeRow(explainValues, explainContributions);
+      return { score, contributions: topContributions(top) };
     },
     withThreshold(t: number): Detector {
       if (!(t > 0 && t <= 1)) throw new RangeError(`threshold must be in (0, 1], got ${t}`);

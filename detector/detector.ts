@@ -15,6 +15,12 @@ export interface Contribution {
   value: number;
 }
 
+/** An event's score with its top contributions. */
+export interface ExplainedScore {
+  score: number;
+  contributions: Contribution[];
+}
+
 /** What the model file says about how it was trained. */
 export interface ModelInfo {
   /** Model file format version. */
@@ -56,6 +62,11 @@ export interface Detector {
   scoreBatch(events: readonly NetworkEvent[], out: Float64Array): void;
   /** Per-feature contributions to the event's score, largest first. */
   explain(event: NetworkEvent, top?: number): Contribution[];
+  /**
+   * `score(event)` and `explain(event, top)` at once, from one walk of the
+   * trees: the same score and contributions, for about half the work.
+   */
+  scoreAndExplain(event: NetworkEvent, top?: number): ExplainedScore;
   /** The same model with verdicts taken at another threshold in (0, 1]. */
   withThreshold(threshold: number): Detector;
 }

@@ -1,7 +1,7 @@
 export type { CompiledForest } from "./compiled-forest.js";
 export { compileForest, expectedPathLengths } from "./compiled-forest.js";
 export { createDetector, loadModel } from "./create-detector.js";
-export type { Contribution, Detector, ModelInfo } from "./detector.js";
+export type { Contribution, Detector, ExplainedScore, ModelInfo } from "./detector.js";
 export type { Featurizer, TelemetryFeatureSpec } from "./features.js";
 export {
   createTelemetryFeaturizer,

@@ -185,6 +185,10 @@ describe("ScoringService.StreamScore", () => {
         real.scoreBatch(events, out);
       },
       explain: (e, top) => real.explain(e, top),
+      scoreAndExplain: (e, top) => {
+        singles++;
+        return real.scoreAndExplain(e, top);
+      },
       withThreshold: (t) => real.withThreshold(t),
     };
     const server = inMemoryServer(counting);
@@ -338,7 +342,7 @@ describe("logging", () => {
       ...testDetector(),
       info: testDetector().info,
       threshold: 0.5,
-      score() {
+      scoreAndExplain() {
         throw new TypeError("forest is corrupt at node 17");
       },
     };

@@ -174,9 +174,8 @@ export function scoreRequest(
   }
   checkRateLimit(rateLimiter, client, 1);
   const detector = snapshotDetector(models);
-  const score = detector.score(event);
+  const { score, contributions } = detector.scoreAndExplain(event, TOP_CONTRIBUTIONS);
   const anomalous = score >= detector.threshold;
-  const contributions = detector.explain(event, TOP_CONTRIBUTIONS);
   if (anomalous) {
     logAnomaly(log, event, {
       score,

@@ -12,6 +12,9 @@
  * - A range table beside the trees: for tree t, at `ranges + t × 48`, the
  *   f64 low and high ends of the split feature's training range of slots 0,
  *   1 and 2 (the levels the kernel checks), 16 bytes a slot.
+ * - For `rowAttribution`, two attribution tables: per tree, the left and
+ *   right credit (f64, f64) of each internal slot, 16 bytes a slot; and the
+ *   isolation credit (f64) of slots 0, 1 and 2, 24 bytes a tree.
  * - Rows come in groups of LANES, feature-major inside a group: row j's
  *   feature f is the f64 at `group + (f × LANES + j) × 8`. All lanes of a
  *   group share one base address, which keeps the unrolled walk in registers.
@@ -27,7 +30,7 @@
 
 /** Rows per group, walked side by side through a tree by `blockPaths`. */
 export const LANES = 8;
-/** Trees walked side by side for one row by `rowPaths`. */
+/** Trees walked side by side for one row by `rowPaths` and `rowAttribution`. */
 export const TREE_LANES = 8;
 
 const lanes = (n: number, f: (j: number) => string): string =>
@@ -124,6 +127,61 @@ const pathOf = (o: string, iso: string, tree: string): string =>
               (f64.load (i32.add (local.get ${tree}) (local.get ${o})))
               (local.get ${iso}))`;
 
+/**
+ * After a lane's walk and range checks: adds its tree's attribution credits
+ * to the f64 per feature at `$out`, level by level from the root, as the
+ * reference `attributeRow` does (same values, same order). The leaf's heap
+ * index h gives the path: with n = h + 1, the slot at level l is
+ * n >> (depth − l) − 1 and the turn taken there is bit depth − 1 − l of n.
+ * Each level above the isolating one (all, if none isolated) is credited
+ * the slot's left or right delta (`db`, 16 bytes a slot); an isolating slot
+ * (level iso − 1) is credited its isolation delta (`ib`, 8 bytes a slot).
+ * A slot's feature offset is f × width × 8, so f × 8 is it over `width`.
+ */
+/** `x / width` for an unsigned x: a shift when width is a power of two. */
+const overWidth = (x: string, width: number): string =>
+  Number.isInteger(Math.log2(width))
+    ? `i32.shr_u ${x} (i32.const ${Math.log2(width)})`
+    : `i32.div_u ${x} (i32.const ${width})`;
+
+const attribute = (
+  o: string,
+  iso: string,
+  tree: string,
+  db: string,
+  ib: string,
+  width: number,
+): string => {
+  const outAt = (slot: string) =>
+    `(local.set $oa (i32.add (local.get $out) (${overWidth(`(i32.load offset=8 (i32.add (local.get ${tree}) (i32.shl ${slot} (i32.const 4))))`, width)})))`;
+  const slotAt = (level: string) =>
+    `(i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) ${level})) (i32.const 1))`;
+  return `
+      (local.set $n (i32.add (i32.shr_u (local.get ${o}) (i32.const 4)) (i32.const 1)))
+      (local.set $stop (select (i32.sub (local.get ${iso}) (i32.const 1)) (local.get $depth) (local.get ${iso})))
+      (local.set $lv (i32.const 0))
+      (block $creditsDone (loop $credits
+        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
+        (local.set $h ${slotAt("(local.get $lv)")})
+        ${outAt("(local.get $h)")}
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load
+              (i32.add
+                (i32.add (local.get ${db}) (i32.shl (local.get $h) (i32.const 4)))
+                (i32.shl
+                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
+                  (i32.const 3))))))
+        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
+        (br $credits)))
+      (if (local.get ${iso}) (then
+        (local.set $h ${slotAt("(local.get $stop)")})
+        ${outAt("(local.get $h)")}
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load (i32.add (local.get ${ib}) (i32.shl (local.get $h) (i32.const 3))))))))`;
+};
+
 /** Locals holding the root's feature offset and range. */
 const ROOT = { f: "$rf", lo: "$rlo", hi: "$rhi" };
 
@@ -197,13 +255,51 @@ ${lanes(
   ;; The sum of one row's leaf path lengths over trees [0, nTrees), ${T} trees
   ;; walked side by side and their leaves added in tree order. The row sits
   ;; in lane 0 of a group at \`row\`.
-  (func (export "rowPaths")
+${rowKernel("rowPaths", W, false)}
+
+  ;; rowPaths, and the row's path attribution added to the f64 per feature
+  ;; at \`out\`: each tree's credits (left/right deltas at \`deltas\`,
+  ;; \`deltaBytes\` a tree; isolation deltas of slots 0..2 at \`isoDeltas\`,
+  ;; 24 bytes a tree) in tree order, as attributeRow adds them.
+${rowKernel("rowAttribution", W, true)}
+)
+`;
+}
+
+/**
+ * A one-row function: `rowPaths`, or with `attribution` `rowAttribution`,
+ * which after each tree's walk and checks also credits its path.
+ */
+function rowKernel(name: string, width: number, attribution: boolean): string {
+  const T = TREE_LANES;
+  const credit = (o: string, iso: string, tree: string): string =>
+    attribution
+      ? `${attribute(o, iso, tree, "$db", "$ib", width)}
+      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
+      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))`
+      : "";
+  const tablesAt = attribution
+    ? `
+      (local.set $db (i32.add (local.get $deltas) (i32.mul (local.get $t) (local.get $deltaBytes))))
+      (local.set $ib (i32.add (local.get $isoDeltas) (i32.mul (local.get $t) (i32.const 24))))`
+    : "";
+  return `  (func (export "${name}")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32) (param $row i32)
-    (param $checked i32) (param $ranges i32)
+    (param $checked i32) (param $ranges i32)${
+      attribution
+        ? `
+    (param $deltas i32) (param $deltaBytes i32) (param $isoDeltas i32) (param $out i32)`
+        : ""
+    }
     (result f64)
     (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32) (local $rt i32)
     (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32)
-    (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
+    (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)${
+      attribution
+        ? `
+    (local $n i32) (local $stop i32) (local $lv i32) (local $h i32) (local $oa i32) (local $db i32) (local $ib i32)`
+        : ""
+    }
 ${lanes(T, (j) => `    (local $o${j} i32) (local $tb${j} i32) (local $iso${j} i32)`)}${checkFlags}
     (local.set $tb (local.get $nodes))
     (block $wideDone (loop $wide
@@ -223,7 +319,8 @@ ${lanes(
   ) => `      ${rootOf(`$tb${j}`, "$rt", ROOT)}${rangeChecks(`$o${j}`, `$iso${j}`, `$tb${j}`, "$rt", "$row", 0, ROOT)}
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))`,
 )}
-${lanes(T, (j) => `      (local.set $sum (f64.add (local.get $sum) ${pathOf(`$o${j}`, `$iso${j}`, `$tb${j}`)}))`)}
+${lanes(T, (j) => `      (local.set $sum (f64.add (local.get $sum) ${pathOf(`$o${j}`, `$iso${j}`, `$tb${j}`)}))`)}${tablesAt}
+${lanes(T, (j) => credit(`$o${j}`, `$iso${j}`, `$tb${j}`))}
       (local.set $t (i32.add (local.get $t) (i32.const ${T})))
       (local.set $tb (i32.add (local.get $tb${T - 1}) (local.get $treeBytes)))
       (br $wide)))
@@ -233,12 +330,11 @@ ${lanes(T, (j) => `      (local.set $sum (f64.add (local.get $sum) ${pathOf(`$o$
 ${walk(step("$o", "$tb", "$row", 0), "      ")}
       (local.set $rt (i32.add (local.get $ranges) (i32.mul (local.get $t) (i32.const 48))))
       ${rootOf("$tb", "$rt", ROOT)}${rangeChecks("$o", "$iso", "$tb", "$rt", "$row", 0, ROOT)}
-      (local.set $sum (f64.add (local.get $sum) ${pathOf("$o", "$iso", "$tb")}))
+      (local.set $sum (f64.add (local.get $sum) ${pathOf("$o", "$iso", "$tb")}))${tablesAt}
+${credit("$o", "$iso", "$tb")}
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
       (local.set $tb (i32.add (local.get $tb) (local.get $treeBytes)))
       (br $rest)))
     (local.get $sum)
-  )
-)
-`;
+  )`;
 }

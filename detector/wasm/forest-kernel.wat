@@ -744,6 +744,14 @@
               (f64.convert_i32_s (local.get $iso7))
               (f64.load (i32.add (local.get $tb7) (local.get $o7)))
               (local.get $iso7))))
+
+
+
+
+
+
+
+
       (local.set $t (i32.add (local.get $t) (i32.const 8)))
       (local.set $tb (i32.add (local.get $tb7) (local.get $treeBytes)))
       (br $wide)))
@@ -796,6 +804,673 @@
               (f64.convert_i32_s (local.get $iso))
               (f64.load (i32.add (local.get $tb) (local.get $o)))
               (local.get $iso))))
+
+      (local.set $t (i32.add (local.get $t) (i32.const 1)))
+      (local.set $tb (i32.add (local.get $tb) (local.get $treeBytes)))
+      (br $rest)))
+    (local.get $sum)
+  )
+
+  ;; rowPaths, and the row's path attribution added to the f64 per feature
+  ;; at `out`: each tree's credits (left/right deltas at `deltas`,
+  ;; `deltaBytes` a tree; isolation deltas of slots 0..2 at `isoDeltas`,
+  ;; 24 bytes a tree) in tree order, as attributeRow adds them.
+  (func (export "rowAttribution")
+    (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32) (param $row i32)
+    (param $checked i32) (param $ranges i32)
+    (param $deltas i32) (param $deltaBytes i32) (param $isoDeltas i32) (param $out i32)
+    (result f64)
+    (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32) (local $rt i32)
+    (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32)
+    (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
+    (local $n i32) (local $stop i32) (local $lv i32) (local $h i32) (local $oa i32) (local $db i32) (local $ib i32)
+    (local $o0 i32) (local $tb0 i32) (local $iso0 i32)
+    (local $o1 i32) (local $tb1 i32) (local $iso1 i32)
+    (local $o2 i32) (local $tb2 i32) (local $iso2 i32)
+    (local $o3 i32) (local $tb3 i32) (local $iso3 i32)
+    (local $o4 i32) (local $tb4 i32) (local $iso4 i32)
+    (local $o5 i32) (local $tb5 i32) (local $iso5 i32)
+    (local $o6 i32) (local $tb6 i32) (local $iso6 i32)
+    (local $o7 i32) (local $tb7 i32) (local $iso7 i32)
+    (local.set $c1 (i32.gt_s (local.get $checked) (i32.const 0)))
+    (local.set $c2 (i32.gt_s (local.get $checked) (i32.const 1)))
+    (local.set $depth1 (i32.sub (local.get $depth) (i32.const 1)))
+    (local.set $tb (local.get $nodes))
+    (block $wideDone (loop $wide
+      (br_if $wideDone (i32.gt_u (i32.add (local.get $t) (i32.const 8)) (local.get $nTrees)))
+      (local.set $tb0 (local.get $tb))
+      (local.set $tb1 (i32.add (local.get $tb0) (local.get $treeBytes)))
+      (local.set $tb2 (i32.add (local.get $tb1) (local.get $treeBytes)))
+      (local.set $tb3 (i32.add (local.get $tb2) (local.get $treeBytes)))
+      (local.set $tb4 (i32.add (local.get $tb3) (local.get $treeBytes)))
+      (local.set $tb5 (i32.add (local.get $tb4) (local.get $treeBytes)))
+      (local.set $tb6 (i32.add (local.get $tb5) (local.get $treeBytes)))
+      (local.set $tb7 (i32.add (local.get $tb6) (local.get $treeBytes)))
+      (local.set $o0 (i32.const 0))
+      (local.set $o1 (i32.const 0))
+      (local.set $o2 (i32.const 0))
+      (local.set $o3 (i32.const 0))
+      (local.set $o4 (i32.const 0))
+      (local.set $o5 (i32.const 0))
+      (local.set $o6 (i32.const 0))
+      (local.set $o7 (i32.const 0))
+
+      (local.set $level (local.get $depth))
+      (block $levelsDone (loop $levels
+        (br_if $levelsDone (i32.eqz (local.get $level)))
+
+      (local.set $o0
+        (i32.add
+          (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 16))
+          (i32.shl
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb0) (local.get $o0)))))
+              (f64.load (i32.add (local.get $tb0) (local.get $o0))))
+            (i32.const 4))))
+
+      (local.set $o1
+        (i32.add
+          (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 16))
+          (i32.shl
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb1) (local.get $o1)))))
+              (f64.load (i32.add (local.get $tb1) (local.get $o1))))
+            (i32.const 4))))
+
+      (local.set $o2
+        (i32.add
+          (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 16))
+          (i32.shl
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb2) (local.get $o2)))))
+              (f64.load (i32.add (local.get $tb2) (local.get $o2))))
+            (i32.const 4))))
+
+      (local.set $o3
+        (i32.add
+          (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 16))
+          (i32.shl
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb3) (local.get $o3)))))
+              (f64.load (i32.add (local.get $tb3) (local.get $o3))))
+            (i32.const 4))))
+
+      (local.set $o4
+        (i32.add
+          (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 16))
+          (i32.shl
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb4) (local.get $o4)))))
+              (f64.load (i32.add (local.get $tb4) (local.get $o4))))
+            (i32.const 4))))
+
+      (local.set $o5
+        (i32.add
+          (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 16))
+          (i32.shl
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb5) (local.get $o5)))))
+              (f64.load (i32.add (local.get $tb5) (local.get $o5))))
+            (i32.const 4))))
+
+      (local.set $o6
+        (i32.add
+          (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 16))
+          (i32.shl
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb6) (local.get $o6)))))
+              (f64.load (i32.add (local.get $tb6) (local.get $o6))))
+            (i32.const 4))))
+
+      (local.set $o7
+        (i32.add
+          (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 16))
+          (i32.shl
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb7) (local.get $o7)))))
+              (f64.load (i32.add (local.get $tb7) (local.get $o7))))
+            (i32.const 4))))
+        (local.set $level (i32.sub (local.get $level) (i32.const 1)))
+        (br $levels)))
+      (local.set $rt (i32.add (local.get $ranges) (i32.mul (local.get $t) (i32.const 48))))
+      (local.set $rf (i32.load offset=8 (local.get $tb0)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o0) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
+          (local.set $v
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb0) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
+          (local.set $iso0
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+      (local.set $rf (i32.load offset=8 (local.get $tb1)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o1) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
+          (local.set $v
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb1) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
+          (local.set $iso1
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+      (local.set $rf (i32.load offset=8 (local.get $tb2)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o2) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
+          (local.set $v
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb2) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
+          (local.set $iso2
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+      (local.set $rf (i32.load offset=8 (local.get $tb3)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o3) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
+          (local.set $v
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb3) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
+          (local.set $iso3
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+      (local.set $rf (i32.load offset=8 (local.get $tb4)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o4) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
+          (local.set $v
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb4) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
+          (local.set $iso4
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+      (local.set $rf (i32.load offset=8 (local.get $tb5)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o5) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
+          (local.set $v
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb5) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
+          (local.set $iso5
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+      (local.set $rf (i32.load offset=8 (local.get $tb6)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o6) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
+          (local.set $v
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb6) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
+          (local.set $iso6
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+      (local.set $rf (i32.load offset=8 (local.get $tb7)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o7) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
+          (local.set $v
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb7) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
+          (local.set $iso7
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+      (local.set $sum (f64.add (local.get $sum) (select
+              (f64.convert_i32_s (local.get $iso0))
+              (f64.load (i32.add (local.get $tb0) (local.get $o0)))
+              (local.get $iso0))))
+      (local.set $sum (f64.add (local.get $sum) (select
+              (f64.convert_i32_s (local.get $iso1))
+              (f64.load (i32.add (local.get $tb1) (local.get $o1)))
+              (local.get $iso1))))
+      (local.set $sum (f64.add (local.get $sum) (select
+              (f64.convert_i32_s (local.get $iso2))
+              (f64.load (i32.add (local.get $tb2) (local.get $o2)))
+              (local.get $iso2))))
+      (local.set $sum (f64.add (local.get $sum) (select
+              (f64.convert_i32_s (local.get $iso3))
+              (f64.load (i32.add (local.get $tb3) (local.get $o3)))
+              (local.get $iso3))))
+      (local.set $sum (f64.add (local.get $sum) (select
+              (f64.convert_i32_s (local.get $iso4))
+              (f64.load (i32.add (local.get $tb4) (local.get $o4)))
+              (local.get $iso4))))
+      (local.set $sum (f64.add (local.get $sum) (select
+              (f64.convert_i32_s (local.get $iso5))
+              (f64.load (i32.add (local.get $tb5) (local.get $o5)))
+              (local.get $iso5))))
+      (local.set $sum (f64.add (local.get $sum) (select
+              (f64.convert_i32_s (local.get $iso6))
+              (f64.load (i32.add (local.get $tb6) (local.get $o6)))
+              (local.get $iso6))))
+      (local.set $sum (f64.add (local.get $sum) (select
+              (f64.convert_i32_s (local.get $iso7))
+              (f64.load (i32.add (local.get $tb7) (local.get $o7)))
+              (local.get $iso7))))
+      (local.set $db (i32.add (local.get $deltas) (i32.mul (local.get $t) (local.get $deltaBytes))))
+      (local.set $ib (i32.add (local.get $isoDeltas) (i32.mul (local.get $t) (i32.const 24))))
+
+      (local.set $n (i32.add (i32.shr_u (local.get $o0) (i32.const 4)) (i32.const 1)))
+      (local.set $stop (select (i32.sub (local.get $iso0) (i32.const 1)) (local.get $depth) (local.get $iso0)))
+      (local.set $lv (i32.const 0))
+      (block $creditsDone (loop $credits
+        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb0) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load
+              (i32.add
+                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
+                (i32.shl
+                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
+                  (i32.const 3))))))
+        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
+        (br $credits)))
+      (if (local.get $iso0) (then
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb0) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
+      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
+      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
+
+      (local.set $n (i32.add (i32.shr_u (local.get $o1) (i32.const 4)) (i32.const 1)))
+      (local.set $stop (select (i32.sub (local.get $iso1) (i32.const 1)) (local.get $depth) (local.get $iso1)))
+      (local.set $lv (i32.const 0))
+      (block $creditsDone (loop $credits
+        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb1) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load
+              (i32.add
+                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
+                (i32.shl
+                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
+                  (i32.const 3))))))
+        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
+        (br $credits)))
+      (if (local.get $iso1) (then
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb1) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
+      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
+      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
+
+      (local.set $n (i32.add (i32.shr_u (local.get $o2) (i32.const 4)) (i32.const 1)))
+      (local.set $stop (select (i32.sub (local.get $iso2) (i32.const 1)) (local.get $depth) (local.get $iso2)))
+      (local.set $lv (i32.const 0))
+      (block $creditsDone (loop $credits
+        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb2) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load
+              (i32.add
+                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
+                (i32.shl
+                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
+                  (i32.const 3))))))
+        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
+        (br $credits)))
+      (if (local.get $iso2) (then
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb2) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
+      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
+      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
+
+      (local.set $n (i32.add (i32.shr_u (local.get $o3) (i32.const 4)) (i32.const 1)))
+      (local.set $stop (select (i32.sub (local.get $iso3) (i32.const 1)) (local.get $depth) (local.get $iso3)))
+      (local.set $lv (i32.const 0))
+      (block $creditsDone (loop $credits
+        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb3) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load
+              (i32.add
+                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
+                (i32.shl
+                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
+                  (i32.const 3))))))
+        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
+        (br $credits)))
+      (if (local.get $iso3) (then
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb3) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
+      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
+      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
+
+      (local.set $n (i32.add (i32.shr_u (local.get $o4) (i32.const 4)) (i32.const 1)))
+      (local.set $stop (select (i32.sub (local.get $iso4) (i32.const 1)) (local.get $depth) (local.get $iso4)))
+      (local.set $lv (i32.const 0))
+      (block $creditsDone (loop $credits
+        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb4) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load
+              (i32.add
+                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
+                (i32.shl
+                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
+                  (i32.const 3))))))
+        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
+        (br $credits)))
+      (if (local.get $iso4) (then
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb4) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
+      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
+      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
+
+      (local.set $n (i32.add (i32.shr_u (local.get $o5) (i32.const 4)) (i32.const 1)))
+      (local.set $stop (select (i32.sub (local.get $iso5) (i32.const 1)) (local.get $depth) (local.get $iso5)))
+      (local.set $lv (i32.const 0))
+      (block $creditsDone (loop $credits
+        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb5) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load
+              (i32.add
+                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
+                (i32.shl
+                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
+                  (i32.const 3))))))
+        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
+        (br $credits)))
+      (if (local.get $iso5) (then
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb5) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
+      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
+      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
+
+      (local.set $n (i32.add (i32.shr_u (local.get $o6) (i32.const 4)) (i32.const 1)))
+      (local.set $stop (select (i32.sub (local.get $iso6) (i32.const 1)) (local.get $depth) (local.get $iso6)))
+      (local.set $lv (i32.const 0))
+      (block $creditsDone (loop $credits
+        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb6) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load
+              (i32.add
+                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
+                (i32.shl
+                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
+                  (i32.const 3))))))
+        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
+        (br $credits)))
+      (if (local.get $iso6) (then
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb6) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
+      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
+      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
+
+      (local.set $n (i32.add (i32.shr_u (local.get $o7) (i32.const 4)) (i32.const 1)))
+      (local.set $stop (select (i32.sub (local.get $iso7) (i32.const 1)) (local.get $depth) (local.get $iso7)))
+      (local.set $lv (i32.const 0))
+      (block $creditsDone (loop $credits
+        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb7) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load
+              (i32.add
+                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
+                (i32.shl
+                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
+                  (i32.const 3))))))
+        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
+        (br $credits)))
+      (if (local.get $iso7) (then
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb7) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
+      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
+      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
+      (local.set $t (i32.add (local.get $t) (i32.const 8)))
+      (local.set $tb (i32.add (local.get $tb7) (local.get $treeBytes)))
+      (br $wide)))
+    (block $restDone (loop $rest
+      (br_if $restDone (i32.ge_u (local.get $t) (local.get $nTrees)))
+      (local.set $o (i32.const 0))
+
+      (local.set $level (local.get $depth))
+      (block $levelsDone (loop $levels
+        (br_if $levelsDone (i32.eqz (local.get $level)))
+
+      (local.set $o
+        (i32.add
+          (i32.add (i32.shl (local.get $o) (i32.const 1)) (i32.const 16))
+          (i32.shl
+            (f64.ge
+              (f64.load offset=0
+                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o)))))
+              (f64.load (i32.add (local.get $tb) (local.get $o))))
+            (i32.const 4))))
+        (local.set $level (i32.sub (local.get $level) (i32.const 1)))
+        (br $levels)))
+      (local.set $rt (i32.add (local.get $ranges) (i32.mul (local.get $t) (i32.const 48))))
+      (local.set $rf (i32.load offset=8 (local.get $tb)))
+      (local.set $rlo (f64.load (local.get $rt)))
+      (local.set $rhi (f64.load offset=8 (local.get $rt)))
+          (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
+          (local.set $out0
+            (i32.and (local.get $c1)
+              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+          (local.set $a
+            (i32.shl
+              (i32.sub
+                (i32.shr_u (i32.add (i32.shr_u (local.get $o) (i32.const 4)) (i32.const 1)) (local.get $depth1))
+                (i32.const 1))
+              (i32.const 4)))
+          (local.set $v
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
+          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
+          (local.set $iso
+            (select (i32.const 1)
+              (select (i32.const 2) (i32.const 0)
+                (i32.and (local.get $c2)
+                  (i32.or
+                    (f64.lt (local.get $v) (f64.load (local.get $a)))
+                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+              (local.get $out0)))
+      (local.set $sum (f64.add (local.get $sum) (select
+              (f64.convert_i32_s (local.get $iso))
+              (f64.load (i32.add (local.get $tb) (local.get $o)))
+              (local.get $iso))))
+      (local.set $db (i32.add (local.get $deltas) (i32.mul (local.get $t) (local.get $deltaBytes))))
+      (local.set $ib (i32.add (local.get $isoDeltas) (i32.mul (local.get $t) (i32.const 24))))
+
+      (local.set $n (i32.add (i32.shr_u (local.get $o) (i32.const 4)) (i32.const 1)))
+      (local.set $stop (select (i32.sub (local.get $iso) (i32.const 1)) (local.get $depth) (local.get $iso)))
+      (local.set $lv (i32.const 0))
+      (block $creditsDone (loop $credits
+        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load
+              (i32.add
+                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
+                (i32.shl
+                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
+                  (i32.const 3))))))
+        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
+        (br $credits)))
+      (if (local.get $iso) (then
+        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
+        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
+      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
+      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
       (local.set $tb (i32.add (local.get $tb) (local.get $treeBytes)))
       (br $rest)))

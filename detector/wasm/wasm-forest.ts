@@ -12,6 +12,8 @@ const PAGE_BYTES = 65_536;
 const SLOT_BYTES = 16;
 /** Bytes per tree in the range table: low and high (f64) of slots 0, 1 and 2. */
 const RANGE_BYTES = 48;
+/** Bytes per tree in the isolation-credit table: one f64 for each of slots 0, 1 and 2. */
+const ISO_DELTA_BYTES = 24;
 
 // The lib this project compiles against ("ES2023", no DOM) has no
 // WebAssembly types: declare the little the kernel uses.
@@ -24,6 +26,17 @@ interface WasmApi {
   Instance: new (module: object, imports: object) => { exports: unknown };
 }
 const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** The parameters `rowPaths` and `rowAttribution` begin with. */
+type RowArgs = [
+  nodes: number,
+  treeBytes: number,
+  nTrees: number,
+  depth: number,
+  row: number,
+  checked: number,
+  ranges: number,
+];
 
 interface KernelExports {
   memory: WasmMemory;
@@ -40,14 +53,9 @@ interface KernelExports {
     checked: number,
     ranges: number,
   ): void;
-  rowPaths(
-    nodes: number,
-    treeBytes: number,
-    nTrees: number,
-    depth: number,
-    row: number,
-    checked: number,
-    ranges: number,
+  rowPaths(...args: RowArgs): number;
+  rowAttribution(
+    ...args: [...RowArgs, deltas: number, deltaBytes: number, isoDeltas: number, out: number]
   ): number;
 }
 
@@ -68,6 +76,11 @@ export interface ForestArrays {
   high: Float64Array;
   /** Leaf path lengths, `t·2^L + j` for the j-th leaf from the left. */
   leaf: Float64Array;
+  /**
+   * Attribution credits of internal slot k at 3k (left turn), 3k + 1 (right
+   * turn) and 3k + 2 (isolated by a range check), divided by the tree count.
+   */
+  delta: Float64Array;
 }
 
 /** Sums of leaf path lengths over the trees, in tree order. */
@@ -76,6 +89,12 @@ export interface PathSumKernel {
   pathSums(data: Float64Array, nRows: number, out: Float64Array): void;
   /** Σ_t h_t(row). */
   rowPathSum(row: Float64Array): number;
+  /**
+   * Σ_t h_t(row), and the row's path attribution added to `out[f]` tree by
+   * tree and level by level, as `attributeRow` of the compiled forest adds
+   * it: the same sums, bit for bit.
+   */
+  rowAttribution(row: Float64Array, out: Float64Array): number;
 }
 
 let compiled: object | null | undefined;
@@ -122,7 +141,11 @@ export function createWasmKernel(
   const rowsPtr = rangesPtr + nTrees * RANGE_BYTES;
   const outPtr = rowsPtr + CHUNK_GROUPS * groupBytes;
   const rowPtr = outPtr + chunkRows * 8;
-  const total = rowPtr + groupBytes;
+  const deltaBytes = nInternal * 16;
+  const deltasPtr = rowPtr + groupBytes;
+  const isoDeltasPtr = deltasPtr + nTrees * deltaBytes;
+  const attributionPtr = isoDeltasPtr + nTrees * ISO_DELTA_BYTES;
+  const total = attributionPtr + nf * 8;
 
   const instance = new wasmApi.Instance(module, {});
   const k = instance.exports as unknown as KernelExports;
@@ -147,11 +170,20 @@ export function createWasmKernel(
       f64[ranges + 2 * i] = i < nInternal ? (forest.low[k] as number) : Number.NEGATIVE_INFINITY;
       f64[ranges + 2 * i + 1] =
         i < nInternal ? (forest.high[k] as number) : Number.POSITIVE_INFINITY;
+      f64[(isoDeltasPtr + t * ISO_DELTA_BYTES) / 8 + i] =
+        i < nInternal ? (forest.delta[3 * k + 2] as number) : 0;
+    }
+    const deltas = (deltasPtr + t * deltaBytes) / 8;
+    for (let i = 0; i < nInternal; i++) {
+      const k = t * nInternal + i;
+      f64[deltas + 2 * i] = forest.delta[3 * k] as number;
+      f64[deltas + 2 * i + 1] = forest.delta[3 * k + 1] as number;
     }
   }
   const rowsAt = rowsPtr / 8;
   const outAt = outPtr / 8;
   const rowAt = rowPtr / 8;
+  const attributionAt = attributionPtr / 8;
   const groupLength = nf * W;
 
   return {
@@ -184,6 +216,27 @@ export function createWasmKernel(
     rowPathSum(row) {
       for (let f = 0; f < nf; f++) f64[rowAt + f * W] = row[f] as number;
       return k.rowPaths(0, treeBytes, nTrees, depth, rowPtr, checkedLevels, rangesPtr);
+    },
+    rowAttribution(row, out) {
+      for (let f = 0; f < nf; f++) {
+        f64[rowAt + f * W] = row[f] as number;
+        f64[attributionAt + f] = out[f] as number;
+      }
+      const sum = k.rowAttribution(
+        0,
+        treeBytes,
+        nTrees,
+        depth,
+        rowPtr,
+        checkedLevels,
+        rangesPtr,
+        deltasPtr,
+        deltaBytes,
+        isoDeltasPtr,
+        attributionPtr,
+      );
+      for (let f = 0; f < nf; f++) out[f] = f64[attributionAt + f] as number;
+      return sum;
     },
   };
 }
