@@ -1,7 +1,7 @@
-import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_MODEL, MAX_WORKERS, parseConfig, REPO_ROOT, UsageError } from "./config.js";
+import { availableCpus } from "./cpu-limit.js";
 
 describe("parseConfig()", () => {
   it("defaults to 127.0.0.1:50051, info, and the repo's default model", () => {
@@ -100,7 +100,7 @@ describe("parseConfig()", () => {
     expect(parseConfig([], { NETANOMALY_WORKERS: "2" }).workers).toBe(2);
     expect(parseConfig(["--workers", "1"], { NETANOMALY_WORKERS: "2" }).workers).toBe(1);
     expect(parseConfig(["--workers", "auto"], {}).workers).toBe(
-      Math.min(availableParallelism(), MAX_WORKERS),
+      Math.min(availableCpus(), MAX_WORKERS),
     );
   });
 

@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -9,6 +8,7 @@ import {
   SECURITY_USAGE,
   type SecurityConfig,
 } from "./auth-config.js";
+import { availableCpus } from "./cpu-limit.js";
 
 /**
  * Repository (or image) root: the nearest folder above this file holding
@@ -58,7 +58,7 @@ export interface ServerConfig {
   fastPath: boolean;
   /**
    * Server processes sharing the port (`--workers N`, or `auto`: one per
-   * core), 1 to {@link MAX_WORKERS}; default 1, a single process. More than
+   * CPU the process may use, cgroup quota included), 1 to {@link MAX_WORKERS}; default 1, a single process. More than
    * one runs a supervisor that forks them (`workers.ts`).
    */
   workers: number;
@@ -156,7 +156,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
 
 function parseWorkers(text: string): number {
   if (text === "auto") {
-    return Math.min(availableParallelism(), MAX_WORKERS);
+    return Math.min(availableCpus(), MAX_WORKERS);
   }
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > MAX_WORKERS) {

@@ -12,8 +12,9 @@ and Connect on one port. Flags win over environment variables.
   --threshold T                                 verdict threshold in (0, 1] instead of the model's
   --stats-interval S     NETANOMALY_STATS_INTERVAL  log RSS and event-loop delay every S seconds
   --workers N|auto       NETANOMALY_WORKERS     server processes sharing the port, auto: one per
-                                                core (default 1); connections go round-robin to
-                                                them, and each holds its own model and limits
+                                                CPU, within a container's CPU quota (default 1);
+                                                connections go round-robin to them, and each
+                                                holds its own model and limits
 
 security (see docs/security.md):
   --api-keys-file FILE   (and/or API_KEYS=k1,k2) keys clients send as "authorization: Bearer <key>"
