@@ -6,6 +6,9 @@
  * generator, which gives Connect the `throw`/`return` it calls on abort.
  */
 export class Outbox<T> implements AsyncIterable<T> {
+  /** @param onTake called with each item as the consumer takes it. */
+  constructor(private readonly onTake?: (item: T) => void) {}
+
   private items: T[] = [];
   private head = 0;
   private wake: (() => void) | undefined;
@@ -39,6 +42,7 @@ export class Outbox<T> implements AsyncIterable<T> {
           this.items = [];
           this.head = 0;
         }
+        this.onTake?.(item);
         yield item;
         continue;
       }

@@ -76,6 +76,28 @@ describe("StreamClient", () => {
     expect(maxOutstanding).toBeLessThanOrEqual(4);
   });
 
+  it("counts nothing as resent while every attempt fails to connect", async () => {
+    const gone = await startServer();
+    const url = gone.url;
+    await gone.stop();
+    server = undefined;
+    const sim = createSimulator({ seed: 9 });
+    const client = new StreamClient<number>({
+      client: createClient(ScoringService, createGrpcTransport({ baseUrl: url })),
+      batchSize: 10,
+      window: 4,
+      backoffBaseMs: 1,
+      backoffMaxMs: 5,
+      maxAttempts: 5,
+      onResult: () => {},
+    });
+    for (let i = 0; i < 30; i++) await client.enqueue(sim.next().event, i);
+    await client.finish(5_000).catch(() => {});
+    expect(client.fatal?.code).toBe(Code.Unavailable);
+    // Six streams failed before taking a request: the 30 events never left, so none was resent.
+    expect(client.stats).toMatchObject({ sent: 30, resent: 0, acknowledged: 0, reconnects: 5 });
+  });
+
   it("reconnects after the server's sessions die mid-stream and resends, losing nothing", async () => {
     const srv = await startServer((_req, n, s) => {
       if (n === 5 || n === 12) {

@@ -55,7 +55,10 @@ export interface StreamClientOptions<M> {
 export interface StreamStats {
   /** Events put into requests. */
   sent: number;
-  /** Events sent again on a new stream after a failure. */
+  /**
+   * Events the transport took again on a new stream after a failure (a
+   * stream that failed before taking a request does not count).
+   */
   resent: number;
   /** Events whose response arrived. */
   acknowledged: number;
@@ -86,7 +89,8 @@ interface InFlight<M> {
   id: string;
   items: PendingEvent<M>[];
   request: StreamScoreRequest;
-  sentOnce: boolean;
+  /** Taken by a stream's transport at least once: taking it again is a resend. */
+  taken: boolean;
 }
 
 /**
@@ -223,13 +227,10 @@ export class StreamClient<M> {
       requestId: id,
       events: items.map((i) => i.event),
     });
-    const inFlight: InFlight<M> = { id, items, request, sentOnce: false };
+    const inFlight: InFlight<M> = { id, items, request, taken: false };
     this.inFlight.set(id, inFlight);
     this.stats.sent += items.length;
-    if (this.outbox) {
-      inFlight.sentOnce = true;
-      this.outbox.push(request);
-    }
+    this.outbox?.push(request);
   }
 
   private closeIfDrained(): void {
@@ -275,12 +276,13 @@ export class StreamClient<M> {
     let attempt = 0;
     const signal = this.abort.signal;
     while (!signal.aborted) {
-      const outbox = new Outbox<StreamScoreRequest>();
-      for (const r of this.inFlight.values()) {
-        if (r.sentOnce) this.stats.resent += r.items.length;
-        r.sentOnce = true;
-        outbox.push(r.request);
-      }
+      const outbox = new Outbox<StreamScoreRequest>((request) => {
+        const r = this.inFlight.get(request.requestId);
+        if (r === undefined) return;
+        if (r.taken) this.stats.resent += r.items.length;
+        r.taken = true;
+      });
+      for (const r of this.inFlight.values()) outbox.push(r.request);
       this.outbox = outbox;
       this.closeIfDrained();
       let error: ConnectError;
