@@ -86,8 +86,8 @@ function rawCall(
     });
     req.on("data", (c: Buffer) => body.push(c));
     req.on("error", reject);
-    // The response is complete at its end; as with Connect, the server does
-    // not reset a stream the client has not half-closed, so 'close' may not come.
+    // The response is complete at its end; 'close' comes only once the client
+    // half-closes or the server resets the request side (request-side.test.ts).
     req.on("end", () => {
       req.close();
       const all = Buffer.concat(body);

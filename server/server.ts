@@ -168,6 +168,13 @@ function dropOverlongTimeout(headers: http.IncomingHttpHeaders): void {
   }
 }
 
+/** Resets a stream whose response is complete but whose request side is still open. */
+function closeRequestSide(stream: http2.ServerHttp2Stream): void {
+  if (!stream.destroyed && !stream.closed && !stream.readableEnded) {
+    stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  }
+}
+
 /**
  * Builds the server: gRPC, gRPC-Web and Connect over HTTP/2, and Connect and
  * gRPC-Web over HTTP/1.1, all on one port (cleartext, or TLS with `tls`),
@@ -281,6 +288,17 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     session.on("stream", (stream: http2.ServerHttp2Stream) => {
       openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
       streams.add(stream);
+      // Once the response's trailers have gone to nghttp2, a request side
+      // still open is closed with RST_STREAM NO_ERROR (RFC 9113 §8.1): a
+      // client answered early (an oversized message, a stream ended by an
+      // error) stops uploading, and one that never half-closes (connect-
+      // node's client after a response) does not hold a stream slot for the
+      // life of the connection. Whoever answers calls sendTrailers in this
+      // 'wantTrailers' emit (maybe after this listener), and Node submits
+      // them from a setImmediate; ours is queued after theirs.
+      stream.on("wantTrailers", () =>
+        process.nextTick(() => setImmediate(closeRequestSide, stream)),
+      );
       stream.once("close", () => {
         streams.delete(stream);
         openStreams.set(session, (openStreams.get(session) ?? 1) - 1);
