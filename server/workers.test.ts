@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as http2 from "node:http2";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -158,6 +158,36 @@ describe("npm run server -- --workers N", () => {
     );
     expect(replacement.port).toBe(ready.port);
     for (let i = 0; i < 3; i++) await scoreOnNewConnection(ready.port as number);
+  });
+
+  it("keeps serving while a replacement cannot load the model, and replaces it once the file is good", async () => {
+    const path = join(processes.dir(), "swapped.model.json");
+    const good = readFileSync(processes.model());
+    writeFileSync(path, good);
+    const proc = start(["--workers", "2", "--model", path]);
+    const ready = await proc.waitFor(allListening);
+    const [victim, survivor] = ready.workers as number[];
+    for (const pid of [victim, survivor]) {
+      await proc.waitFor((l) => l.pid === pid && isListening(l));
+    }
+    writeFileSync(path, "{}"); // the running workers reject it and keep their model
+    const mark = proc.lines.length;
+    process.kill(victim as number, "SIGKILL");
+    const failed = await proc.waitFor(
+      (l) => l.msg === "worker exited; starting another" && l.reason !== undefined,
+      mark,
+    );
+    expect(failed.level).toBe(50);
+    expect(failed.reason).toBe(`model file ${path}: not a netanomaly model: no formatVersion`);
+    expect(failed.restartInMs).toBeGreaterThan(250);
+    expect(proc.child.exitCode).toBeNull();
+    for (let i = 0; i < 3; i++) await scoreOnNewConnection(ready.port as number);
+    writeFileSync(path, good);
+    const replacement = await proc.waitFor(
+      (l) => isListening(l) && !(ready.workers as number[]).includes(l.pid as number),
+      mark,
+    );
+    expect(replacement.port).toBe(ready.port);
   });
 
   it("gives up, exit 1, when workers keep dying (a sixth death within a minute)", async () => {

@@ -14,7 +14,9 @@ import type { Logger } from "pino";
  *
  * The supervisor relays SIGTERM/SIGINT (each worker drains as a single
  * server does) and SIGHUP (each rereads the model), starts a new worker
- * when one dies after start-up, and gives up when that keeps happening.
+ * when one dies after start-up (after 0.25 s, doubling with each recent
+ * death, at most 10 s; a replacement that cannot start counts as a death,
+ * and its reason is logged), and gives up when that keeps happening.
  * A worker that cannot start (bad model, port in use) reports why and the
  * whole server exits with its code. Workers exit with the supervisor
  * (node:cluster ends a worker whose IPC channel closes).
@@ -47,6 +49,10 @@ export interface SupervisorExit {
 
 /** The window in which {@link SupervisorOptions.maxRestarts} restarts make the supervisor give up. */
 export const RESTART_WINDOW_MS = 60_000;
+/** Wait before the first replacement of a dead worker; it doubles with each recent death. */
+export const RESTART_BASE_MS = 250;
+/** Longest wait before a replacement. */
+export const RESTART_MAX_MS = 10_000;
 
 /** Is `m` a {@link StartFailure}? */
 export function isStartFailure(m: unknown): m is StartFailure {
@@ -68,7 +74,10 @@ export function superviseWorkers(options: SupervisorOptions): Promise<Supervisor
   const { logger, workers: size, stopDeadlineMs } = options;
   const maxRestarts = options.maxRestarts ?? 5;
   const listening = new Set<number>();
+  // Why a worker could not start, by cluster id, once the server is up.
+  const startFailures = new Map<number, string>();
   const restarts: number[] = [];
+  const restartTimers = new Set<NodeJS.Timeout>();
   let announced = false;
   let stopping: "signal" | "failure" | undefined;
   let failure: SupervisorExit | undefined;
@@ -79,8 +88,25 @@ export function superviseWorkers(options: SupervisorOptions): Promise<Supervisor
   const pids = () => alive().map((w) => w.process.pid);
 
   return new Promise((resolve) => {
+    const finishIfDone = () => {
+      if (stopping === undefined || alive().length > 0) {
+        return;
+      }
+      clearTimeout(killTimer);
+      process.off("SIGTERM", onStop);
+      process.off("SIGINT", onStop);
+      process.off("SIGHUP", onHup);
+      if (failure !== undefined) {
+        resolve(failure);
+        return;
+      }
+      logger.info({ outcome: unclean === 0 ? "graceful" : "forced" }, "stopped");
+      resolve({ exitCode: 0 });
+    };
     const stopAll = (signal: NodeJS.Signals, reason: "signal" | "failure") => {
       stopping ??= reason;
+      for (const timer of restartTimers) clearTimeout(timer);
+      restartTimers.clear();
       for (const w of alive()) {
         w.process.kill(signal);
       }
@@ -90,6 +116,7 @@ export function superviseWorkers(options: SupervisorOptions): Promise<Supervisor
         }
       }, stopDeadlineMs + 5_000);
       killTimer.unref();
+      finishIfDone();
     };
     const onStop = (signal: NodeJS.Signals) => {
       if (stopping !== undefined) {
@@ -107,6 +134,30 @@ export function superviseWorkers(options: SupervisorOptions): Promise<Supervisor
       failure ??= exit;
       stopAll("SIGTERM", "failure");
     };
+    /** A worker died after start-up: start another after a backoff, or give up. */
+    const replace = (worker: Worker, code: number | null, signal: string | null) => {
+      const now = Date.now();
+      restarts.push(now);
+      while ((restarts[0] as number) < now - RESTART_WINDOW_MS) restarts.shift();
+      const reason = startFailures.get(worker.id);
+      startFailures.delete(worker.id);
+      const fields = { worker: worker.process.pid, code, signal, ...(reason ? { reason } : {}) };
+      if (restarts.length > maxRestarts) {
+        logger.fatal(fields, "worker exited");
+        fail({
+          exitCode: 1,
+          message: `workers exited ${restarts.length} times within ${RESTART_WINDOW_MS / 1000} s; giving up${reason ? ` (last: ${reason})` : ""}`,
+        });
+        return;
+      }
+      const delayMs = Math.min(RESTART_BASE_MS * 2 ** (restarts.length - 1), RESTART_MAX_MS);
+      logger.error({ ...fields, restartInMs: delayMs }, "worker exited; starting another");
+      const timer = setTimeout(() => {
+        restartTimers.delete(timer);
+        if (stopping === undefined) cluster.fork();
+      }, delayMs);
+      restartTimers.add(timer);
+    };
 
     cluster.on("listening", (worker, address) => {
       listening.add(worker.id);
@@ -116,53 +167,34 @@ export function superviseWorkers(options: SupervisorOptions): Promise<Supervisor
       }
     });
     cluster.on("message", (worker, message: unknown) => {
-      if (isStartFailure(message)) {
-        listening.delete(worker.id);
+      if (!isStartFailure(message)) {
+        return;
+      }
+      listening.delete(worker.id);
+      if (announced) {
+        // A replacement that cannot start (say the model file went bad): the
+        // others go on serving; its exit counts towards giving up.
+        startFailures.set(worker.id, message.message);
+      } else {
         fail({ exitCode: message.exitCode, message: message.message });
       }
     });
     cluster.on("exit", (worker, code, signal) => {
-      const started = listening.delete(worker.id);
+      listening.delete(worker.id);
       if (code !== 0) {
         unclean++;
       }
       if (stopping === undefined) {
-        if (!started) {
+        if (announced) {
+          replace(worker, code, signal);
+        } else {
           fail({
             exitCode: 1,
             message: `worker ${worker.process.pid} exited (${signal ?? `code ${code}`}) before it listened`,
           });
-        } else {
-          const now = Date.now();
-          restarts.push(now);
-          while ((restarts[0] as number) < now - RESTART_WINDOW_MS) restarts.shift();
-          if (restarts.length > maxRestarts) {
-            logger.fatal({ worker: worker.process.pid, code, signal }, "worker exited");
-            fail({
-              exitCode: 1,
-              message: `workers exited ${restarts.length} times within ${RESTART_WINDOW_MS / 1000} s; giving up`,
-            });
-          } else {
-            logger.error(
-              { worker: worker.process.pid, code, signal },
-              "worker exited; starting another",
-            );
-            cluster.fork();
-          }
         }
       }
-      if (stopping !== undefined && alive().length === 0) {
-        clearTimeout(killTimer);
-        process.off("SIGTERM", onStop);
-        process.off("SIGINT", onStop);
-        process.off("SIGHUP", onHup);
-        if (failure !== undefined) {
-          resolve(failure);
-          return;
-        }
-        logger.info({ outcome: unclean === 0 ? "graceful" : "forced" }, "stopped");
-        resolve({ exitCode: 0 });
-      }
+      finishIfDone();
     });
 
     process.on("SIGTERM", onStop);
