@@ -296,9 +296,11 @@ export function createServer(options: ServerOptions): NetanomalyServer {
       // life of the connection. Whoever answers calls sendTrailers in this
       // 'wantTrailers' emit (maybe after this listener), and Node submits
       // them from a setImmediate; ours is queued after theirs.
-      stream.on("wantTrailers", () =>
-        process.nextTick(() => setImmediate(closeRequestSide, stream)),
-      );
+      stream.on("wantTrailers", () => {
+        if (!stream.readableEnded) {
+          process.nextTick(() => setImmediate(closeRequestSide, stream));
+        }
+      });
       stream.once("close", () => {
         streams.delete(stream);
         openStreams.set(session, (openStreams.get(session) ?? 1) - 1);
