@@ -28,6 +28,7 @@ import {
   type ServerProcess,
   serverCommand,
   startServer,
+  startServing,
 } from "./server-process.js";
 import { si, summarize } from "./stats.js";
 import { runAgentProcess, runStreamLoadProcess, streamLoadCommand } from "./stream-bench.js";
@@ -336,6 +337,19 @@ async function main(): Promise<void> {
           commands.push(`server: ${serverCommand(loadMode, s.port, MODEL, extra).join(" ")}`);
           // SERVING comes from the first worker up; give the others time to listen too.
           await new Promise((r) => setTimeout(r, 3_000));
+          return s;
+        },
+        startFloor: async () => {
+          const command = (port: number) => [
+            "node",
+            "--import",
+            "tsx",
+            "bench/http2-floor.ts",
+            "--port",
+            String(port),
+          ];
+          const s = await startServing(command, "http2-floor", { cwd: ROOT });
+          commands.push(`floor: ${command(s.port).join(" ")}`);
           return s;
         },
         commands,

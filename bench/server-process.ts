@@ -70,8 +70,24 @@ export async function startServer(
   model: string,
   options: { timeoutMs?: number; cwd?: string; extraArgs?: readonly string[] } = {},
 ): Promise<ServerProcess> {
+  return startServing(
+    (port) => serverCommand(mode, port, model, options.extraArgs),
+    `server (${mode})`,
+    options,
+  );
+}
+
+/**
+ * Spawns `command(port)` on a free port and waits until it answers a gRPC
+ * health check with SERVING, as {@link startServer} does for the server.
+ */
+export async function startServing(
+  command: (port: number) => string[],
+  label: string,
+  options: { timeoutMs?: number; cwd?: string } = {},
+): Promise<ServerProcess> {
   const port = await freePort();
-  const [cmd, ...args] = serverCommand(mode, port, model, options.extraArgs);
+  const [cmd, ...args] = command(port);
   const started = performance.now();
   const child: ChildProcess = spawn(cmd as string, args, {
     cwd: options.cwd,
@@ -107,9 +123,7 @@ export async function startServer(
   };
   if (readyMs < 0) {
     await stop();
-    throw new Error(
-      `server (${mode}) not SERVING within the timeout: ${stderr.trim().slice(0, 500)}`,
-    );
+    throw new Error(`${label} not SERVING within the timeout: ${stderr.trim().slice(0, 500)}`);
   }
   return {
     url,

@@ -18,6 +18,8 @@ export interface UnarySectionOptions {
   server: ServerProcess;
   /** Starts the same server with `--workers N`; the section stops it. */
   startWorkers: (n: number) => Promise<ServerProcess>;
+  /** Starts `bench/http2-floor.ts`; the section stops it. */
+  startFloor: () => Promise<ServerProcess>;
   /** Commands run, for the report. */
   commands: string[];
 }
@@ -29,7 +31,8 @@ export interface UnarySectionOptions {
  *   machine's cores with the server, so their sum bounds the rate;
  * - ghz at 50 concurrent against `--workers 2`;
  * - h2load (C, far cheaper per call than ghz) at 16 connections with 1 and
- *   4 streams each, against one server and against `--workers 2`.
+ *   4 streams each, against the HTTP/2 floor (`http2-floor.ts`: node:http2
+ *   answering a canned message), one server, and `--workers 2`.
  */
 export async function runUnarySection(
   o: UnarySectionOptions,
@@ -49,6 +52,7 @@ export async function runUnarySection(
   }
   const h2load = await ensureH2load(o.log);
   const workers = ghz !== undefined || h2load !== undefined ? await o.startWorkers(2) : undefined;
+  let floor: ServerProcess | undefined;
   try {
     if (ghz !== undefined) {
       o.log("unary: ghz");
@@ -134,9 +138,11 @@ export async function runUnarySection(
 
     if (h2load !== undefined && workers !== undefined) {
       o.log("unary: h2load");
-      for (const [label, s] of [
-        ["1 process", o.server],
-        ["--workers 2", workers],
+      floor = await o.startFloor();
+      for (const [label, key, s] of [
+        ["node:http2 floor (canned answer)", "floor", floor],
+        ["1 process", "single", o.server],
+        ["--workers 2", "workers2", workers],
       ] as const) {
         const status = await checkGrpcScore(s.port);
         if (status !== "0") {
@@ -167,21 +173,20 @@ export async function runUnarySection(
           o.commands.push(
             (runs[0] as H2loadResult).command.replace(`127.0.0.1:${s.port}`, "127.0.0.1:PORT"),
           );
-          const key = `h2load.${label === "1 process" ? "single" : "workers2"}.m${streams}`;
-          results[key] = runs;
+          results[`h2load.${key}.m${streams}`] = runs;
           const rps = summarize(runs.map((r) => r.requestsPerSecond));
           const mean = summarize(runs.map((r) => r.meanMs));
           const failed = runs.reduce((a, r) => a + r.failed, 0);
           rows.push(
             {
-              id: `unary.${key}.rps`,
+              id: `unary.h2load.${key}.m${streams}.rps`,
               what: `Score under h2load, 16 connections × ${streams} stream${streams > 1 ? "s" : ""}, ${label}, req/s; mean`,
               value: `${fmt(rps)}; mean ${mean.median.toFixed(1)} ms${failed > 0 ? `; ${failed} failed` : ""}`,
-              goal: "(≥ 10k)",
-              verdict: verdict(rps.median, "min", 10_000),
+              goal: key === "floor" ? "" : "(≥ 10k)",
+              verdict: key === "floor" ? "" : verdict(rps.median, "min", 10_000),
             },
             {
-              id: `unary.${key}.cpu`,
+              id: `unary.h2load.${key}.m${streams}.cpu`,
               what: "  same, CPU per call: server, h2load, µs",
               value: `${summarize(runs.map((r) => r.serverCpuMicrosPerCall)).median.toFixed(0)}, ${summarize(runs.map((r) => r.h2loadCpuMicrosPerCall)).median.toFixed(0)}`,
               goal: "",
@@ -193,6 +198,7 @@ export async function runUnarySection(
     }
   } finally {
     await workers?.stop();
+    await floor?.stop();
   }
   return { rows, results };
 }
