@@ -19,6 +19,7 @@ import { execFile } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { parseArgs, promisify } from "node:util";
+import { readCpuTicks, stealShare } from "./cpu-steal.js";
 import { type EngineResults, runEngineBench } from "./engine-bench.js";
 import { createEngineFixture } from "./engine-fixture.js";
 import { fixed, fmt, fmtRates, renderTable, type TableRow, verdict } from "./report.js";
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
     node: process.version,
     loadAvgAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
     loadAvgAtEnd: [] as number[],
+    stealShare: undefined as number | undefined,
+    stealBySection: {} as Record<string, number | undefined>,
     quick,
     repeats,
   };
@@ -71,10 +74,23 @@ async function main(): Promise<void> {
     `${machine.date}, ${machine.nproc} × ${machine.cpu}, node ${machine.node}, load ${machine.loadAvgAtStart}`,
   );
 
+  // CPU steal per section: the hypervisor's share of this VM's CPU time.
+  const ticksAtStart = readCpuTicks();
+  const steal: Record<string, number | undefined> = {};
+  let sectionName = "";
+  let sectionTicks = ticksAtStart;
+  const section = (name: string) => {
+    const now = readCpuTicks();
+    if (sectionName !== "") steal[sectionName] = stealShare(sectionTicks, now);
+    sectionName = name;
+    sectionTicks = now;
+    if (name !== "") log(name);
+  };
+
   let engine: EngineResults | undefined;
   if (only.has("engine") || only.has("scaling")) {
     const python = only.has("engine") ? await ensureSklearn(ROOT, log) : undefined;
-    log("engine");
+    section("engine");
     engine = await runEngineBench({ repeats, scoreEvents: quick ? 20_000 : 50_000, python });
     results.engine = engine;
   }
@@ -182,7 +198,7 @@ async function main(): Promise<void> {
   const loadMode: ServerMode = built ? "compiled" : "tsx";
 
   if (only.has("footprint")) {
-    log("footprint");
+    section("footprint");
     const modes: ServerMode[] = built ? ["tsx", "compiled"] : ["tsx"];
     const footprint: Record<string, unknown> = {};
     for (const mode of modes) {
@@ -228,7 +244,7 @@ async function main(): Promise<void> {
 
   try {
     if (only.has("stream")) {
-      log("stream");
+      section("stream");
       const s = await ensureServer();
       const stream: Record<string, unknown> = {};
       const rep = async (o: Parameters<typeof runStreamLoadProcess>[0]) => {
@@ -325,7 +341,7 @@ async function main(): Promise<void> {
     }
 
     if (only.has("unary")) {
-      log("unary");
+      section("unary");
       const unary = await runUnarySection({
         log,
         repeats,
@@ -371,7 +387,7 @@ async function main(): Promise<void> {
     }
 
     if (only.has("scaling")) {
-      log("scaling: engine");
+      section("scaling");
       const fx = createEngineFixture({ scoreEvents: quick ? 10_000 : 20_000 });
       const points = runEngineScaling(fx, quick ? 3 : repeats, quick);
       results.engineScaling = points;
@@ -439,9 +455,18 @@ async function main(): Promise<void> {
   }
 
   machine.loadAvgAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+  section("");
+  machine.stealShare = stealShare(ticksAtStart, readCpuTicks());
+  machine.stealBySection = steal;
+  const pct = (x: number | undefined) => (x === undefined ? "n/a" : `${(x * 100).toFixed(1)} %`);
   const out = [
     `netanomaly benchmark — ${machine.date}`,
     `machine: ${machine.nproc} × ${machine.cpu}, node ${machine.node}; load average ${machine.loadAvgAtStart.join(" ")} at start, ${machine.loadAvgAtEnd.join(" ")} at end`,
+    `CPU steal (time the hypervisor gave to other guests): ${pct(machine.stealShare)} of the run; ${Object.entries(
+      steal,
+    )
+      .map(([name, share]) => `${name} ${pct(share)}`)
+      .join(", ")}`,
     `repeats: ${repeats}${quick ? " (quick)" : ""}; rates are wall clock, "cpu" = per CPU-second of the measuring process`,
     "",
     renderTable(rows),
