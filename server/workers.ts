@@ -126,8 +126,10 @@ export function superviseWorkers(options: SupervisorOptions): Promise<Supervisor
       stopAll("SIGTERM", "signal");
     };
     const onHup = () => {
+      // Only to workers that listen (their SIGHUP handler is in place); one
+      // still starting reads the model file as it is now anyway.
       for (const w of alive()) {
-        w.process.kill("SIGHUP");
+        if (listening.has(w.id)) w.process.kill("SIGHUP");
       }
     };
     const fail = (exit: SupervisorExit) => {
