@@ -29,5 +29,6 @@ security (see docs/security.md):
 
 signals: SIGTERM/SIGINT drain and exit 0 (deadline 10 s); SIGHUP rereads the model
 (with --workers, the supervisor passes both on; a worker that dies is replaced).
-exit codes: 0 after a signal, 1 model or port problem, 2 bad flag.
+exit codes: 0 after a signal, 1 model or port problem (or, with --workers, workers that keep
+dying), 2 bad flag.
 `;
