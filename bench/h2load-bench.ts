@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ScoreRequestSchema } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { createSimulator } from "../telemetry/simulator.js";
+import { grpcFrame } from "./grpc-frame.js";
 import { runMeasured } from "./measured-run.js";
 
 const run = promisify(execFile);
@@ -100,14 +101,9 @@ export async function runH2load(o: {
 /** A `ScoreRequest` for one routine simulator event, in a gRPC length-prefixed frame. */
 export function scoreRequestFrame(): Buffer {
   const sim = createSimulator({ seed: 5, anomalyRate: 0 });
-  const message = toBinary(
-    ScoreRequestSchema,
-    create(ScoreRequestSchema, { event: sim.next().event }),
+  return grpcFrame(
+    toBinary(ScoreRequestSchema, create(ScoreRequestSchema, { event: sim.next().event })),
   );
-  const frame = Buffer.alloc(5 + message.length);
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
-  return frame;
 }
 
 /**

@@ -16,15 +16,9 @@ import {
 } from "../gen/grpc/health/v1/health_pb.js";
 import { ScoreResponseSchema } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { grpcFrame } from "./grpc-frame.js";
 
-function frame(message: Uint8Array): Buffer {
-  const out = Buffer.alloc(5 + message.length);
-  out.writeUInt32BE(message.length, 1);
-  out.set(message, 5);
-  return out;
-}
-
-const SCORE = frame(
+const SCORE = grpcFrame(
   toBinary(
     ScoreResponseSchema,
     create(ScoreResponseSchema, {
@@ -35,7 +29,7 @@ const SCORE = frame(
     }),
   ),
 );
-const SERVING = frame(
+const SERVING = grpcFrame(
   toBinary(
     HealthCheckResponseSchema,
     create(HealthCheckResponseSchema, { status: HealthCheckResponse_ServingStatus.SERVING }),

@@ -20,6 +20,7 @@ import {
   StreamScoreResponseSchema,
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { createSimulator } from "../telemetry/simulator.js";
+import { grpcFrame } from "./grpc-frame.js";
 
 /** What one load run measured. */
 export interface StreamLoadResult {
@@ -38,14 +39,6 @@ export interface StreamLoadResult {
 
 /** Distinct pre-encoded batches cycled through. */
 const DISTINCT_BATCHES = 32;
-
-function frame(message: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(5 + message.length);
-  out[0] = 0;
-  out.writeUInt32BE(message.length, 1);
-  out.set(message, 5);
-  return out;
-}
 
 /** Encoded `events` fields of DISTINCT_BATCHES simulator batches (2% attacks). */
 function encodedBatches(batch: number): Uint8Array[] {
@@ -119,7 +112,7 @@ export async function runStreamLoad(o: {
         msg.set(body, head.length); // two encodings concatenated merge into one message
         sentAt.set(id, at);
         inFlight++;
-        req.write(frame(msg));
+        req.write(grpcFrame(msg));
       };
       let buffered: Buffer = Buffer.alloc(0);
       req.on("data", (chunk: Buffer) => {
