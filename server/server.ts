@@ -168,6 +168,17 @@ function dropOverlongTimeout(headers: http.IncomingHttpHeaders): void {
   }
 }
 
+/** 'wantTrailers' listener of every stream (one function, no closure per stream): see createServer. */
+function onWantTrailers(this: http2.ServerHttp2Stream): void {
+  if (!this.readableEnded) {
+    process.nextTick(queueCloseRequestSide, this);
+  }
+}
+
+function queueCloseRequestSide(stream: http2.ServerHttp2Stream): void {
+  setImmediate(closeRequestSide, stream);
+}
+
 /** Resets a stream whose response is complete but whose request side is still open. */
 function closeRequestSide(stream: http2.ServerHttp2Stream): void {
   if (!stream.destroyed && !stream.closed && !stream.readableEnded) {
@@ -296,11 +307,7 @@ export function createServer(options: ServerOptions): NetanomalyServer {
       // life of the connection. Whoever answers calls sendTrailers in this
       // 'wantTrailers' emit (maybe after this listener), and Node submits
       // them from a setImmediate; ours is queued after theirs.
-      stream.on("wantTrailers", () => {
-        if (!stream.readableEnded) {
-          process.nextTick(() => setImmediate(closeRequestSide, stream));
-        }
-      });
+      stream.on("wantTrailers", onWantTrailers);
       stream.once("close", () => {
         streams.delete(stream);
         openStreams.set(session, (openStreams.get(session) ?? 1) - 1);
