@@ -28,7 +28,7 @@ export async function assembleForestKernel(
 ): Promise<{ wat: string; wasm: Uint8Array }> {
   const wabt = await (await import("wabt")).default();
   const wat = forestKernelWat(width);
-  const module = wabt.parseWat("forest-kernel.wat", wat);
+  const module = wabt.parseWat("forest-kernel.wat", wat, { simd: true });
   try {
     module.validate();
     return { wat, wasm: module.toBinary({ log: false, write_debug_names: false }).buffer };

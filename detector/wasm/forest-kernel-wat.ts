@@ -11,7 +11,8 @@
  *   leaf's path length (depth + c(size)) as an f64 at +0.
  * - A range table beside the trees: for tree t, at `ranges + t × 48`, the
  *   f64 low and high ends of the split feature's training range of slots 0,
- *   1 and 2 (the levels the kernel checks), 16 bytes a slot.
+ *   1 and 2 (the levels the kernel checks), 16 bytes a slot. A slot of a
+ *   level the forest does not check, or a padding slot, has (−∞, +∞).
  * - For `rowAttribution`, two attribution tables: per tree, the left and
  *   right credit (f64, f64) of each internal slot, 16 bytes a slot; and the
  *   isolation credit (f64) of slots 0, 1 and 2, 24 bytes a tree.
@@ -20,12 +21,14 @@
  *   group share one base address, which keeps the unrolled walk in registers.
  *
  * A walk goes right when `value >= threshold`, the reference walk's rule, so
- * padding slots with an infinite threshold always go left. In the first
- * `checked` levels (at most two), a value outside [low, high] isolates the
- * row at that slot: the walk goes on to its leaf (no branch), and the slots
- * it passed in those levels are checked afterwards; the tree then counts
- * depth + 1 from the root instead of the leaf's value, as the reference walk
- * does. Padding slots have the range (−∞, +∞).
+ * padding slots with an infinite threshold always go left. At the root and
+ * level 1, a value outside the slot's [low, high] isolates the row there:
+ * the walk goes on to its leaf (no branch), and the slots it passed at those
+ * levels are checked afterwards; the tree then counts depth + 1 from the
+ * root instead of the leaf's value, as the reference walk does.
+ *
+ * SIMD (v128) is used where rows of a group share work: `blockPaths` takes
+ * the root's turn, the range checks and the sums two rows at a time.
  */
 
 /** Rows per group, walked side by side through a tree by `blockPaths`. */
@@ -48,9 +51,24 @@ const step = (o: string, tree: string, row: string, laneOffset: number): string 
               (f64.load (i32.add (local.get ${tree}) (local.get ${o}))))
             (i32.const 4))))`;
 
-/** A walk of `depth` levels, `$level` counting down from depth to 1. */
-const walk = (steps: string, indent: string): string => `
-${indent}(local.set $level (local.get $depth))
+/**
+ * One level of descent for one lane whose offset is an address: a = 2a + k
+ * + 16·(value >= threshold), with k = 16 − tree, so that a − tree follows
+ * \`step\`'s rule while each load takes a as it is (one add fewer a level).
+ */
+const stepAt = (a: string, k: string, row: string, laneOffset: number): string => `
+            (local.set ${a}
+              (i32.add
+                (i32.add (i32.shl (local.get ${a}) (i32.const 1)) (local.get ${k}))
+                (i32.shl
+                  (f64.ge
+                    (f64.load offset=${laneOffset} (i32.add (local.get ${row}) (i32.load offset=8 (local.get ${a}))))
+                    (f64.load (local.get ${a})))
+                  (i32.const 4))))`;
+
+/** A walk of `levels` levels (default all, `$depth`), `$level` counting down to 1. */
+const walk = (steps: string, indent: string, levels = "(local.get $depth)"): string => `
+${indent}(local.set $level ${levels})
 ${indent}(block $levelsDone (loop $levels
 ${indent}  (br_if $levelsDone (i32.eqz (local.get $level)))
 ${steps}
@@ -61,13 +79,12 @@ ${indent}  (br $levels)))`;
 export const MAX_CHECKED_LEVELS = 2;
 
 /**
- * After a lane's walk, the range checks of the root and, if `$checked` is
- * 2, of the level-1 slot it passed, off the walk's chain of dependent loads:
+ * After a lane's walk, the range checks of the root and of the level-1 slot
+ * it passed, off the walk's chain of dependent loads:
  * the leaf's heap index h names that slot, s = h >> (depth − 1) − 1. `iso`
  * ends as the path length where the shallowest failed check isolated the
  * row (1 or 2), or 0. The root's feature offset and range come hoisted in
- * the `root` locals, `ranges` points at the tree's range table, and `$c1`,
- * `$c2` say whether each level is checked.
+ * the `root` locals and `ranges` points at the tree's range table.
  */
 const rangeChecks = (
   o: string,
@@ -80,8 +97,7 @@ const rangeChecks = (
 ): string => `
           (local.set $v (f64.load offset=${laneOffset} (i32.add (local.get ${row}) (local.get ${root.f}))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get ${root.lo})) (f64.gt (local.get $v) (local.get ${root.hi})))))
+            (i32.or (f64.lt (local.get $v) (local.get ${root.lo})) (f64.gt (local.get $v) (local.get ${root.hi}))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -95,10 +111,9 @@ const rangeChecks = (
           (local.set ${iso}
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))`;
 
 /** Loads a tree's root feature offset and range into the given locals. */
@@ -111,10 +126,8 @@ const rootOf = (
       (local.set ${root.lo} (f64.load (local.get ${ranges})))
       (local.set ${root.hi} (f64.load offset=8 (local.get ${ranges})))`;
 
-/** Sets `$c1`, `$c2` (levels 0 and 1 checked) and `$depth1` (depth − 1). */
-const checkFlags = `
-    (local.set $c1 (i32.gt_s (local.get $checked) (i32.const 0)))
-    (local.set $c2 (i32.gt_s (local.get $checked) (i32.const 1)))
+/** Sets `$depth1` (depth − 1). */
+const depthLess1 = `
     (local.set $depth1 (i32.sub (local.get $depth) (i32.const 1)))`;
 
 /**
@@ -182,6 +195,37 @@ const attribute = (
             (f64.load (i32.add (local.get ${ib}) (i32.shl (local.get $h) (i32.const 3))))))))`;
 };
 
+/**
+ * For rows 2k and 2k + 1 of a group (SIMD lanes 0 and 1), after their walks
+ * below the root: the range checks of the root and of the level-1 slot each
+ * row passed (slot 1 or 2, by the root's turn), and the tree's path lengths
+ * added to their sums at \`$dst\`: 1 where the root's check isolated the
+ * row, else 2 where level 1's did, else the value of the leaf reached
+ * (addresses \`oa\`, \`ob\`).
+ */
+const pairSum = (k: number, oa: string, ob: string): string => `
+          (local.set $x (v128.load offset=${16 * k} (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=${16 * k} (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=${16 * k} (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=${16 * k} (local.get $dst)
+            (f64x2.add
+              (v128.load offset=${16 * k} (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get ${ob}) (v128.load64_zero (local.get ${oa})))
+                  (local.get $out1))
+                (local.get $out0))))`;
+
 /** Locals holding the root's feature offset and range. */
 const ROOT = { f: "$rf", lo: "$rlo", hi: "$rhi" };
 
@@ -199,15 +243,20 @@ export function forestKernelWat(width = LANES): string {
   ;; Sums the leaf path lengths of row groups [0, nGroups) over trees
   ;; [0, nTrees) into out (one f64 per row), tree by tree in order. Blocks of
   ;; \`blockGroups\` groups walk a tree before the next, so it stays in cache;
-  ;; the ${W} rows of a group walk it side by side.
+  ;; the ${W} rows of a group walk it side by side, their offsets held as
+  ;; addresses. Every row meets the same root and the same two level-1
+  ;; slots, so their features, thresholds and ranges are loaded once a tree;
+  ;; and a group's rows lie side by side for each feature, so the range
+  ;; checks and the sums go two rows at a time in SIMD lanes.
   (func (export "blockPaths")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32)
     (param $rows i32) (param $groupBytes i32) (param $nGroups i32) (param $out i32) (param $blockGroups i32)
-    (param $checked i32) (param $ranges i32)
+    (param $ranges i32)
     (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $rt i32) (local $g i32) (local $level i32)
-    (local $rb i32) (local $dst i32) (local $a i32) (local $v f64) (local $out0 i32)
-    (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
-${lanes(W, (j) => `    (local $o${j} i32) (local $iso${j} i32)`)}${checkFlags}
+    (local $rb i32) (local $rv i32) (local $tb16 i32) (local $k16 i32) (local $dst i32) (local $rf i32) (local $f1 i32) (local $f2 i32) (local $thr0 f64)
+    (local $vthr0 v128) (local $lo0 v128) (local $hi0 v128) (local $lo1 v128) (local $hi1 v128)
+    (local $lo2 v128) (local $hi2 v128) (local $x v128) (local $right v128) (local $out0 v128) (local $out1 v128)
+${lanes(W, (j) => `    (local $o${j} i32)`)}
     (local.set $dst (local.get $out))
     (local.set $end (i32.add (local.get $out) (i32.mul (local.get $nGroups) (i32.const ${W * 8}))))
     (block $zeroed (loop $zero
@@ -225,23 +274,37 @@ ${lanes(W, (j) => `    (local $o${j} i32) (local $iso${j} i32)`)}${checkFlags}
       (local.set $rt (local.get $ranges))
       (block $treesDone (loop $trees
         (br_if $treesDone (i32.ge_u (local.get $t) (local.get $nTrees)))
-        ${rootOf("$tb", "$rt", ROOT)}
+        (local.set $rf (i32.load offset=8 (local.get $tb)))
+        (local.set $f1 (i32.load offset=24 (local.get $tb)))
+        (local.set $f2 (i32.load offset=40 (local.get $tb)))
+        (local.set $thr0 (f64.load (local.get $tb)))
+        (local.set $vthr0 (f64x2.splat (local.get $thr0)))
+        (local.set $lo0 (v128.load64_splat (local.get $rt)))
+        (local.set $hi0 (v128.load64_splat offset=8 (local.get $rt)))
+        (local.set $lo1 (v128.load64_splat offset=16 (local.get $rt)))
+        (local.set $hi1 (v128.load64_splat offset=24 (local.get $rt)))
+        (local.set $lo2 (v128.load64_splat offset=32 (local.get $rt)))
+        (local.set $hi2 (v128.load64_splat offset=40 (local.get $rt)))
+        (local.set $tb16 (i32.add (local.get $tb) (i32.const 16)))
+        (local.set $k16 (i32.sub (i32.const 16) (local.get $tb)))
         (local.set $g (local.get $start))
         (block $groupsDone (loop $groups
           (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $end)))
           (local.set $rb (i32.add (local.get $rows) (i32.mul (local.get $g) (local.get $groupBytes))))
-${lanes(W, (j) => `          (local.set $o${j} (i32.const 0))`)}
-${walk(
-  lanes(W, (j) => step(`$o${j}`, "$tb", "$rb", 8 * j)),
-  "          ",
-)}
-${lanes(W, (j) => rangeChecks(`$o${j}`, `$iso${j}`, "$tb", "$rt", "$rb", 8 * j, ROOT))}
-          (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $g) (i32.const ${W * 8}))))
+          (local.set $rv (i32.add (local.get $rb) (local.get $rf)))
 ${lanes(
   W,
-  (j) => `          (f64.store offset=${8 * j} (local.get $dst)
-            (f64.add (f64.load offset=${8 * j} (local.get $dst)) ${pathOf(`$o${j}`, `$iso${j}`, "$tb")}))`,
+  (j) => `          (local.set $o${j}
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=${8 * j} (local.get $rv)) (local.get $thr0)) (i32.const 4))))`,
 )}
+${walk(
+  lanes(W, (j) => stepAt(`$o${j}`, "$k16", "$rb", 8 * j)),
+  "          ",
+  "(i32.sub (local.get $depth) (i32.const 1))",
+)}
+          (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $g) (i32.const ${W * 8}))))
+${lanes(W / 2, (k) => pairSum(k, `$o${2 * k}`, `$o${2 * k + 1}`))}
           (local.set $g (i32.add (local.get $g) (i32.const 1)))
           (br $groups)))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
@@ -250,6 +313,48 @@ ${lanes(
         (br $trees)))
       (local.set $start (local.get $end))
       (br $blocks)))
+  )
+
+  ;; Copies nRows row-major rows of nf f64 each at \`src\` into groups of ${W}
+  ;; at \`dst\`, the layout blockPaths reads: row j of a group has feature f
+  ;; at group + (f × ${W} + j) × 8. Lanes past the last row keep what they held.
+  (func (export "groupRows") (param $src i32) (param $nRows i32) (param $nf i32) (param $dst i32)
+    (local $rowBytes i32) (local $g i32) (local $p i32) (local $end i32) (local $d i32) (local $r i32) (local $f i32)
+${lanes(W - 1, (j) => `    (local $at${j + 1} i32)`)}
+    (local.set $rowBytes (i32.shl (local.get $nf) (i32.const 3)))
+${lanes(W - 1, (j) => `    (local.set $at${j + 1} (i32.mul (local.get $rowBytes) (i32.const ${j + 1})))`)}
+    (block $fullDone (loop $full
+      (br_if $fullDone (i32.gt_u (i32.add (local.get $g) (i32.const ${W})) (local.get $nRows)))
+      (local.set $p (i32.add (local.get $src) (i32.mul (local.get $g) (local.get $rowBytes))))
+      (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $g) (local.get $rowBytes))))
+      (local.set $end (i32.add (local.get $p) (local.get $rowBytes)))
+      (block $featuresDone (loop $features
+        (br_if $featuresDone (i32.ge_u (local.get $p) (local.get $end)))
+        (f64.store (local.get $d) (f64.load (local.get $p)))
+${lanes(W - 1, (j) => `        (f64.store offset=${8 * (j + 1)} (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at${j + 1}))))`)}
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (local.set $d (i32.add (local.get $d) (i32.const ${W * 8})))
+        (br $features)))
+      (local.set $g (i32.add (local.get $g) (i32.const ${W})))
+      (br $full)))
+    (local.set $r (local.get $g))
+    (block $restDone (loop $rest
+      (br_if $restDone (i32.ge_u (local.get $r) (local.get $nRows)))
+      (local.set $p (i32.add (local.get $src) (i32.mul (local.get $r) (local.get $rowBytes))))
+      (local.set $d
+        (i32.add (local.get $dst)
+          (i32.add (i32.mul (local.get $g) (local.get $rowBytes))
+            (i32.shl (i32.sub (local.get $r) (local.get $g)) (i32.const 3)))))
+      (local.set $f (i32.const 0))
+      (block $restFeaturesDone (loop $restFeatures
+        (br_if $restFeaturesDone (i32.ge_u (local.get $f) (local.get $nf)))
+        (f64.store (local.get $d) (f64.load (local.get $p)))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (local.set $d (i32.add (local.get $d) (i32.const ${W * 8})))
+        (local.set $f (i32.add (local.get $f) (i32.const 1)))
+        (br $restFeatures)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rest)))
   )
 
   ;; The sum of one row's leaf path lengths over trees [0, nTrees), ${T} trees
@@ -285,7 +390,7 @@ function rowKernel(name: string, width: number, attribution: boolean): string {
     : "";
   return `  (func (export "${name}")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32) (param $row i32)
-    (param $checked i32) (param $ranges i32)${
+    (param $ranges i32)${
       attribution
         ? `
     (param $deltas i32) (param $deltaBytes i32) (param $isoDeltas i32) (param $out i32)`
@@ -294,13 +399,13 @@ function rowKernel(name: string, width: number, attribution: boolean): string {
     (result f64)
     (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32) (local $rt i32)
     (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32)
-    (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)${
+    (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)${
       attribution
         ? `
     (local $n i32) (local $stop i32) (local $lv i32) (local $h i32) (local $oa i32) (local $db i32) (local $ib i32)`
         : ""
     }
-${lanes(T, (j) => `    (local $o${j} i32) (local $tb${j} i32) (local $iso${j} i32)`)}${checkFlags}
+${lanes(T, (j) => `    (local $o${j} i32) (local $tb${j} i32) (local $iso${j} i32)`)}${depthLess1}
     (local.set $tb (local.get $nodes))
     (block $wideDone (loop $wide
       (br_if $wideDone (i32.gt_u (i32.add (local.get $t) (i32.const ${T})) (local.get $nTrees)))

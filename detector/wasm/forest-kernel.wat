@@ -5,25 +5,27 @@
   ;; Sums the leaf path lengths of row groups [0, nGroups) over trees
   ;; [0, nTrees) into out (one f64 per row), tree by tree in order. Blocks of
   ;; `blockGroups` groups walk a tree before the next, so it stays in cache;
-  ;; the 8 rows of a group walk it side by side.
+  ;; the 8 rows of a group walk it side by side, their offsets held as
+  ;; addresses. Every row meets the same root and the same two level-1
+  ;; slots, so their features, thresholds and ranges are loaded once a tree;
+  ;; and a group's rows lie side by side for each feature, so the range
+  ;; checks and the sums go two rows at a time in SIMD lanes.
   (func (export "blockPaths")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32)
     (param $rows i32) (param $groupBytes i32) (param $nGroups i32) (param $out i32) (param $blockGroups i32)
-    (param $checked i32) (param $ranges i32)
+    (param $ranges i32)
     (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $rt i32) (local $g i32) (local $level i32)
-    (local $rb i32) (local $dst i32) (local $a i32) (local $v f64) (local $out0 i32)
-    (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
-    (local $o0 i32) (local $iso0 i32)
-    (local $o1 i32) (local $iso1 i32)
-    (local $o2 i32) (local $iso2 i32)
-    (local $o3 i32) (local $iso3 i32)
-    (local $o4 i32) (local $iso4 i32)
-    (local $o5 i32) (local $iso5 i32)
-    (local $o6 i32) (local $iso6 i32)
-    (local $o7 i32) (local $iso7 i32)
-    (local.set $c1 (i32.gt_s (local.get $checked) (i32.const 0)))
-    (local.set $c2 (i32.gt_s (local.get $checked) (i32.const 1)))
-    (local.set $depth1 (i32.sub (local.get $depth) (i32.const 1)))
+    (local $rb i32) (local $rv i32) (local $tb16 i32) (local $k16 i32) (local $dst i32) (local $rf i32) (local $f1 i32) (local $f2 i32) (local $thr0 f64)
+    (local $vthr0 v128) (local $lo0 v128) (local $hi0 v128) (local $lo1 v128) (local $hi1 v128)
+    (local $lo2 v128) (local $hi2 v128) (local $x v128) (local $right v128) (local $out0 v128) (local $out1 v128)
+    (local $o0 i32)
+    (local $o1 i32)
+    (local $o2 i32)
+    (local $o3 i32)
+    (local $o4 i32)
+    (local $o5 i32)
+    (local $o6 i32)
+    (local $o7 i32)
     (local.set $dst (local.get $out))
     (local.set $end (i32.add (local.get $out) (i32.mul (local.get $nGroups) (i32.const 64))))
     (block $zeroed (loop $zero
@@ -42,331 +44,214 @@
       (block $treesDone (loop $trees
         (br_if $treesDone (i32.ge_u (local.get $t) (local.get $nTrees)))
         (local.set $rf (i32.load offset=8 (local.get $tb)))
-      (local.set $rlo (f64.load (local.get $rt)))
-      (local.set $rhi (f64.load offset=8 (local.get $rt)))
+        (local.set $f1 (i32.load offset=24 (local.get $tb)))
+        (local.set $f2 (i32.load offset=40 (local.get $tb)))
+        (local.set $thr0 (f64.load (local.get $tb)))
+        (local.set $vthr0 (f64x2.splat (local.get $thr0)))
+        (local.set $lo0 (v128.load64_splat (local.get $rt)))
+        (local.set $hi0 (v128.load64_splat offset=8 (local.get $rt)))
+        (local.set $lo1 (v128.load64_splat offset=16 (local.get $rt)))
+        (local.set $hi1 (v128.load64_splat offset=24 (local.get $rt)))
+        (local.set $lo2 (v128.load64_splat offset=32 (local.get $rt)))
+        (local.set $hi2 (v128.load64_splat offset=40 (local.get $rt)))
+        (local.set $tb16 (i32.add (local.get $tb) (i32.const 16)))
+        (local.set $k16 (i32.sub (i32.const 16) (local.get $tb)))
         (local.set $g (local.get $start))
         (block $groupsDone (loop $groups
           (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $end)))
           (local.set $rb (i32.add (local.get $rows) (i32.mul (local.get $g) (local.get $groupBytes))))
-          (local.set $o0 (i32.const 0))
-          (local.set $o1 (i32.const 0))
-          (local.set $o2 (i32.const 0))
-          (local.set $o3 (i32.const 0))
-          (local.set $o4 (i32.const 0))
-          (local.set $o5 (i32.const 0))
-          (local.set $o6 (i32.const 0))
-          (local.set $o7 (i32.const 0))
+          (local.set $rv (i32.add (local.get $rb) (local.get $rf)))
+          (local.set $o0
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=0 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o1
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=8 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o2
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=16 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o3
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=24 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o4
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=32 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o5
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=40 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o6
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=48 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o7
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=56 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
 
-          (local.set $level (local.get $depth))
+          (local.set $level (i32.sub (local.get $depth) (i32.const 1)))
           (block $levelsDone (loop $levels
             (br_if $levelsDone (i32.eqz (local.get $level)))
 
-      (local.set $o0
-        (i32.add
-          (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o0)))))
-              (f64.load (i32.add (local.get $tb) (local.get $o0))))
-            (i32.const 4))))
+            (local.set $o0
+              (i32.add
+                (i32.add (i32.shl (local.get $o0) (i32.const 1)) (local.get $k16))
+                (i32.shl
+                  (f64.ge
+                    (f64.load offset=0 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o0))))
+                    (f64.load (local.get $o0)))
+                  (i32.const 4))))
 
-      (local.set $o1
-        (i32.add
-          (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=8
-                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o1)))))
-              (f64.load (i32.add (local.get $tb) (local.get $o1))))
-            (i32.const 4))))
+            (local.set $o1
+              (i32.add
+                (i32.add (i32.shl (local.get $o1) (i32.const 1)) (local.get $k16))
+                (i32.shl
+                  (f64.ge
+                    (f64.load offset=8 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o1))))
+                    (f64.load (local.get $o1)))
+                  (i32.const 4))))
 
-      (local.set $o2
-        (i32.add
-          (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=16
-                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o2)))))
-              (f64.load (i32.add (local.get $tb) (local.get $o2))))
-            (i32.const 4))))
+            (local.set $o2
+              (i32.add
+                (i32.add (i32.shl (local.get $o2) (i32.const 1)) (local.get $k16))
+                (i32.shl
+                  (f64.ge
+                    (f64.load offset=16 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o2))))
+                    (f64.load (local.get $o2)))
+                  (i32.const 4))))
 
-      (local.set $o3
-        (i32.add
-          (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=24
-                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o3)))))
-              (f64.load (i32.add (local.get $tb) (local.get $o3))))
-            (i32.const 4))))
+            (local.set $o3
+              (i32.add
+                (i32.add (i32.shl (local.get $o3) (i32.const 1)) (local.get $k16))
+                (i32.shl
+                  (f64.ge
+                    (f64.load offset=24 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o3))))
+                    (f64.load (local.get $o3)))
+                  (i32.const 4))))
 
-      (local.set $o4
-        (i32.add
-          (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=32
-                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o4)))))
-              (f64.load (i32.add (local.get $tb) (local.get $o4))))
-            (i32.const 4))))
+            (local.set $o4
+              (i32.add
+                (i32.add (i32.shl (local.get $o4) (i32.const 1)) (local.get $k16))
+                (i32.shl
+                  (f64.ge
+                    (f64.load offset=32 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o4))))
+                    (f64.load (local.get $o4)))
+                  (i32.const 4))))
 
-      (local.set $o5
-        (i32.add
-          (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=40
-                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o5)))))
-              (f64.load (i32.add (local.get $tb) (local.get $o5))))
-            (i32.const 4))))
+            (local.set $o5
+              (i32.add
+                (i32.add (i32.shl (local.get $o5) (i32.const 1)) (local.get $k16))
+                (i32.shl
+                  (f64.ge
+                    (f64.load offset=40 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o5))))
+                    (f64.load (local.get $o5)))
+                  (i32.const 4))))
 
-      (local.set $o6
-        (i32.add
-          (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=48
-                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o6)))))
-              (f64.load (i32.add (local.get $tb) (local.get $o6))))
-            (i32.const 4))))
+            (local.set $o6
+              (i32.add
+                (i32.add (i32.shl (local.get $o6) (i32.const 1)) (local.get $k16))
+                (i32.shl
+                  (f64.ge
+                    (f64.load offset=48 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o6))))
+                    (f64.load (local.get $o6)))
+                  (i32.const 4))))
 
-      (local.set $o7
-        (i32.add
-          (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=56
-                (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o7)))))
-              (f64.load (i32.add (local.get $tb) (local.get $o7))))
-            (i32.const 4))))
+            (local.set $o7
+              (i32.add
+                (i32.add (i32.shl (local.get $o7) (i32.const 1)) (local.get $k16))
+                (i32.shl
+                  (f64.ge
+                    (f64.load offset=56 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o7))))
+                    (f64.load (local.get $o7)))
+                  (i32.const 4))))
             (local.set $level (i32.sub (local.get $level) (i32.const 1)))
             (br $levels)))
-
-          (local.set $v (f64.load offset=0 (i32.add (local.get $rb) (local.get $rf))))
-          (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
-          (local.set $a
-            (i32.shl
-              (i32.sub
-                (i32.shr_u (i32.add (i32.shr_u (local.get $o0) (i32.const 4)) (i32.const 1)) (local.get $depth1))
-                (i32.const 1))
-              (i32.const 4)))
-          (local.set $v
-            (f64.load offset=0
-              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
-          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
-          (local.set $iso0
-            (select (i32.const 1)
-              (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
-              (local.get $out0)))
-
-          (local.set $v (f64.load offset=8 (i32.add (local.get $rb) (local.get $rf))))
-          (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
-          (local.set $a
-            (i32.shl
-              (i32.sub
-                (i32.shr_u (i32.add (i32.shr_u (local.get $o1) (i32.const 4)) (i32.const 1)) (local.get $depth1))
-                (i32.const 1))
-              (i32.const 4)))
-          (local.set $v
-            (f64.load offset=8
-              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
-          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
-          (local.set $iso1
-            (select (i32.const 1)
-              (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
-              (local.get $out0)))
-
-          (local.set $v (f64.load offset=16 (i32.add (local.get $rb) (local.get $rf))))
-          (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
-          (local.set $a
-            (i32.shl
-              (i32.sub
-                (i32.shr_u (i32.add (i32.shr_u (local.get $o2) (i32.const 4)) (i32.const 1)) (local.get $depth1))
-                (i32.const 1))
-              (i32.const 4)))
-          (local.set $v
-            (f64.load offset=16
-              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
-          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
-          (local.set $iso2
-            (select (i32.const 1)
-              (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
-              (local.get $out0)))
-
-          (local.set $v (f64.load offset=24 (i32.add (local.get $rb) (local.get $rf))))
-          (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
-          (local.set $a
-            (i32.shl
-              (i32.sub
-                (i32.shr_u (i32.add (i32.shr_u (local.get $o3) (i32.const 4)) (i32.const 1)) (local.get $depth1))
-                (i32.const 1))
-              (i32.const 4)))
-          (local.set $v
-            (f64.load offset=24
-              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
-          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
-          (local.set $iso3
-            (select (i32.const 1)
-              (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
-              (local.get $out0)))
-
-          (local.set $v (f64.load offset=32 (i32.add (local.get $rb) (local.get $rf))))
-          (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
-          (local.set $a
-            (i32.shl
-              (i32.sub
-                (i32.shr_u (i32.add (i32.shr_u (local.get $o4) (i32.const 4)) (i32.const 1)) (local.get $depth1))
-                (i32.const 1))
-              (i32.const 4)))
-          (local.set $v
-            (f64.load offset=32
-              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
-          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
-          (local.set $iso4
-            (select (i32.const 1)
-              (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
-              (local.get $out0)))
-
-          (local.set $v (f64.load offset=40 (i32.add (local.get $rb) (local.get $rf))))
-          (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
-          (local.set $a
-            (i32.shl
-              (i32.sub
-                (i32.shr_u (i32.add (i32.shr_u (local.get $o5) (i32.const 4)) (i32.const 1)) (local.get $depth1))
-                (i32.const 1))
-              (i32.const 4)))
-          (local.set $v
-            (f64.load offset=40
-              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
-          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
-          (local.set $iso5
-            (select (i32.const 1)
-              (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
-              (local.get $out0)))
-
-          (local.set $v (f64.load offset=48 (i32.add (local.get $rb) (local.get $rf))))
-          (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
-          (local.set $a
-            (i32.shl
-              (i32.sub
-                (i32.shr_u (i32.add (i32.shr_u (local.get $o6) (i32.const 4)) (i32.const 1)) (local.get $depth1))
-                (i32.const 1))
-              (i32.const 4)))
-          (local.set $v
-            (f64.load offset=48
-              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
-          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
-          (local.set $iso6
-            (select (i32.const 1)
-              (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
-              (local.get $out0)))
-
-          (local.set $v (f64.load offset=56 (i32.add (local.get $rb) (local.get $rf))))
-          (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
-          (local.set $a
-            (i32.shl
-              (i32.sub
-                (i32.shr_u (i32.add (i32.shr_u (local.get $o7) (i32.const 4)) (i32.const 1)) (local.get $depth1))
-                (i32.const 1))
-              (i32.const 4)))
-          (local.set $v
-            (f64.load offset=56
-              (i32.add (local.get $rb) (i32.load offset=8 (i32.add (local.get $tb) (local.get $a))))))
-          (local.set $a (i32.add (local.get $rt) (i32.and (local.get $a) (i32.const 48))))
-          (local.set $iso7
-            (select (i32.const 1)
-              (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
-              (local.get $out0)))
           (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $g) (i32.const 64))))
-          (f64.store offset=0 (local.get $dst)
-            (f64.add (f64.load offset=0 (local.get $dst)) (select
-              (f64.convert_i32_s (local.get $iso0))
-              (f64.load (i32.add (local.get $tb) (local.get $o0)))
-              (local.get $iso0))))
-          (f64.store offset=8 (local.get $dst)
-            (f64.add (f64.load offset=8 (local.get $dst)) (select
-              (f64.convert_i32_s (local.get $iso1))
-              (f64.load (i32.add (local.get $tb) (local.get $o1)))
-              (local.get $iso1))))
-          (f64.store offset=16 (local.get $dst)
-            (f64.add (f64.load offset=16 (local.get $dst)) (select
-              (f64.convert_i32_s (local.get $iso2))
-              (f64.load (i32.add (local.get $tb) (local.get $o2)))
-              (local.get $iso2))))
-          (f64.store offset=24 (local.get $dst)
-            (f64.add (f64.load offset=24 (local.get $dst)) (select
-              (f64.convert_i32_s (local.get $iso3))
-              (f64.load (i32.add (local.get $tb) (local.get $o3)))
-              (local.get $iso3))))
-          (f64.store offset=32 (local.get $dst)
-            (f64.add (f64.load offset=32 (local.get $dst)) (select
-              (f64.convert_i32_s (local.get $iso4))
-              (f64.load (i32.add (local.get $tb) (local.get $o4)))
-              (local.get $iso4))))
-          (f64.store offset=40 (local.get $dst)
-            (f64.add (f64.load offset=40 (local.get $dst)) (select
-              (f64.convert_i32_s (local.get $iso5))
-              (f64.load (i32.add (local.get $tb) (local.get $o5)))
-              (local.get $iso5))))
-          (f64.store offset=48 (local.get $dst)
-            (f64.add (f64.load offset=48 (local.get $dst)) (select
-              (f64.convert_i32_s (local.get $iso6))
-              (f64.load (i32.add (local.get $tb) (local.get $o6)))
-              (local.get $iso6))))
-          (f64.store offset=56 (local.get $dst)
-            (f64.add (f64.load offset=56 (local.get $dst)) (select
-              (f64.convert_i32_s (local.get $iso7))
-              (f64.load (i32.add (local.get $tb) (local.get $o7)))
-              (local.get $iso7))))
+
+          (local.set $x (v128.load offset=0 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=0 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=0 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=0 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=0 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o1) (v128.load64_zero (local.get $o0)))
+                  (local.get $out1))
+                (local.get $out0))))
+
+          (local.set $x (v128.load offset=16 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=16 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=16 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=16 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=16 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o3) (v128.load64_zero (local.get $o2)))
+                  (local.get $out1))
+                (local.get $out0))))
+
+          (local.set $x (v128.load offset=32 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=32 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=32 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=32 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=32 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o5) (v128.load64_zero (local.get $o4)))
+                  (local.get $out1))
+                (local.get $out0))))
+
+          (local.set $x (v128.load offset=48 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=48 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=48 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=48 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=48 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o7) (v128.load64_zero (local.get $o6)))
+                  (local.get $out1))
+                (local.get $out0))))
           (local.set $g (i32.add (local.get $g) (i32.const 1)))
           (br $groups)))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
@@ -377,16 +262,76 @@
       (br $blocks)))
   )
 
+  ;; Copies nRows row-major rows of nf f64 each at `src` into groups of 8
+  ;; at `dst`, the layout blockPaths reads: row j of a group has feature f
+  ;; at group + (f × 8 + j) × 8. Lanes past the last row keep what they held.
+  (func (export "groupRows") (param $src i32) (param $nRows i32) (param $nf i32) (param $dst i32)
+    (local $rowBytes i32) (local $g i32) (local $p i32) (local $end i32) (local $d i32) (local $r i32) (local $f i32)
+    (local $at1 i32)
+    (local $at2 i32)
+    (local $at3 i32)
+    (local $at4 i32)
+    (local $at5 i32)
+    (local $at6 i32)
+    (local $at7 i32)
+    (local.set $rowBytes (i32.shl (local.get $nf) (i32.const 3)))
+    (local.set $at1 (i32.mul (local.get $rowBytes) (i32.const 1)))
+    (local.set $at2 (i32.mul (local.get $rowBytes) (i32.const 2)))
+    (local.set $at3 (i32.mul (local.get $rowBytes) (i32.const 3)))
+    (local.set $at4 (i32.mul (local.get $rowBytes) (i32.const 4)))
+    (local.set $at5 (i32.mul (local.get $rowBytes) (i32.const 5)))
+    (local.set $at6 (i32.mul (local.get $rowBytes) (i32.const 6)))
+    (local.set $at7 (i32.mul (local.get $rowBytes) (i32.const 7)))
+    (block $fullDone (loop $full
+      (br_if $fullDone (i32.gt_u (i32.add (local.get $g) (i32.const 8)) (local.get $nRows)))
+      (local.set $p (i32.add (local.get $src) (i32.mul (local.get $g) (local.get $rowBytes))))
+      (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $g) (local.get $rowBytes))))
+      (local.set $end (i32.add (local.get $p) (local.get $rowBytes)))
+      (block $featuresDone (loop $features
+        (br_if $featuresDone (i32.ge_u (local.get $p) (local.get $end)))
+        (f64.store (local.get $d) (f64.load (local.get $p)))
+        (f64.store offset=8 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at1))))
+        (f64.store offset=16 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at2))))
+        (f64.store offset=24 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at3))))
+        (f64.store offset=32 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at4))))
+        (f64.store offset=40 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at5))))
+        (f64.store offset=48 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at6))))
+        (f64.store offset=56 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at7))))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (local.set $d (i32.add (local.get $d) (i32.const 64)))
+        (br $features)))
+      (local.set $g (i32.add (local.get $g) (i32.const 8)))
+      (br $full)))
+    (local.set $r (local.get $g))
+    (block $restDone (loop $rest
+      (br_if $restDone (i32.ge_u (local.get $r) (local.get $nRows)))
+      (local.set $p (i32.add (local.get $src) (i32.mul (local.get $r) (local.get $rowBytes))))
+      (local.set $d
+        (i32.add (local.get $dst)
+          (i32.add (i32.mul (local.get $g) (local.get $rowBytes))
+            (i32.shl (i32.sub (local.get $r) (local.get $g)) (i32.const 3)))))
+      (local.set $f (i32.const 0))
+      (block $restFeaturesDone (loop $restFeatures
+        (br_if $restFeaturesDone (i32.ge_u (local.get $f) (local.get $nf)))
+        (f64.store (local.get $d) (f64.load (local.get $p)))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (local.set $d (i32.add (local.get $d) (i32.const 64)))
+        (local.set $f (i32.add (local.get $f) (i32.const 1)))
+        (br $restFeatures)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rest)))
+  )
+
   ;; The sum of one row's leaf path lengths over trees [0, nTrees), 8 trees
   ;; walked side by side and their leaves added in tree order. The row sits
   ;; in lane 0 of a group at `row`.
   (func (export "rowPaths")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32) (param $row i32)
-    (param $checked i32) (param $ranges i32)
+    (param $ranges i32)
     (result f64)
     (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32) (local $rt i32)
     (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32)
-    (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
+    (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
     (local $o0 i32) (local $tb0 i32) (local $iso0 i32)
     (local $o1 i32) (local $tb1 i32) (local $iso1 i32)
     (local $o2 i32) (local $tb2 i32) (local $iso2 i32)
@@ -395,8 +340,6 @@
     (local $o5 i32) (local $tb5 i32) (local $iso5 i32)
     (local $o6 i32) (local $tb6 i32) (local $iso6 i32)
     (local $o7 i32) (local $tb7 i32) (local $iso7 i32)
-    (local.set $c1 (i32.gt_s (local.get $checked) (i32.const 0)))
-    (local.set $c2 (i32.gt_s (local.get $checked) (i32.const 1)))
     (local.set $depth1 (i32.sub (local.get $depth) (i32.const 1)))
     (local.set $tb (local.get $nodes))
     (block $wideDone (loop $wide
@@ -509,8 +452,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -524,10 +466,9 @@
           (local.set $iso0
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $rf (i32.load offset=8 (local.get $tb1)))
@@ -535,8 +476,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -550,10 +490,9 @@
           (local.set $iso1
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $rf (i32.load offset=8 (local.get $tb2)))
@@ -561,8 +500,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -576,10 +514,9 @@
           (local.set $iso2
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $rf (i32.load offset=8 (local.get $tb3)))
@@ -587,8 +524,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -602,10 +538,9 @@
           (local.set $iso3
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $rf (i32.load offset=8 (local.get $tb4)))
@@ -613,8 +548,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -628,10 +562,9 @@
           (local.set $iso4
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $rf (i32.load offset=8 (local.get $tb5)))
@@ -639,8 +572,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -654,10 +586,9 @@
           (local.set $iso5
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $rf (i32.load offset=8 (local.get $tb6)))
@@ -665,8 +596,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -680,10 +610,9 @@
           (local.set $iso6
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $rf (i32.load offset=8 (local.get $tb7)))
@@ -691,8 +620,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -706,10 +634,9 @@
           (local.set $iso7
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $sum (f64.add (local.get $sum) (select
@@ -780,8 +707,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -795,10 +721,9 @@
           (local.set $iso
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $sum (f64.add (local.get $sum) (select
               (f64.convert_i32_s (local.get $iso))
@@ -817,12 +742,12 @@
   ;; 24 bytes a tree) in tree order, as attributeRow adds them.
   (func (export "rowAttribution")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32) (param $row i32)
-    (param $checked i32) (param $ranges i32)
+    (param $ranges i32)
     (param $deltas i32) (param $deltaBytes i32) (param $isoDeltas i32) (param $out i32)
     (result f64)
     (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32) (local $rt i32)
     (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32)
-    (local $c1 i32) (local $c2 i32) (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
+    (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
     (local $n i32) (local $stop i32) (local $lv i32) (local $h i32) (local $oa i32) (local $db i32) (local $ib i32)
     (local $o0 i32) (local $tb0 i32) (local $iso0 i32)
     (local $o1 i32) (local $tb1 i32) (local $iso1 i32)
@@ -832,8 +757,6 @@
     (local $o5 i32) (local $tb5 i32) (local $iso5 i32)
     (local $o6 i32) (local $tb6 i32) (local $iso6 i32)
     (local $o7 i32) (local $tb7 i32) (local $iso7 i32)
-    (local.set $c1 (i32.gt_s (local.get $checked) (i32.const 0)))
-    (local.set $c2 (i32.gt_s (local.get $checked) (i32.const 1)))
     (local.set $depth1 (i32.sub (local.get $depth) (i32.const 1)))
     (local.set $tb (local.get $nodes))
     (block $wideDone (loop $wide
@@ -946,8 +869,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -961,10 +883,9 @@
           (local.set $iso0
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $rf (i32.load offset=8 (local.get $tb1)))
@@ -972,8 +893,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -987,10 +907,9 @@
           (local.set $iso1
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $rf (i32.load offset=8 (local.get $tb2)))
@@ -998,8 +917,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -1013,10 +931,9 @@
           (local.set $iso2
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $rf (i32.load offset=8 (local.get $tb3)))
@@ -1024,8 +941,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -1039,10 +955,9 @@
           (local.set $iso3
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $rf (i32.load offset=8 (local.get $tb4)))
@@ -1050,8 +965,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -1065,10 +979,9 @@
           (local.set $iso4
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $rf (i32.load offset=8 (local.get $tb5)))
@@ -1076,8 +989,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -1091,10 +1003,9 @@
           (local.set $iso5
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $rf (i32.load offset=8 (local.get $tb6)))
@@ -1102,8 +1013,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -1117,10 +1027,9 @@
           (local.set $iso6
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $rf (i32.load offset=8 (local.get $tb7)))
@@ -1128,8 +1037,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -1143,10 +1051,9 @@
           (local.set $iso7
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
       (local.set $sum (f64.add (local.get $sum) (select
@@ -1419,8 +1326,7 @@
       (local.set $rhi (f64.load offset=8 (local.get $rt)))
           (local.set $v (f64.load offset=0 (i32.add (local.get $row) (local.get $rf))))
           (local.set $out0
-            (i32.and (local.get $c1)
-              (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi)))))
+            (i32.or (f64.lt (local.get $v) (local.get $rlo)) (f64.gt (local.get $v) (local.get $rhi))))
           (local.set $a
             (i32.shl
               (i32.sub
@@ -1434,10 +1340,9 @@
           (local.set $iso
             (select (i32.const 1)
               (select (i32.const 2) (i32.const 0)
-                (i32.and (local.get $c2)
-                  (i32.or
-                    (f64.lt (local.get $v) (f64.load (local.get $a)))
-                    (f64.gt (local.get $v) (f64.load offset=8 (local.get $a))))))
+                (i32.or
+                  (f64.lt (local.get $v) (f64.load (local.get $a)))
+                  (f64.gt (local.get $v) (f64.load offset=8 (local.get $a)))))
               (local.get $out0)))
       (local.set $sum (f64.add (local.get $sum) (select
               (f64.convert_i32_s (local.get $iso))

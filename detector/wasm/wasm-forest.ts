@@ -34,7 +34,6 @@ type RowArgs = [
   nTrees: number,
   depth: number,
   row: number,
-  checked: number,
   ranges: number,
 ];
 
@@ -50,9 +49,9 @@ interface KernelExports {
     nGroups: number,
     out: number,
     blockGroups: number,
-    checked: number,
     ranges: number,
   ): void;
+  groupRows(src: number, nRows: number, nFeatures: number, dst: number): void;
   rowPaths(...args: RowArgs): number;
   rowAttribution(
     ...args: [...RowArgs, deltas: number, deltaBytes: number, isoDeltas: number, out: number]
@@ -104,7 +103,7 @@ function kernelModule(): object | null {
     try {
       compiled = wasmApi ? new wasmApi.Module(Buffer.from(FOREST_KERNEL_BASE64, "base64")) : null;
     } catch {
-      compiled = null; // WebAssembly disabled here: callers fall back to JS
+      compiled = null; // WebAssembly, or its SIMD, unavailable here: callers fall back to JS
     }
   }
   return compiled;
@@ -134,12 +133,16 @@ export function createWasmKernel(
   const slots = 2 ** (depth + 1) - 1;
   const treeBytes = slots * SLOT_BYTES;
   const nodeBytes = nTrees * treeBytes;
-  if (nodeBytes > MAX_NODE_BYTES || checkedLevels > MAX_CHECKED_LEVELS) return undefined;
+  if (depth < 1 || nodeBytes > MAX_NODE_BYTES || checkedLevels > MAX_CHECKED_LEVELS) {
+    return undefined;
+  }
   const groupBytes = nf * W * 8;
   const chunkRows = CHUNK_GROUPS * W;
   const rangesPtr = nodeBytes;
   const rowsPtr = rangesPtr + nTrees * RANGE_BYTES;
-  const outPtr = rowsPtr + CHUNK_GROUPS * groupBytes;
+  // Row-major rows as the caller has them, copied in before groupRows.
+  const stagingPtr = rowsPtr + CHUNK_GROUPS * groupBytes;
+  const outPtr = stagingPtr + CHUNK_GROUPS * groupBytes;
   const rowPtr = outPtr + chunkRows * 8;
   const deltaBytes = nInternal * 16;
   const deltasPtr = rowPtr + groupBytes;
@@ -163,13 +166,14 @@ export function createWasmKernel(
     for (let j = 0; j <= nInternal; j++) {
       f64[base + 2 * (nInternal + j)] = forest.leaf[t * (nInternal + 1) + j] as number;
     }
-    // Slots 0..2 of the range table; a slot past the internal ones (depth 1) never checks.
+    // Slots 0..2 of the range table. A slot of a level that is not checked,
+    // or past the internal ones (depth 1), gets (−∞, +∞): it never isolates.
     const ranges = (rangesPtr + t * RANGE_BYTES) / 8;
     for (let i = 0; i < 3; i++) {
       const k = t * nInternal + i;
-      f64[ranges + 2 * i] = i < nInternal ? (forest.low[k] as number) : Number.NEGATIVE_INFINITY;
-      f64[ranges + 2 * i + 1] =
-        i < nInternal ? (forest.high[k] as number) : Number.POSITIVE_INFINITY;
+      const checks = i < nInternal && (i === 0 ? 0 : 1) < checkedLevels;
+      f64[ranges + 2 * i] = checks ? (forest.low[k] as number) : Number.NEGATIVE_INFINITY;
+      f64[ranges + 2 * i + 1] = checks ? (forest.high[k] as number) : Number.POSITIVE_INFINITY;
       f64[(isoDeltasPtr + t * ISO_DELTA_BYTES) / 8 + i] =
         i < nInternal ? (forest.delta[3 * k + 2] as number) : 0;
     }
@@ -180,23 +184,20 @@ export function createWasmKernel(
       f64[deltas + 2 * i + 1] = forest.delta[3 * k + 1] as number;
     }
   }
-  const rowsAt = rowsPtr / 8;
+  const stagingAt = stagingPtr / 8;
   const outAt = outPtr / 8;
   const rowAt = rowPtr / 8;
   const attributionAt = attributionPtr / 8;
-  const groupLength = nf * W;
 
   return {
     pathSums(data, nRows, out) {
       for (let start = 0; start < nRows; start += chunkRows) {
         const n = Math.min(chunkRows, nRows - start);
-        // Transpose each group of W rows to feature-major. Lanes past the
-        // last row keep earlier finite values; their sums are not read.
-        for (let r = 0; r < n; r++) {
-          const src = (start + r) * nf;
-          const dst = rowsAt + ((r / W) | 0) * groupLength + (r % W);
-          for (let f = 0; f < nf; f++) f64[dst + f * W] = data[src + f] as number;
-        }
+        // Copy the rows in as they are, and let the kernel group them by W,
+        // feature-major. Lanes past the last row keep earlier finite values;
+        // their sums are not read.
+        f64.set(data.subarray(start * nf, (start + n) * nf), stagingAt);
+        k.groupRows(stagingPtr, n, nf, rowsPtr);
         k.blockPaths(
           0,
           treeBytes,
@@ -207,7 +208,6 @@ export function createWasmKernel(
           Math.ceil(n / W),
           outPtr,
           blockGroups,
-          checkedLevels,
           rangesPtr,
         );
         for (let r = 0; r < n; r++) out[start + r] = f64[outAt + r] as number;
@@ -215,7 +215,7 @@ export function createWasmKernel(
     },
     rowPathSum(row) {
       for (let f = 0; f < nf; f++) f64[rowAt + f * W] = row[f] as number;
-      return k.rowPaths(0, treeBytes, nTrees, depth, rowPtr, checkedLevels, rangesPtr);
+      return k.rowPaths(0, treeBytes, nTrees, depth, rowPtr, rangesPtr);
     },
     rowAttribution(row, out) {
       for (let f = 0; f < nf; f++) {
@@ -228,7 +228,6 @@ export function createWasmKernel(
         nTrees,
         depth,
         rowPtr,
-        checkedLevels,
         rangesPtr,
         deltasPtr,
         deltaBytes,
