@@ -1,15 +1,9 @@
-import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { compileForest, type ForestKernelKind } from "../detector/compiled-forest.js";
 import { createTelemetryFeaturizer } from "../detector/features.js";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { createEngineFixture } from "./engine-fixture.js";
-import { micros, type Rates, summarize, timeRuns } from "./stats.js";
-
-const run = promisify(execFile);
+import { type SklearnInfo, type SklearnWorker, startSklearn } from "./sklearn-worker.js";
+import { micros, type Rates, timePairs, timeRuns } from "./stats.js";
 
 /** Options of `runEngineBench`. */
 export interface EngineBenchOptions {
@@ -23,14 +17,13 @@ export interface EngineBenchOptions {
   python?: string;
 }
 
-/** scikit-learn's side of the comparison, as bench/sklearn-score.py prints it. */
-export interface SklearnResult {
+/** scikit-learn's side of the comparison, timed by bench/sklearn-score.py. */
+export interface SklearnResult extends SklearnInfo {
+  /** Its runs, each taken right after a run of the WebAssembly kernel. */
   rowsPerSecond: Rates;
+  /** WebAssembly kernel ÷ scikit-learn, pair by pair. */
+  ratio: Rates;
   singleRowSeconds: number;
-  sklearn: string;
-  numpy: string;
-  python: string;
-  threadpools: unknown[];
   command: string;
 }
 
@@ -80,18 +73,40 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
   const row = new Float64Array(nf);
   const singles = Math.min(20_000, rows.nRows);
   let sink = 0;
-  for (const kernel of ["wasm", "js"] as const) {
-    const compiled = compileForest(model.forest, { kernel });
-    if (compiled.kernel !== kernel) throw new Error(`kernel ${kernel} unavailable`);
-    forest[kernel] = timeRuns(repeats, rows.nRows, () => compiled.scoreRows(rows, out));
-    singleRowMicros[kernel] = micros(
-      timeRuns(repeats, singles, () => {
-        for (let r = 0; r < singles; r++) {
-          for (let f = 0; f < nf; f++) row[f] = rows.data[r * nf + f] as number;
-          sink += compiled.scoreRow(row);
-        }
-      }),
-    );
+  const sklearn: SklearnWorker | undefined = options.python
+    ? await startSklearn(options.python, fx.train.data, rows.data, nf)
+    : undefined;
+  let sklearnResult: SklearnResult | undefined;
+  try {
+    for (const kernel of ["wasm", "js"] as const) {
+      const compiled = compileForest(model.forest, { kernel });
+      if (compiled.kernel !== kernel) throw new Error(`kernel ${kernel} unavailable`);
+      const run = () => compiled.scoreRows(rows, out);
+      if (kernel === "wasm" && sklearn) {
+        // Taking turns, both sides meet the same spells of this shared machine.
+        const paired = await timePairs(repeats, rows.nRows, run, () => sklearn.batch());
+        forest[kernel] = paired.ours;
+        sklearnResult = {
+          ...sklearn.info,
+          rowsPerSecond: paired.theirs,
+          ratio: paired.ratio,
+          singleRowSeconds: await sklearn.single(),
+          command: sklearn.command,
+        };
+      } else {
+        forest[kernel] = timeRuns(repeats, rows.nRows, run);
+      }
+      singleRowMicros[kernel] = micros(
+        timeRuns(repeats, singles, () => {
+          for (let r = 0; r < singles; r++) {
+            for (let f = 0; f < nf; f++) row[f] = rows.data[r * nf + f] as number;
+            sink += compiled.scoreRow(row);
+          }
+        }),
+      );
+    }
+  } finally {
+    await sklearn?.close();
   }
 
   if (model.featureSpec.kind !== "telemetry") throw new Error("not a telemetry model");
@@ -144,69 +159,6 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
     singleEventMicros,
     explainedEventMicros,
   };
-  if (options.python)
-    results.sklearn = await runSklearn(options.python, fx.train.data, rows.data, nf, repeats);
+  if (sklearnResult) results.sklearn = sklearnResult;
   return results;
-}
-
-/** Environment that pins every BLAS/OpenMP pool to one thread. */
-export function singleThreadEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    OMP_NUM_THREADS: "1",
-    OPENBLAS_NUM_THREADS: "1",
-    MKL_NUM_THREADS: "1",
-    VECLIB_MAXIMUM_THREADS: "1",
-    NUMEXPR_NUM_THREADS: "1",
-  };
-  // Set on this machine for old OpenBLAS builds; they slow a current numpy
-  // down (see the machine notes), so the comparison runs without them.
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  return env;
-}
-
-async function runSklearn(
-  python: string,
-  train: Float64Array,
-  rows: Float64Array,
-  nFeatures: number,
-  repeats: number,
-): Promise<SklearnResult> {
-  const dir = await mkdtemp(join(tmpdir(), "netanomaly-bench-"));
-  try {
-    const trainPath = join(dir, "train.f64");
-    const rowsPath = join(dir, "rows.f64");
-    const metaPath = join(dir, "meta.json");
-    await writeFile(trainPath, new Uint8Array(train.buffer, train.byteOffset, train.byteLength));
-    await writeFile(rowsPath, new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength));
-    await writeFile(
-      metaPath,
-      JSON.stringify({
-        trainPath,
-        rowsPath,
-        nFeatures,
-        nEstimators: 100,
-        maxSamples: 256,
-        repeats,
-      }),
-    );
-    const script = new URL("./sklearn-score.py", import.meta.url).pathname;
-    const { stdout } = await run("timeout", ["300", python, script, metaPath], {
-      env: singleThreadEnv(),
-      maxBuffer: 1 << 20,
-    });
-    const parsed = JSON.parse(stdout) as Omit<SklearnResult, "rowsPerSecond" | "command"> & {
-      rowsPerSecond: number[];
-      rowsPerCpuSecond: number[];
-    };
-    const { rowsPerCpuSecond, ...rest } = parsed;
-    return {
-      ...rest,
-      rowsPerSecond: { wall: summarize(parsed.rowsPerSecond), cpu: summarize(rowsPerCpuSecond) },
-      command: `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 ${python} bench/sklearn-score.py META.json`,
-    };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }

@@ -114,23 +114,22 @@ async function main(): Promise<void> {
       },
     );
     if (e.sklearn) {
-      const sk = e.sklearn.rowsPerSecond;
-      const ratio = e.forest.wasm.wall.median / sk.wall.median;
-      const cpuRatio = e.forest.wasm.cpu.median / sk.cpu.median;
+      const { ratio } = e.sklearn;
+      const times = (x: number) => `${x.toFixed(2)}×`;
       rows.push(
         {
           id: "engine.sklearn",
-          what: `scikit-learn ${e.sklearn.sklearn} score_samples, same rows, 1 thread, rows/s`,
-          value: fmtRates(sk, ""),
+          what: `scikit-learn ${e.sklearn.sklearn} score_samples, same rows, 1 thread, rows/s (runs taken in turn with row 1's)`,
+          value: fmtRates(e.sklearn.rowsPerSecond, ""),
           goal: "",
           verdict: "",
         },
         {
           id: "engine.ratio",
-          what: "ratio WebAssembly kernel / scikit-learn (medians)",
-          value: `${ratio.toFixed(1)}× (cpu ${cpuRatio.toFixed(1)}×)`,
+          what: "ratio WebAssembly kernel / scikit-learn, run by run",
+          value: fmtRates(ratio, "", times),
           goal: "≥ 6×",
-          verdict: verdict(ratio, "min", 6),
+          verdict: verdict(ratio.wall.median, "min", 6),
         },
       );
       commands.push(e.sklearn.command);

@@ -50,6 +50,53 @@ export function timeRuns(repeats: number, items: number, f: () => void): Rates {
   return { wall: summarize(wall), cpu: summarize(cpu) };
 }
 
+/** Our rates and theirs from runs taken in turn, and their ratio run by run. */
+export interface PairedRates {
+  ours: Rates;
+  theirs: Rates;
+  /** ours ÷ theirs of each pair of neighbouring runs. */
+  ratio: Rates;
+}
+
+/**
+ * Times `f` in this process and `theirs` (a run elsewhere that reports its
+ * own rates) in turn: one warm-up each, then `repeats` pairs, so both sides
+ * meet the same spells of a shared machine and each pair gives a ratio.
+ * Only one side runs at a time.
+ * @param items work items one run of `f` handles.
+ */
+export async function timePairs(
+  repeats: number,
+  items: number,
+  f: () => void,
+  theirs: () => Promise<{ wall: number; cpu: number }>,
+): Promise<PairedRates> {
+  f();
+  await theirs();
+  const ours = { wall: [] as number[], cpu: [] as number[] };
+  const other = { wall: [] as number[], cpu: [] as number[] };
+  for (let i = 0; i < repeats; i++) {
+    const c0 = process.cpuUsage();
+    const seconds = wallSeconds(f);
+    const c = process.cpuUsage(c0);
+    ours.wall.push(items / seconds);
+    ours.cpu.push(items / ((c.user + c.system) / 1e6));
+    const r = await theirs();
+    other.wall.push(r.wall);
+    other.cpu.push(r.cpu);
+  }
+  const rates = (x: { wall: number[]; cpu: number[] }): Rates => ({
+    wall: summarize(x.wall),
+    cpu: summarize(x.cpu),
+  });
+  const ratio = (k: "wall" | "cpu"): number[] => ours[k].map((x, i) => x / (other[k][i] as number));
+  return {
+    ours: rates(ours),
+    theirs: rates(other),
+    ratio: { wall: summarize(ratio("wall")), cpu: summarize(ratio("cpu")) },
+  };
+}
+
 /** The same rates as microseconds per item. */
 export function micros(r: Rates): Rates {
   const inv = (s: Summary): Summary => summarize(s.runs.map((x) => 1e6 / x));
