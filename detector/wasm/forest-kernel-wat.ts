@@ -39,32 +39,35 @@ export const TREE_LANES = 8;
 const lanes = (n: number, f: (j: number) => string): string =>
   Array.from({ length: n }, (_, j) => f(j)).join("\n");
 
-/** One level of descent for one lane: o = 2o + 16 + 16·(value >= threshold). */
+/**
+ * One level of descent for one lane: o = 2o + 16 + 16·(value >= threshold),
+ * as a \`select\` of the two children, which V8 compiles to a conditional
+ * move on the comparison's flags.
+ */
 const step = (o: string, tree: string, row: string, laneOffset: number): string => `
       (local.set ${o}
-        (i32.add
-          (i32.add (i32.shl (local.get ${o}) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=${laneOffset}
-                (i32.add (local.get ${row}) (i32.load offset=8 (i32.add (local.get ${tree}) (local.get ${o})))))
-              (f64.load (i32.add (local.get ${tree}) (local.get ${o}))))
-            (i32.const 4))))`;
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get ${o}) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=${laneOffset}
+              (i32.add (local.get ${row}) (i32.load offset=8 (i32.add (local.get ${tree}) (local.get ${o})))))
+            (f64.load (i32.add (local.get ${tree}) (local.get ${o}))))))`;
 
 /**
  * One level of descent for one lane whose offset is an address: a = 2a + k
  * + 16·(value >= threshold), with k = 16 − tree, so that a − tree follows
  * \`step\`'s rule while each load takes a as it is (one add fewer a level).
+ * \`$left\` holds the left child's address for the \`select\`.
  */
 const stepAt = (a: string, k: string, row: string, laneOffset: number): string => `
             (local.set ${a}
-              (i32.add
-                (i32.add (i32.shl (local.get ${a}) (i32.const 1)) (local.get ${k}))
-                (i32.shl
-                  (f64.ge
-                    (f64.load offset=${laneOffset} (i32.add (local.get ${row}) (i32.load offset=8 (local.get ${a}))))
-                    (f64.load (local.get ${a})))
-                  (i32.const 4))))`;
+              (select
+                (i32.add (local.tee $left (i32.add (i32.shl (local.get ${a}) (i32.const 1)) (local.get ${k}))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=${laneOffset} (i32.add (local.get ${row}) (i32.load offset=8 (local.get ${a}))))
+                  (f64.load (local.get ${a})))))`;
 
 /** A walk of `levels` levels (default all, `$depth`), `$level` counting down to 1. */
 const walk = (steps: string, indent: string, levels = "(local.get $depth)"): string => `
@@ -253,7 +256,7 @@ export function forestKernelWat(width = LANES): string {
     (param $rows i32) (param $groupBytes i32) (param $nGroups i32) (param $out i32) (param $blockGroups i32)
     (param $ranges i32)
     (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $rt i32) (local $g i32) (local $level i32)
-    (local $rb i32) (local $rv i32) (local $tb16 i32) (local $k16 i32) (local $dst i32) (local $rf i32) (local $f1 i32) (local $f2 i32) (local $thr0 f64)
+    (local $rb i32) (local $rv i32) (local $tb16 i32) (local $k16 i32) (local $left i32) (local $dst i32) (local $rf i32) (local $f1 i32) (local $f2 i32) (local $thr0 f64)
     (local $vthr0 v128) (local $lo0 v128) (local $hi0 v128) (local $lo1 v128) (local $hi1 v128)
     (local $lo2 v128) (local $hi2 v128) (local $x v128) (local $right v128) (local $out0 v128) (local $out1 v128)
 ${lanes(W, (j) => `    (local $o${j} i32)`)}
@@ -398,7 +401,7 @@ function rowKernel(name: string, width: number, attribution: boolean): string {
     }
     (result f64)
     (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32) (local $rt i32)
-    (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32)
+    (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32) (local $left i32)
     (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)${
       attribution
         ? `

@@ -15,7 +15,7 @@
     (param $rows i32) (param $groupBytes i32) (param $nGroups i32) (param $out i32) (param $blockGroups i32)
     (param $ranges i32)
     (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $rt i32) (local $g i32) (local $level i32)
-    (local $rb i32) (local $rv i32) (local $tb16 i32) (local $k16 i32) (local $dst i32) (local $rf i32) (local $f1 i32) (local $f2 i32) (local $thr0 f64)
+    (local $rb i32) (local $rv i32) (local $tb16 i32) (local $k16 i32) (local $left i32) (local $dst i32) (local $rf i32) (local $f1 i32) (local $f2 i32) (local $thr0 f64)
     (local $vthr0 v128) (local $lo0 v128) (local $hi0 v128) (local $lo1 v128) (local $hi1 v128)
     (local $lo2 v128) (local $hi2 v128) (local $x v128) (local $right v128) (local $out0 v128) (local $out1 v128)
     (local $o0 i32)
@@ -91,76 +91,68 @@
             (br_if $levelsDone (i32.eqz (local.get $level)))
 
             (local.set $o0
-              (i32.add
-                (i32.add (i32.shl (local.get $o0) (i32.const 1)) (local.get $k16))
-                (i32.shl
-                  (f64.ge
-                    (f64.load offset=0 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o0))))
-                    (f64.load (local.get $o0)))
-                  (i32.const 4))))
+              (select
+                (i32.add (local.tee $left (i32.add (i32.shl (local.get $o0) (i32.const 1)) (local.get $k16))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=0 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o0))))
+                  (f64.load (local.get $o0)))))
 
             (local.set $o1
-              (i32.add
-                (i32.add (i32.shl (local.get $o1) (i32.const 1)) (local.get $k16))
-                (i32.shl
-                  (f64.ge
-                    (f64.load offset=8 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o1))))
-                    (f64.load (local.get $o1)))
-                  (i32.const 4))))
+              (select
+                (i32.add (local.tee $left (i32.add (i32.shl (local.get $o1) (i32.const 1)) (local.get $k16))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=8 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o1))))
+                  (f64.load (local.get $o1)))))
 
             (local.set $o2
-              (i32.add
-                (i32.add (i32.shl (local.get $o2) (i32.const 1)) (local.get $k16))
-                (i32.shl
-                  (f64.ge
-                    (f64.load offset=16 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o2))))
-                    (f64.load (local.get $o2)))
-                  (i32.const 4))))
+              (select
+                (i32.add (local.tee $left (i32.add (i32.shl (local.get $o2) (i32.const 1)) (local.get $k16))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=16 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o2))))
+                  (f64.load (local.get $o2)))))
 
             (local.set $o3
-              (i32.add
-                (i32.add (i32.shl (local.get $o3) (i32.const 1)) (local.get $k16))
-                (i32.shl
-                  (f64.ge
-                    (f64.load offset=24 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o3))))
-                    (f64.load (local.get $o3)))
-                  (i32.const 4))))
+              (select
+                (i32.add (local.tee $left (i32.add (i32.shl (local.get $o3) (i32.const 1)) (local.get $k16))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=24 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o3))))
+                  (f64.load (local.get $o3)))))
 
             (local.set $o4
-              (i32.add
-                (i32.add (i32.shl (local.get $o4) (i32.const 1)) (local.get $k16))
-                (i32.shl
-                  (f64.ge
-                    (f64.load offset=32 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o4))))
-                    (f64.load (local.get $o4)))
-                  (i32.const 4))))
+              (select
+                (i32.add (local.tee $left (i32.add (i32.shl (local.get $o4) (i32.const 1)) (local.get $k16))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=32 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o4))))
+                  (f64.load (local.get $o4)))))
 
             (local.set $o5
-              (i32.add
-                (i32.add (i32.shl (local.get $o5) (i32.const 1)) (local.get $k16))
-                (i32.shl
-                  (f64.ge
-                    (f64.load offset=40 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o5))))
-                    (f64.load (local.get $o5)))
-                  (i32.const 4))))
+              (select
+                (i32.add (local.tee $left (i32.add (i32.shl (local.get $o5) (i32.const 1)) (local.get $k16))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=40 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o5))))
+                  (f64.load (local.get $o5)))))
 
             (local.set $o6
-              (i32.add
-                (i32.add (i32.shl (local.get $o6) (i32.const 1)) (local.get $k16))
-                (i32.shl
-                  (f64.ge
-                    (f64.load offset=48 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o6))))
-                    (f64.load (local.get $o6)))
-                  (i32.const 4))))
+              (select
+                (i32.add (local.tee $left (i32.add (i32.shl (local.get $o6) (i32.const 1)) (local.get $k16))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=48 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o6))))
+                  (f64.load (local.get $o6)))))
 
             (local.set $o7
-              (i32.add
-                (i32.add (i32.shl (local.get $o7) (i32.const 1)) (local.get $k16))
-                (i32.shl
-                  (f64.ge
-                    (f64.load offset=56 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o7))))
-                    (f64.load (local.get $o7)))
-                  (i32.const 4))))
+              (select
+                (i32.add (local.tee $left (i32.add (i32.shl (local.get $o7) (i32.const 1)) (local.get $k16))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=56 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o7))))
+                  (f64.load (local.get $o7)))))
             (local.set $level (i32.sub (local.get $level) (i32.const 1)))
             (br $levels)))
           (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $g) (i32.const 64))))
@@ -330,7 +322,7 @@
     (param $ranges i32)
     (result f64)
     (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32) (local $rt i32)
-    (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32)
+    (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32) (local $left i32)
     (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
     (local $o0 i32) (local $tb0 i32) (local $iso0 i32)
     (local $o1 i32) (local $tb1 i32) (local $iso1 i32)
@@ -366,84 +358,76 @@
         (br_if $levelsDone (i32.eqz (local.get $level)))
 
       (local.set $o0
-        (i32.add
-          (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb0) (local.get $o0)))))
-              (f64.load (i32.add (local.get $tb0) (local.get $o0))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o0) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb0) (local.get $o0)))))
+            (f64.load (i32.add (local.get $tb0) (local.get $o0))))))
 
       (local.set $o1
-        (i32.add
-          (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb1) (local.get $o1)))))
-              (f64.load (i32.add (local.get $tb1) (local.get $o1))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o1) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb1) (local.get $o1)))))
+            (f64.load (i32.add (local.get $tb1) (local.get $o1))))))
 
       (local.set $o2
-        (i32.add
-          (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb2) (local.get $o2)))))
-              (f64.load (i32.add (local.get $tb2) (local.get $o2))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o2) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb2) (local.get $o2)))))
+            (f64.load (i32.add (local.get $tb2) (local.get $o2))))))
 
       (local.set $o3
-        (i32.add
-          (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb3) (local.get $o3)))))
-              (f64.load (i32.add (local.get $tb3) (local.get $o3))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o3) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb3) (local.get $o3)))))
+            (f64.load (i32.add (local.get $tb3) (local.get $o3))))))
 
       (local.set $o4
-        (i32.add
-          (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb4) (local.get $o4)))))
-              (f64.load (i32.add (local.get $tb4) (local.get $o4))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o4) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb4) (local.get $o4)))))
+            (f64.load (i32.add (local.get $tb4) (local.get $o4))))))
 
       (local.set $o5
-        (i32.add
-          (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb5) (local.get $o5)))))
-              (f64.load (i32.add (local.get $tb5) (local.get $o5))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o5) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb5) (local.get $o5)))))
+            (f64.load (i32.add (local.get $tb5) (local.get $o5))))))
 
       (local.set $o6
-        (i32.add
-          (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb6) (local.get $o6)))))
-              (f64.load (i32.add (local.get $tb6) (local.get $o6))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o6) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb6) (local.get $o6)))))
+            (f64.load (i32.add (local.get $tb6) (local.get $o6))))))
 
       (local.set $o7
-        (i32.add
-          (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb7) (local.get $o7)))))
-              (f64.load (i32.add (local.get $tb7) (local.get $o7))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o7) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb7) (local.get $o7)))))
+            (f64.load (i32.add (local.get $tb7) (local.get $o7))))))
         (local.set $level (i32.sub (local.get $level) (i32.const 1)))
         (br $levels)))
       (local.set $rt (i32.add (local.get $ranges) (i32.mul (local.get $t) (i32.const 48))))
@@ -691,14 +675,13 @@
         (br_if $levelsDone (i32.eqz (local.get $level)))
 
       (local.set $o
-        (i32.add
-          (i32.add (i32.shl (local.get $o) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o)))))
-              (f64.load (i32.add (local.get $tb) (local.get $o))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o)))))
+            (f64.load (i32.add (local.get $tb) (local.get $o))))))
         (local.set $level (i32.sub (local.get $level) (i32.const 1)))
         (br $levels)))
       (local.set $rt (i32.add (local.get $ranges) (i32.mul (local.get $t) (i32.const 48))))
@@ -746,7 +729,7 @@
     (param $deltas i32) (param $deltaBytes i32) (param $isoDeltas i32) (param $out i32)
     (result f64)
     (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32) (local $rt i32)
-    (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32)
+    (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32) (local $left i32)
     (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
     (local $n i32) (local $stop i32) (local $lv i32) (local $h i32) (local $oa i32) (local $db i32) (local $ib i32)
     (local $o0 i32) (local $tb0 i32) (local $iso0 i32)
@@ -783,84 +766,76 @@
         (br_if $levelsDone (i32.eqz (local.get $level)))
 
       (local.set $o0
-        (i32.add
-          (i32.add (i32.shl (local.get $o0) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb0) (local.get $o0)))))
-              (f64.load (i32.add (local.get $tb0) (local.get $o0))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o0) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb0) (local.get $o0)))))
+            (f64.load (i32.add (local.get $tb0) (local.get $o0))))))
 
       (local.set $o1
-        (i32.add
-          (i32.add (i32.shl (local.get $o1) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb1) (local.get $o1)))))
-              (f64.load (i32.add (local.get $tb1) (local.get $o1))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o1) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb1) (local.get $o1)))))
+            (f64.load (i32.add (local.get $tb1) (local.get $o1))))))
 
       (local.set $o2
-        (i32.add
-          (i32.add (i32.shl (local.get $o2) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb2) (local.get $o2)))))
-              (f64.load (i32.add (local.get $tb2) (local.get $o2))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o2) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb2) (local.get $o2)))))
+            (f64.load (i32.add (local.get $tb2) (local.get $o2))))))
 
       (local.set $o3
-        (i32.add
-          (i32.add (i32.shl (local.get $o3) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb3) (local.get $o3)))))
-              (f64.load (i32.add (local.get $tb3) (local.get $o3))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o3) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb3) (local.get $o3)))))
+            (f64.load (i32.add (local.get $tb3) (local.get $o3))))))
 
       (local.set $o4
-        (i32.add
-          (i32.add (i32.shl (local.get $o4) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb4) (local.get $o4)))))
-              (f64.load (i32.add (local.get $tb4) (local.get $o4))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o4) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb4) (local.get $o4)))))
+            (f64.load (i32.add (local.get $tb4) (local.get $o4))))))
 
       (local.set $o5
-        (i32.add
-          (i32.add (i32.shl (local.get $o5) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb5) (local.get $o5)))))
-              (f64.load (i32.add (local.get $tb5) (local.get $o5))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o5) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb5) (local.get $o5)))))
+            (f64.load (i32.add (local.get $tb5) (local.get $o5))))))
 
       (local.set $o6
-        (i32.add
-          (i32.add (i32.shl (local.get $o6) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb6) (local.get $o6)))))
-              (f64.load (i32.add (local.get $tb6) (local.get $o6))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o6) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb6) (local.get $o6)))))
+            (f64.load (i32.add (local.get $tb6) (local.get $o6))))))
 
       (local.set $o7
-        (i32.add
-          (i32.add (i32.shl (local.get $o7) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb7) (local.get $o7)))))
-              (f64.load (i32.add (local.get $tb7) (local.get $o7))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o7) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb7) (local.get $o7)))))
+            (f64.load (i32.add (local.get $tb7) (local.get $o7))))))
         (local.set $level (i32.sub (local.get $level) (i32.const 1)))
         (br $levels)))
       (local.set $rt (i32.add (local.get $ranges) (i32.mul (local.get $t) (i32.const 48))))
@@ -1310,14 +1285,13 @@
         (br_if $levelsDone (i32.eqz (local.get $level)))
 
       (local.set $o
-        (i32.add
-          (i32.add (i32.shl (local.get $o) (i32.const 1)) (i32.const 16))
-          (i32.shl
-            (f64.ge
-              (f64.load offset=0
-                (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o)))))
-              (f64.load (i32.add (local.get $tb) (local.get $o))))
-            (i32.const 4))))
+        (select
+          (i32.add (local.tee $left (i32.shl (local.get $o) (i32.const 1))) (i32.const 32))
+          (i32.add (local.get $left) (i32.const 16))
+          (f64.ge
+            (f64.load offset=0
+              (i32.add (local.get $row) (i32.load offset=8 (i32.add (local.get $tb) (local.get $o)))))
+            (f64.load (i32.add (local.get $tb) (local.get $o))))))
         (local.set $level (i32.sub (local.get $level) (i32.const 1)))
         (br $levels)))
       (local.set $rt (i32.add (local.get $ranges) (i32.mul (local.get $t) (i32.const 48))))
