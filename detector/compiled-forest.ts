@@ -2,6 +2,7 @@ import {
   type Forest,
   type IsolationTree,
   type Matrix,
+  pathSumExponent,
   rangeCheckLevels,
 } from "./isolation-forest.js";
 import { averagePathLength } from "./path-length.js";
@@ -128,7 +129,7 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
 
   const nf = forest.nFeatures;
   const maxSamples = forest.maxSamples;
-  const cPsi = averagePathLength(maxSamples);
+  const scoreExponent = pathSumExponent(nTrees, maxSamples);
   const acc = new Float64Array(BLOCK);
 
   const jsPathSums = (data: Float64Array, nRows: number, out: Float64Array): void => {
@@ -248,11 +249,11 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
       throw new RangeError(`rows have ${rows.nFeatures} features, model expects ${nf}`);
     }
     pathSums(rows.data, rows.nRows, out);
-    // scoreFromPathSum's formula with c(ψ) computed once: the same operations, the same bits.
-    for (let r = 0; r < rows.nRows; r++) out[r] = 2 ** (-((out[r] as number) / nTrees) / cPsi);
+    // scoreFromPathSum's formula with its exponent computed once: the same operations, the same bits.
+    for (let r = 0; r < rows.nRows; r++) out[r] = Math.exp((out[r] as number) * scoreExponent);
   };
 
-  const scoreRow = (row: Float64Array): number => 2 ** (-(rowPathSum(row) / nTrees) / cPsi);
+  const scoreRow = (row: Float64Array): number => Math.exp(rowPathSum(row) * scoreExponent);
 
   /** The reference attribution walk: adds each tree's credits to `out`, in tree and level order. */
   const jsAttributeRow = (row: Float64Array, out: Float64Array): void => {
@@ -285,7 +286,7 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
 
   const scoreAndAttributeRow = (row: Float64Array, out: Float64Array): number => {
     if (wasm) {
-      return 2 ** (-(wasm.rowAttribution(row, out) / nTrees) / cPsi);
+      return Math.exp(wasm.rowAttribution(row, out) * scoreExponent);
     }
     jsAttributeRow(row, out);
     return scoreRow(row);

@@ -215,9 +215,19 @@ export function pathLength(
  * Anomaly score s(x) = 2^(−E[h(x)] / c(ψ)) from a sum of path lengths over
  * `nTrees` trees. In (0, 1]; higher is more anomalous. scikit-learn's
  * `score_samples` is the negation of this value.
+ *
+ * Computed as e^(pathSum · k) with k from {@link pathSumExponent}: V8's
+ * `Math.exp` takes about a quarter of the time of `2 ** x`, and each scorer
+ * that computes k once and scores with `Math.exp(pathSum * k)` gets the same
+ * bits as this function.
  */
 export function scoreFromPathSum(pathSum: number, nTrees: number, maxSamples: number): number {
-  return 2 ** (-(pathSum / nTrees) / averagePathLength(maxSamples));
+  return Math.exp(pathSum * pathSumExponent(nTrees, maxSamples));
+}
+
+/** k = −ln 2 / (nTrees · c(ψ)), so that e^(pathSum · k) = 2^(−E[h] / c(ψ)). */
+export function pathSumExponent(nTrees: number, maxSamples: number): number {
+  return -Math.LN2 / (nTrees * averagePathLength(maxSamples));
 }
 
 /**
