@@ -5,6 +5,9 @@ import { createEngineFixture } from "./engine-fixture.js";
 import { type SklearnInfo, type SklearnWorker, startSklearn } from "./sklearn-worker.js";
 import { micros, type Rates, timePairs, timeRuns } from "./stats.js";
 
+/** Pairs of runs (kernel, then scikit-learn) per repeat in the comparison. */
+export const PAIRS_PER_REPEAT = 3;
+
 /** Options of `runEngineBench`. */
 export interface EngineBenchOptions {
   /** Timed runs per measurement (after one warm-up); default 7. */
@@ -84,7 +87,9 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
       const run = () => compiled.scoreRows(rows, out);
       if (kernel === "wasm" && sklearn) {
         // Taking turns, both sides meet the same spells of this shared machine.
-        const paired = await timePairs(repeats, rows.nRows, run, () => sklearn.batch());
+        // A pair takes well under a second, so there are three per repeat.
+        const pairs = PAIRS_PER_REPEAT * repeats;
+        const paired = await timePairs(pairs, rows.nRows, run, () => sklearn.batch());
         forest[kernel] = paired.ours;
         sklearnResult = {
           ...sklearn.info,

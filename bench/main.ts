@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     rows.push(
       {
         id: "engine.wasm",
-        what: `forest, WebAssembly kernel, rows/s (${shape})`,
+        what: `forest, WebAssembly kernel, rows/s (${shape}${e.sklearn ? `; ${e.forest.wasm.wall.runs.length} runs, in turn with row 3's` : ""})`,
         value: fmtRates(e.forest.wasm, ""),
         goal: "≥ 500k",
         verdict: verdict(e.forest.wasm.wall.median, "min", 500_000),
@@ -119,14 +119,14 @@ async function main(): Promise<void> {
       rows.push(
         {
           id: "engine.sklearn",
-          what: `scikit-learn ${e.sklearn.sklearn} score_samples, same rows, 1 thread, rows/s (runs taken in turn with row 1's)`,
+          what: `scikit-learn ${e.sklearn.sklearn} score_samples, same rows, 1 thread, rows/s`,
           value: fmtRates(e.sklearn.rowsPerSecond, ""),
           goal: "",
           verdict: "",
         },
         {
           id: "engine.ratio",
-          what: "ratio WebAssembly kernel / scikit-learn, run by run",
+          what: "ratio WebAssembly kernel / scikit-learn, pair by pair",
           value: fmtRates(ratio, "", times),
           goal: "≥ 6×",
           verdict: verdict(ratio.wall.median, "min", 6),
