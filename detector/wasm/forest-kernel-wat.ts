@@ -27,8 +27,8 @@
  * levels are checked afterwards; the tree then counts depth + 1 from the
  * root instead of the leaf's value, as the reference walk does.
  *
- * SIMD (v128) is used where rows of a group share work: `blockPaths` takes
- * the root's turn, the range checks and the sums two rows at a time.
+ * SIMD (v128) is used where the rows of a group share work: `blockPaths`
+ * takes the range checks and the sums two rows at a time.
  */
 
 /** Rows per group, walked side by side through a tree by `blockPaths`. */
@@ -41,7 +41,7 @@ const lanes = (n: number, f: (j: number) => string): string =>
 
 /**
  * One level of descent for one lane: o = 2o + 16 + 16·(value >= threshold),
- * as a \`select\` of the two children, which V8 compiles to a conditional
+ * as a `select` of the two children, which V8 compiles to a conditional
  * move on the comparison's flags.
  */
 const step = (o: string, tree: string, row: string, laneOffset: number): string => `
@@ -57,8 +57,8 @@ const step = (o: string, tree: string, row: string, laneOffset: number): string 
 /**
  * One level of descent for one lane whose offset is an address: a = 2a + k
  * + 16·(value >= threshold), with k = 16 − tree, so that a − tree follows
- * \`step\`'s rule while each load takes a as it is (one add fewer a level).
- * \`$left\` holds the left child's address for the \`select\`.
+ * `step`'s rule while each load takes a as it is (one add fewer a level).
+ * `$left` holds the left child's address for the `select`.
  */
 const stepAt = (a: string, k: string, row: string, laneOffset: number): string => `
             (local.set ${a}
@@ -202,9 +202,9 @@ const attribute = (
  * For rows 2k and 2k + 1 of a group (SIMD lanes 0 and 1), after their walks
  * below the root: the range checks of the root and of the level-1 slot each
  * row passed (slot 1 or 2, by the root's turn), and the tree's path lengths
- * added to their sums at \`$dst\`: 1 where the root's check isolated the
+ * added to their sums at `$dst`: 1 where the root's check isolated the
  * row, else 2 where level 1's did, else the value of the leaf reached
- * (addresses \`oa\`, \`ob\`).
+ * (addresses `oa`, `ob`).
  */
 const pairSum = (k: number, oa: string, ob: string): string => `
           (local.set $x (v128.load offset=${16 * k} (local.get $rv)))
