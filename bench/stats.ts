@@ -38,16 +38,28 @@ export interface Rates {
  */
 export function timeRuns(repeats: number, items: number, f: () => void): Rates {
   f();
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const c0 = process.cpuUsage();
-    const seconds = wallSeconds(f);
-    const c = process.cpuUsage(c0);
-    wall.push(items / seconds);
-    cpu.push(items / ((c.user + c.system) / 1e6));
-  }
-  return { wall: summarize(wall), cpu: summarize(cpu) };
+  const runs: RateRuns = { wall: [], cpu: [] };
+  for (let i = 0; i < repeats; i++) push(runs, timeOnce(items, f));
+  return summarizeRates(runs);
+}
+
+/** Rates of one run of `f`: items per wall-clock second and per CPU second. */
+function timeOnce(items: number, f: () => void): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
+  const seconds = wallSeconds(f);
+  const c = process.cpuUsage(c0);
+  return { wall: items / seconds, cpu: items / ((c.user + c.system) / 1e6) };
+}
+
+type RateRuns = { wall: number[]; cpu: number[] };
+
+function push(runs: RateRuns, r: { wall: number; cpu: number }): void {
+  runs.wall.push(r.wall);
+  runs.cpu.push(r.cpu);
+}
+
+function summarizeRates(runs: RateRuns): Rates {
+  return { wall: summarize(runs.wall), cpu: summarize(runs.cpu) };
 }
 
 /** Our rates and theirs from runs taken in turn, and their ratio run by run. */
@@ -73,27 +85,17 @@ export async function timePairs(
 ): Promise<PairedRates> {
   f();
   await theirs();
-  const ours = { wall: [] as number[], cpu: [] as number[] };
-  const other = { wall: [] as number[], cpu: [] as number[] };
+  const ours: RateRuns = { wall: [], cpu: [] };
+  const other: RateRuns = { wall: [], cpu: [] };
   for (let i = 0; i < repeats; i++) {
-    const c0 = process.cpuUsage();
-    const seconds = wallSeconds(f);
-    const c = process.cpuUsage(c0);
-    ours.wall.push(items / seconds);
-    ours.cpu.push(items / ((c.user + c.system) / 1e6));
-    const r = await theirs();
-    other.wall.push(r.wall);
-    other.cpu.push(r.cpu);
+    push(ours, timeOnce(items, f));
+    push(other, await theirs());
   }
-  const rates = (x: { wall: number[]; cpu: number[] }): Rates => ({
-    wall: summarize(x.wall),
-    cpu: summarize(x.cpu),
-  });
   const ratio = (k: "wall" | "cpu"): number[] => ours[k].map((x, i) => x / (other[k][i] as number));
   return {
-    ours: rates(ours),
-    theirs: rates(other),
-    ratio: { wall: summarize(ratio("wall")), cpu: summarize(ratio("cpu")) },
+    ours: summarizeRates(ours),
+    theirs: summarizeRates(other),
+    ratio: summarizeRates({ wall: ratio("wall"), cpu: ratio("cpu") }),
   };
 }
 
