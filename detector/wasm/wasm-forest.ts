@@ -210,7 +210,7 @@ export function createWasmKernel(
           blockGroups,
           rangesPtr,
         );
-        for (let r = 0; r < n; r++) out[start + r] = f64[outAt + r] as number;
+        out.set(f64.subarray(outAt, outAt + n), start);
       }
     },
     rowPathSum(row) {
