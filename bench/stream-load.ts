@@ -21,6 +21,7 @@ import {
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { createSimulator } from "../telemetry/simulator.js";
 import { grpcFrame } from "./grpc-frame.js";
+import { dueAtMs, dueCount } from "./open-loop.js";
 
 /** What one load run measured. */
 export interface StreamLoadResult {
@@ -86,7 +87,7 @@ export async function runStreamLoad(o: {
   let scored = 0;
   let errors = 0;
   let next = 0;
-  const perStreamRate = o.rate / o.streams / o.batch; // requests per ms × 1000
+  const perStreamRate = o.rate / o.streams / o.batch; // requests per second
 
   const runStream = (s: number): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -150,9 +151,9 @@ export async function runStreamLoad(o: {
         let sent = 0;
         const tick = setInterval(() => {
           const now = performance.now();
-          const due = Math.floor(((now - start) / 1000) * perStreamRate);
+          const due = dueCount(now - start, perStreamRate);
           while (sent < due) {
-            send(start + (sent / perStreamRate) * 1000); // latency from the scheduled time
+            send(start + dueAtMs(sent, perStreamRate)); // latency from the scheduled time
             sent++;
           }
           if (now >= end) {
