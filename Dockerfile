@@ -17,6 +17,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY gen gen
+COPY cli cli
 COPY telemetry telemetry
 COPY detector detector
 COPY server server

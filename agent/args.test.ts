@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseAgentArgs, UsageError } from "./args.js";
+import { UsageError } from "../cli/usage-error.js";
+import { parseAgentArgs } from "./args.js";
 
 describe("parseAgentArgs()", () => {
   it("maps flags onto runAgent options", () => {
@@ -79,7 +80,8 @@ describe("parseAgentArgs()", () => {
     [["--batch", "1001"], /--batch must be an integer in \[1, 1000\]/],
     [["--count", "5", "--duration", "1"], /mutually exclusive/],
     [["--target", "127.0.0.1:50051"], /--target must be an http\(s\) URL/],
-    [["--bogus"], /bogus/],
+    [["--bogus"], /^unknown flag --bogus$/],
+    [["--rate"], /^--rate needs a value$/],
     [
       ["--target", "https://h:1", "--tls-cert", "c.pem"],
       /--tls-cert and --tls-key must be given together/,

@@ -1,10 +1,6 @@
 import { parseArgs } from "node:util";
+import { asUsageError, UsageError } from "../cli/usage-error.js";
 import type { AgentOptions } from "./run-agent.js";
-
-/** A command-line mistake: `main` prints its message on one line and exits 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
 
 /** The agent's usage text. */
 export const USAGE =
@@ -53,7 +49,7 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       },
     }));
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw asUsageError(err);
   }
   const num = (flag: string, ok: (n: number) => boolean, rule: string): number | undefined => {
     const text = values[flag];

@@ -5,7 +5,8 @@
  * Usage: see `USAGE` in args.ts. Exit codes: 0 done, 1 stopped by an error,
  * 2 bad flags.
  */
-import { parseAgentArgs, USAGE, UsageError } from "./args.js";
+import { UsageError } from "../cli/usage-error.js";
+import { parseAgentArgs, USAGE } from "./args.js";
 import { formatSummary } from "./report.js";
 import { runAgent } from "./run-agent.js";
 

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MODEL, MAX_WORKERS, parseConfig, REPO_ROOT, UsageError } from "./config.js";
+import { UsageError } from "../cli/usage-error.js";
+import { DEFAULT_MODEL, MAX_WORKERS, parseConfig, REPO_ROOT } from "./config.js";
 import { availableCpus } from "./cpu-limit.js";
 
 describe("parseConfig()", () => {
@@ -118,7 +119,8 @@ describe("parseConfig()", () => {
     [["--workers", "0"], '--workers must be an integer in [1, 64] or auto, got "0"'],
     [["--workers", "65"], '--workers must be an integer in [1, 64] or auto, got "65"'],
     [["--workers", "2.5"], '--workers must be an integer in [1, 64] or auto, got "2.5"'],
-    [["--nope"], "Unknown option '--nope'"],
+    [["--nope"], "unknown flag --nope"],
+    [["--port"], "--port needs a value"],
     [["--tls-cert", "c.pem"], "--tls-cert and --tls-key must be given together"],
     [["--client-ca", "ca.pem"], "--client-ca needs --tls-cert and --tls-key"],
     [

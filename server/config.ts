@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { asUsageError, UsageError } from "../cli/usage-error.js";
 import {
   parseSecurityConfig,
   SECURITY_FLAGS,
@@ -67,11 +68,6 @@ export interface ServerConfig {
 /** Largest `--workers`. */
 export const MAX_WORKERS = 64;
 
-/** A bad flag or environment value; main prints the message and exits 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
 /**
  * Merges flags, then `NETANOMALY_HOST`/`PORT`/`MODEL`/`LOG_LEVEL`, then
  * defaults: flags win. Relative model paths are taken from the cwd.
@@ -98,7 +94,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
       allowPositionals: false,
     }));
   } catch (e) {
-    throw new UsageError((e as Error).message.split("\n")[0] ?? String(e));
+    throw asUsageError(e);
   }
   const pick = (flag: string, envName: string): string | undefined => {
     const v = values[flag];

@@ -1,8 +1,9 @@
 import cluster from "node:cluster";
 import { pino } from "pino";
+import { UsageError } from "../cli/usage-error.js";
 import { loadModel, ModelFileError } from "../detector/index.js";
 import { LOG_REDACT, securityServerOptions } from "./auth-config.js";
-import { parseConfig, USAGE, UsageError } from "./config.js";
+import { parseConfig, USAGE } from "./config.js";
 import { tuneHeap } from "./heap-tuning.js";
 import { HELP } from "./help.js";
 import { createModelReloader } from "./model-reload.js";

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { goTool, ROOT, runProcess } from "./deploy-harness.js";
 
@@ -85,6 +86,47 @@ describe("Dockerfile", () => {
       expect(existsSync(join(ROOT, source)), source).toBe(true);
       const top = source.split("/")[0] as string;
       expect(ignore.split("\n"), source).not.toContain(top);
+    }
+  });
+
+  it("builds from only what the build stage copies, into a server that runs", async () => {
+    // The build stage's COPY lines, replayed into an empty directory (minus
+    // what .dockerignore drops), so a new source directory the Dockerfile
+    // does not copy fails here instead of in `docker build`.
+    const context = mkdtempSync(join(tmpdir(), "netanomaly-image-"));
+    try {
+      const copies = (stages().get("build") ?? []).filter((l) => l.startsWith("COPY "));
+      expect(copies.length).toBeGreaterThan(3);
+      for (const line of copies) {
+        const [, ...paths] = line.split(/\s+/);
+        const dest = paths.pop() as string;
+        for (const source of paths) {
+          const to = dest.endsWith("/")
+            ? join(context, dest, basename(source))
+            : join(context, dest);
+          cpSync(join(ROOT, source), to, {
+            recursive: true,
+            filter: (from) => !from.endsWith(".test.ts") && basename(from) !== "testdata",
+          });
+        }
+      }
+      symlinkSync(join(ROOT, "node_modules"), join(context, "node_modules"));
+      const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+      for (const project of ["tsconfig.build.json", "deploy/tsconfig.json"]) {
+        const build = await runProcess(process.execPath, [tsc, "-p", project], {
+          cwd: context,
+          timeoutMs: 120_000,
+        });
+        expect(build.stdout + build.stderr, project).toBe("");
+        expect(build.code, project).toBe(0);
+      }
+      const run = await runProcess(process.execPath, ["dist/server/main.js", "--bogus"], {
+        cwd: context,
+      });
+      expect(run.stderr).toMatch(/^netanomaly server: unknown flag --bogus \(usage: /);
+      expect(run.code).toBe(2);
+    } finally {
+      rmSync(context, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
+import { asUsageError, choiceFlag, UsageError } from "../cli/usage-error.js";
 import { FORMATS, type InputFormat } from "./train-args.js";
-import { asUsageError, choiceFlag, UsageError } from "./usage-error.js";
 
 /** The evaluator's command line, checked. */
 export interface EvaluateArgs {

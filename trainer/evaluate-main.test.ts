@@ -160,6 +160,8 @@ describe("npm run evaluate", () => {
   it("exits 2 on bad flags", async () => {
     const r = await runCli(EVALUATE, ["--model", model, "--data", SEED_CSV, "--target-fpr", "1"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("evaluate: --target-fpr must be in [0, 1), got 1\n");
+    expect(r.stderr).toBe(
+      "evaluate: --target-fpr must be in [0, 1), got 1 (usage: npm run evaluate -- --help)\n",
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { UsageError } from "../cli/usage-error.js";
 import { modelVersion, readModelFile } from "../detector/index.js";
 import { badRowProblem, formatBadRow } from "./bad-rows.js";
 import { EVALUATE_USAGE, type EvaluateArgs, parseEvaluateArgs } from "./evaluate-args.js";
@@ -5,7 +6,6 @@ import { evaluateScores } from "./evaluation.js";
 import { formatReport } from "./format-report.js";
 import { createProgress } from "./progress.js";
 import { scoreFile } from "./score-file.js";
-import { UsageError } from "./usage-error.js";
 
 /**
  * `npm run evaluate`: scores a (labelled) CSV with a model file and prints
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     args = parseEvaluateArgs(process.argv.slice(2));
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`evaluate: ${e.message}\n`);
+    process.stderr.write(`evaluate: ${e.message} (usage: npm run evaluate -- --help)\n`);
     process.exitCode = 2;
     return;
   }

@@ -196,7 +196,7 @@ describe("npm run train", () => {
   ])("exits 2 with one line on bad flags %j, before reading data", async (args, message) => {
     const r = await runCli(TRAIN, args);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`${message}\n`);
+    expect(r.stderr).toBe(`${message} (usage: npm run train -- --help)\n`);
     expect(r.stdout).toBe("");
   });
 });

@@ -1,4 +1,5 @@
 import { relative } from "node:path";
+import { UsageError } from "../cli/usage-error.js";
 import { type ModelFile, modelVersion, resolveParams, serializeModel } from "../detector/index.js";
 import { badRowProblem, formatBadRow } from "./bad-rows.js";
 import { createProgress } from "./progress.js";
@@ -6,7 +7,6 @@ import { readTrainingSet } from "./read-training-set.js";
 import { nslKddRows, telemetryRows } from "./row-formats.js";
 import { trainNslKdd, trainTelemetry } from "./train.js";
 import { parseTrainArgs, TRAIN_USAGE, type TrainArgs } from "./train-args.js";
-import { UsageError } from "./usage-error.js";
 import { writeFileAtomic } from "./write-atomic.js";
 
 /**
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     args = parseTrainArgs(process.argv.slice(2));
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`train: ${e.message}\n`);
+    process.stderr.write(`train: ${e.message} (usage: npm run train -- --help)\n`);
     process.exitCode = 2;
     return;
   }

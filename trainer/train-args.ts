@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
+import { asUsageError, choiceFlag, intFlag, UsageError } from "../cli/usage-error.js";
 import {
   DEFAULT_NSL_KDD_FEATURES,
   NSL_KDD_FEATURE_SETS,
   type NslKddFeatureSet,
 } from "./nsl-kdd.js";
-import { asUsageError, choiceFlag, intFlag, UsageError } from "./usage-error.js";
 
 /** Input formats the trainer and evaluator read. */
 export const FORMATS = ["telemetry", "nsl-kdd"] as const;

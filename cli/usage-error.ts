@@ -1,0 +1,79 @@
+/**
+ * Command-line mistakes, worded one way for every command (server, agent,
+ * train, evaluate).
+ */
+
+/** A bad flag or environment value: the command prints the message on one line and exits 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/**
+ * Parses an integer flag value.
+ *
+ * @throws UsageError "--flag must be an integer in [min, max], got x".
+ */
+export function intFlag(
+  flag: string,
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (text === undefined) return fallback;
+  const n = /^[+-]?\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${flag} must be an integer in [${min}, ${max}], got ${text}`);
+  }
+  return n;
+}
+
+/**
+ * Checks a flag whose value must be one of a few words.
+ *
+ * @throws UsageError "--flag must be one of a|b, got x".
+ */
+export function choiceFlag<T extends string>(
+  flag: string,
+  text: string | undefined,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  if (text === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(text)) {
+    throw new UsageError(`--${flag} must be one of ${choices.join("|")}, got ${text}`);
+  }
+  return text as T;
+}
+
+/** parseArgs' messages (their first line) and what we say instead; `$1` is the flag or argument. */
+const SHORT_MESSAGES: [RegExp, string][] = [
+  [/^Unknown option '([^']*)'/, "unknown flag $1"],
+  [/^Option '(?:-\w, )?(-[^ ']*) <value>' argument missing/, "$1 needs a value"],
+  [/^Option '(?:-\w, )?(-[^ ']*)' does not take an argument/, "$1 takes no value"],
+  [
+    /^Option '(?:-\w, )?(-[^ ']*)' argument is ambiguous/,
+    "$1 needs a value (one that starts with a dash goes as $1=-x)",
+  ],
+  [/^Unexpected argument '([^']*)'/, "unexpected argument $1"],
+];
+
+/**
+ * Turns `node:util` parseArgs' own errors into a `UsageError` with a short
+ * message: "unknown flag --x", "--x needs a value", "--x takes no value",
+ * "unexpected argument x". Anything else is returned as it is.
+ */
+export function asUsageError(e: unknown): unknown {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== "string" || !code.startsWith("ERR_PARSE_ARGS")) {
+    return e;
+  }
+  const message = (e as Error).message.split("\n")[0] ?? "";
+  for (const [pattern, short] of SHORT_MESSAGES) {
+    const m = pattern.exec(message);
+    if (m) {
+      return new UsageError(short.replaceAll("$1", () => m[1] as string));
+    }
+  }
+  return new UsageError(message.replace(/\.$/, ""));
+}
