@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compileForest } from "./compiled-forest.js";
-import { fitForest, type Matrix, scoreRowReference } from "./isolation-forest.js";
+import { fitForest, type Matrix, scoreFromPathSum, scoreRowReference } from "./isolation-forest.js";
 import { createRandom } from "./random.js";
 
 /** Gaussian-ish cloud of n rows with nf features, plus planted outliers appended. */
@@ -81,6 +81,11 @@ describe("fitForest()", () => {
     const c256 = 2 * (Math.log(255) + 0.5772156649015329) - (2 * 255) / 256;
     // One feature: every root splits on it, so a far value is cut off at depth 1 in every tree.
     expect(scoreRowReference(forest, [max + 100])).toBeCloseTo(2 ** (-1 / c256), 15);
+    // Exactly: a path length of 1 in each tree.
+    const nTrees = forest.trees.length;
+    expect(scoreRowReference(forest, [max + 100])).toBe(
+      scoreFromPathSum(nTrees, nTrees, forest.maxSamples),
+    );
     expect(scoreRowReference(forest, [max + 100])).toBeGreaterThan(
       scoreRowReference(forest, [max]),
     );
