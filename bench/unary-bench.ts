@@ -10,6 +10,8 @@ import { runMeasured } from "./measured-run.js";
 export interface UnaryResult {
   concurrency: number;
   connections: number;
+  /** ghz's `--cpus` (Go's GOMAXPROCS); undefined: all of the machine's. */
+  cpus: number | undefined;
   requestsPerSecond: number;
   latencyMs: { p50: number; p90: number; p99: number; mean: number };
   ok: number;
@@ -22,13 +24,15 @@ export interface UnaryResult {
 /**
  * Drives `netanomaly.v1.ScoringService/Score` with ghz for `seconds` seconds
  * (plaintext h2c, schema from proto/), `concurrency` workers over
- * `connections` HTTP/2 connections, cycling through a few simulator events.
+ * `connections` HTTP/2 connections, cycling through a few simulator events;
+ * `cpus` caps the cores ghz's Go runtime runs on (`--cpus`).
  */
 export async function runGhz(o: {
   ghz: string;
   port: number;
   concurrency: number;
   connections: number;
+  cpus?: number;
   seconds: number;
 }): Promise<UnaryResult> {
   const dir = await mkdtemp(join(tmpdir(), "netanomaly-ghz-"));
@@ -58,6 +62,7 @@ export async function runGhz(o: {
       `${o.seconds}s`,
       "--format",
       "json",
+      ...(o.cpus === undefined ? [] : ["--cpus", String(o.cpus)]),
       `127.0.0.1:${o.port}`,
     ];
     const { stdout, cpuSeconds } = await runMeasured(o.ghz, args, o.seconds + 30);
@@ -75,6 +80,7 @@ export async function runGhz(o: {
     return {
       concurrency: o.concurrency,
       connections: o.connections,
+      cpus: o.cpus,
       requestsPerSecond: report.rps,
       latencyMs: { p50: p(50), p90: p(90), p99: p(99), mean: report.average / 1e6 },
       ok,

@@ -4,7 +4,7 @@ import { fixed, fmt, type TableRow, verdict } from "./report.js";
 import type { ServerProcess } from "./server-process.js";
 import { si, summarize } from "./stats.js";
 import { ensureGhz } from "./tools.js";
-import { runGhz } from "./unary-bench.js";
+import { runGhz, type UnaryResult } from "./unary-bench.js";
 
 /** The Python prototype's figure under 16 connections, as the issue quotes it. */
 const PROTOTYPE_RPS = 33.6;
@@ -27,12 +27,15 @@ export interface UnarySectionOptions {
 /**
  * Unary `Score` under load:
  * - ghz (the issue's tool) at 16 and 50 concurrent calls on 16 connections,
- *   with the server's and ghz's own CPU per call: both tools share this
- *   machine's cores with the server, so their sum bounds the rate;
+ *   with the server's and ghz's own CPU per call: ghz shares this machine's
+ *   cores with the server, so their sum bounds the rate. ghz runs with
+ *   `--cpus` half the cores (the nearest this machine has to a load client
+ *   on its own machine); beside it, the same load from ghz on all cores, and
+ *   the same load against the HTTP/2 floor (`http2-floor.ts`: node:http2
+ *   answering a canned message), which bounds what any Node server can do;
  * - ghz at 50 concurrent against `--workers 2`;
  * - h2load (C, far cheaper per call than ghz) at 16 connections with 1 and
- *   4 streams each, against the HTTP/2 floor (`http2-floor.ts`: node:http2
- *   answering a canned message), one server, and `--workers 2`.
+ *   4 streams each, against the HTTP/2 floor, one server, and `--workers 2`.
  */
 export async function runUnarySection(
   o: UnarySectionOptions,
@@ -54,45 +57,40 @@ export async function runUnarySection(
   const workers = ghz !== undefined || h2load !== undefined ? await o.startWorkers(2) : undefined;
   let floor: ServerProcess | undefined;
   try {
-    if (ghz !== undefined) {
+    floor = ghz !== undefined || h2load !== undefined ? await o.startFloor() : undefined;
+    if (ghz !== undefined && workers !== undefined && floor !== undefined) {
       o.log("unary: ghz");
-      const ghzRuns = async (s: ServerProcess, concurrency: number, connections: number) => {
-        const runs = [];
-        for (let i = 0; i < o.repeats; i++) {
-          const cpu0 = await s.cpuSeconds();
-          const r = await runGhz({
-            ghz,
-            port: s.port,
-            concurrency,
-            connections,
-            seconds: o.seconds,
-          });
-          const calls = r.ok + r.errors;
-          runs.push({
-            ...r,
-            serverCpuMicrosPerCall: (((await s.cpuSeconds()) - cpu0) / calls) * 1e6,
-            ghzCpuMicrosPerCall: (r.loadCpuSeconds / calls) * 1e6,
-          });
-        }
-        o.commands.push(
-          (runs[0] as { command: string }).command.replace(`127.0.0.1:${s.port}`, "127.0.0.1:PORT"),
+      const ghzCpus = Math.max(1, Math.floor(cores / 2));
+      const configs: GhzConfig[] = [];
+      for (const concurrency of [16, 50]) {
+        configs.push(
+          { key: `c${concurrency}`, server: o.server, concurrency, cpus: ghzCpus },
+          { key: `c${concurrency}.allCores`, server: o.server, concurrency, cpus: undefined },
+          { key: `c${concurrency}.floor`, server: floor, concurrency, cpus: ghzCpus },
         );
-        return runs;
+      }
+      configs.push({ key: "workers2.c50", server: workers, concurrency: 50, cpus: ghzCpus });
+      const byKey = await ghzRounds(ghz, configs, o);
+      for (const [key, runs] of byKey) {
+        results[`ghz.${key}x${GHZ_CONNECTIONS}`] = runs;
+      }
+      const sum = (key: string) => {
+        const runs = byKey.get(key) ?? [];
+        return {
+          rps: summarize(runs.map((r) => r.requestsPerSecond)),
+          p99: summarize(runs.map((r) => r.latencyMs.p99)),
+          cpu: summarize(runs.map((r) => r.serverCpuMicrosPerCall)),
+          ghzCpu: summarize(runs.map((r) => r.ghzCpuMicrosPerCall)),
+        };
       };
-      for (const [concurrency, connections] of [
-        [16, 16],
-        [50, 16],
-      ] as const) {
-        const runs = await ghzRuns(o.server, concurrency, connections);
-        results[`ghz.c${concurrency}x${connections}`] = runs;
-        const rps = summarize(runs.map((r) => r.requestsPerSecond));
-        const cpu = summarize(runs.map((r) => r.serverCpuMicrosPerCall));
-        const ghzCpu = summarize(runs.map((r) => r.ghzCpuMicrosPerCall));
-        const p99 = summarize(runs.map((r) => r.latencyMs.p99));
+      for (const concurrency of [16, 50]) {
+        const { rps, p99, cpu, ghzCpu } = sum(`c${concurrency}`);
+        const all = sum(`c${concurrency}.allCores`);
+        const bare = sum(`c${concurrency}.floor`);
         rows.push(
           {
             id: `unary.c${concurrency}.rps`,
-            what: `Score under ghz, ${concurrency} concurrent on ${connections} connections, req/s`,
+            what: `Score under ghz --cpus ${ghzCpus}, ${concurrency} concurrent on ${GHZ_CONNECTIONS} connections, req/s`,
             value: `${fmt(rps)} (${(rps.median / PROTOTYPE_RPS).toFixed(0)}× the prototype's ${PROTOTYPE_RPS})`,
             goal: "≥ 10k",
             verdict: verdict(rps.median, "min", 10_000),
@@ -118,27 +116,34 @@ export async function runUnarySection(
             goal: "≤ 5 ms",
             verdict: verdict(p99.median, "max", 5),
           },
+          {
+            id: `unary.c${concurrency}.allCores`,
+            what: `  same, ghz on all ${cores} cores (no --cpus): req/s; p99; ghz µs/call`,
+            value: `${fmt(all.rps)}; p99 ${all.p99.median.toFixed(1)} ms; ghz ${all.ghzCpu.median.toFixed(0)} µs/call (${(all.ghzCpu.median / ghzCpu.median).toFixed(2)}×)`,
+            goal: "",
+            verdict: "",
+          },
+          {
+            id: `unary.c${concurrency}.floor`,
+            what: "  same against the node:http2 floor (canned answer): req/s; p99; µs/call server, ghz",
+            value: `${fmt(bare.rps)}; p99 ${fmt(bare.p99, "ms", fixed(1))}; ${bare.cpu.median.toFixed(0)}, ${bare.ghzCpu.median.toFixed(0)}`,
+            goal: "",
+            verdict: "",
+          },
         );
       }
-      if (workers !== undefined) {
-        const runs = await ghzRuns(workers, 50, 16);
-        results["ghz.workers2.c50x16"] = runs;
-        const rps = summarize(runs.map((r) => r.requestsPerSecond));
-        const cpu = summarize(runs.map((r) => r.serverCpuMicrosPerCall));
-        const p99 = summarize(runs.map((r) => r.latencyMs.p99));
-        rows.push({
-          id: "unary.workers2.c50.rps",
-          what: "Score under ghz, 50 on 16 connections, --workers 2, req/s; p99",
-          value: `${fmt(rps)}; p99 ${p99.median.toFixed(1)} ms; server ${cpu.median.toFixed(0)} µs/call`,
-          goal: "(≥ 10k)",
-          verdict: verdict(rps.median, "min", 10_000),
-        });
-      }
+      const w = sum("workers2.c50");
+      rows.push({
+        id: "unary.workers2.c50.rps",
+        what: `Score under ghz --cpus ${ghzCpus}, 50 on ${GHZ_CONNECTIONS} connections, --workers 2, req/s; p99`,
+        value: `${fmt(w.rps)}; p99 ${w.p99.median.toFixed(1)} ms; server ${w.cpu.median.toFixed(0)} µs/call`,
+        goal: "(≥ 10k)",
+        verdict: verdict(w.rps.median, "min", 10_000),
+      });
     }
 
-    if (h2load !== undefined && workers !== undefined) {
+    if (h2load !== undefined && workers !== undefined && floor !== undefined) {
       o.log("unary: h2load");
-      floor = await o.startFloor();
       for (const [label, key, s] of [
         ["node:http2 floor (canned answer)", "floor", floor],
         ["1 process", "single", o.server],
@@ -170,7 +175,8 @@ export async function runUnarySection(
               h2loadCpuMicrosPerCall: (r.loadCpuSeconds / calls) * 1e6,
             });
           }
-          o.commands.push(
+          pushOnce(
+            o.commands,
             (runs[0] as H2loadResult).command.replace(`127.0.0.1:${s.port}`, "127.0.0.1:PORT"),
           );
           results[`h2load.${key}.m${streams}`] = runs;
@@ -201,4 +207,58 @@ export async function runUnarySection(
     await floor?.stop();
   }
   return { rows, results };
+}
+
+/** HTTP/2 connections ghz opens in every run. */
+const GHZ_CONNECTIONS = 16;
+
+/** One ghz configuration: which server, how many calls in flight, ghz's `--cpus`. */
+interface GhzConfig {
+  key: string;
+  server: ServerProcess;
+  concurrency: number;
+  cpus: number | undefined;
+}
+
+type GhzRun = UnaryResult & { serverCpuMicrosPerCall: number; ghzCpuMicrosPerCall: number };
+
+/**
+ * Runs every configuration `o.repeats` times, taking turns (one run of each
+ * per round), so that the configurations compared in one row meet the same
+ * spells of this shared machine.
+ */
+async function ghzRounds(
+  ghz: string,
+  configs: readonly GhzConfig[],
+  o: UnarySectionOptions,
+): Promise<Map<string, GhzRun[]>> {
+  const byKey = new Map<string, GhzRun[]>(configs.map((c) => [c.key, []]));
+  for (let i = 0; i < o.repeats; i++) {
+    for (const c of configs) {
+      const cpu0 = await c.server.cpuSeconds();
+      const r = await runGhz({
+        ghz,
+        port: c.server.port,
+        concurrency: c.concurrency,
+        connections: GHZ_CONNECTIONS,
+        cpus: c.cpus,
+        seconds: o.seconds,
+      });
+      const calls = r.ok + r.errors;
+      byKey.get(c.key)?.push({
+        ...r,
+        serverCpuMicrosPerCall: (((await c.server.cpuSeconds()) - cpu0) / calls) * 1e6,
+        ghzCpuMicrosPerCall: (r.loadCpuSeconds / calls) * 1e6,
+      });
+      pushOnce(o.commands, r.command.replace(`127.0.0.1:${c.server.port}`, "127.0.0.1:PORT"));
+    }
+  }
+  return byKey;
+}
+
+/** Lists a command once: the same load runs against several servers, on PORT. */
+function pushOnce(commands: string[], command: string): void {
+  if (!commands.includes(command)) {
+    commands.push(command);
+  }
 }
