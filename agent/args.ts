@@ -1,5 +1,4 @@
-import { parseArgs } from "node:util";
-import { asUsageError, UsageError } from "../cli/usage-error.js";
+import { parseFlags, UsageError } from "../cli/usage-error.js";
 import type { AgentOptions } from "./run-agent.js";
 
 /** The agent's usage text. */
@@ -23,34 +22,24 @@ export interface AgentArgs {
  * @throws UsageError naming the bad flag or value.
  */
 export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): AgentArgs {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        target: { type: "string" },
-        rate: { type: "string" },
-        count: { type: "string" },
-        duration: { type: "string" },
-        "anomaly-rate": { type: "string" },
-        replay: { type: "string" },
-        batch: { type: "string" },
-        seed: { type: "string" },
-        "api-key": { type: "string" },
-        "tls-ca": { type: "string" },
-        "tls-cert": { type: "string" },
-        "tls-key": { type: "string" },
-        window: { type: "string" },
-        "max-retries": { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (err) {
-    throw asUsageError(err);
-  }
+  const values = parseFlags(argv, {
+    target: { type: "string" },
+    rate: { type: "string" },
+    count: { type: "string" },
+    duration: { type: "string" },
+    "anomaly-rate": { type: "string" },
+    replay: { type: "string" },
+    batch: { type: "string" },
+    seed: { type: "string" },
+    "api-key": { type: "string" },
+    "tls-ca": { type: "string" },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    window: { type: "string" },
+    "max-retries": { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   const num = (flag: string, ok: (n: number) => boolean, rule: string): number | undefined => {
     const text = values[flag];
     if (typeof text !== "string") return undefined;

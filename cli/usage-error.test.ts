@@ -1,23 +1,29 @@
-import { parseArgs } from "node:util";
 import { describe, expect, it } from "vitest";
-import { asUsageError, UsageError } from "./usage-error.js";
+import { asUsageError, parseFlags, UsageError } from "./usage-error.js";
 
-/** What parseArgs' error for `args` becomes. */
+const OPTIONS = { model: { type: "string", short: "m" }, json: { type: "boolean" } } as const;
+
+/** The UsageError parseFlags throws for `args`. */
 function usageMessage(args: string[]): string {
   try {
-    parseArgs({
-      args,
-      options: { model: { type: "string", short: "m" }, json: { type: "boolean" } },
-      strict: true,
-      allowPositionals: false,
-    });
+    parseFlags(args, OPTIONS);
   } catch (e) {
-    const mapped = asUsageError(e);
-    expect(mapped).toBeInstanceOf(UsageError);
-    return (mapped as UsageError).message;
+    expect(e).toBeInstanceOf(UsageError);
+    return (e as UsageError).message;
   }
-  throw new Error(`parseArgs took ${args.join(" ")}`);
+  throw new Error(`parseFlags took ${args.join(" ")}`);
 }
+
+describe("parseFlags()", () => {
+  it("returns the flags given, by long name", () => {
+    expect(parseFlags(["-m", "a.json", "--json"], OPTIONS)).toEqual({
+      model: "a.json",
+      json: true,
+    });
+    expect(parseFlags(["--model=-x"], OPTIONS)).toEqual({ model: "-x" });
+    expect(parseFlags([], OPTIONS)).toEqual({});
+  });
+});
 
 describe("asUsageError()", () => {
   it("words parseArgs' errors one short way, naming the flag", () => {

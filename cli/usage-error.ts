@@ -2,6 +2,7 @@
  * Command-line mistakes, worded one way for every command (server, agent,
  * train, evaluate).
  */
+import { type ParseArgsConfig, parseArgs } from "node:util";
 
 /** A bad flag or environment value: the command prints the message on one line and exits 2. */
 export class UsageError extends Error {
@@ -76,4 +77,25 @@ export function asUsageError(e: unknown): unknown {
     }
   }
   return new UsageError(message.replace(/\.$/, ""));
+}
+
+/** Flag values as {@link parseFlags} returns them: a string or boolean per flag given. */
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+/**
+ * Parses `argv` against `options`, strictly: every flag must be known and
+ * positional arguments are refused.
+ *
+ * @throws UsageError for a mistake, worded as by {@link asUsageError}.
+ */
+export function parseFlags(
+  argv: readonly string[],
+  options: NonNullable<ParseArgsConfig["options"]>,
+): FlagValues {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false })
+      .values as FlagValues;
+  } catch (e) {
+    throw asUsageError(e);
+  }
 }

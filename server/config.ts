@@ -1,8 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
-import { asUsageError, UsageError } from "../cli/usage-error.js";
+import { parseFlags, UsageError } from "../cli/usage-error.js";
 import {
   parseSecurityConfig,
   SECURITY_FLAGS,
@@ -75,27 +74,17 @@ export const MAX_WORKERS = 64;
  * @throws UsageError naming the bad flag and value.
  */
 export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): ServerConfig {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        host: { type: "string" },
-        port: { type: "string" },
-        model: { type: "string" },
-        "log-level": { type: "string" },
-        threshold: { type: "string" },
-        "stats-interval": { type: "string" },
-        "no-fast-path": { type: "boolean" },
-        workers: { type: "string" },
-        ...SECURITY_FLAGS,
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw asUsageError(e);
-  }
+  const values = parseFlags(args, {
+    host: { type: "string" },
+    port: { type: "string" },
+    model: { type: "string" },
+    "log-level": { type: "string" },
+    threshold: { type: "string" },
+    "stats-interval": { type: "string" },
+    "no-fast-path": { type: "boolean" },
+    workers: { type: "string" },
+    ...SECURITY_FLAGS,
+  });
   const pick = (flag: string, envName: string): string | undefined => {
     const v = values[flag];
     return typeof v === "string" ? v : env[envName] || undefined;

@@ -1,5 +1,4 @@
-import { parseArgs } from "node:util";
-import { asUsageError, choiceFlag, UsageError } from "../cli/usage-error.js";
+import { choiceFlag, parseFlags, UsageError } from "../cli/usage-error.js";
 import { FORMATS, type InputFormat } from "./train-args.js";
 
 /** The evaluator's command line, checked. */
@@ -37,28 +36,18 @@ export const EVALUATE_USAGE = `usage: npm run evaluate -- --model <file> --data 
  * @throws UsageError with one line naming the flag and the problem.
  */
 export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        model: { type: "string" },
-        data: { type: "string" },
-        "label-column": { type: "string" },
-        "scenario-column": { type: "string" },
-        format: { type: "string" },
-        "target-fpr": { type: "string" },
-        "max-bad": { type: "string" },
-        json: { type: "boolean" },
-        quiet: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    throw asUsageError(e);
-  }
+  const values = parseFlags(argv, {
+    model: { type: "string" },
+    data: { type: "string" },
+    "label-column": { type: "string" },
+    "scenario-column": { type: "string" },
+    format: { type: "string" },
+    "target-fpr": { type: "string" },
+    "max-bad": { type: "string" },
+    json: { type: "boolean" },
+    quiet: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   const str = (k: string) => values[k] as string | undefined;
   const help = values.help === true;
   if (!help) {

@@ -1,5 +1,4 @@
-import { parseArgs } from "node:util";
-import { asUsageError, choiceFlag, intFlag, UsageError } from "../cli/usage-error.js";
+import { choiceFlag, intFlag, parseFlags, UsageError } from "../cli/usage-error.js";
 import {
   DEFAULT_NSL_KDD_FEATURES,
   NSL_KDD_FEATURE_SETS,
@@ -57,30 +56,20 @@ export const TRAIN_USAGE = `usage: npm run train -- --data <csv> --out <model fi
  * @throws UsageError with one line naming the flag, its rule and the value.
  */
 export function parseTrainArgs(argv: readonly string[]): TrainArgs {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        data: { type: "string" },
-        out: { type: "string" },
-        trees: { type: "string" },
-        "sample-size": { type: "string" },
-        seed: { type: "string" },
-        contamination: { type: "string" },
-        format: { type: "string" },
-        features: { type: "string" },
-        reservoir: { type: "string" },
-        "max-bad": { type: "string" },
-        quiet: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    throw asUsageError(e);
-  }
+  const values = parseFlags(argv, {
+    data: { type: "string" },
+    out: { type: "string" },
+    trees: { type: "string" },
+    "sample-size": { type: "string" },
+    seed: { type: "string" },
+    contamination: { type: "string" },
+    format: { type: "string" },
+    features: { type: "string" },
+    reservoir: { type: "string" },
+    "max-bad": { type: "string" },
+    quiet: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   const str = (k: string) => values[k] as string | undefined;
   const help = values.help === true;
   if (!help) {
