@@ -6,6 +6,7 @@ import { LOG_REDACT, securityServerOptions } from "./auth-config.js";
 import { parseConfig, USAGE } from "./config.js";
 import { tuneHeap } from "./heap-tuning.js";
 import { HELP } from "./help.js";
+import { serverLogDestination } from "./log-destination.js";
 import { createModelReloader } from "./model-reload.js";
 import { createServer } from "./server.js";
 import { startStatsLog } from "./soak-stats.js";
@@ -50,12 +51,8 @@ async function main(): Promise<void> {
   // Installed first: SIGHUP's default action would kill a server still starting.
   let reload: () => void = () => {};
   process.on("SIGHUP", () => reload());
-  // Synchronous stdout: lines stay in order and none are lost at process.exit.
   const security = securityServerOptions(config.security, config.host, (m) => new UsageError(m));
-  const logger = pino(
-    { level: config.logLevel, redact: LOG_REDACT },
-    pino.destination({ dest: 1, sync: true }),
-  );
+  const logger = pino({ level: config.logLevel, redact: LOG_REDACT }, serverLogDestination());
   let detector = await loadModel(config.model);
   if (config.threshold !== undefined) {
     detector = detector.withThreshold(config.threshold);

@@ -1,0 +1,41 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { REPO_ROOT } from "./config.js";
+
+const run = promisify(execFile);
+const tsx = join(REPO_ROOT, "node_modules", ".bin", "tsx");
+const burst = join(REPO_ROOT, "server", "testdata", "log-burst.ts");
+
+/** The `seq` of each line per writer, failing on any line that is not whole JSON. */
+function sequences(stdout: string): Map<string, number[]> {
+  const byName = new Map<string, number[]>();
+  for (const line of stdout.split("\n").filter((l) => l !== "")) {
+    const { name, seq } = JSON.parse(line) as { name: string; seq: number };
+    byName.set(name, [...(byName.get(name) ?? []), seq]);
+  }
+  return byName;
+}
+
+const upTo = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+describe("serverLogDestination()", () => {
+  it("writes every line of a burst, in order, before process.exit returns", async () => {
+    const { stdout } = await run(tsx, [burst, "a", "5000"], { maxBuffer: 1 << 26 });
+    expect(sequences(stdout).get("a")).toEqual(upTo(5000));
+  }, 60_000);
+
+  it("never splits lines when two processes share one stdout pipe", async () => {
+    // As workers do under --workers N: both write to one pipe. Its reader
+    // starts late and reads slowly, so the pipe fills and writes must wait for
+    // room: a write of more than PIPE_BUF bytes could then go in pieces.
+    const writers = `"${tsx}" "${burst}" a 20000 & "${tsx}" "${burst}" b 20000 & wait`;
+    const { stdout } = await run("sh", ["-c", `(${writers}) | (sleep 1; dd bs=512 2>/dev/null)`], {
+      maxBuffer: 1 << 26,
+    });
+    const byName = sequences(stdout);
+    expect(byName.get("a")).toEqual(upTo(20000));
+    expect(byName.get("b")).toEqual(upTo(20000));
+  }, 60_000);
+});
