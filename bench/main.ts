@@ -341,19 +341,23 @@ async function main(): Promise<void> {
 
     if (only.has("unary")) {
       section("unary");
+      const startWithFlags = async (extra: readonly string[], stdout?: "pipe") => {
+        const s = await startServer(loadMode, MODEL, { cwd: ROOT, extraArgs: extra, stdout });
+        commands.push(`server: ${serverCommand(loadMode, s.port, MODEL, extra).join(" ")}`);
+        return s;
+      };
       const unary = await runUnarySection({
         log,
         repeats,
         seconds: secs,
         server: await ensureServer(),
         startWorkers: async (n) => {
-          const extra = ["--workers", String(n)];
-          const s = await startServer(loadMode, MODEL, { cwd: ROOT, extraArgs: extra });
-          commands.push(`server: ${serverCommand(loadMode, s.port, MODEL, extra).join(" ")}`);
+          const s = await startWithFlags(["--workers", String(n)]);
           // SERVING comes from the first worker up; give the others time to listen too.
           await new Promise((r) => setTimeout(r, 3_000));
           return s;
         },
+        startWithFlags,
         startFloor: async () => {
           const command = (port: number) => [
             "node",

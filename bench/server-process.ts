@@ -61,6 +61,18 @@ export function serverCommand(
     : ["node", "dist/server/main.js", ...flags];
 }
 
+/** How {@link startServing} runs a server. */
+export interface ServeOptions {
+  /** How long it may take to answer SERVING; default 15 s. */
+  timeoutMs?: number;
+  cwd?: string;
+  /**
+   * Its stdout: "ignore" (/dev/null, the default), or "pipe", read and
+   * dropped by this process, as a container's log collector reads it.
+   */
+  stdout?: "ignore" | "pipe";
+}
+
 /**
  * Spawns the server and waits until its health service answers SERVING
  * (polled every 5 ms with a gRPC health client), up to `timeoutMs`.
@@ -68,7 +80,7 @@ export function serverCommand(
 export async function startServer(
   mode: ServerMode,
   model: string,
-  options: { timeoutMs?: number; cwd?: string; extraArgs?: readonly string[] } = {},
+  options: ServeOptions & { extraArgs?: readonly string[] } = {},
 ): Promise<ServerProcess> {
   return startServing(
     (port) => serverCommand(mode, port, model, options.extraArgs),
@@ -84,15 +96,16 @@ export async function startServer(
 export async function startServing(
   command: (port: number) => string[],
   label: string,
-  options: { timeoutMs?: number; cwd?: string } = {},
+  options: ServeOptions = {},
 ): Promise<ServerProcess> {
   const port = await freePort();
   const [cmd, ...args] = command(port);
   const started = performance.now();
   const child: ChildProcess = spawn(cmd as string, args, {
     cwd: options.cwd,
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", options.stdout === "pipe" ? "pipe" : "ignore", "pipe"],
   });
+  child.stdout?.resume();
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {
     stderr += d.toString();

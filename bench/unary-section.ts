@@ -18,6 +18,11 @@ export interface UnarySectionOptions {
   server: ServerProcess;
   /** Starts the same server with `--workers N`; the section stops it. */
   startWorkers: (n: number) => Promise<ServerProcess>;
+  /**
+   * Starts the same server with `extra` flags after the bench's own, its
+   * stdout a pipe the bench drains when `stdout` is "pipe"; the section stops it.
+   */
+  startWithFlags: (extra: readonly string[], stdout?: "pipe") => Promise<ServerProcess>;
   /** Starts `bench/http2-floor.ts`; the section stops it. */
   startFloor: () => Promise<ServerProcess>;
   /** Commands run, for the report. */
@@ -56,8 +61,11 @@ export async function runUnarySection(
   const h2load = await ensureH2load(o.log);
   const workers = ghz !== undefined || h2load !== undefined ? await o.startWorkers(2) : undefined;
   let floor: ServerProcess | undefined;
+  let logged: ServerProcess | undefined;
   try {
     floor = ghz !== undefined || h2load !== undefined ? await o.startFloor() : undefined;
+    logged =
+      h2load !== undefined ? await o.startWithFlags(["--log-level", "info"], "pipe") : undefined;
     if (ghz !== undefined && workers !== undefined && floor !== undefined) {
       o.log("unary: ghz");
       const ghzCpus = Math.max(1, Math.floor(cores / 2));
@@ -154,26 +162,9 @@ export async function runUnarySection(
           throw new Error(`h2load's request is not answered with grpc-status 0 but ${status}`);
         }
         for (const streams of [1, 4]) {
-          const runs: (H2loadResult & {
-            serverCpuMicrosPerCall: number;
-            h2loadCpuMicrosPerCall: number;
-          })[] = [];
+          const runs: H2loadRun[] = [];
           for (let i = 0; i < o.repeats; i++) {
-            const cpu0 = await s.cpuSeconds();
-            const r = await runH2load({
-              h2load,
-              port: s.port,
-              connections: 16,
-              streams,
-              seconds: o.seconds,
-            });
-            // CPU covers the warm-up too: count the calls it made at the measured rate.
-            const calls = r.succeeded * ((r.seconds + r.warmUpSeconds) / r.seconds);
-            runs.push({
-              ...r,
-              serverCpuMicrosPerCall: (((await s.cpuSeconds()) - cpu0) / calls) * 1e6,
-              h2loadCpuMicrosPerCall: (r.loadCpuSeconds / calls) * 1e6,
-            });
+            runs.push(await h2loadRun(h2load, s, streams, o.seconds));
           }
           pushOnce(
             o.commands,
@@ -201,10 +192,33 @@ export async function runUnarySection(
           );
         }
       }
+      if (logged !== undefined) {
+        // The bench's servers run at --log-level warn; the default, info, adds
+        // an `rpc finished` line per call, here to a pipe the bench drains (as
+        // under Docker). Taking turns with the warn server.
+        o.log("unary: h2load, --log-level info");
+        const runs: Record<"warn" | "info", H2loadRun[]> = { warn: [], info: [] };
+        for (let i = 0; i < o.repeats; i++) {
+          runs.warn.push(await h2loadRun(h2load, o.server, 4, o.seconds));
+          runs.info.push(await h2loadRun(h2load, logged, 4, o.seconds));
+        }
+        results["h2load.logLevel.m4"] = runs;
+        const rps = (k: "warn" | "info") => summarize(runs[k].map((r) => r.requestsPerSecond));
+        const cpu = (k: "warn" | "info") =>
+          summarize(runs[k].map((r) => r.serverCpuMicrosPerCall)).median;
+        rows.push({
+          id: "unary.h2load.logInfo.m4",
+          what: "Score under h2load, 16 × 4 streams, 1 process at --log-level info (the default: a line per call, to a pipe) vs warn, req/s; server µs/call",
+          value: `${fmt(rps("info"))} vs ${si(rps("warn").median)}; ${cpu("info").toFixed(0)} vs ${cpu("warn").toFixed(0)} µs (+${(cpu("info") - cpu("warn")).toFixed(0)})`,
+          goal: "",
+          verdict: "",
+        });
+      }
     }
   } finally {
     await workers?.stop();
     await floor?.stop();
+    await logged?.stop();
   }
   return { rows, results };
 }
@@ -261,4 +275,24 @@ function pushOnce(commands: string[], command: string): void {
   if (!commands.includes(command)) {
     commands.push(command);
   }
+}
+
+type H2loadRun = H2loadResult & { serverCpuMicrosPerCall: number; h2loadCpuMicrosPerCall: number };
+
+/** One h2load run against `s` on 16 connections, with both sides' CPU per call. */
+async function h2loadRun(
+  h2load: string,
+  s: ServerProcess,
+  streams: number,
+  seconds: number,
+): Promise<H2loadRun> {
+  const cpu0 = await s.cpuSeconds();
+  const r = await runH2load({ h2load, port: s.port, connections: 16, streams, seconds });
+  // CPU covers the warm-up too: count the calls it made at the measured rate.
+  const calls = r.succeeded * ((r.seconds + r.warmUpSeconds) / r.seconds);
+  return {
+    ...r,
+    serverCpuMicrosPerCall: (((await s.cpuSeconds()) - cpu0) / calls) * 1e6,
+    h2loadCpuMicrosPerCall: (r.loadCpuSeconds / calls) * 1e6,
+  };
 }
