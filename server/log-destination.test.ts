@@ -26,6 +26,16 @@ describe("serverLogDestination()", () => {
     expect(sequences(stdout).get("a")).toEqual(upTo(5000));
   }, 60_000);
 
+  it("keeps the order of lines logged over many turns when it exits right after the last", async () => {
+    // A write still in flight at exit is a race; four runs give it four chances.
+    const runs = await Promise.all(
+      [1, 2, 3, 4].map(() => run(tsx, [burst, "a", "3000", "300"], { maxBuffer: 1 << 26 })),
+    );
+    for (const { stdout } of runs) {
+      expect(sequences(stdout).get("a")).toEqual(upTo(3000));
+    }
+  }, 60_000);
+
   it("never splits lines when two processes share one stdout pipe", async () => {
     // As workers do under --workers N: both write to one pipe. Its reader
     // starts late and reads slowly, so the pipe fills and writes must wait for

@@ -1,4 +1,5 @@
-import { type DestinationStream, pino } from "pino";
+import { writeSync } from "node:fs";
+import type { DestinationStream } from "pino";
 
 /**
  * Bytes one `write` to a pipe may carry and still arrive whole, never
@@ -7,23 +8,104 @@ import { type DestinationStream, pino } from "pino";
  */
 export const PIPE_BUF = 4096;
 
+/** A pino destination that can also write out what it holds, at once. */
+export interface LogDestination extends DestinationStream {
+  /** Writes every line held, synchronously. */
+  flushSync(): void;
+}
+
 /**
- * Where the server writes its log lines: stdout, asynchronously.
+ * Where the server writes its log lines: stdout, one synchronous write per
+ * turn of the event loop instead of one per line.
  *
  * At the default level every unary call ends with an `rpc finished` line,
- * and a synchronous write per line made that line cost more than scoring
- * the event. Here a line is written at once when no write is in flight;
- * while one is, the lines that follow gather into the next write, so a busy
- * server makes one syscall per batch, off its main thread.
+ * and a `write` per line made that line cost more than scoring the event.
+ * Here the lines logged in one turn are held and written together right
+ * after it (`setImmediate`), on the main thread:
  *
+ * - Order is kept, and a quiet server's line still leaves at once.
  * - Each write holds whole lines and at most {@link PIPE_BUF} bytes (a
  *   longer line goes alone), so workers sharing one stdout pipe never split
- *   each other's lines, as with one synchronous write per line.
- * - Order is kept: one stream, written in turn.
- * - pino writes what is left synchronously when the process exits (also
- *   after an uncaught error). Only a SIGKILL can lose lines: those of the
- *   last write or two.
+ *   each other's lines, as with one write per line.
+ * - What is held is written when the process exits, also after an uncaught
+ *   error. Only a SIGKILL can lose lines: those of the turn it cuts short.
+ *
+ * pino's own asynchronous destination was tried first: it writes from
+ * libuv's thread pool, and a write still in flight at exit landed after the
+ * lines written at exit ("stopped" before "shutting down").
+ *
+ * @param fd - Where to write; default 1 (stdout).
  */
-export function serverLogDestination(): DestinationStream {
-  return pino.destination({ dest: 1, sync: false, maxWrite: PIPE_BUF });
+export function serverLogDestination(fd = 1): LogDestination {
+  let held: string[] = [];
+  let scheduled = false;
+  let broken = false;
+  const flushSync = (): void => {
+    scheduled = false;
+    const lines = held;
+    held = [];
+    if (broken) {
+      return;
+    }
+    let chunk = "";
+    let bytes = 0;
+    for (const line of lines) {
+      const n = Buffer.byteLength(line);
+      if (bytes > 0 && bytes + n > PIPE_BUF) {
+        broken = !writeFully(fd, chunk);
+        if (broken) {
+          return;
+        }
+        chunk = "";
+        bytes = 0;
+      }
+      chunk += line;
+      bytes += n;
+    }
+    if (bytes > 0) {
+      broken = !writeFully(fd, chunk);
+    }
+  };
+  process.on("exit", flushSync);
+  return {
+    write(line: string): void {
+      held.push(line);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flushSync);
+      }
+    },
+    flushSync,
+  };
+}
+
+/** How long to wait for a full pipe to drain before writing again, ms. */
+const BUSY_WAIT_MS = 1;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes all of `text` to `fd`, waiting while a non-blocking pipe is full
+ * (EAGAIN), as pino's synchronous destination does.
+ *
+ * @returns false when the reader has gone (EPIPE): as pino does, the
+ *   server then stops logging rather than failing.
+ * @throws any other write error.
+ */
+function writeFully(fd: number, text: string): boolean {
+  let rest = Buffer.from(text);
+  while (rest.length > 0) {
+    try {
+      rest = rest.subarray(writeSync(fd, rest));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EPIPE") {
+        return false;
+      }
+      if (code !== "EAGAIN") {
+        throw e;
+      }
+      Atomics.wait(sleeper, 0, 0, BUSY_WAIT_MS);
+    }
+  }
+  return true;
 }
