@@ -8,15 +8,9 @@ import type { DestinationStream } from "pino";
  */
 export const PIPE_BUF = 4096;
 
-/** A pino destination that can also write out what it holds, at once. */
-export interface LogDestination extends DestinationStream {
-  /** Writes every line held, synchronously. */
-  flushSync(): void;
-}
-
 /**
- * Where the server writes its log lines: stdout, one synchronous write per
- * turn of the event loop instead of one per line.
+ * Where the server (supervisor and workers) writes its log lines: stdout,
+ * one synchronous write per turn of the event loop instead of one per line.
  *
  * At the default level every unary call ends with an `rpc finished` line,
  * and a `write` per line made that line cost more than scoring the event.
@@ -33,10 +27,8 @@ export interface LogDestination extends DestinationStream {
  * pino's own asynchronous destination was tried first: it writes from
  * libuv's thread pool, and a write still in flight at exit landed after the
  * lines written at exit ("stopped" before "shutting down").
- *
- * @param fd - Where to write; default 1 (stdout).
  */
-export function serverLogDestination(fd = 1): LogDestination {
+export function serverLogDestination(): DestinationStream {
   let held: string[] = [];
   let scheduled = false;
   let broken = false;
@@ -44,15 +36,12 @@ export function serverLogDestination(fd = 1): LogDestination {
     scheduled = false;
     const lines = held;
     held = [];
-    if (broken) {
-      return;
-    }
     let chunk = "";
     let bytes = 0;
     for (const line of lines) {
       const n = Buffer.byteLength(line);
       if (bytes > 0 && bytes + n > PIPE_BUF) {
-        broken = !writeFully(fd, chunk);
+        broken = !writeFully(STDOUT, chunk);
         if (broken) {
           return;
         }
@@ -63,21 +52,25 @@ export function serverLogDestination(fd = 1): LogDestination {
       bytes += n;
     }
     if (bytes > 0) {
-      broken = !writeFully(fd, chunk);
+      broken = !writeFully(STDOUT, chunk);
     }
   };
   process.on("exit", flushSync);
   return {
     write(line: string): void {
+      if (broken) {
+        return;
+      }
       held.push(line);
       if (!scheduled) {
         scheduled = true;
         setImmediate(flushSync);
       }
     },
-    flushSync,
   };
 }
+
+const STDOUT = 1;
 
 /** How long to wait for a full pipe to drain before writing again, ms. */
 const BUSY_WAIT_MS = 1;

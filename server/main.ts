@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   }
   const config = parseConfig(args, process.env);
   if (config.workers > 1 && cluster.isPrimary) {
-    const logger = pino({ level: config.logLevel }, pino.destination({ dest: 1, sync: true }));
+    const logger = pino({ level: config.logLevel }, serverLogDestination());
     const exit = await superviseWorkers({
       workers: config.workers,
       logger,
