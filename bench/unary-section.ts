@@ -82,7 +82,7 @@ export async function runUnarySection(
       for (const [key, runs] of byKey) {
         results[`ghz.${key}x${GHZ_CONNECTIONS}`] = runs;
       }
-      const sum = (key: string) => {
+      const summaryOf = (key: string) => {
         const runs = byKey.get(key) ?? [];
         return {
           rps: summarize(runs.map((r) => r.requestsPerSecond)),
@@ -92,9 +92,9 @@ export async function runUnarySection(
         };
       };
       for (const concurrency of [16, 50]) {
-        const { rps, p99, cpu, ghzCpu } = sum(`c${concurrency}`);
-        const all = sum(`c${concurrency}.allCores`);
-        const bare = sum(`c${concurrency}.floor`);
+        const { rps, p99, cpu, ghzCpu } = summaryOf(`c${concurrency}`);
+        const all = summaryOf(`c${concurrency}.allCores`);
+        const bare = summaryOf(`c${concurrency}.floor`);
         rows.push(
           {
             id: `unary.c${concurrency}.rps`,
@@ -140,7 +140,7 @@ export async function runUnarySection(
           },
         );
       }
-      const w = sum("workers2.c50");
+      const w = summaryOf("workers2.c50");
       rows.push({
         id: "unary.workers2.c50.rps",
         what: `Score under ghz --cpus ${ghzCpus}, 50 on ${GHZ_CONNECTIONS} connections, --workers 2, req/s; p99`,
