@@ -19,6 +19,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY gen gen
 COPY cli cli
 COPY telemetry telemetry
+COPY sources sources
 COPY detector detector
 COPY server server
 COPY agent agent

@@ -6,7 +6,7 @@ import {
 } from "../detector/index.js";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { type BadRow, type BadRowLog, createBadRowLog } from "./bad-rows.js";
-import { readCsvRows } from "./csv-rows.js";
+import { readCsvRows } from "../sources/csv-rows.js";
 import { labelValue } from "./labels.js";
 import type { Progress } from "./progress.js";
 import { nslKddRows, RowError, type RowFormat, telemetryRows } from "./row-formats.js";

@@ -1,0 +1,11 @@
+export { readCsvRows } from "./csv-rows.js";
+export type { Line } from "./lines.js";
+export { MAX_LINE_BYTES, readLines, splitLines } from "./lines.js";
+export { FILE_SOURCE_NAMES, SOURCE_NAMES, SOURCES, sourceNamed } from "./registry.js";
+export type {
+  Source,
+  SourceContext,
+  SourceEvent,
+  SourceOptions,
+  SourceProblem,
+} from "./source.js";
