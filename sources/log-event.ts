@@ -1,0 +1,120 @@
+import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+
+/** Fields a log reader found for one connection; what it leaves out stays empty. */
+export interface LogEventFields {
+  /** Milliseconds since the epoch; undefined leaves the timestamp unset. */
+  timeMs?: number;
+  processPath?: string;
+  processHash?: string;
+  sourceIp?: string;
+  destIp?: string;
+  destDomain?: string;
+  destPort?: number;
+  bytesSent?: bigint;
+  bytesRecv?: bigint;
+  protocol?: string;
+  dnsQuery?: string;
+  parentProcess?: string;
+  userContext?: string;
+}
+
+/**
+ * Builds a `NetworkEvent` from what a log line gave, as a plain message
+ * object (the readers make hundreds of thousands a second; `create()`'s
+ * generic initializer is not needed when every field is set here).
+ */
+export function logEvent(f: LogEventFields): NetworkEvent {
+  let timestamp: NetworkEvent["timestamp"];
+  if (f.timeMs !== undefined && Number.isFinite(f.timeMs)) {
+    const seconds = Math.floor(f.timeMs / 1000);
+    timestamp = {
+      $typeName: "google.protobuf.Timestamp",
+      seconds: BigInt(seconds),
+      nanos: Math.min(999_999_999, Math.round((f.timeMs - seconds * 1000) * 1_000_000)),
+    };
+  }
+  return {
+    $typeName: "netanomaly.v1.NetworkEvent",
+    timestamp,
+    processPath: f.processPath ?? "",
+    processHash: f.processHash ?? "",
+    sourceIp: f.sourceIp ?? "",
+    destIp: f.destIp ?? "",
+    destDomain: f.destDomain ?? "",
+    destPort: f.destPort ?? 0,
+    bytesSent: f.bytesSent ?? 0n,
+    bytesRecv: f.bytesRecv ?? 0n,
+    protocol: f.protocol ?? "",
+    dnsQuery: f.dnsQuery ?? "",
+    parentProcess: f.parentProcess ?? "",
+    userContext: f.userContext ?? "",
+  };
+}
+
+const TRANSPORTS: Record<string, string> = {
+  tcp: "TCP",
+  udp: "UDP",
+  icmp: "ICMP",
+  icmp6: "ICMP",
+  icmpv6: "ICMP",
+  "ipv6-icmp": "ICMP",
+  sctp: "SCTP",
+};
+
+/** IANA protocol numbers the readers meet (osquery's `protocol`, Suricata's numeric `proto`). */
+const PROTOCOL_NUMBERS: Record<number, string> = {
+  1: "ICMP",
+  6: "TCP",
+  17: "UDP",
+  58: "ICMP",
+  132: "SCTP",
+};
+
+/**
+ * A transport name as the telemetry spells it: `TCP`, `UDP`, `ICMP` (v4 and
+ * v6 alike, as the simulator does). A number is read as an IANA protocol
+ * number; anything else is upper-cased as it is.
+ */
+export function transportName(value: unknown): string {
+  if (typeof value === "number") return PROTOCOL_NUMBERS[value] ?? `IP-${value}`;
+  if (typeof value !== "string" || value === "") return "";
+  const known = TRANSPORTS[value.toLowerCase()];
+  if (known) return known;
+  if (/^\d+$/.test(value)) return transportName(Number(value));
+  return value.toUpperCase();
+}
+
+/** Strips the IPv4-mapped IPv6 prefix (`::ffff:10.0.0.1` → `10.0.0.1`) and a zone (`fe80::1%eth0`). */
+export function plainAddress(value: string): string {
+  let v = value.trim();
+  if (v.length > 7 && v.slice(0, 7).toLowerCase() === "::ffff:" && v.includes(".")) v = v.slice(7);
+  const pct = v.indexOf("%");
+  return pct > 0 ? v.slice(0, pct) : v;
+}
+
+/**
+ * A time as the logs write it, in ms since the epoch: a number or numeric
+ * string of epoch seconds (Zeek, osquery), or an ISO 8601 / RFC 3339 string
+ * with `Z`, `+hh:mm` or Suricata's `+hhmm` offset; `YYYY-MM-DD hh:mm:ss.sss`
+ * without an offset (Sysmon's `UtcTime`) is read as UTC.
+ *
+ * @returns the time, or undefined when it cannot be read.
+ */
+export function parseLogTime(value: unknown): number | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? value * 1000 : undefined;
+  if (typeof value !== "string" || value === "") return undefined;
+  const c = value.charCodeAt(0);
+  if (c >= 48 && c <= 57 && /^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  let text = value.trim().replace(" ", "T");
+  text = text.replace(/([+-]\d\d)(\d\d)$/, "$1:$2");
+  if (!/(Z|[+-]\d\d:\d\d)$/i.test(text)) text += "Z";
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** A port or byte count as a non-negative integer, or undefined. */
+export function parseCount(value: unknown): number | undefined {
+  if (typeof value === "number") return Number.isInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value !== "string" || value === "" || !/^\d+$/.test(value)) return undefined;
+  return Number(value);
+}
