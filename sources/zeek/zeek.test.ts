@@ -65,8 +65,8 @@ describe("zeekSource (TSV)", () => {
 
   it("counts a DNS conn whose dns.log record never comes", async () => {
     const { events, notices } = await collectEvents(zeekSource, {
-      input: data("zeek-conn.json"),
-      dns: data("zeek-dns.json"),
+      input: data("zeek-conn.ndjson"),
+      dns: data("zeek-dns.ndjson"),
     });
     // dns.log (JSON) has a lookup on another uid only: the DNS conn goes without its query,
     expect(events[0]?.event.dnsQuery).toBe("");
@@ -103,7 +103,7 @@ describe("zeekSource (TSV)", () => {
 
 describe("zeekSource (JSON)", () => {
   it("reads epoch and ISO ts, dotted and underscored keys, a truncated last line", async () => {
-    const { events, skips } = await collectEvents(zeekSource, { input: data("zeek-conn.json") });
+    const { events, skips } = await collectEvents(zeekSource, { input: data("zeek-conn.ndjson") });
     expect(events.map(row)).toEqual([
       "10.0.0.5>10.0.0.53:53/UDP",
       "10.0.0.5>93.184.216.34:443/TCP",
@@ -113,7 +113,7 @@ describe("zeekSource (JSON)", () => {
     expect(events[1]?.event.timestamp?.seconds).toBe(1700000000n);
     expect(events[2]?.event.bytesSent).toBe(0n);
     expect(skips).toHaveLength(1);
-    expect(skips[0]?.where).toBe(`${data("zeek-conn.json")}:5`);
+    expect(skips[0]?.where).toBe(`${data("zeek-conn.ndjson")}:5`);
     expect(skips[0]?.message).toMatch(/^not JSON/);
   });
 });
