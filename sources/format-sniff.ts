@@ -18,9 +18,9 @@ export interface SniffedFormat {
  */
 export function sniffLine(text: string): SniffedFormat | undefined {
   const t = text.trim();
-  if (t.startsWith("#separator") || t.startsWith("#fields") || t.startsWith("#path"))
-    return { source: "zeek", evidence: `a Zeek TSV header (${t.split(/\s/)[0]})` };
-  if (/<Event[\s>]/.test(t) || t.startsWith("<?xml") || t.startsWith("<Events"))
+  if (/^#(separator|set_separator|empty_field|unset_field|path|open|fields|types|close)\s/.test(t))
+    return { source: "zeek", evidence: "a Zeek TSV log (#separator, #fields header)" };
+  if (/<Event[\s>]/.test(t) || /^<(\?xml|\/?Events?[\s>]|\/?EventData|\/?System>|Data\s+Name=)/.test(t))
     return { source: "sysmon", evidence: "Windows event XML (<Event>)" };
   if (t.startsWith("{")) {
     let obj: Record<string, unknown>;
