@@ -20,7 +20,10 @@ export function sniffLine(text: string): SniffedFormat | undefined {
   const t = text.trim();
   if (/^#(separator|set_separator|empty_field|unset_field|path|open|fields|types|close)\s/.test(t))
     return { source: "zeek", evidence: "a Zeek TSV log (#separator, #fields header)" };
-  if (/<Event[\s>]/.test(t) || /^<(\?xml|\/?Events?[\s>]|\/?EventData|\/?System>|Data\s+Name=)/.test(t))
+  if (
+    /<Event[\s>]/.test(t) ||
+    /^<(\?xml|\/?Events?[\s>]|\/?EventData|\/?System>|Data\s+Name=)/.test(t)
+  )
     return { source: "sysmon", evidence: "Windows event XML (<Event>)" };
   if (t.startsWith("{")) {
     let obj: Record<string, unknown>;
