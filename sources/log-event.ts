@@ -104,7 +104,12 @@ export function parseLogTime(value: unknown): number | undefined {
   if (typeof value === "number") return Number.isFinite(value) ? value * 1000 : undefined;
   if (typeof value !== "string" || value === "") return undefined;
   const c = value.charCodeAt(0);
-  if (c >= 48 && c <= 57 && /^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  if (c >= 48 && c <= 57) {
+    // Epoch seconds, the common case in Zeek and osquery: `Number` reads
+    // them without a regex; an ISO date gives NaN and is read below.
+    const n = Number(value);
+    if (!Number.isNaN(n)) return n * 1000;
+  }
   let text = value.trim().replace(" ", "T");
   text = text.replace(/([+-]\d\d)(\d\d)$/, "$1:$2");
   if (!/(Z|[+-]\d\d:\d\d)$/i.test(text)) text += "Z";
@@ -115,6 +120,10 @@ export function parseLogTime(value: unknown): number | undefined {
 /** A port or byte count as a non-negative integer, or undefined. */
 export function parseCount(value: unknown): number | undefined {
   if (typeof value === "number") return Number.isInteger(value) && value >= 0 ? value : undefined;
-  if (typeof value !== "string" || value === "" || !/^\d+$/.test(value)) return undefined;
+  if (typeof value !== "string" || value.length === 0 || value.length > 15) return undefined;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
   return Number(value);
 }

@@ -84,6 +84,8 @@ class TsvRow implements ZeekRow {
   constructor(
     readonly header: TsvHeader,
     readonly cells: string[],
+    /** The line holds a `\x` escape somewhere: values need decoding. */
+    readonly escaped: boolean,
   ) {}
 
   text(name: string): string | undefined {
@@ -92,7 +94,7 @@ class TsvRow implements ZeekRow {
     const v = this.cells[i];
     if (v === undefined || v === this.header.unsetField) return undefined;
     if (v === this.header.emptyField) return "";
-    return unescapeZeek(v);
+    return this.escaped ? unescapeZeek(v) : v;
   }
 
   value(name: string): unknown {
@@ -104,7 +106,8 @@ class TsvRow implements ZeekRow {
     if (i === undefined) return [];
     const v = this.cells[i];
     if (v === undefined || v === this.header.unsetField || v === this.header.emptyField) return [];
-    return v.split(this.header.setSeparator).map(unescapeZeek);
+    const items = v.split(this.header.setSeparator);
+    return this.escaped ? items.map(unescapeZeek) : items;
   }
 }
 
@@ -188,7 +191,7 @@ export class ZeekLogParser {
     }
     if (cells.length !== h.fields.length)
       return `${cells.length} cells, the #fields header (line ${h.fieldsLine}) has ${h.fields.length}`;
-    return new TsvRow(h, cells);
+    return new TsvRow(h, cells, text.includes("\\x"));
   }
 
   #headerLine(text: string, line: number): null | string {

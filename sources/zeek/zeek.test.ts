@@ -1,3 +1,6 @@
+import { appendFile, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { collectEvents } from "../collect-events.js";
 import { zeekSource } from "./zeek.js";
@@ -115,5 +118,42 @@ describe("zeekSource (JSON)", () => {
     expect(skips).toHaveLength(1);
     expect(skips[0]?.where).toBe(`${data("zeek-conn.ndjson")}:5`);
     expect(skips[0]?.message).toMatch(/^not JSON/);
+  });
+});
+
+describe("zeekSource with follow", () => {
+  it("reads conns appended to conn.log and the new conn.log after Zeek rotates it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "zeek-follow-"));
+    const abort = new AbortController();
+    try {
+      const text = await readFile(data("zeek-conn.log"), "utf8");
+      const lines = text.split("\n");
+      const header = lines.slice(0, 8).join("\n");
+      const path = join(dir, "conn.log");
+      await writeFile(path, `${header}\n${lines[8]}\n`);
+      const notices: string[] = [];
+      const ctx = {
+        signal: abort.signal,
+        onSkip: () => {},
+        onNotice: (m: string) => notices.push(m),
+      };
+      const it = zeekSource
+        .open({ input: path, follow: true, intervalS: 0.01 }, ctx)
+        [Symbol.asyncIterator]();
+      expect((await it.next()).value?.key).toBe("CdnsQ1aaaaaaaaaaa1");
+      await appendFile(path, `${lines[9]}\n`);
+      expect((await it.next()).value?.key).toBe("CweB2bbbbbbbbbbbb2");
+      // Rotation: the log moves away with its #close, a new one starts with its own header.
+      await appendFile(path, "#close\t2023-11-14-23-00-00\n");
+      await rename(path, join(dir, "conn.2023-11-14-22-00-00.log"));
+      await writeFile(path, `${header}\n${lines[10]}\n`);
+      expect((await it.next()).value?.key).toBe("CicmP3cccccccccccc3");
+      abort.abort();
+      expect((await it.next()).done).toBe(true);
+      expect(notices.some((n) => n.includes("rotated"))).toBe(true);
+    } finally {
+      abort.abort();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -178,7 +178,7 @@ export function connOf(row: ZeekRow): Conn | string {
     return `orig_bytes ${quoted(sent)} is not a count`;
   if (recv !== undefined && bytesRecv === undefined)
     return `resp_bytes ${quoted(recv)} is not a count`;
-  const service = row.list("service");
+  const service = row.text("service") ?? "";
   return {
     uid: row.text("uid") ?? "",
     timeMs,
@@ -189,9 +189,9 @@ export function connOf(row: ZeekRow): Conn | string {
     bytesSent: BigInt(bytesSent ?? 0),
     bytesRecv: BigInt(bytesRecv ?? 0),
     bytesUnset: bytesSent === undefined || bytesRecv === undefined,
-    isDns:
-      service.includes("dns") ||
-      (service.length === 0 && destPort === 53 && (protocol === "UDP" || protocol === "TCP")),
+    isDns: service.includes("dns")
+      ? service.split(",").includes("dns")
+      : service === "" && destPort === 53 && (protocol === "UDP" || protocol === "TCP"),
   };
 }
 
