@@ -105,6 +105,18 @@ describe("zeekSource (TSV)", () => {
 });
 
 describe("zeekSource (JSON)", () => {
+  it("skips dns.log records given as conn.log, saying where dns.log goes", async () => {
+    const { events, skips } = await collectEvents(zeekSource, { input: data("zeek-dns.ndjson") });
+    expect(events).toEqual([]);
+    expect(skips).toEqual([
+      {
+        where: `${data("zeek-dns.ndjson")}:1`,
+        message:
+          "a Zeek dns.log record (query, no conn_state), not conn.log; give dns.log as --dns FILE",
+      },
+    ]);
+  });
+
   it("reads epoch and ISO ts, dotted and underscored keys, a truncated last line", async () => {
     const { events, skips } = await collectEvents(zeekSource, { input: data("zeek-conn.ndjson") });
     expect(events.map(row)).toEqual([

@@ -87,6 +87,11 @@ async function* readConnLog(
       guard.bad(line, text, row);
       continue;
     }
+    const path = row.text("_path");
+    if (path !== undefined && path !== "conn") {
+      guard.bad(line, text, `a Zeek ${path}.log record (_path ${path}), not conn.log`);
+      continue;
+    }
     const conn = connOf(row);
     if (typeof conn === "string") {
       guard.bad(line, text, conn);
@@ -154,6 +159,9 @@ interface Conn {
 
 /** @returns the conn a record describes, or what is wrong with it (naming the field). */
 export function connOf(row: ZeekRow): Conn | string {
+  // JSON logs carry no #path: a dns.log record has `query` and no `conn_state`.
+  if (row.value("conn_state") === undefined && row.value("query") !== undefined)
+    return "a Zeek dns.log record (query, no conn_state), not conn.log; give dns.log as --dns FILE";
   const ts = row.value("ts");
   const timeMs = parseLogTime(ts);
   if (timeMs === undefined) return `ts ${quoted(ts)} is not a time`;
