@@ -94,9 +94,10 @@ export function plainAddress(value: string): string {
 
 /**
  * A time as the logs write it, in ms since the epoch: a number or numeric
- * string of epoch seconds (Zeek, osquery), or an ISO 8601 / RFC 3339 string
- * with `Z`, `+hh:mm` or Suricata's `+hhmm` offset; `YYYY-MM-DD hh:mm:ss.sss`
- * without an offset (Sysmon's `UtcTime`) is read as UTC.
+ * string of epoch seconds (Zeek, osquery), an RFC 3339 time with `Z`,
+ * `+hh:mm` or Suricata's `+hhmm` offset (`YYYY-MM-DD hh:mm:ss.sss` without
+ * an offset, Sysmon's `UtcTime`, is read as UTC), or another form
+ * `Date.parse` reads (osquery's `calendarTime`).
  *
  * @returns the time, or undefined when it cannot be read.
  */
@@ -110,9 +111,12 @@ export function parseLogTime(value: unknown): number | undefined {
     const n = Number(value);
     if (!Number.isNaN(n)) return n * 1000;
   }
-  let text = value.trim().replace(" ", "T");
-  text = text.replace(/([+-]\d\d)(\d\d)$/, "$1:$2");
-  if (!/(Z|[+-]\d\d:\d\d)$/i.test(text)) text += "Z";
+  const fast = parseIsoFast(value);
+  if (fast !== undefined) return fast;
+  const text = value.trim();
+  // A date that `parseIsoFast` refused is no RFC 3339 time (`2023-02-30`,
+  // no seconds): Date.parse would roll it over or guess.
+  if (/^\d{4}-\d\d-\d\d/.test(text)) return text === value ? undefined : parseLogTime(text);
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? undefined : ms;
 }
@@ -126,4 +130,70 @@ export function parseCount(value: unknown): number | undefined {
     if (c < 48 || c > 57) return undefined;
   }
   return Number(value);
+}
+
+/** Digits at `s[i..i+n)` as a number, or -1 when any is not a digit. */
+function digits(s: string, i: number, n: number): number {
+  let v = 0;
+  for (let k = i; k < i + n; k++) {
+    const c = s.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * `YYYY-MM-DD[T ]hh:mm:ss[.fff…][Z|±hh[:]mm]` without `Date.parse` (the
+ * readers meet it on every line: Suricata's `flow.start`, Sysmon's
+ * `UtcTime`). @returns undefined for anything else, which the general path reads.
+ */
+function parseIsoFast(s: string): number | undefined {
+  if (s.length < 19 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return undefined;
+  const sep = s.charCodeAt(10);
+  if ((sep !== 84 && sep !== 32) || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58)
+    return undefined;
+  const y = digits(s, 0, 4);
+  const mo = digits(s, 5, 2);
+  const d = digits(s, 8, 2);
+  const h = digits(s, 11, 2);
+  const mi = digits(s, 14, 2);
+  const sec = digits(s, 17, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59)
+    return undefined;
+  if (sec < 0 || sec > 60) return undefined;
+  let i = 19;
+  let ms = 0;
+  if (s.charCodeAt(i) === 46) {
+    let scale = 100;
+    i++;
+    const start = i;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      ms += c * scale;
+      scale /= 10;
+    }
+    if (i === start) return undefined;
+  }
+  let offsetMin = 0;
+  if (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c === 90 /* Z */ && i === s.length - 1) offsetMin = 0;
+    else if (c === 43 || c === 45) {
+      const rest = s.length - i - 1;
+      const oh = digits(s, i + 1, 2);
+      const om =
+        rest === 4
+          ? digits(s, i + 3, 2)
+          : rest === 5 && s.charCodeAt(i + 3) === 58
+            ? digits(s, i + 4, 2)
+            : -1;
+      if (oh < 0 || om < 0) return undefined;
+      offsetMin = (c === 45 ? -1 : 1) * (oh * 60 + om);
+    } else return undefined;
+  }
+  const t = Date.UTC(y, mo - 1, d, h, mi, sec) + ms;
+  if (new Date(t).getUTCDate() !== d) return undefined;
+  return t - offsetMin * 60_000;
 }
