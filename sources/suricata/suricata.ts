@@ -184,7 +184,10 @@ async function* readEve(
     );
   if (passed.size > 0) {
     const list = [...passed].map(([t, n]) => `${t} ${n}`).join(", ");
-    ctx.onNotice(`${where}: ${flows} flow event(s) read; passed over other event types: ${list}`);
+    ctx.onNotice(
+      `${where}: ${flows} flow event(s) read; other event types: ${list} ` +
+        "(dns, tls and http events name flows; the others are passed over)",
+    );
   }
   if (flows === 0 && lastLine > 0)
     ctx.onNotice(
