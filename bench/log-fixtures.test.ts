@@ -25,7 +25,10 @@ describe("log-fixtures", () => {
         expect(got.skips, name).toEqual([]);
         expect(got.events, name).toHaveLength(events);
         if (name === "suricata" || name === "sysmon")
-          expect(got.events.some((e) => e.event.destDomain !== ""), name).toBe(true);
+          expect(
+            got.events.some((e) => e.event.destDomain !== ""),
+            name,
+          ).toBe(true);
       }
     } finally {
       await rm(dir, { recursive: true, force: true });

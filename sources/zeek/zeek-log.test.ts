@@ -17,7 +17,7 @@ describe("ZeekLogParser", () => {
       "#fields|ts|uid|service|orig_bytes|tunnel_parents",
       "#types|time|string|string|count|set[string]",
     ];
-    header.forEach((h, i) => expect(p.parse(h, i + 1)).toBeNull());
+    for (const [i, h] of header.entries()) expect(p.parse(h, i + 1)).toBeNull();
     const row = p.parse("1700000000.5|Cabc|dns;http|NONE|EMPTY", 8) as ZeekRow;
     expect(row.text("ts")).toBe("1700000000.5");
     expect(row.list("service")).toEqual(["dns", "http"]);
