@@ -21,6 +21,7 @@ import {
   parseV9OptionsTemplates,
   parseV9Templates,
   readV9Header,
+  V9_HEADER_BYTES,
   v9FlowSets,
 } from "./netflow-v9.js";
 import { SequenceTracker } from "./sequence.js";
@@ -186,6 +187,8 @@ export class FlowDecoder {
       sysUptimeMs: header.sysUptimeMs,
       systemInitMs: undefined,
     };
+    if (view.byteLength === V9_HEADER_BYTES && header.count > 0)
+      this.#malformed(where, `v9 header announces ${header.count} records but no FlowSet follows`);
     for (const set of v9FlowSets(view)) {
       if (set.id === 0 || set.id === 1) {
         const parsed =

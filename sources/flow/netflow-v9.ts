@@ -111,7 +111,7 @@ export function parseV9OptionsTemplates(
 /**
  * The FlowSets of a v9 packet: `flowset_id(2) length(2)` then the body
  * (RFC 3954 §5.3); `length` includes the 4 header bytes.
- * @throws FlowDecodeError for a set length below 4 or past the packet's end.
+ * @throws FlowDecodeError for a set length below 4 or past the packet's end, or 1–3 bytes left over.
  */
 export function* v9FlowSets(view: DataView): Generator<{ id: number; start: number; end: number }> {
   let p = V9_HEADER_BYTES;
@@ -129,4 +129,6 @@ export function* v9FlowSets(view: DataView): Generator<{ id: number; start: numb
     yield { id, start: p + 4, end: p + length };
     p += length;
   }
+  if (p < view.byteLength)
+    throw new FlowDecodeError("v9 FlowSet header", p, `${view.byteLength - p} bytes left, needs 4`);
 }
