@@ -55,9 +55,13 @@ function startCapture(file: string): Promise<ChildProcess> {
   // -B 32768: a 32 MB capture buffer, so loopback's 64 kB segments are not dropped in bursts.
   // -Z root: as root, tcpdump would otherwise switch to its own user, which cannot write here.
   const user = isRoot ? ["-Z", "root"] : [];
-  const child = spawn("tcpdump", ["-i", "lo", "-U", "-n", "-B", "32768", ...user, "-w", file, CAPTURE_FILTER], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawn(
+    "tcpdump",
+    ["-i", "lo", "-U", "-n", "-B", "32768", ...user, "-w", file, CAPTURE_FILTER],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   return new Promise((resolve, reject) => {
     let err = "";
     const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
