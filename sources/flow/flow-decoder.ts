@@ -72,9 +72,6 @@ interface Held {
 /** Exporters and domains whose boot time is remembered. */
 const MAX_BOOT_TIMES = 4096;
 
-/** The versions a collector socket tells apart by the first two bytes (RFC 7011 §3.1, RFC 3954 §5.1). */
-export const FLOW_VERSIONS = [5, 9, 10] as const;
-
 /**
  * Decodes NetFlow v5, NetFlow v9 and IPFIX datagrams into flow records,
  * keeping each exporter's templates, boot time and sequence numbers. Every

@@ -238,4 +238,33 @@ describe("listenForFlows()", () => {
     ]);
     expect(l.stats.decoder.packets).toBe(2003);
   });
+
+  it("sends a flow whose reverse never comes out alone after the wait, and says so once", async () => {
+    const { ctx, notices, problems, abort } = context();
+    const l = await listenForFlows("127.0.0.1:0", ctx, { waitMs: 50, sweepMs: 10 });
+    const it = l.events[Symbol.asyncIterator]();
+    const s = await sender();
+    const one = (sport: number) =>
+      encodeIpfixMessage({ exportS: EXPORT_S, sequence: 0, domain: 1 }, [
+        encodeSet(2, encodeIpfixTemplate(256, FLOW4)),
+        encodeSet(256, rec("10.9.0.1", "10.9.0.2", sport, 8443, 321)),
+      ]);
+    await send(s, one(45000), l.port);
+    const first = (await it.next()).value as SourceEvent; // no abort: the sweep sent it
+    await send(s, one(45001), l.port);
+    const second = (await it.next()).value as SourceEvent;
+    abort();
+    expect((await it.next()).done).toBe(true);
+    expect([first, second].map(({ event: e }) => [e.destPort, e.bytesSent, e.bytesRecv])).toEqual([
+      [8443, 321n, 0n],
+      [8443, 321n, 0n],
+    ]);
+    expect(notices).toEqual([
+      "a flow's reverse direction did not arrive within 0.05 s (or the pairing table was full): such flows go out alone, bytes_recv 0 (first: 10.9.0.1 -> 10.9.0.2:8443)",
+    ]);
+    expect(l.stats.pairer.alone).toBe(2);
+    expect(problems.map((p) => p.message)).toEqual([
+      "sequence went back by 1 records (sequence 0, expected 1): reordered, duplicated, or the exporter restarted",
+    ]);
+  });
 });

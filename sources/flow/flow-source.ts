@@ -3,7 +3,12 @@ import { isIPv6 } from "node:net";
 import type { Source, SourceContext, SourceEvent } from "../source.js";
 import { FlowDecoder, type FlowDecoderStats } from "./flow-decoder.js";
 import { connectionEvent } from "./flow-event.js";
-import { FlowPairer, type FlowPairerOptions, type FlowPairerStats } from "./pair-flows.js";
+import {
+  DEFAULT_PAIR_WAIT_MS,
+  FlowPairer,
+  type FlowPairerOptions,
+  type FlowPairerStats,
+} from "./pair-flows.js";
 import type { TemplateCacheOptions } from "./templates.js";
 
 /** Where the collector listens unless `--listen` says: NetFlow's customary port, loopback only. */
@@ -61,7 +66,14 @@ export async function listenForFlows(
   const queue: SourceEvent[] = [];
   let wake: (() => void) | undefined;
   let dropped = 0;
+  let saidAlone = false;
   const pairer = new FlowPairer((c) => {
+    if (c.kind === "alone" && !saidAlone) {
+      saidAlone = true;
+      ctx.onNotice(
+        `a flow's reverse direction did not arrive within ${(options.waitMs ?? DEFAULT_PAIR_WAIT_MS) / 1000} s (or the pairing table was full): such flows go out alone, bytes_recv 0 (first: ${c.initiatorIp} -> ${c.responderIp}:${c.responderPort})`,
+      );
+    }
     if (queue.length >= MAX_QUEUED) {
       dropped++;
       if (dropped === 1 || dropped % 10_000 === 0)

@@ -20,6 +20,9 @@ export interface Connection {
   kind: "paired" | "biflow" | "alone";
 }
 
+/** How long a flow waits for its reverse by default, ms. */
+export const DEFAULT_PAIR_WAIT_MS = 15_000;
+
 /** Limits of a {@link FlowPairer}. */
 export interface FlowPairerOptions {
   /** How long a flow waits for its reverse before it goes out alone, ms. Default 15,000. */
@@ -67,7 +70,7 @@ export class FlowPairer {
 
   constructor(emit: (c: Connection) => void, options: FlowPairerOptions = {}) {
     this.#emit = emit;
-    this.#waitMs = options.waitMs ?? 15_000;
+    this.#waitMs = options.waitMs ?? DEFAULT_PAIR_WAIT_MS;
     this.#maxPending = options.maxPending ?? 65_536;
   }
 
