@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createRandom } from "../../detector/random.js";
 import type { SourceProblem } from "../source.js";
 import {
   encodeIpfixMessage,
@@ -394,5 +395,48 @@ describe("FlowDecoder.decode() NetFlow v5", () => {
     const zero = encodeV5Packet({ sysUptimeMs: 0, exportS: 0, sequence: 0 }, []);
     expect(d.decode(zero, "192.0.2.5", 9995, T0)).toEqual([]);
     expect(problems[2]?.message).toBe("v5 count at byte 2: 0 is outside 1..30");
+  });
+});
+
+describe("FlowDecoder.decode() on damaged packets", () => {
+  it("never throws on 20,000 seeded bit flips and truncations of good packets", () => {
+    const ipfixGood = ipfix(0, [
+      template256,
+      encodeSet(
+        3,
+        encodeIpfixTemplate(
+          257,
+          fieldsOf([
+            [143, 4],
+            [160, 8],
+            [82, 65535],
+          ]),
+          1,
+        ),
+      ),
+      encodeSet(256, encodeRecord(FLOW4, flow("10.0.0.1", "10.0.0.2", 1, 2, 10))),
+    ]);
+    const v9Good = encodeV9Packet(
+      { count: 2, sysUptimeMs: 5, exportS: EXPORT_S, sequence: 1, sourceId: 0 },
+      [
+        encodeSet(0, encodeV9Template(260, FLOW4)),
+        encodeSet(260, encodeRecord(FLOW4, flow("10.0.0.1", "10.0.0.2", 1, 2, 10))),
+      ],
+    );
+    const rnd = createRandom(7);
+    const { d, problems } = decoder();
+    let records = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const p = (i % 2 === 0 ? ipfixGood : v9Good).slice();
+      for (let f = rnd.int(4); f >= 0; f--) {
+        const bit = rnd.int(p.length * 8);
+        p[bit >> 3] = (p[bit >> 3] as number) ^ (1 << (bit & 7));
+      }
+      const cut = rnd.int(4) === 0 ? rnd.int(p.length) : p.length;
+      records += d.decode(p.subarray(0, cut), "192.0.2.9", 4000 + (i % 50), T0 + i).length;
+    }
+    d.expire(T0 + 20_000, true);
+    expect(problems.length).toBeGreaterThan(1000);
+    expect(records).toBeGreaterThan(1000); // flips in values still give records
   });
 });

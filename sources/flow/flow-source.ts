@@ -89,8 +89,16 @@ export async function listenForFlows(
   const decoder = new FlowDecoder((p) => ctx.onSkip(p), options);
   socket.on("message", (msg: Buffer, rinfo: RemoteInfo) => {
     const now = Date.now();
-    for (const record of decoder.decode(msg, rinfo.address, rinfo.port, now))
-      pairer.add(record, now);
+    try {
+      for (const record of decoder.decode(msg, rinfo.address, rinfo.port, now))
+        pairer.add(record, now);
+    } catch (e) {
+      // The decoder reports bad input itself; anything thrown is a bug, and still no crash.
+      ctx.onSkip({
+        where: `exporter ${rinfo.address}:${rinfo.port}`,
+        message: `datagram of ${msg.length} bytes not decoded: ${(e as Error).message}`,
+      });
+    }
   });
   socket.on("error", (e) => ctx.onNotice(`flow socket udp ${listen}: ${e.message}`));
   const sweep = setInterval(() => {
