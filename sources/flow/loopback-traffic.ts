@@ -20,9 +20,6 @@ export const TCP_SERVER = "127.0.0.2";
 export const UDP_CLIENT = "127.0.0.3";
 export const UDP_SERVER = "127.0.0.1";
 
-/** The capture filter that keeps only this generator's traffic. */
-export const CAPTURE_FILTER = `host ${TCP_SERVER} or host ${UDP_CLIENT}`;
-
 /**
  * Binds a server to a port below Linux's ephemeral range (20000–29999, as a
  * service would be), trying random ones a bounded number of times.
@@ -134,35 +131,53 @@ async function udpExchange(
   }
 }
 
-/**
- * Makes known traffic on loopback and says what it moved: TCP downloads of
- * 1,000, 65,000 and 400,000 bytes and an upload of 200,000 bytes to a
- * server on 127.0.0.2; one UDP conversation of five 400-byte questions
- * answered with 1,200 bytes each, then `udpShots` one-question
- * conversations from fresh client ports (each answered three times larger),
- * from 127.0.0.3 to a server on 127.0.0.1. Every connection is finished
- * (TCP closed, every answer read) before this returns.
- */
-export async function makeLoopbackTraffic(udpShots: number): Promise<KnownConnection[]> {
+/** Servers of the known traffic, bound and answering, and what a capture must keep. */
+export interface LoopbackServers {
+  tcpPort: number;
+  udpPort: number;
+  /** A tcpdump filter for exactly this traffic: these addresses and these ports. */
+  filter: string;
+  /**
+   * Makes the traffic and says what it moved: TCP downloads of 1,000, 65,000
+   * and 400,000 bytes and an upload of 200,000 bytes from 127.0.0.1 to the
+   * server on 127.0.0.2; one UDP conversation of five 400-byte questions
+   * answered with 1,200 bytes each, then `udpShots` one-question conversations
+   * from fresh client ports (each answered three times larger), from 127.0.0.3
+   * to the server on 127.0.0.1. Every connection is finished (TCP closed,
+   * every answer read) when it resolves.
+   */
+  run(udpShots: number): Promise<KnownConnection[]>;
+  close(): void;
+}
+
+/** Binds the TCP and UDP servers on service ports (20000–29999). */
+export async function startLoopbackServers(): Promise<LoopbackServers> {
   const tcp = await bindService(listenTcp);
   const udp = await bindService((port) => bindUdp(UDP_SERVER, port));
   udp.on("message", (m, from) => udp.send(Buffer.alloc(m.length * 3), from.port, from.address));
-  try {
-    const port = (tcp.address() as { port: number }).port;
-    const out: KnownConnection[] = [];
-    for (const [verb, size] of [
-      ["GET", 1000],
-      ["GET", 65_000],
-      ["GET", 400_000],
-      ["PUT", 200_000],
-    ] as const) {
-      out.push(await exchange(port, verb, size));
-    }
-    out.push(await udpExchange(udp.address().port, 5, 400));
-    for (let i = 0; i < udpShots; i++) out.push(await udpExchange(udp.address().port, 1, 100 + i));
-    return out;
-  } finally {
-    tcp.close();
-    udp.close();
-  }
+  const tcpPort = (tcp.address() as { port: number }).port;
+  const udpPort = udp.address().port;
+  return {
+    tcpPort,
+    udpPort,
+    filter: `(host ${TCP_SERVER} and tcp port ${tcpPort}) or (host ${UDP_CLIENT} and udp port ${udpPort})`,
+    async run(udpShots) {
+      const out: KnownConnection[] = [];
+      for (const [verb, size] of [
+        ["GET", 1000],
+        ["GET", 65_000],
+        ["GET", 400_000],
+        ["PUT", 200_000],
+      ] as const) {
+        out.push(await exchange(tcpPort, verb, size));
+      }
+      out.push(await udpExchange(udpPort, 5, 400));
+      for (let i = 0; i < udpShots; i++) out.push(await udpExchange(udpPort, 1, 100 + i));
+      return out;
+    },
+    close() {
+      tcp.close();
+      udp.close();
+    },
+  };
 }

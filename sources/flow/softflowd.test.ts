@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateEvent } from "../../telemetry/validate.js";
 import type { SourceEvent, SourceProblem } from "../source.js";
 import { listenForFlows } from "./flow-source.js";
-import { CAPTURE_FILTER, type KnownConnection, makeLoopbackTraffic } from "./loopback-traffic.js";
+import { type KnownConnection, startLoopbackServers } from "./loopback-traffic.js";
 import { type DirectionTally, directionKey, tallyPcap } from "./pcap-tally.js";
 
 // The real exporter: softflowd (Debian) reads a pcap that tcpdump wrote of
@@ -51,13 +51,13 @@ function run(cmd: string, args: string[], ms: number, cwd: string): Promise<stri
 }
 
 /** Starts tcpdump and resolves once it says it is listening. */
-function startCapture(file: string): Promise<ChildProcess> {
+function startCapture(file: string, filter: string): Promise<ChildProcess> {
   // -B 32768: a 32 MB capture buffer, so loopback's 64 kB segments are not dropped in bursts.
   // -Z root: as root, tcpdump would otherwise switch to its own user, which cannot write here.
   const user = isRoot ? ["-Z", "root"] : [];
   const child = spawn(
     "tcpdump",
-    ["-i", "lo", "-U", "-n", "-B", "32768", ...user, "-w", file, CAPTURE_FILTER],
+    ["-i", "lo", "-U", "-n", "-B", "32768", ...user, "-w", file, filter],
     {
       stdio: ["ignore", "ignore", "pipe"],
     },
@@ -92,26 +92,31 @@ beforeAll(async () => {
   if (!ready) return;
   dir = mkdtempSync(join(tmpdir(), "netanomaly-softflowd-"));
   pcap = join(dir, PCAP_NAME);
-  const tcpdump = await startCapture(pcap);
-  const fromMs = Date.now();
+  const servers = await startLoopbackServers();
   let known: KnownConnection[];
-  let tally: Map<string, DirectionTally>;
+  let fromMs: number;
   try {
-    known = await makeLoopbackTraffic(UDP_SHOTS);
-    // Waits (bounded) until every payload byte the generator moved is in the file.
-    const until = Date.now() + 15_000;
-    for (;;) {
-      tally = await tallyPcap(pcap);
-      const complete = known.every(
-        (c) => payloadOf(tally, c, "sent") >= c.sent && payloadOf(tally, c, "recv") >= c.recv,
-      );
-      if (complete || Date.now() > until) break;
-      await new Promise((r) => setTimeout(r, 50));
+    const tcpdump = await startCapture(pcap, servers.filter);
+    fromMs = Date.now();
+    try {
+      known = await servers.run(UDP_SHOTS);
+      // Waits (bounded) until every payload byte the generator moved is in the file.
+      const until = Date.now() + 15_000;
+      for (;;) {
+        const tally = await tallyPcap(pcap);
+        const complete = known.every(
+          (c) => payloadOf(tally, c, "sent") >= c.sent && payloadOf(tally, c, "recv") >= c.recv,
+        );
+        if (complete || Date.now() > until) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      const closed = new Promise((r) => tcpdump.once("close", r));
+      tcpdump.kill("SIGINT");
+      await closed;
     }
   } finally {
-    const closed = new Promise((r) => tcpdump.once("close", r));
-    tcpdump.kill("SIGINT");
-    await closed;
+    servers.close();
   }
   truth = { known, tally: await tallyPcap(pcap), fromMs, toMs: Date.now() };
 }, 60_000);
