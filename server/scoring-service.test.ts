@@ -103,9 +103,9 @@ describe("ScoringService.Score", () => {
 
   it("scores with the new model after a swap", async () => {
     const server = inMemoryServer();
-    server.models.swap(testDetector().withThreshold(0.99));
+    server.models.swap(testDetector().withThreshold(1));
     const res = await server.scoring.score({ event: anomalousEvent() });
-    expect(res.threshold).toBe(0.99);
+    expect(res.threshold).toBe(1);
     expect(res.verdict).toBe(Verdict.NORMAL);
   });
 });
