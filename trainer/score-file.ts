@@ -5,8 +5,8 @@ import {
   type ModelFile,
 } from "../detector/index.js";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
-import { type BadRow, type BadRowLog, createBadRowLog } from "./bad-rows.js";
 import { readCsvRows } from "../sources/csv-rows.js";
+import { type BadRow, type BadRowLog, createBadRowLog } from "./bad-rows.js";
 import { labelValue } from "./labels.js";
 import type { Progress } from "./progress.js";
 import { nslKddRows, RowError, type RowFormat, telemetryRows } from "./row-formats.js";
@@ -89,7 +89,7 @@ export async function scoreFile(
       scenarioColumn ??= options.format === "telemetry" && has("scenario") ? "scenario" : undefined;
     },
     onSkip: ({ line, message }) => {
-      bad.add({ line, column: undefined, message });
+      bad.add({ line, columns: [], message });
       options.progress.tick(++rows);
     },
   });
@@ -103,7 +103,7 @@ export async function scoreFile(
       });
     } catch (e) {
       if (!(e instanceof RowError)) throw e;
-      bad.add({ line, column: e.column, message: e.message });
+      bad.add({ line, columns: e.columns, message: e.message });
       continue;
     }
     if (pending.length === BATCH) flush();
