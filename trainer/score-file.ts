@@ -97,7 +97,7 @@ export async function scoreFile(
       scenarioColumn ??= options.format === "telemetry" && has("scenario") ? "scenario" : undefined;
     },
     onSkip: ({ line, message }) => {
-      bad.add({ line, column: undefined, message });
+      bad.add({ line, columns: [], message });
       options.progress.tick(++rows);
     },
   });
@@ -111,7 +111,7 @@ export async function scoreFile(
       });
     } catch (e) {
       if (!(e instanceof RowError)) throw e;
-      bad.add({ line, column: e.column, message: e.message });
+      bad.add({ line, columns: e.columns, message: e.message });
       continue;
     }
     if (pending.length === BATCH) flush();

@@ -44,7 +44,7 @@ export async function* readFileEvents(
       n++;
       const violation = validateEvent(event);
       if (violation !== undefined) {
-        onBad({ line: n, column: violation.field, message: `event ${n}: ${violation.message}` });
+        onBad({ line: n, columns: [violation.field], message: `event ${n}: ${violation.message}` });
         continue;
       }
       yield { event, label, key };
@@ -57,5 +57,5 @@ export async function* readFileEvents(
 /** A source's problem as a bad row: `file:57` gives line 57. */
 function badRowOf(p: SourceProblem): BadRow {
   const m = /:(\d+)$/.exec(p.where);
-  return { line: m ? Number(m[1]) : 0, column: undefined, message: p.message };
+  return { line: m ? Number(m[1]) : 0, columns: [], message: p.message };
 }
