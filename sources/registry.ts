@@ -1,4 +1,5 @@
 import { csvSource } from "./csv.js";
+import { hostSource } from "./host/host-source.js";
 import { jsonlSource } from "./jsonl.js";
 import { simSource } from "./sim.js";
 import type { Source } from "./source.js";
@@ -7,7 +8,7 @@ import type { Source } from "./source.js";
  * Every telemetry source, by its command-line name. Adding a format is a
  * file in this folder and one line here.
  */
-export const SOURCES: readonly Source[] = [simSource, csvSource, jsonlSource];
+export const SOURCES: readonly Source[] = [simSource, csvSource, jsonlSource, hostSource];
 
 /** The names `--source` accepts. */
 export const SOURCE_NAMES: readonly string[] = SOURCES.map((s) => s.name);

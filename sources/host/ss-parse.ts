@@ -1,0 +1,146 @@
+/**
+ * Parses the one-line-per-socket output of iproute2's `ss` (`ss -tuanpieOH`
+ * for a poll, `ss -tuanieOHE` for socket-destroy events) into records.
+ *
+ * A line reads `NETID STATE RECV-Q SEND-Q LOCAL PEER [users:((…))] [timer:(…)]
+ * [uid:N] ino:N sk:… [cgroup:…] [<->] [tcp_info fields…]`, where an address is
+ * `1.2.3.4:80`, `[::1]:80`, `0.0.0.0:*`, `*:*` or carries an interface scope
+ * (`127.0.0.53%lo:53`, `[fe80::1]%eth0:22`). The tcp_info counters this
+ * collector uses are `bytes_sent` (including retransmissions), `bytes_acked`
+ * and `bytes_received` (Linux 4.1+; `bytes_sent` 5.5+).
+ */
+
+/** One endpoint of a socket; `port` 0 and `ip` "" stand for `*`. */
+export interface SsEndpoint {
+  ip: string;
+  port: number;
+}
+
+/** A process holding a socket, as `users:(("curl",pid=42,fd=5))` lists it. */
+export interface SsUser {
+  name: string;
+  pid: number;
+  fd: number;
+}
+
+/** One socket line of `ss`. */
+export interface SsRecord {
+  proto: "tcp" | "udp";
+  /** `ESTAB`, `LISTEN`, `UNCONN`, `FIN-WAIT-1`, …; destroy events say `UNCONN`. */
+  state: string;
+  local: SsEndpoint;
+  /** The peer, or undefined for `*` (listening or unconnected sockets). */
+  remote: SsEndpoint | undefined;
+  /** Processes with the socket open (empty without `-p`, or when not permitted). */
+  users: SsUser[];
+  /** Owner uid when ss prints one (it omits uid 0). */
+  uid: number | undefined;
+  /** Socket inode; 0 once the socket is orphaned or destroyed. */
+  inode: number;
+  bytesSent: bigint | undefined;
+  bytesAcked: bigint | undefined;
+  bytesReceived: bigint | undefined;
+}
+
+/** A line `ss` printed that this parser could not read. */
+export class SsParseError extends Error {
+  override readonly name = "SsParseError";
+}
+
+const USER_RE = /\("((?:[^"\\]|\\.)*)",pid=(\d+),fd=(\d+)\)/g;
+
+/**
+ * Parses one `ss` output line.
+ *
+ * @returns the socket, or undefined for a blank line.
+ * @throws SsParseError naming the column that did not parse.
+ */
+export function parseSsLine(line: string): SsRecord | undefined {
+  const text = line.trim();
+  if (text === "") return undefined;
+  const cols = text.split(/\s+/);
+  if (cols.length < 6) throw new SsParseError(`expected at least 6 columns, got ${cols.length}`);
+  const [netid, state, , , localText, remoteText] = cols as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  if (netid !== "tcp" && netid !== "udp") {
+    throw new SsParseError(`netid ${JSON.stringify(netid.slice(0, 16))} is not tcp or udp`);
+  }
+  const local = parseEndpoint(localText, "local address");
+  const remoteParsed = parseEndpoint(remoteText, "peer address");
+  const remote = remoteParsed.port === 0 ? undefined : remoteParsed;
+  // Leading space: every field below is looked up as " name:".
+  const rest = ` ${cols.slice(6).join(" ")}`;
+  const users: SsUser[] = [];
+  const usersAt = rest.indexOf("users:((");
+  if (usersAt >= 0) {
+    const end = rest.indexOf("))", usersAt);
+    const usersText = rest.slice(usersAt, end < 0 ? undefined : end + 2);
+    for (const m of usersText.matchAll(USER_RE)) {
+      users.push({ name: m[1] as string, pid: Number(m[2]), fd: Number(m[3]) });
+    }
+  }
+  const inodeText = field(rest, " ino:");
+  if (inodeText === undefined) throw new SsParseError("no ino: field (run ss with -e)");
+  const inode = Number(inodeText);
+  if (!Number.isSafeInteger(inode)) throw new SsParseError(`ino ${inodeText} is not a number`);
+  const uidText = field(rest, " uid:");
+  return {
+    proto: netid,
+    state,
+    local,
+    remote,
+    users,
+    uid: uidText === undefined ? undefined : Number(uidText),
+    inode,
+    bytesSent: counter(rest, " bytes_sent:"),
+    bytesAcked: counter(rest, " bytes_acked:"),
+    bytesReceived: counter(rest, " bytes_received:"),
+  };
+}
+
+/**
+ * Parses `1.2.3.4:80`, `[::1]:80`, `*:*`, `0.0.0.0:*`, `[::]:*` and scoped
+ * forms (`127.0.0.53%lo:53`, `[fe80::1]%eth0:22`, `*%lo:53`).
+ */
+export function parseEndpoint(text: string, what: string): SsEndpoint {
+  const colon = text.lastIndexOf(":");
+  if (colon <= 0)
+    throw new SsParseError(`${what} ${JSON.stringify(text.slice(0, 64))} has no port`);
+  const portText = text.slice(colon + 1);
+  let host = text.slice(0, colon);
+  const scope = host.lastIndexOf("%");
+  if (scope >= 0 && (host.startsWith("[") ? scope > host.indexOf("]") : true)) {
+    host = host.slice(0, scope);
+  }
+  if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+  if (host === "*") host = "";
+  let port = 0;
+  if (portText !== "*") {
+    port = Number(portText);
+    if (!/^\d+$/.test(portText) || port > 65535) {
+      throw new SsParseError(`${what} ${JSON.stringify(text.slice(0, 64))} has a bad port`);
+    }
+  }
+  if (host.startsWith("::ffff:") && host.includes(".")) host = host.slice(7);
+  return { ip: host, port };
+}
+
+function field(text: string, name: string): string | undefined {
+  const at = text.indexOf(name);
+  if (at < 0) return undefined;
+  const start = at + name.length;
+  let end = start;
+  while (end < text.length && text.charCodeAt(end) >= 48 && text.charCodeAt(end) <= 57) end++;
+  return end > start ? text.slice(start, end) : undefined;
+}
+
+function counter(text: string, name: string): bigint | undefined {
+  const digits = field(text, name);
+  return digits === undefined ? undefined : BigInt(digits);
+}
