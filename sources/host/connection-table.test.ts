@@ -66,13 +66,21 @@ describe("createConnectionTable()", () => {
     ]);
   });
 
-  it("takes the final counters of a destroy event that arrives after the vanishing poll, and drops a later duplicate", () => {
+  it("takes the final counters of a destroy event that arrives just after the vanishing poll", () => {
     const { t } = table();
     t.applyPoll([CLIENT(200, 50, 1000)], 0);
     t.applyPoll([], 1000);
     t.applyDestroy(DESTROY_CLIENT(70, 2000), 1010);
     const due = t.takeDue(1200);
     expect(due.map((d) => [d.connection.sent, d.connection.recv])).toEqual([[70n, 2000n]]);
+    expect(t.takeDue(2000)).toEqual([]);
+  });
+
+  it("drops a destroy event that arrives after its vanished connection was reported", () => {
+    const { t } = table();
+    t.applyPoll([CLIENT(200, 50, 1000)], 0);
+    t.applyPoll([], 1000);
+    expect(t.takeDue(1200)).toHaveLength(1);
     t.applyDestroy(DESTROY_CLIENT(70, 2000), 1300);
     expect(t.takeDue(1500)).toEqual([]);
     expect(t.stats.duplicates).toBe(1);
@@ -138,5 +146,17 @@ describe("createConnectionTable()", () => {
     );
     t.applyPoll(many, 0);
     expect(t.stats).toMatchObject({ live: 4, evicted: 2 });
+  });
+});
+
+describe("createConnectionTable() with reused 4-tuples", () => {
+  it("reports each connection of a 4-tuple reused at once (tcp_tw_reuse), not only the first", () => {
+    const { t } = table();
+    t.applyDestroy(DESTROY_CLIENT(10, 10), 0);
+    t.applyDestroy(DESTROY_CLIENT(20, 20), 50);
+    expect(t.takeDue(400).map((d) => d.connection.sent)).toEqual([10n, 20n]);
+    t.applyDestroy(DESTROY_CLIENT(30, 30), 500);
+    expect(t.takeDue(1000).map((d) => d.connection.sent)).toEqual([30n]);
+    expect(t.stats.duplicates).toBe(0);
   });
 });

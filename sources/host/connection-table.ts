@@ -30,6 +30,8 @@ export interface Connection {
   lastReportMs: number;
   /** When the close was seen (destroy event or gone from a poll); undefined while live. */
   closedMs: number | undefined;
+  /** Whether the close came from a destroy event (final counters) or from vanishing from a poll. */
+  closedBy: "destroy" | "poll" | undefined;
   seenInPoll: number;
 }
 
@@ -46,7 +48,7 @@ export interface ConnectionTableOptions {
   /** A live connection gets an event this often, ms; default 60 000. */
   reportMs?: number;
   /**
-   * A close is held this long before its event, ms (default 250): a
+   * A close is held this long before its event, ms (default 500): a
    * connection gone from a poll waits for its destroy event and final
    * counters, a UDP one for the capture to count its last packets.
    */
@@ -99,7 +101,7 @@ export function connectionKey(proto: string, local: SsEndpoint, remote: SsEndpoi
 export function createConnectionTable(options: ConnectionTableOptions): ConnectionTable {
   const maxConnections = options.maxConnections ?? 65_536;
   const reportMs = options.reportMs ?? 60_000;
-  const closeGraceMs = options.closeGraceMs ?? 250;
+  const closeGraceMs = options.closeGraceMs ?? 500;
   const rememberClosedMs = options.rememberClosedMs ?? 5000;
   const live = new Map<string, Connection>();
   const closing = new Map<string, Connection>();
@@ -140,6 +142,7 @@ export function createConnectionTable(options: ConnectionTableOptions): Connecti
       reportedRecv: 0n,
       lastReportMs: nowMs,
       closedMs: undefined,
+      closedBy: undefined,
       seenInPoll: poll,
     };
     update(connection, record);
@@ -165,7 +168,8 @@ export function createConnectionTable(options: ConnectionTableOptions): Connecti
     live.set(connection.key, connection);
   }
 
-  function close(connection: Connection, nowMs: number): void {
+  function close(connection: Connection, nowMs: number, by: "destroy" | "poll"): void {
+    connection.closedBy = by;
     live.delete(connection.key);
     connection.closedMs = nowMs;
     // The same 4-tuple closing twice within the grace: the older one is due now.
@@ -204,7 +208,7 @@ export function createConnectionTable(options: ConnectionTableOptions): Connecti
           connection.inode !== 0 &&
           r.inode !== connection.inode
         ) {
-          close(connection, nowMs);
+          close(connection, nowMs, "poll");
           connection = undefined;
         }
         if (connection === undefined) {
@@ -220,7 +224,7 @@ export function createConnectionTable(options: ConnectionTableOptions): Connecti
         }
       }
       for (const connection of [...live.values()]) {
-        if (connection.seenInPoll !== poll) close(connection, nowMs);
+        if (connection.seenInPoll !== poll) close(connection, nowMs, "poll");
       }
     },
 
@@ -230,13 +234,14 @@ export function createConnectionTable(options: ConnectionTableOptions): Connecti
       const connection = live.get(key);
       if (connection !== undefined) {
         update(connection, record);
-        close(connection, nowMs);
+        close(connection, nowMs, "destroy");
         return;
       }
       const pending = closing.get(key);
-      if (pending !== undefined) {
+      if (pending?.closedBy === "poll") {
         // Gone from a poll a moment ago: these are its final counters.
         update(pending, record);
+        pending.closedBy = "destroy";
         return;
       }
       const closedAt = recentlyClosed.get(key);
@@ -247,7 +252,7 @@ export function createConnectionTable(options: ConnectionTableOptions): Connecti
       const connection2 = open(record as SsRecord & { remote: SsEndpoint }, nowMs);
       if (connection2.attributedBy === "listener") stats.shortViaListener++;
       else stats.shortUnattributed++;
-      close(connection2, nowMs);
+      close(connection2, nowMs, "destroy");
     },
 
     takeDue(nowMs) {
@@ -257,8 +262,11 @@ export function createConnectionTable(options: ConnectionTableOptions): Connecti
         if (nowMs - (connection.closedMs as number) < closeGraceMs) break;
         closing.delete(key);
         due.push({ connection, reason: "close" });
+        // Only a connection that vanished from a poll may still see its destroy
+        // event; a 4-tuple closed by its destroy event may be reused at once
+        // (tcp_tw_reuse), and its next destroy is a new connection.
         recentlyClosed.delete(key);
-        recentlyClosed.set(key, nowMs);
+        if (connection.closedBy === "poll") recentlyClosed.set(key, nowMs);
       }
       for (const [key, at] of recentlyClosed) {
         if (nowMs - at < rememberClosedMs && recentlyClosed.size <= maxConnections) break;

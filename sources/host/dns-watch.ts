@@ -4,7 +4,7 @@ import { createPcapReader, type UdpDatagram } from "./pcap-stream.js";
 
 /**
  * Learns names from DNS answers seen on the wire, and meters UDP flows, from
- * one `tcpdump -i any -n -U --immediate-mode -y LINUX_SLL2 -s 0 -w - udp`
+ * one `tcpdump -i any -n -U --immediate-mode -y LINUX_SLL2 -s 4096 -B 16384 -w - udp`
  * child whose pcap stream is decoded here (see `pcap-stream.ts`,
  * `dns-message.ts`).
  *
@@ -83,6 +83,7 @@ interface Flow {
 }
 
 const MAX_QUERIES_PER_FLOW = 8;
+const SNAPLEN = 4096;
 
 /** Starts the capture child and returns the watch; never throws. */
 export function startDnsWatch(options: DnsWatchOptions): DnsWatch {
@@ -93,7 +94,7 @@ export function startDnsWatch(options: DnsWatchOptions): DnsWatch {
   const flowIdleMs = (options.flowIdleS ?? 120) * 1000;
   const names = new Map<string, { name: string; expiresMs: number }>();
   const flows = new Map<string, Flow>();
-  const stats = { datagrams: 0, answers: 0, badMessages: 0, names: 0, flows: 0 };
+  const stats = { datagrams: 0, answers: 0, badMessages: 0, truncated: 0, names: 0, flows: 0 };
   let capturing = false;
   let child: ChildProcess | undefined;
   let settle: (ok: boolean) => void = () => {};
@@ -113,6 +114,11 @@ export function startDnsWatch(options: DnsWatchOptions): DnsWatch {
     flow.bytes += BigInt(datagram.length);
     flow.lastMs = datagram.timeMs;
     if (datagram.srcPort !== 53 && datagram.dstPort !== 53) return;
+    // Cut by the snapshot length: its later answers are gone, not malformed.
+    if (datagram.payload.length < datagram.length) {
+      stats.truncated++;
+      return;
+    }
     let message: ReturnType<typeof parseDnsMessage>;
     try {
       message = parseDnsMessage(datagram.payload);
@@ -166,8 +172,13 @@ export function startDnsWatch(options: DnsWatchOptions): DnsWatch {
     "--immediate-mode",
     "-y",
     "LINUX_SLL2",
+    // 4 kB holds a DNS answer (EDNS buffers are 1232–4096 bytes) while a
+    // flood of large datagrams takes less of the ring; 16 MB of ring rides
+    // out bursts without kernel drops.
     "-s",
-    "0",
+    String(SNAPLEN),
+    "-B",
+    "16384",
     "-w",
     "-",
     "udp",

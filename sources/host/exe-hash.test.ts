@@ -16,3 +16,10 @@ describe.skipIf(process.platform !== "linux")("createExeHasher()", () => {
     expect(await createExeHasher().hashOf(2 ** 22 + 1)).toBe("");
   });
 });
+
+describe.skipIf(process.platform !== "linux")("createExeHasher() after the process exited", () => {
+  it("hashes the executable through its path", async () => {
+    const expected = createHash("sha256").update(readFileSync("/bin/sh")).digest("hex");
+    expect(await createExeHasher().hashOf(2 ** 22 + 1, "/bin/sh")).toBe(expected);
+  });
+});

@@ -12,12 +12,13 @@ export interface ExeHasherOptions {
 export interface ExeHasher {
   /**
    * Hashes the executable of a running process through `/proc/PID/exe`
-   * (which still reaches a binary deleted or replaced since it started).
+   * (which still reaches a binary deleted or replaced since it started), or
+   * through `path` when the process has exited meanwhile.
    *
    * @returns lowercase hex SHA-256, or "" when the file cannot be read
    *   (process gone, or another user's process without CAP_SYS_PTRACE).
    */
-  hashOf(pid: number): Promise<string>;
+  hashOf(pid: number, path?: string): Promise<string>;
   /** Files hashed, not served from the cache. */
   readonly hashed: number;
   readonly size: number;
@@ -40,11 +41,15 @@ export function createExeHasher(options: ExeHasherOptions = {}, procRoot = "/pro
     get size() {
       return cache.size;
     },
-    async hashOf(pid) {
-      const file = `${procRoot}/${pid}/exe`;
+    async hashOf(pid, path) {
+      let file = `${procRoot}/${pid}/exe`;
       let key: string;
       try {
-        const s = await stat(file);
+        const s = await stat(file).catch((err: unknown) => {
+          if (path === undefined || path === "") throw err;
+          file = path;
+          return stat(path);
+        });
         key = `${s.dev}:${s.ino}:${s.mtimeMs}`;
       } catch {
         return "";
@@ -70,7 +75,8 @@ export function createExeHasher(options: ExeHasherOptions = {}, procRoot = "/pro
 function sha256File(file: string): Promise<string> {
   return new Promise((resolve) => {
     const hash = createHash("sha256");
-    createReadStream(file)
+    // 1 MiB reads: a 100 MB binary is 100 thread-pool jobs, not 1,600.
+    createReadStream(file, { highWaterMark: 1 << 20 })
       .on("data", (chunk) => hash.update(chunk))
       .on("end", () => resolve(hash.digest("hex")))
       .on("error", () => resolve(""));

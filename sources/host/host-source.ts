@@ -49,7 +49,7 @@
  * `/proc/PID/exe` needs CAP_SYS_PTRACE); the capture needs CAP_NET_RAW.
  */
 import { execFile, spawn } from "node:child_process";
-import { access, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
@@ -66,6 +66,7 @@ import { type DnsWatch, startDnsWatch } from "./dns-watch.js";
 import { createExeHasher } from "./exe-hash.js";
 import { createProcessReader } from "./proc-info.js";
 import { parseSsLine, SsParseError, type SsRecord } from "./ss-parse.js";
+import { type SsPoller, startSsPoller } from "./ss-poller.js";
 
 /** Options of {@link createHostCollector}; defaults merged in one place below. */
 export interface HostCollectorOptions {
@@ -92,6 +93,8 @@ export interface HostCollectorStats {
   dropped: number;
   destroyEvents: number;
   badLines: number;
+  /** False when the host (or namespace) has IPv6 off: only IPv4 is collected. */
+  ipv6: boolean;
   procVanished: number;
   procDenied: number;
   table: ConnectionTableStats;
@@ -103,8 +106,8 @@ export interface HostCollector {
   /** The events; iterating starts the children, ending or aborting stops them. */
   events: AsyncIterable<SourceEvent>;
   stats(): HostCollectorStats;
-  /** pids of the long-running children (destroy watcher, capture), for CPU accounting. */
-  childPids(): number[];
+  /** pids of the long-running children (ss shell, destroy watcher, capture), for CPU accounting. */
+  childPids(): { ssPoll?: number; ssDestroy?: number; capture?: number };
   /** Resolves once the first poll is applied and the capture is listening (or failed). */
   readonly ready: Promise<void>;
 }
@@ -190,17 +193,27 @@ export function createHostCollector(
     }
     return {
       path: info.path,
-      hash: info.path === "" ? "" : await hasher.hashOf(pid),
+      hash: info.path === "" ? "" : await hasher.hashOf(pid, info.path),
       parent: info.parentName,
       user: info.user,
     };
   };
+  // One /proc read per process and poll, however many sockets it holds.
+  let perPoll = new Map<number, Promise<Attribution>>();
   const table = createConnectionTable({
     reportMs,
     maxConnections: options.maxConnections,
-    attribute,
+    attribute: (pid) => {
+      let hit = perPoll.get(pid);
+      if (hit === undefined) {
+        hit = attribute(pid);
+        perPoll.set(pid, hit);
+      }
+      return hit;
+    },
   });
   let dns: DnsWatch | undefined;
+  let ipv6 = true;
   let destroyPid: number | undefined;
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => {
@@ -253,24 +266,20 @@ export function createHostCollector(
     }
   }
 
+  let poller: SsPoller | undefined;
   async function pollOnce(): Promise<void> {
-    const [cmd, args] = wrap("ss", ["-tuanpieOH", "exclude", "time-wait"]);
-    const text = await new Promise<string>((resolve, reject) => {
-      execFile(cmd, args, { maxBuffer: 256 * 1024 * 1024, signal }, (err, stdout, stderr) => {
-        if (err !== null) {
-          if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-            reject(new Error(`host source needs ${cmd} (iproute2), which is not installed`));
-          } else if (err.name === "AbortError") {
-            resolve("");
-          } else {
-            reject(new Error(`${cmd} ${args.join(" ")} failed: ${(stderr || err.message).trim()}`));
-          }
-          return;
-        }
-        if (stderr.trim() !== "") noticeOnce(`ss:${stderr.trim()}`, `ss said: ${stderr.trim()}`);
-        resolve(stdout);
-      });
-    });
+    poller ??= startSsPoller(
+      ["-tuanpieOH", "exclude", "time-wait"],
+      signal,
+      options.netns === undefined ? [] : ["ip", "netns", "exec", options.netns],
+    );
+    let text: string;
+    try {
+      text = await poller.poll();
+    } catch (err) {
+      if (signal.aborted) return;
+      throw err;
+    }
     if (signal.aborted) return;
     counts.polls++;
     const records: SsRecord[] = [];
@@ -281,6 +290,7 @@ export function createHostCollector(
       if (record !== undefined) records.push(record);
     }
     const nowMs = Date.now();
+    perPoll = new Map();
     table.applyPoll(records, nowMs);
     options.onPoll?.({ count: counts.polls, sockets: records.length, timeMs: nowMs });
   }
@@ -329,12 +339,16 @@ export function createHostCollector(
   }
 
   async function checkHost(): Promise<void> {
-    try {
-      await access("/proc/net/if_inet6");
-    } catch {
+    // Read where ss runs (a namespace has its own /proc/net view).
+    const [cmd, args] = wrap("cat", ["/proc/net/if_inet6"]);
+    const inet6 = await new Promise<string | undefined>((resolve) =>
+      execFile(cmd, args, { signal }, (err, stdout) => resolve(err === null ? stdout : undefined)),
+    );
+    if (inet6 === undefined || inet6.trim() === "") {
+      ipv6 = false;
       noticeOnce(
         "ipv6",
-        "IPv6 is not enabled on this host (no /proc/net/if_inet6): only IPv4 connections are collected",
+        `IPv6 is not enabled ${options.netns === undefined ? "on this host" : `in namespace ${options.netns}`} (${inet6 === undefined ? "no /proc/net/if_inet6" : "no IPv6 address"}): only IPv4 connections are collected`,
       );
     }
     try {
@@ -420,8 +434,8 @@ export function createHostCollector(
   return {
     events: { [Symbol.asyncIterator]: () => run() },
     ready,
-    childPids: () => [destroyPid, dns?.pid].filter((p): p is number => p !== undefined),
-    stats: () => ({ ...counts, table: table.stats, dns: dns?.stats }),
+    childPids: () => ({ ssPoll: poller?.pid, ssDestroy: destroyPid, capture: dns?.pid }),
+    stats: () => ({ ...counts, ipv6, table: table.stats, dns: dns?.stats }),
   };
 }
 

@@ -1,4 +1,4 @@
-import { readFile, readlink, stat } from "node:fs/promises";
+import { readFile, readlink } from "node:fs/promises";
 import { basename } from "node:path";
 
 /**
@@ -98,37 +98,30 @@ export function createProcessReader(options: ProcessReaderOptions = {}): Process
     },
     async read(pid) {
       const where = `${proc}/${pid}`;
-      let start: string;
-      let status: string;
-      try {
-        const statText = await readFile(`${where}/stat`, "utf8");
-        // comm may hold spaces and parentheses: fields start after the last ')'.
-        const fields = statText.slice(statText.lastIndexOf(")") + 2).split(" ");
-        start = fields[19] ?? "";
-        const hit = cache.get(pid);
-        if (hit !== undefined && hit.start === start) return { ok: true, info: hit.info };
-        status = await readFile(`${where}/status`, "utf8");
-      } catch (err) {
-        return failure(err, where);
-      }
+      // All three at once: a short-lived process may exit between reads.
+      const [statRead, statusRead, exeRead] = await Promise.allSettled([
+        readFile(`${where}/stat`, "utf8"),
+        readFile(`${where}/status`, "utf8"),
+        readlink(`${where}/exe`),
+      ]);
+      if (statRead.status === "rejected") return failure(statRead.reason, where);
+      const statText = statRead.value;
+      // comm may hold spaces and parentheses: fields start after the last ')'.
+      const start = statText.slice(statText.lastIndexOf(")") + 2).split(" ")[19] ?? "";
+      const hit = cache.get(pid);
+      if (hit !== undefined && hit.start === start) return { ok: true, info: hit.info };
+      if (statusRead.status === "rejected") return failure(statusRead.reason, where);
+      const status = statusRead.value;
       const missing: string[] = [];
       const uidMatch = /^Uid:\s+(\d+)/m.exec(status);
       const ppidMatch = /^PPid:\s+(\d+)/m.exec(status);
       const uid = uidMatch === null ? undefined : Number(uidMatch[1]);
       let path = "";
-      try {
-        path = await readlink(`${where}/exe`);
-        if (path.endsWith(" (deleted)")) path = path.slice(0, -10);
-      } catch (err) {
-        // A kernel thread has no exe; a vanished process is not worth an entry.
-        if (code(err) === "ENOENT") {
-          try {
-            await stat(where);
-          } catch (gone) {
-            return failure(gone, where);
-          }
-        }
-        missing.push(`exe: ${reason(err)}`);
+      if (exeRead.status === "fulfilled") {
+        path = exeRead.value.endsWith(" (deleted)") ? exeRead.value.slice(0, -10) : exeRead.value;
+      } else {
+        // A kernel thread has no exe, nor has a process that exited (a zombie).
+        missing.push(`exe: ${reason(exeRead.reason)}`);
       }
       const info: ProcessInfo = {
         pid,
@@ -138,8 +131,11 @@ export function createProcessReader(options: ProcessReaderOptions = {}): Process
         user: uid === undefined ? "" : await userName(uid),
         missing,
       };
-      if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as number);
-      cache.set(pid, { start, info });
+      // A process caught exiting is not cached: its pid's next reader tries again.
+      if (missing.length === 0) {
+        if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as number);
+        cache.set(pid, { start, info });
+      }
       return { ok: true, info };
     },
   };

@@ -56,9 +56,18 @@ const USER_RE = /\("((?:[^"\\]|\\.)*)",pid=(\d+),fd=(\d+)\)/g;
  * @throws SsParseError naming the column that did not parse.
  */
 export function parseSsLine(line: string): SsRecord | undefined {
-  const text = line.trim();
-  if (text === "") return undefined;
-  const cols = text.split(/\s+/);
+  // Six columns are read by scanning, not by splitting the whole line: a
+  // destroy line with tcp_info is about 1 kB, and thousands arrive a second.
+  const cols: string[] = [];
+  let at = 0;
+  while (cols.length < 6) {
+    while (at < line.length && isSpace(line.charCodeAt(at))) at++;
+    if (at >= line.length) break;
+    const start = at;
+    while (at < line.length && !isSpace(line.charCodeAt(at))) at++;
+    cols.push(line.slice(start, at));
+  }
+  if (cols.length === 0) return undefined;
   if (cols.length < 6) throw new SsParseError(`expected at least 6 columns, got ${cols.length}`);
   const [netid, state, , , localText, remoteText] = cols as [
     string,
@@ -74,8 +83,8 @@ export function parseSsLine(line: string): SsRecord | undefined {
   const local = parseEndpoint(localText, "local address");
   const remoteParsed = parseEndpoint(remoteText, "peer address");
   const remote = remoteParsed.port === 0 ? undefined : remoteParsed;
-  // Leading space: every field below is looked up as " name:".
-  const rest = ` ${cols.slice(6).join(" ")}`;
+  // The rest keeps its leading space: every field below is looked up as " name:".
+  const rest = line.slice(at);
   const users: SsUser[] = [];
   const usersAt = rest.indexOf("users:((");
   if (usersAt >= 0) {
@@ -102,6 +111,10 @@ export function parseSsLine(line: string): SsRecord | undefined {
     bytesAcked: counter(rest, " bytes_acked:"),
     bytesReceived: counter(rest, " bytes_received:"),
   };
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
 /**
