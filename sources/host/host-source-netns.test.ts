@@ -60,7 +60,13 @@ describe.skipIf(!canRun && !inCI)("createHostCollector({ netns })", () => {
       "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.lo.disable_ipv6=1 && ip link set lo up",
     ]);
     collector = createHostCollector(
-      { netns: NS, intervalS: 0.2, onPoll: ({ count }) => void (polls = count) },
+      {
+        netns: NS,
+        intervalS: 0.2,
+        onPoll: ({ count }) => {
+          polls = count;
+        },
+      },
       { signal: abort.signal, onSkip: () => {}, onNotice: (m) => notices.push(m) },
     );
     void (async () => {
