@@ -1,4 +1,10 @@
 export { readCsvRows } from "./csv-rows.js";
+export type {
+  HostCollector,
+  HostCollectorOptions,
+  HostCollectorStats,
+} from "./host/host-source.js";
+export { createHostCollector } from "./host/host-source.js";
 export type { Line } from "./lines.js";
 export { MAX_LINE_BYTES, readLines, splitLines } from "./lines.js";
 export { FILE_SOURCE_NAMES, SOURCE_NAMES, SOURCES, sourceNamed } from "./registry.js";
