@@ -160,3 +160,24 @@ describe("createConnectionTable() with reused 4-tuples", () => {
     expect(t.stats.duplicates).toBe(0);
   });
 });
+
+describe("createConnectionTable() socket owners", () => {
+  it("keeps the uid a poll showed on the live socket, and none for a socket only seen destroyed", () => {
+    const { t } = table();
+    t.applyPoll(
+      [
+        ss("tcp ESTAB 0 0 127.0.0.1:40000 127.0.0.1:8080 uid:65534 ino:7 sk:1"),
+        ss("tcp ESTAB 0 0 127.0.0.1:40002 127.0.0.1:8080 ino:8 sk:2"),
+      ],
+      0,
+    );
+    t.applyDestroy(ss("tcp UNCONN 0 0 127.0.0.1:40004 127.0.0.1:8080 ino:0 sk:3"), 50);
+    t.applyPoll([], 100);
+    const uids = t.takeDue(1000).map((d) => [d.connection.local.port, d.connection.uid]);
+    expect(uids).toEqual([
+      [40004, undefined],
+      [40000, 65534],
+      [40002, 0],
+    ]);
+  });
+});

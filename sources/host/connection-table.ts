@@ -15,6 +15,12 @@ export interface Connection {
   local: SsEndpoint;
   remote: SsEndpoint;
   inode: number;
+  /**
+   * Owner uid of the socket as a poll showed it on a live socket (ss omits
+   * `uid:` for 0, so absent means root); undefined when only seen destroyed
+   * or orphaned, where the kernel reports 0 whoever owned it.
+   */
+  uid: number | undefined;
   /** True when this host opened it (the local port is not a listening port). */
   outbound: boolean;
   /** Where the process came from: the socket seen live, its listener, or nowhere. */
@@ -132,6 +138,7 @@ export function createConnectionTable(options: ConnectionTableOptions): Connecti
       local: record.local,
       remote: record.remote,
       inode: record.inode,
+      uid: undefined,
       outbound: !inbound,
       attributedBy,
       attribution,
@@ -150,6 +157,7 @@ export function createConnectionTable(options: ConnectionTableOptions): Connecti
   }
 
   function update(connection: Connection, record: SsRecord): void {
+    if (record.inode !== 0 && connection.uid === undefined) connection.uid = record.uid ?? 0;
     // bytes_sent counts retransmissions and bytes_acked the FIN: the smaller is the payload sent.
     const { bytesAcked: acked, bytesSent: written } = record;
     const sent =

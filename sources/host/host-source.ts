@@ -45,6 +45,9 @@
  *   their port (the first process `ss` lists for it: a pre-forking server's
  *   master or any worker); outbound ones keep the process fields empty, are counted in
  *   `stats().table.shortUnattributed`, and said once through `onNotice`.
+ * - `user_context` falls back to the owner uid of the socket, as a poll saw
+ *   it live, when the process cannot be read (destroy events report uid 0
+ *   for every socket, so a connection seen only there gets no user).
  *   A shorter `intervalS` catches more of them, at more CPU.
  *
  * - `netns` runs ss and tcpdump in a network namespace (`ip netns exec`);
@@ -269,7 +272,11 @@ export function createHostCollector(
           `outbound connections opened and closed between two polls (every ${intervalMs / 1000} s) have no process fields (counted in table.shortUnattributed); inbound ones take their listener's process`,
         );
       }
-      const who = connection.attribution === undefined ? EMPTY : await connection.attribution;
+      let who = connection.attribution === undefined ? EMPTY : await connection.attribution;
+      // No process (not permitted, or gone before a poll): the socket's own uid still names the user.
+      if (who.user === "" && connection.uid !== undefined) {
+        who = { ...who, user: await procs.userName(connection.uid) };
+      }
       push(toEvent(connection, who, sent, recv, nowMs, dns));
     }
   }

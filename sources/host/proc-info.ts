@@ -40,6 +40,8 @@ export interface ProcessReaderOptions {
 /** Reads and caches process attribution from `/proc`. */
 export interface ProcessReader {
   read(pid: number): Promise<ProcessLookup>;
+  /** User name of a uid from the passwd file (reread each minute), else the uid in decimal. */
+  userName(uid: number): Promise<string>;
   /** Entries cached now. */
   readonly size: number;
 }
@@ -96,6 +98,7 @@ export function createProcessReader(options: ProcessReaderOptions = {}): Process
     get size() {
       return cache.size;
     },
+    userName,
     async read(pid) {
       const where = `${proc}/${pid}`;
       // All three at once: a short-lived process may exit between reads.
