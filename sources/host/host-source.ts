@@ -153,6 +153,14 @@ export function createHostCollector(
   options: HostCollectorOptions,
   ctx: SourceContext,
 ): HostCollector {
+  for (const [flag, value] of [
+    ["--interval", options.intervalS],
+    ["report interval", options.reportS],
+  ] as const) {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+      throw new Error(`${flag} must be a positive number of seconds, got ${value}`);
+    }
+  }
   // Aborted by the caller, or when the consumer stops iterating.
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
