@@ -425,7 +425,8 @@ export function createHostCollector(
     const loop = (async () => {
       try {
         await pollOnce();
-        await dns?.ready;
+        // A capture that neither listens nor fails within 5 s does not hold up the polls.
+        await Promise.race([dns?.ready, sleep(5000, signal)]);
         markReady();
         while (!signal.aborted) {
           const started = Date.now();
