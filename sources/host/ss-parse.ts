@@ -83,22 +83,22 @@ export function parseSsLine(line: string): SsRecord | undefined {
   const local = parseEndpoint(localText, "local address");
   const remoteParsed = parseEndpoint(remoteText, "peer address");
   const remote = remoteParsed.port === 0 ? undefined : remoteParsed;
-  // The rest keeps its leading space: every field below is looked up as " name:".
-  const rest = line.slice(at);
+  // Fields are looked up after the six columns as " name:" (the space keeps
+  // `uid:` from matching inside another name).
   const users: SsUser[] = [];
-  const usersAt = rest.indexOf("users:((");
+  const usersAt = line.indexOf("users:((", at);
   if (usersAt >= 0) {
-    const end = rest.indexOf("))", usersAt);
-    const usersText = rest.slice(usersAt, end < 0 ? undefined : end + 2);
+    const end = line.indexOf("))", usersAt);
+    const usersText = line.slice(usersAt, end < 0 ? undefined : end + 2);
     for (const m of usersText.matchAll(USER_RE)) {
       users.push({ name: m[1] as string, pid: Number(m[2]), fd: Number(m[3]) });
     }
   }
-  const inodeText = field(rest, " ino:");
+  const inodeText = field(line, " ino:", at);
   if (inodeText === undefined) throw new SsParseError("no ino: field (run ss with -e)");
   const inode = Number(inodeText);
   if (!Number.isSafeInteger(inode)) throw new SsParseError(`ino ${inodeText} is not a number`);
-  const uidText = field(rest, " uid:");
+  const uidText = field(line, " uid:", at);
   return {
     proto: netid,
     state,
@@ -107,9 +107,9 @@ export function parseSsLine(line: string): SsRecord | undefined {
     users,
     uid: uidText === undefined ? undefined : Number(uidText),
     inode,
-    bytesSent: counter(rest, " bytes_sent:"),
-    bytesAcked: counter(rest, " bytes_acked:"),
-    bytesReceived: counter(rest, " bytes_received:"),
+    bytesSent: counter(line, " bytes_sent:", at),
+    bytesAcked: counter(line, " bytes_acked:", at),
+    bytesReceived: counter(line, " bytes_received:", at),
   };
 }
 
@@ -144,8 +144,8 @@ export function parseEndpoint(text: string, what: string): SsEndpoint {
   return { ip: host, port };
 }
 
-function field(text: string, name: string): string | undefined {
-  const at = text.indexOf(name);
+function field(text: string, name: string, from: number): string | undefined {
+  const at = text.indexOf(name, from);
   if (at < 0) return undefined;
   const start = at + name.length;
   let end = start;
@@ -153,7 +153,7 @@ function field(text: string, name: string): string | undefined {
   return end > start ? text.slice(start, end) : undefined;
 }
 
-function counter(text: string, name: string): bigint | undefined {
-  const digits = field(text, name);
+function counter(text: string, name: string, from: number): bigint | undefined {
+  const digits = field(text, name, from);
   return digits === undefined ? undefined : BigInt(digits);
 }
