@@ -52,6 +52,11 @@ export interface ServerConfig {
    * one runs a supervisor that forks them (`workers.ts`).
    */
   workers: number;
+  /**
+   * Where the dashboard listens (`--dashboard [HOST:]PORT`, host default
+   * 127.0.0.1), or undefined (the default): no dashboard.
+   */
+  dashboard?: { host: string; port: number } | undefined;
 }
 
 /** Largest `--workers`. */
@@ -73,6 +78,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     "stats-interval": { type: "string" },
     "no-fast-path": { type: "boolean" },
     workers: { type: "string" },
+    dashboard: { type: "string" },
     ...SECURITY_FLAGS,
   });
   const pick = (flag: string, envName: string): string | undefined => {
@@ -114,7 +120,13 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
       );
     }
   }
+  const dashboardText = pick("dashboard", "NETANOMALY_DASHBOARD");
+  const dashboard = dashboardText === undefined ? undefined : parseDashboard(dashboardText);
   const workers = parseWorkers(pick("workers", "NETANOMALY_WORKERS") ?? "1");
+  if (dashboard !== undefined && workers > 1) {
+    // Each worker would keep its own anomalies and stats: the page would show one worker's share.
+    throw new UsageError("--dashboard needs a single server process; drop --workers");
+  }
   const security = parseSecurityConfig(values, env, (m) => new UsageError(m));
   return {
     host,
@@ -126,7 +138,21 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     ...(statsIntervalS !== undefined ? { statsIntervalS } : {}),
     fastPath: values["no-fast-path"] !== true,
     workers,
+    ...(dashboard !== undefined ? { dashboard } : {}),
   };
+}
+
+/** `PORT`, `HOST:PORT` or `[IPv6]:PORT`; the host defaults to loopback. */
+function parseDashboard(text: string): { host: string; port: number } {
+  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (match === null || port > 65535) {
+    throw new UsageError(
+      `--dashboard must be PORT or HOST:PORT with a port in [0, 65535], got ${JSON.stringify(text)}`,
+    );
+  }
+  const host = match[1]?.replace(/^\[(.*)\]$/, "$1") ?? "127.0.0.1";
+  return { host, port };
 }
 
 function parseWorkers(text: string): number {

@@ -1,6 +1,7 @@
 import type * as http2 from "node:http2";
 import { ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import type { AnomalySink } from "../dashboard/anomaly-broadcaster.js";
 import {
   type ScoreRequest,
   ScoringService,
@@ -69,6 +70,8 @@ export interface GrpcFastPathOptions {
   maxMessageBytes?: number;
   /** Aborted by shutdown: open streams end with `unavailable`. */
   closing: AbortSignal;
+  /** Where scores and anomalies are published for `WatchAnomalies`. */
+  sink?: AnomalySink;
 }
 
 /** A fast path built by {@link createGrpcFastPath}. */
@@ -108,6 +111,7 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
     rateLimiter: options.rateLimiter,
     maxBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     closing: options.closing,
+    sink: options.sink,
     logs: {
       score: options.logger.child({ rpc: SCORE_PATH.slice(1), path: "fast" }),
       stream: options.logger.child({ rpc: STREAM_PATH.slice(1), path: "fast" }),
@@ -191,6 +195,7 @@ interface Shared {
   rateLimiter: RateLimiter | undefined;
   maxBytes: number;
   closing: AbortSignal;
+  sink: AnomalySink | undefined;
   logs: Record<Method, Logger>;
   open: Set<FastCall>;
 }
@@ -371,6 +376,8 @@ class FastCall {
         snapshotDetector(this.shared.models),
         this.scores as Float64Array,
         this.log,
+        undefined,
+        this.shared.sink,
       );
       this.write(encodeStreamScoreResponseEnvelope(res));
     } catch (e) {
@@ -402,6 +409,7 @@ class FastCall {
         this.shared.rateLimiter,
         this.client,
         this.log,
+        this.shared.sink,
       );
       this.finish(undefined, undefined, encodeScoreResponseEnvelope(res));
     } catch (e) {

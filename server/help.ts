@@ -19,6 +19,9 @@ and Connect on one port. Flags win over environment variables.
                                                 too; by default our own codec answers them on the
                                                 HTTP/2 stream, with the same results and errors
                                                 (for comparing the two or ruling the fast path out)
+  --dashboard [HOST:]PORT  NETANOMALY_DASHBOARD  serve the live dashboard (a web page and the same
+                                                Connect API, same keys) on its own HTTP/1.1 listener;
+                                                HOST defaults to 127.0.0.1 (default off)
 
 security (see docs/security.md):
   --api-keys-file FILE   (and/or API_KEYS=k1,k2) keys clients send as "authorization: Bearer <key>"

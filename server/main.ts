@@ -1,7 +1,11 @@
 import cluster from "node:cluster";
+import { createContextValues } from "@connectrpc/connect";
 import { pino } from "pino";
 import { UsageError } from "../cli/usage-error.js";
+import { ensureBundle } from "../dashboard/bundle.js";
+import { createDashboardServer, type DashboardServer } from "../dashboard/dashboard-server.js";
 import { loadModel, ModelFileError } from "../detector/index.js";
+import { isLoopbackAddress, remoteAddressKey } from "./auth.js";
 import { LOG_REDACT, securityServerOptions } from "./auth-config.js";
 import { parseConfig } from "./config.js";
 import { tuneHeap } from "./heap-tuning.js";
@@ -64,6 +68,12 @@ async function main(): Promise<void> {
     models: app.models,
     logger,
     threshold: config.threshold,
+    onOutcome: (outcome, trigger) => {
+      // Watch events for other files in the model's folder end as "unchanged": not a reload.
+      if (!(trigger === "watch" && outcome.status === "unchanged")) {
+        app.broadcaster.noteReload(outcome);
+      }
+    },
   });
   reloader.watch();
   reload = () => void reloader.reload("SIGHUP");
@@ -86,6 +96,23 @@ async function main(): Promise<void> {
     },
     "listening",
   );
+  let dashboard: DashboardServer | undefined;
+  if (config.dashboard !== undefined) {
+    dashboard = createDashboardServer({
+      bundleDir: await ensureBundle(),
+      connect: app.connect,
+      contextValues: (req) =>
+        createContextValues().set(remoteAddressKey, req.socket.remoteAddress ?? ""),
+      // As on the scoring port: without keys, only this host may connect.
+      ...(security.apiKeys.size === 0 && !security.insecure ? { allow: isLoopbackAddress } : {}),
+    });
+    const at = await dashboard.listen(config.dashboard.port, config.dashboard.host);
+    const host = at.family === "IPv6" ? `[${at.address}]` : at.address;
+    logger.info(
+      { address: at.address, port: at.port, url: `http://${host}:${at.port}/` },
+      "dashboard listening",
+    );
+  }
   const stopStats =
     config.statsIntervalS !== undefined
       ? startStatsLog(logger, config.statsIntervalS * 1000)
@@ -99,7 +126,10 @@ async function main(): Promise<void> {
     reloader.close();
     stopStats();
     logger.info({ signal }, "shutting down");
-    const outcome = await app.shutdown(SHUTDOWN_DEADLINE_MS);
+    const [outcome] = await Promise.all([
+      app.shutdown(SHUTDOWN_DEADLINE_MS),
+      dashboard?.close(SHUTDOWN_DEADLINE_MS),
+    ]);
     logger.info({ outcome }, "stopped");
     process.exit(0);
   };

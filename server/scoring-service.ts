@@ -2,6 +2,11 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import {
+  type AnomalyBroadcaster,
+  type AnomalySink,
+  createAnomalyBroadcaster,
+} from "../dashboard/anomaly-broadcaster.js";
 import type { Contribution, Detector } from "../detector/detector.js";
 import {
   type EventResult,
@@ -58,6 +63,11 @@ export interface ScoringServiceOptions {
    * backs off and resends it on a new stream.
    */
   rateLimiter?: RateLimiter;
+  /**
+   * Where scores and anomalies are published for `WatchAnomalies`; default
+   * a broadcaster of this service's own.
+   */
+  broadcaster?: AnomalyBroadcaster;
 }
 
 /**
@@ -71,12 +81,21 @@ export function createScoringService(
   options: ScoringServiceOptions,
 ): ServiceImpl<typeof ScoringService> {
   const { models, rateLimiter } = options;
+  const broadcaster = options.broadcaster ?? createAnomalyBroadcaster({ models });
+  const sink = broadcaster.sink;
   const snapshot = () => snapshotDetector(models);
   const loggerOf = (ctx: HandlerContext) => ctx.values.get(rpcLoggerKey) ?? options.logger;
 
   return {
     score(req, ctx) {
-      return scoreRequest(req, models, rateLimiter, ctx.values.get(clientIdKey), loggerOf(ctx));
+      return scoreRequest(
+        req,
+        models,
+        rateLimiter,
+        ctx.values.get(clientIdKey),
+        loggerOf(ctx),
+        sink,
+      );
     },
 
     async *streamScore(requests, ctx) {
@@ -93,8 +112,12 @@ export function createScoringService(
           return;
         }
         checkRateLimit(rateLimiter, client, next.value.events.length);
-        yield scoreBatchRequest(next.value, snapshot(), scores, log, ctx.signal);
+        yield scoreBatchRequest(next.value, snapshot(), scores, log, ctx.signal, sink);
       }
+    },
+
+    watchAnomalies(req, ctx) {
+      return broadcaster.watch(req.backlog, ctx.signal, options.closing);
     },
 
     getModelInfo() {
@@ -156,7 +179,7 @@ export function checkRateLimit(
  * Answers one `Score` request, whichever transport brought it: checks the
  * event (`invalid_argument`), the caller's rate (`resource_exhausted`) and
  * the model (`unavailable`), in that order, then scores, explains and logs
- * an anomaly at `warn` through `log`.
+ * an anomaly at `warn` through `log`, and publishes to `sink`.
  */
 export function scoreRequest(
   req: ScoreRequest,
@@ -164,6 +187,7 @@ export function scoreRequest(
   rateLimiter: RateLimiter | undefined,
   client: string,
   log: Logger,
+  sink?: AnomalySink,
 ): ScoreResponse {
   const event = req.event;
   if (event === undefined) {
@@ -177,12 +201,24 @@ export function scoreRequest(
   const detector = snapshotDetector(models);
   const { score, contributions } = detector.scoreAndExplain(event, TOP_CONTRIBUTIONS);
   const anomalous = score >= detector.threshold;
+  if (sink !== undefined) {
+    sink.countEvents(1);
+    if (sink.watching) sink.recordScore(score);
+  }
   if (anomalous) {
     logAnomaly(log, event, {
       score,
       threshold: detector.threshold,
       modelVersion: detector.info.version,
       contributions,
+    });
+    sink?.publish({
+      event,
+      score,
+      threshold: detector.threshold,
+      modelVersion: detector.info.version,
+      contributions,
+      timeMs: Date.now(),
     });
   }
   return {
@@ -198,7 +234,7 @@ export function scoreRequest(
 /**
  * Scores one `StreamScore` batch with one detector snapshot: bad events get
  * an `EventError`, the rest are scored with one `scoreBatch` call; only
- * anomalies are explained and logged. A batch that breaks a whole-request
+ * anomalies are explained, logged and published to `sink`. A batch that breaks a whole-request
  * rule is answered with one error result. `signal` is checked every
  * {@link SIGNAL_CHECK_EVERY} events.
  *
@@ -210,6 +246,7 @@ export function scoreBatchRequest(
   scores: Float64Array,
   log: Logger,
   signal?: AbortSignal,
+  sink?: AnomalySink,
 ): StreamScoreResponse {
   const { threshold } = detector;
   const modelVersion = detector.info.version;
@@ -239,13 +276,20 @@ export function scoreBatchRequest(
   if (valid.length > 0) {
     detector.scoreBatch(valid, scores);
   }
+  const watched = sink?.watching === true;
+  sink?.countEvents(valid.length);
+  const timeMs = sink === undefined ? 0 : Date.now();
   for (let j = 0; j < valid.length; j++) {
     const score = scores[j] as number;
     const event = valid[j] as NetworkEvent;
     let contributions: Contribution[] = [];
     const anomalous = score >= threshold;
+    if (watched) {
+      sink?.recordScore(score);
+    }
     if (anomalous) {
       contributions = detector.explain(event, TOP_CONTRIBUTIONS);
+      sink?.publish({ event, score, threshold, modelVersion, contributions, timeMs });
       logAnomaly(log, event, {
         score,
         threshold,

@@ -9,6 +9,10 @@ import {
 } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
+import {
+  type AnomalyBroadcaster,
+  createAnomalyBroadcaster,
+} from "../dashboard/anomaly-broadcaster.js";
 import type { Detector } from "../detector/detector.js";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { ScoringService } from "../gen/netanomaly/v1/scoring_service_pb.js";
@@ -84,6 +88,12 @@ export interface NetanomalyServer {
   readonly server: Server;
   readonly health: HealthService;
   readonly models: ModelHolder;
+  /** Where scores and anomalies go for `WatchAnomalies`; see `noteReload` for reloads. */
+  readonly broadcaster: AnomalyBroadcaster;
+  /** The server's routes, interceptors and limits, for another listener (the dashboard's). */
+  readonly connect: ServerParts["connect"];
+  /** Aborted by shutdown: watch streams on any listener end with `unavailable`. */
+  readonly closing: AbortSignal;
   /** Listens on `host:port` (port 0 picks a free one) and resolves with the address. */
   listen(port: number, host: string): Promise<AddressInfo>;
   /**
@@ -101,6 +111,7 @@ export interface NetanomalyServer {
 export interface ServerParts {
   readonly models: ModelHolder;
   readonly health: HealthService;
+  readonly broadcaster: AnomalyBroadcaster;
   /** Aborted by shutdown: open streams wind down. */
   readonly closing: AbortController;
   /** Routes, the logging interceptor and message limits, for `connectNodeAdapter` or `createRouterTransport`. */
@@ -127,8 +138,10 @@ export function createServerParts(options: ServerOptions): ServerParts {
   }
   models.onSwap(markServing);
   const closing = new AbortController();
+  const broadcaster = createAnomalyBroadcaster({ models });
   const routes = createRoutes({
     models,
+    broadcaster,
     logger: options.logger,
     health,
     closing: closing.signal,
@@ -141,6 +154,7 @@ export function createServerParts(options: ServerOptions): ServerParts {
   return {
     models,
     health,
+    broadcaster,
     closing,
     connect: {
       routes,
@@ -192,7 +206,7 @@ function closeRequestSide(stream: http2.ServerHttp2Stream): void {
  * plus `grpc.health.v1.Health` and server reflection. Does not listen.
  */
 export function createServer(options: ServerOptions): NetanomalyServer {
-  const { models, health, closing, connect } = createServerParts(options);
+  const { models, health, closing, connect, broadcaster } = createServerParts(options);
   const fastPath =
     options.fastPath === false
       ? undefined
@@ -200,6 +214,7 @@ export function createServer(options: ServerOptions): NetanomalyServer {
           models,
           logger: options.logger,
           closing: closing.signal,
+          sink: broadcaster.sink,
           ...(options.apiKeys === undefined ? {} : { apiKeys: options.apiKeys }),
           ...(options.rateLimiter === undefined ? {} : { rateLimiter: options.rateLimiter }),
           ...(options.maxMessageBytes === undefined
@@ -347,6 +362,9 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     server,
     health,
     models,
+    broadcaster,
+    connect,
+    closing: closing.signal,
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once("error", reject);

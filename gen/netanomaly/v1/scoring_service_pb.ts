@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file netanomaly/v1/scoring_service.proto.
  */
 export const file_netanomaly_v1_scoring_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNuZXRhbm9tYWx5L3YxL3Njb3Jpbmdfc2VydmljZS5wcm90bxINbmV0YW5vbWFseS52MSI6CgxTY29yZVJlcXVlc3QSKgoFZXZlbnQYASABKAsyGy5uZXRhbm9tYWx5LnYxLk5ldHdvcmtFdmVudCKsAQoNU2NvcmVSZXNwb25zZRINCgVzY29yZRgBIAEoARInCgd2ZXJkaWN0GAIgASgOMhYubmV0YW5vbWFseS52MS5WZXJkaWN0EhEKCXRocmVzaG9sZBgDIAEoARIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEjkKDWNvbnRyaWJ1dGlvbnMYBSADKAsyIi5uZXRhbm9tYWx5LnYxLkZlYXR1cmVDb250cmlidXRpb24iVQoSU3RyZWFtU2NvcmVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSKwoGZXZlbnRzGAIgAygLMhsubmV0YW5vbWFseS52MS5OZXR3b3JrRXZlbnQigAEKE1N0cmVhbVNjb3JlUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIrCgdyZXN1bHRzGAIgAygLMhoubmV0YW5vbWFseS52MS5FdmVudFJlc3VsdBIVCg1tb2RlbF92ZXJzaW9uGAMgASgJEhEKCXRocmVzaG9sZBgEIAEoASJwCgtFdmVudFJlc3VsdBIqCgVzY29yZRgBIAEoCzIZLm5ldGFub21hbHkudjEuRXZlbnRTY29yZUgAEioKBWVycm9yGAIgASgLMhkubmV0YW5vbWFseS52MS5FdmVudEVycm9ySABCCQoHb3V0Y29tZSJ/CgpFdmVudFNjb3JlEg0KBXNjb3JlGAEgASgBEicKB3ZlcmRpY3QYAiABKA4yFi5uZXRhbm9tYWx5LnYxLlZlcmRpY3QSOQoNY29udHJpYnV0aW9ucxgDIAMoCzIiLm5ldGFub21hbHkudjEuRmVhdHVyZUNvbnRyaWJ1dGlvbiI6CgpFdmVudEVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVmaWVsZBgDIAEoCSIVChNHZXRNb2RlbEluZm9SZXF1ZXN0IsACChRHZXRNb2RlbEluZm9SZXNwb25zZRIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEhYKDmZvcm1hdF92ZXJzaW9uGAIgASgNEjEKDWRhdGFfZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG5fZXN0aW1hdG9ycxgEIAEoDRITCgttYXhfc2FtcGxlcxgFIAEoDRIRCgltYXhfZGVwdGgYBiABKA0SDAoEc2VlZBgHIAEoBBIVCg1jb250YW1pbmF0aW9uGAggASgBEhEKCXRocmVzaG9sZBgJIAEoARIXCg9tb2RlbF90aHJlc2hvbGQYCiABKAESFQoNdHJhaW5pbmdfcm93cxgLIAEoBBIQCghmZWF0dXJlcxgMIAMoCRIOCgZmaWVsZHMYDSADKAkyhwIKDlNjb3JpbmdTZXJ2aWNlEkIKBVNjb3JlEhsubmV0YW5vbWFseS52MS5TY29yZVJlcXVlc3QaHC5uZXRhbm9tYWx5LnYxLlNjb3JlUmVzcG9uc2USWAoLU3RyZWFtU2NvcmUSIS5uZXRhbm9tYWx5LnYxLlN0cmVhbVNjb3JlUmVxdWVzdBoiLm5ldGFub21hbHkudjEuU3RyZWFtU2NvcmVSZXNwb25zZSgBMAESVwoMR2V0TW9kZWxJbmZvEiIubmV0YW5vbWFseS52MS5HZXRNb2RlbEluZm9SZXF1ZXN0GiMubmV0YW5vbWFseS52MS5HZXRNb2RlbEluZm9SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_netanomaly_v1_telemetry]);
+  fileDesc("CiNuZXRhbm9tYWx5L3YxL3Njb3Jpbmdfc2VydmljZS5wcm90bxINbmV0YW5vbWFseS52MSI6CgxTY29yZVJlcXVlc3QSKgoFZXZlbnQYASABKAsyGy5uZXRhbm9tYWx5LnYxLk5ldHdvcmtFdmVudCKsAQoNU2NvcmVSZXNwb25zZRINCgVzY29yZRgBIAEoARInCgd2ZXJkaWN0GAIgASgOMhYubmV0YW5vbWFseS52MS5WZXJkaWN0EhEKCXRocmVzaG9sZBgDIAEoARIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEjkKDWNvbnRyaWJ1dGlvbnMYBSADKAsyIi5uZXRhbm9tYWx5LnYxLkZlYXR1cmVDb250cmlidXRpb24iVQoSU3RyZWFtU2NvcmVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSKwoGZXZlbnRzGAIgAygLMhsubmV0YW5vbWFseS52MS5OZXR3b3JrRXZlbnQigAEKE1N0cmVhbVNjb3JlUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIrCgdyZXN1bHRzGAIgAygLMhoubmV0YW5vbWFseS52MS5FdmVudFJlc3VsdBIVCg1tb2RlbF92ZXJzaW9uGAMgASgJEhEKCXRocmVzaG9sZBgEIAEoASJwCgtFdmVudFJlc3VsdBIqCgVzY29yZRgBIAEoCzIZLm5ldGFub21hbHkudjEuRXZlbnRTY29yZUgAEioKBWVycm9yGAIgASgLMhkubmV0YW5vbWFseS52MS5FdmVudEVycm9ySABCCQoHb3V0Y29tZSJ/CgpFdmVudFNjb3JlEg0KBXNjb3JlGAEgASgBEicKB3ZlcmRpY3QYAiABKA4yFi5uZXRhbm9tYWx5LnYxLlZlcmRpY3QSOQoNY29udHJpYnV0aW9ucxgDIAMoCzIiLm5ldGFub21hbHkudjEuRmVhdHVyZUNvbnRyaWJ1dGlvbiI6CgpFdmVudEVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVmaWVsZBgDIAEoCSIVChNHZXRNb2RlbEluZm9SZXF1ZXN0IsACChRHZXRNb2RlbEluZm9SZXNwb25zZRIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEhYKDmZvcm1hdF92ZXJzaW9uGAIgASgNEjEKDWRhdGFfZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG5fZXN0aW1hdG9ycxgEIAEoDRITCgttYXhfc2FtcGxlcxgFIAEoDRIRCgltYXhfZGVwdGgYBiABKA0SDAoEc2VlZBgHIAEoBBIVCg1jb250YW1pbmF0aW9uGAggASgBEhEKCXRocmVzaG9sZBgJIAEoARIXCg9tb2RlbF90aHJlc2hvbGQYCiABKAESFQoNdHJhaW5pbmdfcm93cxgLIAEoBBIQCghmZWF0dXJlcxgMIAMoCRIOCgZmaWVsZHMYDSADKAkiKAoVV2F0Y2hBbm9tYWxpZXNSZXF1ZXN0Eg8KB2JhY2tsb2cYASABKA0ifgoWV2F0Y2hBbm9tYWxpZXNSZXNwb25zZRIpCglhbm9tYWxpZXMYASADKAsyFi5uZXRhbm9tYWx5LnYxLkFub21hbHkSKAoFc3RhdHMYAiABKAsyGS5uZXRhbm9tYWx5LnYxLldhdGNoU3RhdHMSDwoHZHJvcHBlZBgDIAEoBCL3AQoHQW5vbWFseRIQCghhbGVydF9pZBgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgVldmVudBgDIAEoCzIbLm5ldGFub21hbHkudjEuTmV0d29ya0V2ZW50Eg0KBXNjb3JlGAQgASgBEhEKCXRocmVzaG9sZBgFIAEoARIVCg1tb2RlbF92ZXJzaW9uGAYgASgJEjkKDWNvbnRyaWJ1dGlvbnMYByADKAsyIi5uZXRhbm9tYWx5LnYxLkZlYXR1cmVDb250cmlidXRpb24SEAoIc2VxdWVuY2UYCCABKAQi4gEKCldhdGNoU3RhdHMSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRZXZlbnRzX3Blcl9zZWNvbmQYAiABKAESHAoUYW5vbWFsaWVzX3Blcl9zZWNvbmQYAyABKAESFAoMZXZlbnRzX3RvdGFsGAQgASgEEhcKD2Fub21hbGllc190b3RhbBgFIAEoBBIXCg9zY29yZV9oaXN0b2dyYW0YBiADKAQSKQoFbW9kZWwYByABKAsyGi5uZXRhbm9tYWx5LnYxLk1vZGVsU3RhdHVzIu8BCgtNb2RlbFN0YXR1cxIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEhUKDXRyYWluaW5nX3Jvd3MYAiABKAQSEQoJdGhyZXNob2xkGAMgASgBEi8KC2xvYWRlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X3JlbG9hZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbChNsYXN0X3JlbG9hZF9vdXRjb21lGAYgASgJEhsKE2xhc3RfcmVsb2FkX21lc3NhZ2UYByABKAky6AIKDlNjb3JpbmdTZXJ2aWNlEkIKBVNjb3JlEhsubmV0YW5vbWFseS52MS5TY29yZVJlcXVlc3QaHC5uZXRhbm9tYWx5LnYxLlNjb3JlUmVzcG9uc2USWAoLU3RyZWFtU2NvcmUSIS5uZXRhbm9tYWx5LnYxLlN0cmVhbVNjb3JlUmVxdWVzdBoiLm5ldGFub21hbHkudjEuU3RyZWFtU2NvcmVSZXNwb25zZSgBMAESVwoMR2V0TW9kZWxJbmZvEiIubmV0YW5vbWFseS52MS5HZXRNb2RlbEluZm9SZXF1ZXN0GiMubmV0YW5vbWFseS52MS5HZXRNb2RlbEluZm9SZXNwb25zZRJfCg5XYXRjaEFub21hbGllcxIkLm5ldGFub21hbHkudjEuV2F0Y2hBbm9tYWxpZXNSZXF1ZXN0GiUubmV0YW5vbWFseS52MS5XYXRjaEFub21hbGllc1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_netanomaly_v1_telemetry]);
 
 /**
  * ScoreRequest carries the one event to score.
@@ -399,6 +399,273 @@ export const GetModelInfoResponseSchema: GenMessage<GetModelInfoResponse> = /*@_
   messageDesc(file_netanomaly_v1_scoring_service, 8);
 
 /**
+ * WatchAnomaliesRequest sets up one watch.
+ *
+ * @generated from message netanomaly.v1.WatchAnomaliesRequest
+ */
+export type WatchAnomaliesRequest = Message<"netanomaly.v1.WatchAnomaliesRequest"> & {
+  /**
+   * How many of the most recent anomalies to replay first, 0 to 500; larger
+   * values are taken as 500. The server keeps at most 500.
+   *
+   * @generated from field: uint32 backlog = 1;
+   */
+  backlog: number;
+};
+
+/**
+ * Describes the message netanomaly.v1.WatchAnomaliesRequest.
+ * Use `create(WatchAnomaliesRequestSchema)` to create a new message.
+ */
+export const WatchAnomaliesRequestSchema: GenMessage<WatchAnomaliesRequest> = /*@__PURE__*/
+  messageDesc(file_netanomaly_v1_scoring_service, 9);
+
+/**
+ * WatchAnomaliesResponse carries new anomalies, stats, or both.
+ *
+ * @generated from message netanomaly.v1.WatchAnomaliesResponse
+ */
+export type WatchAnomaliesResponse = Message<"netanomaly.v1.WatchAnomaliesResponse"> & {
+  /**
+   * Anomalies scored since the previous response, oldest first. Empty in a
+   * response that carries only stats.
+   *
+   * @generated from field: repeated netanomaly.v1.Anomaly anomalies = 1;
+   */
+  anomalies: Anomaly[];
+
+  /**
+   * The server's stats, set about once a second and in the first response.
+   *
+   * @generated from field: netanomaly.v1.WatchStats stats = 2;
+   */
+  stats?: WatchStats | undefined;
+
+  /**
+   * Anomalies the server flagged but dropped from this stream because the
+   * watcher read too slowly, since the previous response. A watcher keeps
+   * at most 1000 anomalies waiting.
+   *
+   * @generated from field: uint64 dropped = 3;
+   */
+  dropped: bigint;
+};
+
+/**
+ * Describes the message netanomaly.v1.WatchAnomaliesResponse.
+ * Use `create(WatchAnomaliesResponseSchema)` to create a new message.
+ */
+export const WatchAnomaliesResponseSchema: GenMessage<WatchAnomaliesResponse> = /*@__PURE__*/
+  messageDesc(file_netanomaly_v1_scoring_service, 10);
+
+/**
+ * Anomaly is one event the server scored at or above its threshold.
+ *
+ * @generated from message netanomaly.v1.Anomaly
+ */
+export type Anomaly = Message<"netanomaly.v1.Anomaly"> & {
+  /**
+   * Identifier of the anomaly's pattern: the first 16 hex digits of a
+   * SHA-256 over the event's process path, source address, destination
+   * (address or domain), destination port and protocol, and the name of its
+   * top contribution. Repeats of the same behaviour share it, so it can key
+   * alert grouping and feedback.
+   *
+   * @generated from field: string alert_id = 1;
+   */
+  alertId: string;
+
+  /**
+   * When the server scored the event, in UTC.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 2;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * The event as the client sent it.
+   *
+   * @generated from field: netanomaly.v1.NetworkEvent event = 3;
+   */
+  event?: NetworkEvent | undefined;
+
+  /**
+   * Isolation Forest anomaly score in (0, 1].
+   *
+   * @generated from field: double score = 4;
+   */
+  score: number;
+
+  /**
+   * Threshold the event was flagged at.
+   *
+   * @generated from field: double threshold = 5;
+   */
+  threshold: number;
+
+  /**
+   * Version of the model that scored the event.
+   *
+   * @generated from field: string model_version = 6;
+   */
+  modelVersion: string;
+
+  /**
+   * Features that contributed most to the score, largest first (at most 5).
+   *
+   * @generated from field: repeated netanomaly.v1.FeatureContribution contributions = 7;
+   */
+  contributions: FeatureContribution[];
+
+  /**
+   * Position of the anomaly among those the server flagged since it
+   * started, from 1. With `time` it identifies the anomaly, so a watcher
+   * that reconnects can tell the replayed backlog from new anomalies.
+   *
+   * @generated from field: uint64 sequence = 8;
+   */
+  sequence: bigint;
+};
+
+/**
+ * Describes the message netanomaly.v1.Anomaly.
+ * Use `create(AnomalySchema)` to create a new message.
+ */
+export const AnomalySchema: GenMessage<Anomaly> = /*@__PURE__*/
+  messageDesc(file_netanomaly_v1_scoring_service, 11);
+
+/**
+ * WatchStats describes the traffic the server scored and its model.
+ *
+ * @generated from message netanomaly.v1.WatchStats
+ */
+export type WatchStats = Message<"netanomaly.v1.WatchStats"> & {
+  /**
+   * When the stats were taken, in UTC.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 1;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * Events scored per second over the last stats interval (about a second).
+   *
+   * @generated from field: double events_per_second = 2;
+   */
+  eventsPerSecond: number;
+
+  /**
+   * Anomalies flagged per second over the last stats interval.
+   *
+   * @generated from field: double anomalies_per_second = 3;
+   */
+  anomaliesPerSecond: number;
+
+  /**
+   * Events scored since the server started.
+   *
+   * @generated from field: uint64 events_total = 4;
+   */
+  eventsTotal: bigint;
+
+  /**
+   * Anomalies flagged since the server started.
+   *
+   * @generated from field: uint64 anomalies_total = 5;
+   */
+  anomaliesTotal: bigint;
+
+  /**
+   * Scores of the events scored over the last minute while someone was
+   * watching, counted in equal-width buckets: bucket i counts scores in
+   * [i / n, (i + 1) / n), where n is the number of buckets (the last bucket
+   * includes 1).
+   *
+   * @generated from field: repeated uint64 score_histogram = 6;
+   */
+  scoreHistogram: bigint[];
+
+  /**
+   * The model the server is scoring with and how its last reload went.
+   *
+   * @generated from field: netanomaly.v1.ModelStatus model = 7;
+   */
+  model?: ModelStatus | undefined;
+};
+
+/**
+ * Describes the message netanomaly.v1.WatchStats.
+ * Use `create(WatchStatsSchema)` to create a new message.
+ */
+export const WatchStatsSchema: GenMessage<WatchStats> = /*@__PURE__*/
+  messageDesc(file_netanomaly_v1_scoring_service, 12);
+
+/**
+ * ModelStatus is the loaded model and the outcome of the last reload.
+ *
+ * @generated from message netanomaly.v1.ModelStatus
+ */
+export type ModelStatus = Message<"netanomaly.v1.ModelStatus"> & {
+  /**
+   * Version of the model being served; empty while none is loaded.
+   *
+   * @generated from field: string model_version = 1;
+   */
+  modelVersion: string;
+
+  /**
+   * Number of rows the model was trained on.
+   *
+   * @generated from field: uint64 training_rows = 2;
+   */
+  trainingRows: bigint;
+
+  /**
+   * Threshold the server takes verdicts at.
+   *
+   * @generated from field: double threshold = 3;
+   */
+  threshold: number;
+
+  /**
+   * When the server loaded the model being served, in UTC.
+   *
+   * @generated from field: google.protobuf.Timestamp loaded_time = 4;
+   */
+  loadedTime?: Timestamp | undefined;
+
+  /**
+   * When the last reload (SIGHUP or a changed model file) finished; unset
+   * if there has been none.
+   *
+   * @generated from field: google.protobuf.Timestamp last_reload_time = 5;
+   */
+  lastReloadTime?: Timestamp | undefined;
+
+  /**
+   * How the last reload ended: `swapped`, `unchanged` or `rejected`; empty
+   * if there has been none.
+   *
+   * @generated from field: string last_reload_outcome = 6;
+   */
+  lastReloadOutcome: string;
+
+  /**
+   * Why the last reload was rejected; empty otherwise.
+   *
+   * @generated from field: string last_reload_message = 7;
+   */
+  lastReloadMessage: string;
+};
+
+/**
+ * Describes the message netanomaly.v1.ModelStatus.
+ * Use `create(ModelStatusSchema)` to create a new message.
+ */
+export const ModelStatusSchema: GenMessage<ModelStatus> = /*@__PURE__*/
+  messageDesc(file_netanomaly_v1_scoring_service, 13);
+
+/**
  * ScoringService scores network events with an unsupervised Isolation
  * Forest held in memory by the server.
  *
@@ -429,9 +696,8 @@ export const ScoringService: GenService<{
   },
   /**
    * StreamScore scores events sent over one long-lived bidirectional stream.
-   * It is our only streaming RPC: an agent sends thousands of events per
-   * second, and one stream per agent avoids a round trip and a header block
-   * per event. The server answers every request with exactly one response
+   * An agent sends thousands of events per second, and one stream per agent
+   * avoids a round trip and a header block per event. The server answers every request with exactly one response
    * carrying the request's id, in order. A bad event gets an error result in
    * its response and the stream goes on.
    *
@@ -451,6 +717,24 @@ export const ScoringService: GenService<{
     methodKind: "unary";
     input: typeof GetModelInfoRequestSchema;
     output: typeof GetModelInfoResponseSchema;
+  },
+  /**
+   * WatchAnomalies streams what the server flags, for dashboards (server
+   * streaming). The first response replays the most recent anomalies the
+   * server kept (up to the request's backlog); after that, each response
+   * carries the anomalies scored since the previous one, and about once a
+   * second a response also carries the server's stats. The stream runs until
+   * the client cancels it or the server shuts down (then it ends with
+   * `unavailable`, and the client reconnects). Anomalies from every caller
+   * of Score and StreamScore are shown to every watcher, so a watcher needs
+   * the same API key as a scoring client.
+   *
+   * @generated from rpc netanomaly.v1.ScoringService.WatchAnomalies
+   */
+  watchAnomalies: {
+    methodKind: "server_streaming";
+    input: typeof WatchAnomaliesRequestSchema;
+    output: typeof WatchAnomaliesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_netanomaly_v1_scoring_service, 0);

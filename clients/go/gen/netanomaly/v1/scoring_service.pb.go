@@ -699,6 +699,440 @@ func (x *GetModelInfoResponse) GetFields() []string {
 	return nil
 }
 
+// WatchAnomaliesRequest sets up one watch.
+type WatchAnomaliesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many of the most recent anomalies to replay first, 0 to 500; larger
+	// values are taken as 500. The server keeps at most 500.
+	Backlog       uint32 `protobuf:"varint,1,opt,name=backlog,proto3" json:"backlog,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchAnomaliesRequest) Reset() {
+	*x = WatchAnomaliesRequest{}
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchAnomaliesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchAnomaliesRequest) ProtoMessage() {}
+
+func (x *WatchAnomaliesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchAnomaliesRequest.ProtoReflect.Descriptor instead.
+func (*WatchAnomaliesRequest) Descriptor() ([]byte, []int) {
+	return file_netanomaly_v1_scoring_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *WatchAnomaliesRequest) GetBacklog() uint32 {
+	if x != nil {
+		return x.Backlog
+	}
+	return 0
+}
+
+// WatchAnomaliesResponse carries new anomalies, stats, or both.
+type WatchAnomaliesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Anomalies scored since the previous response, oldest first. Empty in a
+	// response that carries only stats.
+	Anomalies []*Anomaly `protobuf:"bytes,1,rep,name=anomalies,proto3" json:"anomalies,omitempty"`
+	// The server's stats, set about once a second and in the first response.
+	Stats *WatchStats `protobuf:"bytes,2,opt,name=stats,proto3" json:"stats,omitempty"`
+	// Anomalies the server flagged but dropped from this stream because the
+	// watcher read too slowly, since the previous response. A watcher keeps
+	// at most 1000 anomalies waiting.
+	Dropped       uint64 `protobuf:"varint,3,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchAnomaliesResponse) Reset() {
+	*x = WatchAnomaliesResponse{}
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchAnomaliesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchAnomaliesResponse) ProtoMessage() {}
+
+func (x *WatchAnomaliesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchAnomaliesResponse.ProtoReflect.Descriptor instead.
+func (*WatchAnomaliesResponse) Descriptor() ([]byte, []int) {
+	return file_netanomaly_v1_scoring_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *WatchAnomaliesResponse) GetAnomalies() []*Anomaly {
+	if x != nil {
+		return x.Anomalies
+	}
+	return nil
+}
+
+func (x *WatchAnomaliesResponse) GetStats() *WatchStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+func (x *WatchAnomaliesResponse) GetDropped() uint64 {
+	if x != nil {
+		return x.Dropped
+	}
+	return 0
+}
+
+// Anomaly is one event the server scored at or above its threshold.
+type Anomaly struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Identifier of the anomaly's pattern: the first 16 hex digits of a
+	// SHA-256 over the event's process path, source address, destination
+	// (address or domain), destination port and protocol, and the name of its
+	// top contribution. Repeats of the same behaviour share it, so it can key
+	// alert grouping and feedback.
+	AlertId string `protobuf:"bytes,1,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
+	// When the server scored the event, in UTC.
+	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	// The event as the client sent it.
+	Event *NetworkEvent `protobuf:"bytes,3,opt,name=event,proto3" json:"event,omitempty"`
+	// Isolation Forest anomaly score in (0, 1].
+	Score float64 `protobuf:"fixed64,4,opt,name=score,proto3" json:"score,omitempty"`
+	// Threshold the event was flagged at.
+	Threshold float64 `protobuf:"fixed64,5,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	// Version of the model that scored the event.
+	ModelVersion string `protobuf:"bytes,6,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
+	// Features that contributed most to the score, largest first (at most 5).
+	Contributions []*FeatureContribution `protobuf:"bytes,7,rep,name=contributions,proto3" json:"contributions,omitempty"`
+	// Position of the anomaly among those the server flagged since it
+	// started, from 1. With `time` it identifies the anomaly, so a watcher
+	// that reconnects can tell the replayed backlog from new anomalies.
+	Sequence      uint64 `protobuf:"varint,8,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Anomaly) Reset() {
+	*x = Anomaly{}
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Anomaly) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Anomaly) ProtoMessage() {}
+
+func (x *Anomaly) ProtoReflect() protoreflect.Message {
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Anomaly.ProtoReflect.Descriptor instead.
+func (*Anomaly) Descriptor() ([]byte, []int) {
+	return file_netanomaly_v1_scoring_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Anomaly) GetAlertId() string {
+	if x != nil {
+		return x.AlertId
+	}
+	return ""
+}
+
+func (x *Anomaly) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *Anomaly) GetEvent() *NetworkEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *Anomaly) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *Anomaly) GetThreshold() float64 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *Anomaly) GetModelVersion() string {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return ""
+}
+
+func (x *Anomaly) GetContributions() []*FeatureContribution {
+	if x != nil {
+		return x.Contributions
+	}
+	return nil
+}
+
+func (x *Anomaly) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+// WatchStats describes the traffic the server scored and its model.
+type WatchStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the stats were taken, in UTC.
+	Time *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// Events scored per second over the last stats interval (about a second).
+	EventsPerSecond float64 `protobuf:"fixed64,2,opt,name=events_per_second,json=eventsPerSecond,proto3" json:"events_per_second,omitempty"`
+	// Anomalies flagged per second over the last stats interval.
+	AnomaliesPerSecond float64 `protobuf:"fixed64,3,opt,name=anomalies_per_second,json=anomaliesPerSecond,proto3" json:"anomalies_per_second,omitempty"`
+	// Events scored since the server started.
+	EventsTotal uint64 `protobuf:"varint,4,opt,name=events_total,json=eventsTotal,proto3" json:"events_total,omitempty"`
+	// Anomalies flagged since the server started.
+	AnomaliesTotal uint64 `protobuf:"varint,5,opt,name=anomalies_total,json=anomaliesTotal,proto3" json:"anomalies_total,omitempty"`
+	// Scores of the events scored over the last minute while someone was
+	// watching, counted in equal-width buckets: bucket i counts scores in
+	// [i / n, (i + 1) / n), where n is the number of buckets (the last bucket
+	// includes 1).
+	ScoreHistogram []uint64 `protobuf:"varint,6,rep,packed,name=score_histogram,json=scoreHistogram,proto3" json:"score_histogram,omitempty"`
+	// The model the server is scoring with and how its last reload went.
+	Model         *ModelStatus `protobuf:"bytes,7,opt,name=model,proto3" json:"model,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchStats) Reset() {
+	*x = WatchStats{}
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchStats) ProtoMessage() {}
+
+func (x *WatchStats) ProtoReflect() protoreflect.Message {
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchStats.ProtoReflect.Descriptor instead.
+func (*WatchStats) Descriptor() ([]byte, []int) {
+	return file_netanomaly_v1_scoring_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *WatchStats) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *WatchStats) GetEventsPerSecond() float64 {
+	if x != nil {
+		return x.EventsPerSecond
+	}
+	return 0
+}
+
+func (x *WatchStats) GetAnomaliesPerSecond() float64 {
+	if x != nil {
+		return x.AnomaliesPerSecond
+	}
+	return 0
+}
+
+func (x *WatchStats) GetEventsTotal() uint64 {
+	if x != nil {
+		return x.EventsTotal
+	}
+	return 0
+}
+
+func (x *WatchStats) GetAnomaliesTotal() uint64 {
+	if x != nil {
+		return x.AnomaliesTotal
+	}
+	return 0
+}
+
+func (x *WatchStats) GetScoreHistogram() []uint64 {
+	if x != nil {
+		return x.ScoreHistogram
+	}
+	return nil
+}
+
+func (x *WatchStats) GetModel() *ModelStatus {
+	if x != nil {
+		return x.Model
+	}
+	return nil
+}
+
+// ModelStatus is the loaded model and the outcome of the last reload.
+type ModelStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Version of the model being served; empty while none is loaded.
+	ModelVersion string `protobuf:"bytes,1,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
+	// Number of rows the model was trained on.
+	TrainingRows uint64 `protobuf:"varint,2,opt,name=training_rows,json=trainingRows,proto3" json:"training_rows,omitempty"`
+	// Threshold the server takes verdicts at.
+	Threshold float64 `protobuf:"fixed64,3,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	// When the server loaded the model being served, in UTC.
+	LoadedTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=loaded_time,json=loadedTime,proto3" json:"loaded_time,omitempty"`
+	// When the last reload (SIGHUP or a changed model file) finished; unset
+	// if there has been none.
+	LastReloadTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_reload_time,json=lastReloadTime,proto3" json:"last_reload_time,omitempty"`
+	// How the last reload ended: `swapped`, `unchanged` or `rejected`; empty
+	// if there has been none.
+	LastReloadOutcome string `protobuf:"bytes,6,opt,name=last_reload_outcome,json=lastReloadOutcome,proto3" json:"last_reload_outcome,omitempty"`
+	// Why the last reload was rejected; empty otherwise.
+	LastReloadMessage string `protobuf:"bytes,7,opt,name=last_reload_message,json=lastReloadMessage,proto3" json:"last_reload_message,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ModelStatus) Reset() {
+	*x = ModelStatus{}
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelStatus) ProtoMessage() {}
+
+func (x *ModelStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelStatus.ProtoReflect.Descriptor instead.
+func (*ModelStatus) Descriptor() ([]byte, []int) {
+	return file_netanomaly_v1_scoring_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ModelStatus) GetModelVersion() string {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return ""
+}
+
+func (x *ModelStatus) GetTrainingRows() uint64 {
+	if x != nil {
+		return x.TrainingRows
+	}
+	return 0
+}
+
+func (x *ModelStatus) GetThreshold() float64 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *ModelStatus) GetLoadedTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LoadedTime
+	}
+	return nil
+}
+
+func (x *ModelStatus) GetLastReloadTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastReloadTime
+	}
+	return nil
+}
+
+func (x *ModelStatus) GetLastReloadOutcome() string {
+	if x != nil {
+		return x.LastReloadOutcome
+	}
+	return ""
+}
+
+func (x *ModelStatus) GetLastReloadMessage() string {
+	if x != nil {
+		return x.LastReloadMessage
+	}
+	return ""
+}
+
 var File_netanomaly_v1_scoring_service_proto protoreflect.FileDescriptor
 
 const file_netanomaly_v1_scoring_service_proto_rawDesc = "" +
@@ -752,11 +1186,45 @@ const file_netanomaly_v1_scoring_service_proto_rawDesc = "" +
 	" \x01(\x01R\x0emodelThreshold\x12#\n" +
 	"\rtraining_rows\x18\v \x01(\x04R\ftrainingRows\x12\x1a\n" +
 	"\bfeatures\x18\f \x03(\tR\bfeatures\x12\x16\n" +
-	"\x06fields\x18\r \x03(\tR\x06fields2\x87\x02\n" +
+	"\x06fields\x18\r \x03(\tR\x06fields\"1\n" +
+	"\x15WatchAnomaliesRequest\x12\x18\n" +
+	"\abacklog\x18\x01 \x01(\rR\abacklog\"\x99\x01\n" +
+	"\x16WatchAnomaliesResponse\x124\n" +
+	"\tanomalies\x18\x01 \x03(\v2\x16.netanomaly.v1.AnomalyR\tanomalies\x12/\n" +
+	"\x05stats\x18\x02 \x01(\v2\x19.netanomaly.v1.WatchStatsR\x05stats\x12\x18\n" +
+	"\adropped\x18\x03 \x01(\x04R\adropped\"\xc6\x02\n" +
+	"\aAnomaly\x12\x19\n" +
+	"\balert_id\x18\x01 \x01(\tR\aalertId\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x121\n" +
+	"\x05event\x18\x03 \x01(\v2\x1b.netanomaly.v1.NetworkEventR\x05event\x12\x14\n" +
+	"\x05score\x18\x04 \x01(\x01R\x05score\x12\x1c\n" +
+	"\tthreshold\x18\x05 \x01(\x01R\tthreshold\x12#\n" +
+	"\rmodel_version\x18\x06 \x01(\tR\fmodelVersion\x12H\n" +
+	"\rcontributions\x18\a \x03(\v2\".netanomaly.v1.FeatureContributionR\rcontributions\x12\x1a\n" +
+	"\bsequence\x18\b \x01(\x04R\bsequence\"\xc1\x02\n" +
+	"\n" +
+	"WatchStats\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12*\n" +
+	"\x11events_per_second\x18\x02 \x01(\x01R\x0feventsPerSecond\x120\n" +
+	"\x14anomalies_per_second\x18\x03 \x01(\x01R\x12anomaliesPerSecond\x12!\n" +
+	"\fevents_total\x18\x04 \x01(\x04R\veventsTotal\x12'\n" +
+	"\x0fanomalies_total\x18\x05 \x01(\x04R\x0eanomaliesTotal\x12'\n" +
+	"\x0fscore_histogram\x18\x06 \x03(\x04R\x0escoreHistogram\x120\n" +
+	"\x05model\x18\a \x01(\v2\x1a.netanomaly.v1.ModelStatusR\x05model\"\xd8\x02\n" +
+	"\vModelStatus\x12#\n" +
+	"\rmodel_version\x18\x01 \x01(\tR\fmodelVersion\x12#\n" +
+	"\rtraining_rows\x18\x02 \x01(\x04R\ftrainingRows\x12\x1c\n" +
+	"\tthreshold\x18\x03 \x01(\x01R\tthreshold\x12;\n" +
+	"\vloaded_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"loadedTime\x12D\n" +
+	"\x10last_reload_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0elastReloadTime\x12.\n" +
+	"\x13last_reload_outcome\x18\x06 \x01(\tR\x11lastReloadOutcome\x12.\n" +
+	"\x13last_reload_message\x18\a \x01(\tR\x11lastReloadMessage2\xe8\x02\n" +
 	"\x0eScoringService\x12B\n" +
 	"\x05Score\x12\x1b.netanomaly.v1.ScoreRequest\x1a\x1c.netanomaly.v1.ScoreResponse\x12X\n" +
 	"\vStreamScore\x12!.netanomaly.v1.StreamScoreRequest\x1a\".netanomaly.v1.StreamScoreResponse(\x010\x01\x12W\n" +
-	"\fGetModelInfo\x12\".netanomaly.v1.GetModelInfoRequest\x1a#.netanomaly.v1.GetModelInfoResponseB\xc9\x01\n" +
+	"\fGetModelInfo\x12\".netanomaly.v1.GetModelInfoRequest\x1a#.netanomaly.v1.GetModelInfoResponse\x12_\n" +
+	"\x0eWatchAnomalies\x12$.netanomaly.v1.WatchAnomaliesRequest\x1a%.netanomaly.v1.WatchAnomaliesResponse0\x01B\xc9\x01\n" +
 	"\x11com.netanomaly.v1B\x13ScoringServiceProtoP\x01ZJgithub.com/netanomaly/netanomaly/clients/go/gen/netanomaly/v1;netanomalyv1\xa2\x02\x03NXX\xaa\x02\rNetanomaly.V1\xca\x02\rNetanomaly\\V1\xe2\x02\x19Netanomaly\\V1\\GPBMetadata\xea\x02\x0eNetanomaly::V1b\x06proto3"
 
 var (
@@ -771,44 +1239,60 @@ func file_netanomaly_v1_scoring_service_proto_rawDescGZIP() []byte {
 	return file_netanomaly_v1_scoring_service_proto_rawDescData
 }
 
-var file_netanomaly_v1_scoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_netanomaly_v1_scoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_netanomaly_v1_scoring_service_proto_goTypes = []any{
-	(*ScoreRequest)(nil),          // 0: netanomaly.v1.ScoreRequest
-	(*ScoreResponse)(nil),         // 1: netanomaly.v1.ScoreResponse
-	(*StreamScoreRequest)(nil),    // 2: netanomaly.v1.StreamScoreRequest
-	(*StreamScoreResponse)(nil),   // 3: netanomaly.v1.StreamScoreResponse
-	(*EventResult)(nil),           // 4: netanomaly.v1.EventResult
-	(*EventScore)(nil),            // 5: netanomaly.v1.EventScore
-	(*EventError)(nil),            // 6: netanomaly.v1.EventError
-	(*GetModelInfoRequest)(nil),   // 7: netanomaly.v1.GetModelInfoRequest
-	(*GetModelInfoResponse)(nil),  // 8: netanomaly.v1.GetModelInfoResponse
-	(*NetworkEvent)(nil),          // 9: netanomaly.v1.NetworkEvent
-	(Verdict)(0),                  // 10: netanomaly.v1.Verdict
-	(*FeatureContribution)(nil),   // 11: netanomaly.v1.FeatureContribution
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*ScoreRequest)(nil),           // 0: netanomaly.v1.ScoreRequest
+	(*ScoreResponse)(nil),          // 1: netanomaly.v1.ScoreResponse
+	(*StreamScoreRequest)(nil),     // 2: netanomaly.v1.StreamScoreRequest
+	(*StreamScoreResponse)(nil),    // 3: netanomaly.v1.StreamScoreResponse
+	(*EventResult)(nil),            // 4: netanomaly.v1.EventResult
+	(*EventScore)(nil),             // 5: netanomaly.v1.EventScore
+	(*EventError)(nil),             // 6: netanomaly.v1.EventError
+	(*GetModelInfoRequest)(nil),    // 7: netanomaly.v1.GetModelInfoRequest
+	(*GetModelInfoResponse)(nil),   // 8: netanomaly.v1.GetModelInfoResponse
+	(*WatchAnomaliesRequest)(nil),  // 9: netanomaly.v1.WatchAnomaliesRequest
+	(*WatchAnomaliesResponse)(nil), // 10: netanomaly.v1.WatchAnomaliesResponse
+	(*Anomaly)(nil),                // 11: netanomaly.v1.Anomaly
+	(*WatchStats)(nil),             // 12: netanomaly.v1.WatchStats
+	(*ModelStatus)(nil),            // 13: netanomaly.v1.ModelStatus
+	(*NetworkEvent)(nil),           // 14: netanomaly.v1.NetworkEvent
+	(Verdict)(0),                   // 15: netanomaly.v1.Verdict
+	(*FeatureContribution)(nil),    // 16: netanomaly.v1.FeatureContribution
+	(*timestamppb.Timestamp)(nil),  // 17: google.protobuf.Timestamp
 }
 var file_netanomaly_v1_scoring_service_proto_depIdxs = []int32{
-	9,  // 0: netanomaly.v1.ScoreRequest.event:type_name -> netanomaly.v1.NetworkEvent
-	10, // 1: netanomaly.v1.ScoreResponse.verdict:type_name -> netanomaly.v1.Verdict
-	11, // 2: netanomaly.v1.ScoreResponse.contributions:type_name -> netanomaly.v1.FeatureContribution
-	9,  // 3: netanomaly.v1.StreamScoreRequest.events:type_name -> netanomaly.v1.NetworkEvent
+	14, // 0: netanomaly.v1.ScoreRequest.event:type_name -> netanomaly.v1.NetworkEvent
+	15, // 1: netanomaly.v1.ScoreResponse.verdict:type_name -> netanomaly.v1.Verdict
+	16, // 2: netanomaly.v1.ScoreResponse.contributions:type_name -> netanomaly.v1.FeatureContribution
+	14, // 3: netanomaly.v1.StreamScoreRequest.events:type_name -> netanomaly.v1.NetworkEvent
 	4,  // 4: netanomaly.v1.StreamScoreResponse.results:type_name -> netanomaly.v1.EventResult
 	5,  // 5: netanomaly.v1.EventResult.score:type_name -> netanomaly.v1.EventScore
 	6,  // 6: netanomaly.v1.EventResult.error:type_name -> netanomaly.v1.EventError
-	10, // 7: netanomaly.v1.EventScore.verdict:type_name -> netanomaly.v1.Verdict
-	11, // 8: netanomaly.v1.EventScore.contributions:type_name -> netanomaly.v1.FeatureContribution
-	12, // 9: netanomaly.v1.GetModelInfoResponse.data_end_time:type_name -> google.protobuf.Timestamp
-	0,  // 10: netanomaly.v1.ScoringService.Score:input_type -> netanomaly.v1.ScoreRequest
-	2,  // 11: netanomaly.v1.ScoringService.StreamScore:input_type -> netanomaly.v1.StreamScoreRequest
-	7,  // 12: netanomaly.v1.ScoringService.GetModelInfo:input_type -> netanomaly.v1.GetModelInfoRequest
-	1,  // 13: netanomaly.v1.ScoringService.Score:output_type -> netanomaly.v1.ScoreResponse
-	3,  // 14: netanomaly.v1.ScoringService.StreamScore:output_type -> netanomaly.v1.StreamScoreResponse
-	8,  // 15: netanomaly.v1.ScoringService.GetModelInfo:output_type -> netanomaly.v1.GetModelInfoResponse
-	13, // [13:16] is the sub-list for method output_type
-	10, // [10:13] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	15, // 7: netanomaly.v1.EventScore.verdict:type_name -> netanomaly.v1.Verdict
+	16, // 8: netanomaly.v1.EventScore.contributions:type_name -> netanomaly.v1.FeatureContribution
+	17, // 9: netanomaly.v1.GetModelInfoResponse.data_end_time:type_name -> google.protobuf.Timestamp
+	11, // 10: netanomaly.v1.WatchAnomaliesResponse.anomalies:type_name -> netanomaly.v1.Anomaly
+	12, // 11: netanomaly.v1.WatchAnomaliesResponse.stats:type_name -> netanomaly.v1.WatchStats
+	17, // 12: netanomaly.v1.Anomaly.time:type_name -> google.protobuf.Timestamp
+	14, // 13: netanomaly.v1.Anomaly.event:type_name -> netanomaly.v1.NetworkEvent
+	16, // 14: netanomaly.v1.Anomaly.contributions:type_name -> netanomaly.v1.FeatureContribution
+	17, // 15: netanomaly.v1.WatchStats.time:type_name -> google.protobuf.Timestamp
+	13, // 16: netanomaly.v1.WatchStats.model:type_name -> netanomaly.v1.ModelStatus
+	17, // 17: netanomaly.v1.ModelStatus.loaded_time:type_name -> google.protobuf.Timestamp
+	17, // 18: netanomaly.v1.ModelStatus.last_reload_time:type_name -> google.protobuf.Timestamp
+	0,  // 19: netanomaly.v1.ScoringService.Score:input_type -> netanomaly.v1.ScoreRequest
+	2,  // 20: netanomaly.v1.ScoringService.StreamScore:input_type -> netanomaly.v1.StreamScoreRequest
+	7,  // 21: netanomaly.v1.ScoringService.GetModelInfo:input_type -> netanomaly.v1.GetModelInfoRequest
+	9,  // 22: netanomaly.v1.ScoringService.WatchAnomalies:input_type -> netanomaly.v1.WatchAnomaliesRequest
+	1,  // 23: netanomaly.v1.ScoringService.Score:output_type -> netanomaly.v1.ScoreResponse
+	3,  // 24: netanomaly.v1.ScoringService.StreamScore:output_type -> netanomaly.v1.StreamScoreResponse
+	8,  // 25: netanomaly.v1.ScoringService.GetModelInfo:output_type -> netanomaly.v1.GetModelInfoResponse
+	10, // 26: netanomaly.v1.ScoringService.WatchAnomalies:output_type -> netanomaly.v1.WatchAnomaliesResponse
+	23, // [23:27] is the sub-list for method output_type
+	19, // [19:23] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_netanomaly_v1_scoring_service_proto_init() }
@@ -827,7 +1311,7 @@ func file_netanomaly_v1_scoring_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netanomaly_v1_scoring_service_proto_rawDesc), len(file_netanomaly_v1_scoring_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

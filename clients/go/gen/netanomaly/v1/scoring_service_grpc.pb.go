@@ -19,9 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ScoringService_Score_FullMethodName        = "/netanomaly.v1.ScoringService/Score"
-	ScoringService_StreamScore_FullMethodName  = "/netanomaly.v1.ScoringService/StreamScore"
-	ScoringService_GetModelInfo_FullMethodName = "/netanomaly.v1.ScoringService/GetModelInfo"
+	ScoringService_Score_FullMethodName          = "/netanomaly.v1.ScoringService/Score"
+	ScoringService_StreamScore_FullMethodName    = "/netanomaly.v1.ScoringService/StreamScore"
+	ScoringService_GetModelInfo_FullMethodName   = "/netanomaly.v1.ScoringService/GetModelInfo"
+	ScoringService_WatchAnomalies_FullMethodName = "/netanomaly.v1.ScoringService/WatchAnomalies"
 )
 
 // ScoringServiceClient is the client API for ScoringService service.
@@ -46,14 +47,23 @@ type ScoringServiceClient interface {
 	// callers; agents use StreamScore.
 	Score(ctx context.Context, in *ScoreRequest, opts ...grpc.CallOption) (*ScoreResponse, error)
 	// StreamScore scores events sent over one long-lived bidirectional stream.
-	// It is our only streaming RPC: an agent sends thousands of events per
-	// second, and one stream per agent avoids a round trip and a header block
-	// per event. The server answers every request with exactly one response
+	// An agent sends thousands of events per second, and one stream per agent
+	// avoids a round trip and a header block per event. The server answers every request with exactly one response
 	// carrying the request's id, in order. A bad event gets an error result in
 	// its response and the stream goes on.
 	StreamScore(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamScoreRequest, StreamScoreResponse], error)
 	// GetModelInfo describes the model the server is scoring with.
 	GetModelInfo(ctx context.Context, in *GetModelInfoRequest, opts ...grpc.CallOption) (*GetModelInfoResponse, error)
+	// WatchAnomalies streams what the server flags, for dashboards (server
+	// streaming). The first response replays the most recent anomalies the
+	// server kept (up to the request's backlog); after that, each response
+	// carries the anomalies scored since the previous one, and about once a
+	// second a response also carries the server's stats. The stream runs until
+	// the client cancels it or the server shuts down (then it ends with
+	// `unavailable`, and the client reconnects). Anomalies from every caller
+	// of Score and StreamScore are shown to every watcher, so a watcher needs
+	// the same API key as a scoring client.
+	WatchAnomalies(ctx context.Context, in *WatchAnomaliesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchAnomaliesResponse], error)
 }
 
 type scoringServiceClient struct {
@@ -97,6 +107,25 @@ func (c *scoringServiceClient) GetModelInfo(ctx context.Context, in *GetModelInf
 	return out, nil
 }
 
+func (c *scoringServiceClient) WatchAnomalies(ctx context.Context, in *WatchAnomaliesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchAnomaliesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ScoringService_ServiceDesc.Streams[1], ScoringService_WatchAnomalies_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchAnomaliesRequest, WatchAnomaliesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ScoringService_WatchAnomaliesClient = grpc.ServerStreamingClient[WatchAnomaliesResponse]
+
 // ScoringServiceServer is the server API for ScoringService service.
 // All implementations must embed UnimplementedScoringServiceServer
 // for forward compatibility.
@@ -119,14 +148,23 @@ type ScoringServiceServer interface {
 	// callers; agents use StreamScore.
 	Score(context.Context, *ScoreRequest) (*ScoreResponse, error)
 	// StreamScore scores events sent over one long-lived bidirectional stream.
-	// It is our only streaming RPC: an agent sends thousands of events per
-	// second, and one stream per agent avoids a round trip and a header block
-	// per event. The server answers every request with exactly one response
+	// An agent sends thousands of events per second, and one stream per agent
+	// avoids a round trip and a header block per event. The server answers every request with exactly one response
 	// carrying the request's id, in order. A bad event gets an error result in
 	// its response and the stream goes on.
 	StreamScore(grpc.BidiStreamingServer[StreamScoreRequest, StreamScoreResponse]) error
 	// GetModelInfo describes the model the server is scoring with.
 	GetModelInfo(context.Context, *GetModelInfoRequest) (*GetModelInfoResponse, error)
+	// WatchAnomalies streams what the server flags, for dashboards (server
+	// streaming). The first response replays the most recent anomalies the
+	// server kept (up to the request's backlog); after that, each response
+	// carries the anomalies scored since the previous one, and about once a
+	// second a response also carries the server's stats. The stream runs until
+	// the client cancels it or the server shuts down (then it ends with
+	// `unavailable`, and the client reconnects). Anomalies from every caller
+	// of Score and StreamScore are shown to every watcher, so a watcher needs
+	// the same API key as a scoring client.
+	WatchAnomalies(*WatchAnomaliesRequest, grpc.ServerStreamingServer[WatchAnomaliesResponse]) error
 	mustEmbedUnimplementedScoringServiceServer()
 }
 
@@ -145,6 +183,9 @@ func (UnimplementedScoringServiceServer) StreamScore(grpc.BidiStreamingServer[St
 }
 func (UnimplementedScoringServiceServer) GetModelInfo(context.Context, *GetModelInfoRequest) (*GetModelInfoResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetModelInfo not implemented")
+}
+func (UnimplementedScoringServiceServer) WatchAnomalies(*WatchAnomaliesRequest, grpc.ServerStreamingServer[WatchAnomaliesResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchAnomalies not implemented")
 }
 func (UnimplementedScoringServiceServer) mustEmbedUnimplementedScoringServiceServer() {}
 func (UnimplementedScoringServiceServer) testEmbeddedByValue()                        {}
@@ -210,6 +251,17 @@ func _ScoringService_GetModelInfo_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ScoringService_WatchAnomalies_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchAnomaliesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ScoringServiceServer).WatchAnomalies(m, &grpc.GenericServerStream[WatchAnomaliesRequest, WatchAnomaliesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ScoringService_WatchAnomaliesServer = grpc.ServerStreamingServer[WatchAnomaliesResponse]
+
 // ScoringService_ServiceDesc is the grpc.ServiceDesc for ScoringService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -232,6 +284,11 @@ var ScoringService_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _ScoringService_StreamScore_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "WatchAnomalies",
+			Handler:       _ScoringService_WatchAnomalies_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "netanomaly/v1/scoring_service.proto",

@@ -7,6 +7,26 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class Anomaly(_message.Message):
+    __slots__ = ["alert_id", "contributions", "event", "model_version", "score", "sequence", "threshold", "time"]
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTRIBUTIONS_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    alert_id: str
+    contributions: _containers.RepeatedCompositeFieldContainer[_telemetry_pb2.FeatureContribution]
+    event: _telemetry_pb2.NetworkEvent
+    model_version: str
+    score: float
+    sequence: int
+    threshold: float
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, alert_id: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., event: _Optional[_Union[_telemetry_pb2.NetworkEvent, _Mapping]] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., model_version: _Optional[str] = ..., contributions: _Optional[_Iterable[_Union[_telemetry_pb2.FeatureContribution, _Mapping]]] = ..., sequence: _Optional[int] = ...) -> None: ...
+
 class EventError(_message.Message):
     __slots__ = ["code", "field", "message"]
     CODE_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +89,24 @@ class GetModelInfoResponse(_message.Message):
     training_rows: int
     def __init__(self, model_version: _Optional[str] = ..., format_version: _Optional[int] = ..., data_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., n_estimators: _Optional[int] = ..., max_samples: _Optional[int] = ..., max_depth: _Optional[int] = ..., seed: _Optional[int] = ..., contamination: _Optional[float] = ..., threshold: _Optional[float] = ..., model_threshold: _Optional[float] = ..., training_rows: _Optional[int] = ..., features: _Optional[_Iterable[str]] = ..., fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ModelStatus(_message.Message):
+    __slots__ = ["last_reload_message", "last_reload_outcome", "last_reload_time", "loaded_time", "model_version", "threshold", "training_rows"]
+    LAST_RELOAD_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    LAST_RELOAD_OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    LAST_RELOAD_TIME_FIELD_NUMBER: _ClassVar[int]
+    LOADED_TIME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_ROWS_FIELD_NUMBER: _ClassVar[int]
+    last_reload_message: str
+    last_reload_outcome: str
+    last_reload_time: _timestamp_pb2.Timestamp
+    loaded_time: _timestamp_pb2.Timestamp
+    model_version: str
+    threshold: float
+    training_rows: int
+    def __init__(self, model_version: _Optional[str] = ..., training_rows: _Optional[int] = ..., threshold: _Optional[float] = ..., loaded_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., last_reload_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., last_reload_outcome: _Optional[str] = ..., last_reload_message: _Optional[str] = ...) -> None: ...
+
 class ScoreRequest(_message.Message):
     __slots__ = ["event"]
     EVENT_FIELD_NUMBER: _ClassVar[int]
@@ -108,3 +146,37 @@ class StreamScoreResponse(_message.Message):
     results: _containers.RepeatedCompositeFieldContainer[EventResult]
     threshold: float
     def __init__(self, request_id: _Optional[str] = ..., results: _Optional[_Iterable[_Union[EventResult, _Mapping]]] = ..., model_version: _Optional[str] = ..., threshold: _Optional[float] = ...) -> None: ...
+
+class WatchAnomaliesRequest(_message.Message):
+    __slots__ = ["backlog"]
+    BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    backlog: int
+    def __init__(self, backlog: _Optional[int] = ...) -> None: ...
+
+class WatchAnomaliesResponse(_message.Message):
+    __slots__ = ["anomalies", "dropped", "stats"]
+    ANOMALIES_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    anomalies: _containers.RepeatedCompositeFieldContainer[Anomaly]
+    dropped: int
+    stats: WatchStats
+    def __init__(self, anomalies: _Optional[_Iterable[_Union[Anomaly, _Mapping]]] = ..., stats: _Optional[_Union[WatchStats, _Mapping]] = ..., dropped: _Optional[int] = ...) -> None: ...
+
+class WatchStats(_message.Message):
+    __slots__ = ["anomalies_per_second", "anomalies_total", "events_per_second", "events_total", "model", "score_histogram", "time"]
+    ANOMALIES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    ANOMALIES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    SCORE_HISTOGRAM_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    anomalies_per_second: float
+    anomalies_total: int
+    events_per_second: float
+    events_total: int
+    model: ModelStatus
+    score_histogram: _containers.RepeatedScalarFieldContainer[int]
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., events_per_second: _Optional[float] = ..., anomalies_per_second: _Optional[float] = ..., events_total: _Optional[int] = ..., anomalies_total: _Optional[int] = ..., score_histogram: _Optional[_Iterable[int]] = ..., model: _Optional[_Union[ModelStatus, _Mapping]] = ...) -> None: ...

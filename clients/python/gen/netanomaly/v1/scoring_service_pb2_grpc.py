@@ -42,6 +42,11 @@ class ScoringServiceStub(object):
                 request_serializer=netanomaly_dot_v1_dot_scoring__service__pb2.GetModelInfoRequest.SerializeToString,
                 response_deserializer=netanomaly_dot_v1_dot_scoring__service__pb2.GetModelInfoResponse.FromString,
                 )
+        self.WatchAnomalies = channel.unary_stream(
+                '/netanomaly.v1.ScoringService/WatchAnomalies',
+                request_serializer=netanomaly_dot_v1_dot_scoring__service__pb2.WatchAnomaliesRequest.SerializeToString,
+                response_deserializer=netanomaly_dot_v1_dot_scoring__service__pb2.WatchAnomaliesResponse.FromString,
+                )
 
 
 class ScoringServiceServicer(object):
@@ -70,9 +75,8 @@ class ScoringServiceServicer(object):
 
     def StreamScore(self, request_iterator, context):
         """StreamScore scores events sent over one long-lived bidirectional stream.
-        It is our only streaming RPC: an agent sends thousands of events per
-        second, and one stream per agent avoids a round trip and a header block
-        per event. The server answers every request with exactly one response
+        An agent sends thousands of events per second, and one stream per agent
+        avoids a round trip and a header block per event. The server answers every request with exactly one response
         carrying the request's id, in order. A bad event gets an error result in
         its response and the stream goes on.
         """
@@ -82,6 +86,21 @@ class ScoringServiceServicer(object):
 
     def GetModelInfo(self, request, context):
         """GetModelInfo describes the model the server is scoring with.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchAnomalies(self, request, context):
+        """WatchAnomalies streams what the server flags, for dashboards (server
+        streaming). The first response replays the most recent anomalies the
+        server kept (up to the request's backlog); after that, each response
+        carries the anomalies scored since the previous one, and about once a
+        second a response also carries the server's stats. The stream runs until
+        the client cancels it or the server shuts down (then it ends with
+        `unavailable`, and the client reconnects). Anomalies from every caller
+        of Score and StreamScore are shown to every watcher, so a watcher needs
+        the same API key as a scoring client.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -104,6 +123,11 @@ def add_ScoringServiceServicer_to_server(servicer, server):
                     servicer.GetModelInfo,
                     request_deserializer=netanomaly_dot_v1_dot_scoring__service__pb2.GetModelInfoRequest.FromString,
                     response_serializer=netanomaly_dot_v1_dot_scoring__service__pb2.GetModelInfoResponse.SerializeToString,
+            ),
+            'WatchAnomalies': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchAnomalies,
+                    request_deserializer=netanomaly_dot_v1_dot_scoring__service__pb2.WatchAnomaliesRequest.FromString,
+                    response_serializer=netanomaly_dot_v1_dot_scoring__service__pb2.WatchAnomaliesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -176,5 +200,22 @@ class ScoringService(object):
         return grpc.experimental.unary_unary(request, target, '/netanomaly.v1.ScoringService/GetModelInfo',
             netanomaly_dot_v1_dot_scoring__service__pb2.GetModelInfoRequest.SerializeToString,
             netanomaly_dot_v1_dot_scoring__service__pb2.GetModelInfoResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def WatchAnomalies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/netanomaly.v1.ScoringService/WatchAnomalies',
+            netanomaly_dot_v1_dot_scoring__service__pb2.WatchAnomaliesRequest.SerializeToString,
+            netanomaly_dot_v1_dot_scoring__service__pb2.WatchAnomaliesResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
