@@ -9,6 +9,12 @@ import {
   type SecurityConfig,
 } from "./auth-config.js";
 import { availableCpus } from "./cpu-limit.js";
+import {
+  OPERATIONS_FLAGS,
+  OPERATIONS_USAGE,
+  type OperationsConfig,
+  parseOperationsConfig,
+} from "./operations-config.js";
 
 /**
  * Repository (or image) root: the nearest folder above this file holding
@@ -33,7 +39,9 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 /** One line of usage, printed with every usage error. */
 export const USAGE =
   "usage: npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T] [--stats-interval S] [--workers N|auto] [--no-fast-path] " +
-  SECURITY_USAGE;
+  SECURITY_USAGE +
+  " " +
+  OPERATIONS_USAGE;
 
 /** The server's settings after flags, environment and defaults are merged. */
 export interface ServerConfig {
@@ -62,6 +70,8 @@ export interface ServerConfig {
    * one runs a supervisor that forks them (`workers.ts`).
    */
   workers: number;
+  /** Metrics endpoint, alert outputs, de-duplication, suppressions; see `operations-config.ts`. */
+  operations: OperationsConfig;
 }
 
 /** Largest `--workers`. */
@@ -84,6 +94,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     "no-fast-path": { type: "boolean" },
     workers: { type: "string" },
     ...SECURITY_FLAGS,
+    ...OPERATIONS_FLAGS,
   });
   const pick = (flag: string, envName: string): string | undefined => {
     const v = values[flag];
@@ -136,6 +147,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     ...(statsIntervalS !== undefined ? { statsIntervalS } : {}),
     fastPath: values["no-fast-path"] !== true,
     workers,
+    operations: parseOperationsConfig(values, env, (m) => new UsageError(m)),
   };
 }
 
