@@ -60,6 +60,19 @@ describe("findSuppression()", () => {
     expect(findSuppression(rules, e, Date.parse("2019-12-31T00:00:00Z"))?.id).toBe("rules.jsonl:4");
   });
 
+  it("matches a domain by suffix", () => {
+    const { rules: r } = parseSuppressions(
+      '{"match":{"dest_domain":{"suffix":".corp.local"}},"reason":"lan"}',
+      "f",
+    );
+    expect(
+      findSuppression(r, anomaly(0, { domain: "printer.corp.local" }).event, now),
+    ).toBeDefined();
+    expect(
+      findSuppression(r, anomaly(0, { domain: "corp.local.evil.io" }).event, now),
+    ).toBeUndefined();
+  });
+
   it("needs every field of a rule to match", () => {
     const e = anomaly(0, { src: "10.0.0.9", proc: "/opt/x" }).event;
     expect(findSuppression(rules, e, now)).toBeUndefined();

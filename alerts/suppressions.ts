@@ -11,7 +11,7 @@ import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
  *
  * `match` names event fields by their telemetry column names; every field
  * given must match (AND). A string is an exact match; `{"exact": v}`,
- * `{"prefix": "…"}` for text fields, `{"cidr": "a.b.c.d/n"}` for
+ * `{"prefix": "…"}`, `{"suffix": "…"}` (a domain) for text fields, `{"cidr": "a.b.c.d/n"}` for
  * `source_ip`/`dest_ip`, `{"range": [lo, hi]}` (inclusive) for `dest_port`,
  * `bytes_sent`, `bytes_recv`. `reason` is required; `expires` (ISO 8601) is
  * optional, and an expired rule matches nothing. `id` defaults to
@@ -163,7 +163,7 @@ function conditionOf(field: string, cond: unknown): Test {
       : { exact: cond };
   const kinds = Object.keys(spec);
   if (kinds.length !== 1) {
-    throw new RuleError(`${at}: give exactly one of exact, prefix, cidr, range`);
+    throw new RuleError(`${at}: give exactly one of exact, prefix, suffix, cidr, range`);
   }
   const kind = kinds[0] as string;
   const value = spec[kind];
@@ -175,6 +175,9 @@ function conditionOf(field: string, cond: unknown): Test {
     if (kind === "prefix" && typeof value === "string" && value !== "") {
       return (e) => get(e).startsWith(value);
     }
+    if (kind === "suffix" && typeof value === "string" && value !== "") {
+      return (e) => get(e).endsWith(value);
+    }
     if (kind === "cidr" && IP_FIELDS.has(field)) {
       const list = cidrList(value, at);
       return (e) => {
@@ -184,7 +187,7 @@ function conditionOf(field: string, cond: unknown): Test {
       };
     }
     throw new RuleError(
-      `${at}: ${kind} ${JSON.stringify(value)} does not apply (text fields take a string, {"exact"}, {"prefix"}${IP_FIELDS.has(field) ? ', {"cidr"}' : ""})`,
+      `${at}: ${kind} ${JSON.stringify(value)} does not apply (text fields take a string, {"exact"}, {"prefix"}, {"suffix"}${IP_FIELDS.has(field) ? ', {"cidr"}' : ""})`,
     );
   }
   const get = (e: NetworkEvent) => Number(e[num as keyof NetworkEvent]);

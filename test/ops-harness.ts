@@ -46,11 +46,16 @@ export interface ServerProcess {
  * once it logged `listening` (with `--workers`, `workers listening`).
  */
 export async function startServer(args: string[], track: (c: ChildProcess) => void) {
-  const child = spawn(TSX, [join(ROOT, "server/main.ts"), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, NETANOMALY_PORT: "", NETANOMALY_MODEL: "", NETANOMALY_HOST: "" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  // node itself, not the tsx wrapper: a SIGKILL after a failed test must reach the server.
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "server/main.ts"), ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NETANOMALY_PORT: "", NETANOMALY_MODEL: "", NETANOMALY_HOST: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   track(child);
   const lines: Record<string, unknown>[] = [];
   let stderr = "";
