@@ -26,7 +26,9 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
  * `runtime stats` (RSS, event-loop delay) every S seconds, for soak runs.
  * Tunes V8's old-generation growth first (see heap-tuning.ts). With
  * `--workers N` (N > 1) this process is the supervisor of N such servers
- * (workers.ts), each running this same file.
+ * (workers.ts), each running this same file. `--metrics` and the alert
+ * flags are wired in by operations.ts (the supervisor serves `/metrics`
+ * summed over its workers).
  */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

@@ -116,10 +116,12 @@ describe.skipIf(!present)(
       expect(b.anomalies).toBe(a.anomalies);
       expect(a.anomalies).toBeGreaterThan(0);
       const instances = [hostOf(fast.metricsUrl), hostOf(connect.metricsUrl)];
+      // A scrape after both streams ended: events scored, and the call handled.
       const scored = await eventually(
         async () => {
           const v = await byInstance("netanomaly_events_scored_total");
-          return instances.every((i) => v[i] === EVENTS) ? v : undefined;
+          const h = await byInstance('grpc_server_handled_total{grpc_method="StreamScore"}');
+          return instances.every((i) => v[i] === EVENTS && h[i] === 1) ? v : undefined;
         },
         30_000,
         "a scrape after the agent runs",
