@@ -181,21 +181,26 @@ describe.skipIf(!present)(
         }
       }
       const instances = [hostOf(fast.metricsUrl), hostOf(connect.metricsUrl)];
-      await eventually(
+      // Polled until one scrape holds all three (a scrape may fall between the calls).
+      const counts = async () => ({
+        ip: await byInstance('netanomaly_events_rejected_total{reason="dest_ip"}'),
+        event: await byInstance('netanomaly_events_rejected_total{reason="event"}'),
+        bad: await byInstance(
+          'grpc_server_handled_total{grpc_method="Score",grpc_code="InvalidArgument"}',
+        ),
+      });
+      const want = (c: Awaited<ReturnType<typeof counts>>) =>
+        instances.every((i) => c.ip[i] === 1 && c.event[i] === 1 && c.bad[i] === 2);
+      const seen = await eventually(
         async () => {
-          const v = await byInstance('netanomaly_events_rejected_total{reason="dest_ip"}');
-          return instances.every((i) => v[i] === 1) ? v : undefined;
+          const c = await counts();
+          return want(c) ? c : undefined;
         },
         30_000,
         "rejections scraped",
       );
-      const ev = await byInstance('netanomaly_events_rejected_total{reason="event"}');
-      const bad = await byInstance(
-        'grpc_server_handled_total{grpc_method="Score",grpc_code="InvalidArgument"}',
-      );
       for (const i of instances) {
-        expect(ev[i]).toBe(1);
-        expect(bad[i]).toBe(2);
+        expect([seen.ip[i], seen.event[i], seen.bad[i]]).toEqual([1, 1, 2]);
       }
     });
   },
