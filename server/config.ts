@@ -4,6 +4,11 @@ import { fileURLToPath } from "node:url";
 import { parseFlags, UsageError } from "../cli/usage-error.js";
 import { parseSecurityConfig, SECURITY_FLAGS, type SecurityConfig } from "./auth-config.js";
 import { availableCpus } from "./cpu-limit.js";
+import {
+  OPERATIONS_FLAGS,
+  type OperationsConfig,
+  parseOperationsConfig,
+} from "./operations-config.js";
 
 /**
  * Repository (or image) root: the nearest folder above this file holding
@@ -52,6 +57,8 @@ export interface ServerConfig {
    * one runs a supervisor that forks them (`workers.ts`).
    */
   workers: number;
+  /** Metrics endpoint, alert outputs, de-duplication, suppressions; see `operations-config.ts`. */
+  operations: OperationsConfig;
 }
 
 /** Largest `--workers`. */
@@ -74,6 +81,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     "no-fast-path": { type: "boolean" },
     workers: { type: "string" },
     ...SECURITY_FLAGS,
+    ...OPERATIONS_FLAGS,
   });
   const pick = (flag: string, envName: string): string | undefined => {
     const v = values[flag];
@@ -126,6 +134,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     ...(statsIntervalS !== undefined ? { statsIntervalS } : {}),
     fastPath: values["no-fast-path"] !== true,
     workers,
+    operations: parseOperationsConfig(values, env, (m) => new UsageError(m)),
   };
 }
 

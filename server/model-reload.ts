@@ -31,6 +31,8 @@ export interface ModelReloaderOptions {
   threshold?: number | undefined;
   /** See {@link RELOAD_DEBOUNCE_MS}. */
   debounceMs?: number;
+  /** Told how each reload ended (metrics). */
+  onOutcome?: (outcome: ReloadOutcome) => void;
 }
 
 /** Loads a new model file into a {@link ModelHolder} on demand or on change. */
@@ -106,6 +108,7 @@ export function createModelReloader(options: ModelReloaderOptions): ModelReloade
       () => load(trigger),
     );
     running = mine;
+    void mine.then((outcome) => options.onOutcome?.(outcome));
     void mine.finally(() => {
       if (running === mine) {
         running = undefined;

@@ -5,6 +5,8 @@ import type { Logger } from "pino";
 import type { Contribution, Detector } from "../detector/detector.js";
 import {
   type EventResult,
+  type FeedbackRequest,
+  type FeedbackResponse,
   GetModelInfoResponseSchema,
   type ScoreRequest,
   type ScoreResponse,
@@ -25,6 +27,7 @@ import {
   INVALID_ARGUMENT,
   MAX_BATCH_EVENTS,
   missingFieldError,
+  noAlertsError,
   noModelError,
   rateLimitedError,
   shuttingDownError,
@@ -58,6 +61,44 @@ export interface ScoringServiceOptions {
    * backs off and resends it on a new stream.
    */
   rateLimiter?: RateLimiter;
+  /** Told what each request or batch scored, rejected and flagged (metrics, alerts). */
+  observer?: ScoringObserver;
+  /** Answers `Feedback`; default: `failed_precondition`, the server has no alert outputs. */
+  feedback?: FeedbackHandler;
+}
+
+/** Answers one `Feedback` call; throws a `ConnectError` for a bad request or unknown alert. */
+export type FeedbackHandler = (req: FeedbackRequest) => Promise<FeedbackResponse>;
+
+/** An anomalous event as the {@link ScoringObserver} hears of it. */
+export interface ScoredAnomaly {
+  event: NetworkEvent;
+  score: number;
+  contributions: readonly Contribution[];
+  /** `request_id` of the stream batch, if the event came in one. */
+  requestId?: string;
+}
+
+/**
+ * Hears, once per request or stream batch (never per event, except for the
+ * rare rejected event), what the scoring functions did, on both the Connect
+ * path and the gRPC fast path: feeds metrics and alerts. Must not throw.
+ */
+export interface ScoringObserver {
+  /**
+   * Valid events of one request or batch were scored with `detector`:
+   * `scores[0..n)`; `anomalies` are those at or over its threshold.
+   */
+  scored(
+    detector: Detector,
+    scores: ArrayLike<number>,
+    n: number,
+    anomalies: readonly ScoredAnomaly[],
+  ): void;
+  /** `n` events were rejected for breaking a rule on `field`. */
+  rejected(field: string, n: number): void;
+  /** A call or batch was refused by the rate limiter. */
+  rateLimited(): void;
 }
 
 /**
@@ -70,13 +111,20 @@ export interface ScoringServiceOptions {
 export function createScoringService(
   options: ScoringServiceOptions,
 ): ServiceImpl<typeof ScoringService> {
-  const { models, rateLimiter } = options;
+  const { models, rateLimiter, observer } = options;
   const snapshot = () => snapshotDetector(models);
   const loggerOf = (ctx: HandlerContext) => ctx.values.get(rpcLoggerKey) ?? options.logger;
 
   return {
     score(req, ctx) {
-      return scoreRequest(req, models, rateLimiter, ctx.values.get(clientIdKey), loggerOf(ctx));
+      return scoreRequest(
+        req,
+        models,
+        rateLimiter,
+        ctx.values.get(clientIdKey),
+        loggerOf(ctx),
+        observer,
+      );
     },
 
     async *streamScore(requests, ctx) {
@@ -92,9 +140,16 @@ export function createScoringService(
         if (next.done === true) {
           return;
         }
-        checkRateLimit(rateLimiter, client, next.value.events.length);
-        yield scoreBatchRequest(next.value, snapshot(), scores, log, ctx.signal);
+        checkRateLimit(rateLimiter, client, next.value.events.length, observer);
+        yield scoreBatchRequest(next.value, snapshot(), scores, log, ctx.signal, observer);
       }
+    },
+
+    feedback(req) {
+      if (options.feedback === undefined) {
+        throw noAlertsError();
+      }
+      return options.feedback(req);
     },
 
     getModelInfo() {
@@ -142,12 +197,14 @@ export function checkRateLimit(
   rateLimiter: RateLimiter | undefined,
   client: string,
   events: number,
+  observer?: ScoringObserver,
 ): void {
   if (rateLimiter === undefined || !rateLimiter.enabled) {
     return;
   }
   const decision = rateLimiter.take(client, events);
   if (!decision.ok) {
+    observer?.rateLimited();
     throw rateLimitedError(`too many ${decision.limit} per second`, decision.retryAfterMs);
   }
 }
@@ -164,16 +221,19 @@ export function scoreRequest(
   rateLimiter: RateLimiter | undefined,
   client: string,
   log: Logger,
+  observer?: ScoringObserver,
 ): ScoreResponse {
   const event = req.event;
   if (event === undefined) {
+    observer?.rejected("event", 1);
     throw missingFieldError("event");
   }
   const violation = validateEvent(event);
   if (violation !== undefined) {
+    observer?.rejected(violation.field, 1);
     throw eventViolationError(violation);
   }
-  checkRateLimit(rateLimiter, client, 1);
+  checkRateLimit(rateLimiter, client, 1, observer);
   const detector = snapshotDetector(models);
   const { score, contributions } = detector.scoreAndExplain(event, TOP_CONTRIBUTIONS);
   const anomalous = score >= detector.threshold;
@@ -185,6 +245,7 @@ export function scoreRequest(
       contributions,
     });
   }
+  observer?.scored(detector, [score], 1, anomalous ? [{ event, score, contributions }] : []);
   return {
     $typeName: "netanomaly.v1.ScoreResponse",
     score,
@@ -210,11 +271,13 @@ export function scoreBatchRequest(
   scores: Float64Array,
   log: Logger,
   signal?: AbortSignal,
+  observer?: ScoringObserver,
 ): StreamScoreResponse {
   const { threshold } = detector;
   const modelVersion = detector.info.version;
   const batchProblem = checkBatch(req.requestId, req.events.length);
   if (batchProblem !== undefined) {
+    observer?.rejected(batchProblem.field, req.events.length);
     return streamResponse(req.requestId, modelVersion, threshold, [
       errorResult(batchProblem.field, batchProblem.message),
     ]);
@@ -234,11 +297,13 @@ export function scoreBatchRequest(
       positions.push(i);
     } else {
       results[i] = errorResult(violation.field, violation.message);
+      observer?.rejected(violation.field, 1);
     }
   }
   if (valid.length > 0) {
     detector.scoreBatch(valid, scores);
   }
+  let anomalies: ScoredAnomaly[] | undefined;
   for (let j = 0; j < valid.length; j++) {
     const score = scores[j] as number;
     const event = valid[j] as NetworkEvent;
@@ -253,6 +318,10 @@ export function scoreBatchRequest(
         contributions,
         requestId: req.requestId,
       });
+      if (observer !== undefined) {
+        anomalies ??= [];
+        anomalies.push({ event, score, contributions, requestId: req.requestId });
+      }
     }
     results[positions[j] as number] = {
       $typeName: "netanomaly.v1.EventResult",
@@ -267,8 +336,11 @@ export function scoreBatchRequest(
       },
     };
   }
+  observer?.scored(detector, scores, valid.length, anomalies ?? NO_ANOMALIES);
   return streamResponse(req.requestId, modelVersion, threshold, results);
 }
+
+const NO_ANOMALIES: readonly ScoredAnomaly[] = [];
 
 // Plain objects of the generated types: `create()` walks the schema per call,
 // which costs more than scoring an event; proto3 messages are plain objects anyway.

@@ -6,12 +6,14 @@ import {
   type ConnectRouter,
   type ConnectRouterOptions,
   createContextValues,
+  type Interceptor,
 } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import type { Detector } from "../detector/detector.js";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { ScoringService } from "../gen/netanomaly/v1/scoring_service_pb.js";
+import type { GrpcMetrics } from "../metrics/index.js";
 import {
   type ApiKeys,
   createApiKeys,
@@ -32,6 +34,7 @@ import { createModelHolder, type ModelHolder } from "./model-holder.js";
 import { createProtocolSniffer } from "./protocol-sniffer.js";
 import type { RateLimiter } from "./rate-limit.js";
 import { createRoutes } from "./routes.js";
+import type { FeedbackHandler, ScoringObserver } from "./scoring-service.js";
 import { createTlsListener, type TlsCredentials } from "./tls.js";
 
 /** Services the health service reports on: `""` is the whole server. */
@@ -76,6 +79,15 @@ export interface ServerOptions {
    * either way. Default true.
    */
   fastPath?: boolean;
+  /** Told what each request or batch scored, rejected and flagged (metrics, alerts). */
+  observer?: ScoringObserver;
+  /**
+   * gRPC server metrics: counted by `interceptor` on the Connect path and by
+   * the fast path itself. Default none.
+   */
+  metrics?: { grpc: GrpcMetrics; interceptor: Interceptor };
+  /** Answers the Feedback RPC; default: `failed_precondition` (no alert outputs). */
+  feedback?: FeedbackHandler;
 }
 
 /** A server built by {@link createServer}; nothing listens until `listen`. */
@@ -133,6 +145,8 @@ export function createServerParts(options: ServerOptions): ServerParts {
     health,
     closing: closing.signal,
     ...(options.rateLimiter === undefined ? {} : { rateLimiter: options.rateLimiter }),
+    ...(options.observer === undefined ? {} : { observer: options.observer }),
+    ...(options.feedback === undefined ? {} : { feedback: options.feedback }),
   });
   const auth = createAuthInterceptor({
     keys: options.apiKeys ?? createApiKeys([]),
@@ -144,8 +158,12 @@ export function createServerParts(options: ServerOptions): ServerParts {
     closing,
     connect: {
       routes,
-      // Logging outermost, so rejected calls are logged with their code.
-      interceptors: [createLoggingInterceptor(options.logger), auth],
+      // Metrics, then logging outermost, so rejected calls are counted and logged with their code.
+      interceptors: [
+        ...(options.metrics === undefined ? [] : [options.metrics.interceptor]),
+        createLoggingInterceptor(options.logger),
+        auth,
+      ],
       readMaxBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     },
   };
@@ -205,6 +223,8 @@ export function createServer(options: ServerOptions): NetanomalyServer {
           ...(options.maxMessageBytes === undefined
             ? {}
             : { maxMessageBytes: options.maxMessageBytes }),
+          ...(options.observer === undefined ? {} : { observer: options.observer }),
+          ...(options.metrics === undefined ? {} : { grpcMetrics: options.metrics.grpc }),
         });
   const adapter = connectNodeAdapter({
     ...connect,

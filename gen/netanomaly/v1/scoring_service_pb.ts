@@ -2,8 +2,8 @@
 // @generated from file netanomaly/v1/scoring_service.proto (package netanomaly.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { FeatureContribution, NetworkEvent, Verdict } from "./telemetry_pb.js";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file netanomaly/v1/scoring_service.proto.
  */
 export const file_netanomaly_v1_scoring_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNuZXRhbm9tYWx5L3YxL3Njb3Jpbmdfc2VydmljZS5wcm90bxINbmV0YW5vbWFseS52MSI6CgxTY29yZVJlcXVlc3QSKgoFZXZlbnQYASABKAsyGy5uZXRhbm9tYWx5LnYxLk5ldHdvcmtFdmVudCKsAQoNU2NvcmVSZXNwb25zZRINCgVzY29yZRgBIAEoARInCgd2ZXJkaWN0GAIgASgOMhYubmV0YW5vbWFseS52MS5WZXJkaWN0EhEKCXRocmVzaG9sZBgDIAEoARIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEjkKDWNvbnRyaWJ1dGlvbnMYBSADKAsyIi5uZXRhbm9tYWx5LnYxLkZlYXR1cmVDb250cmlidXRpb24iVQoSU3RyZWFtU2NvcmVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSKwoGZXZlbnRzGAIgAygLMhsubmV0YW5vbWFseS52MS5OZXR3b3JrRXZlbnQigAEKE1N0cmVhbVNjb3JlUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIrCgdyZXN1bHRzGAIgAygLMhoubmV0YW5vbWFseS52MS5FdmVudFJlc3VsdBIVCg1tb2RlbF92ZXJzaW9uGAMgASgJEhEKCXRocmVzaG9sZBgEIAEoASJwCgtFdmVudFJlc3VsdBIqCgVzY29yZRgBIAEoCzIZLm5ldGFub21hbHkudjEuRXZlbnRTY29yZUgAEioKBWVycm9yGAIgASgLMhkubmV0YW5vbWFseS52MS5FdmVudEVycm9ySABCCQoHb3V0Y29tZSJ/CgpFdmVudFNjb3JlEg0KBXNjb3JlGAEgASgBEicKB3ZlcmRpY3QYAiABKA4yFi5uZXRhbm9tYWx5LnYxLlZlcmRpY3QSOQoNY29udHJpYnV0aW9ucxgDIAMoCzIiLm5ldGFub21hbHkudjEuRmVhdHVyZUNvbnRyaWJ1dGlvbiI6CgpFdmVudEVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVmaWVsZBgDIAEoCSIVChNHZXRNb2RlbEluZm9SZXF1ZXN0IsACChRHZXRNb2RlbEluZm9SZXNwb25zZRIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEhYKDmZvcm1hdF92ZXJzaW9uGAIgASgNEjEKDWRhdGFfZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG5fZXN0aW1hdG9ycxgEIAEoDRITCgttYXhfc2FtcGxlcxgFIAEoDRIRCgltYXhfZGVwdGgYBiABKA0SDAoEc2VlZBgHIAEoBBIVCg1jb250YW1pbmF0aW9uGAggASgBEhEKCXRocmVzaG9sZBgJIAEoARIXCg9tb2RlbF90aHJlc2hvbGQYCiABKAESFQoNdHJhaW5pbmdfcm93cxgLIAEoBBIQCghmZWF0dXJlcxgMIAMoCRIOCgZmaWVsZHMYDSADKAkyhwIKDlNjb3JpbmdTZXJ2aWNlEkIKBVNjb3JlEhsubmV0YW5vbWFseS52MS5TY29yZVJlcXVlc3QaHC5uZXRhbm9tYWx5LnYxLlNjb3JlUmVzcG9uc2USWAoLU3RyZWFtU2NvcmUSIS5uZXRhbm9tYWx5LnYxLlN0cmVhbVNjb3JlUmVxdWVzdBoiLm5ldGFub21hbHkudjEuU3RyZWFtU2NvcmVSZXNwb25zZSgBMAESVwoMR2V0TW9kZWxJbmZvEiIubmV0YW5vbWFseS52MS5HZXRNb2RlbEluZm9SZXF1ZXN0GiMubmV0YW5vbWFseS52MS5HZXRNb2RlbEluZm9SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_netanomaly_v1_telemetry]);
+  fileDesc("CiNuZXRhbm9tYWx5L3YxL3Njb3Jpbmdfc2VydmljZS5wcm90bxINbmV0YW5vbWFseS52MSI6CgxTY29yZVJlcXVlc3QSKgoFZXZlbnQYASABKAsyGy5uZXRhbm9tYWx5LnYxLk5ldHdvcmtFdmVudCKsAQoNU2NvcmVSZXNwb25zZRINCgVzY29yZRgBIAEoARInCgd2ZXJkaWN0GAIgASgOMhYubmV0YW5vbWFseS52MS5WZXJkaWN0EhEKCXRocmVzaG9sZBgDIAEoARIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEjkKDWNvbnRyaWJ1dGlvbnMYBSADKAsyIi5uZXRhbm9tYWx5LnYxLkZlYXR1cmVDb250cmlidXRpb24iVQoSU3RyZWFtU2NvcmVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSKwoGZXZlbnRzGAIgAygLMhsubmV0YW5vbWFseS52MS5OZXR3b3JrRXZlbnQigAEKE1N0cmVhbVNjb3JlUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIrCgdyZXN1bHRzGAIgAygLMhoubmV0YW5vbWFseS52MS5FdmVudFJlc3VsdBIVCg1tb2RlbF92ZXJzaW9uGAMgASgJEhEKCXRocmVzaG9sZBgEIAEoASJwCgtFdmVudFJlc3VsdBIqCgVzY29yZRgBIAEoCzIZLm5ldGFub21hbHkudjEuRXZlbnRTY29yZUgAEioKBWVycm9yGAIgASgLMhkubmV0YW5vbWFseS52MS5FdmVudEVycm9ySABCCQoHb3V0Y29tZSJ/CgpFdmVudFNjb3JlEg0KBXNjb3JlGAEgASgBEicKB3ZlcmRpY3QYAiABKA4yFi5uZXRhbm9tYWx5LnYxLlZlcmRpY3QSOQoNY29udHJpYnV0aW9ucxgDIAMoCzIiLm5ldGFub21hbHkudjEuRmVhdHVyZUNvbnRyaWJ1dGlvbiI6CgpFdmVudEVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVmaWVsZBgDIAEoCSIVChNHZXRNb2RlbEluZm9SZXF1ZXN0IsACChRHZXRNb2RlbEluZm9SZXNwb25zZRIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEhYKDmZvcm1hdF92ZXJzaW9uGAIgASgNEjEKDWRhdGFfZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG5fZXN0aW1hdG9ycxgEIAEoDRITCgttYXhfc2FtcGxlcxgFIAEoDRIRCgltYXhfZGVwdGgYBiABKA0SDAoEc2VlZBgHIAEoBBIVCg1jb250YW1pbmF0aW9uGAggASgBEhEKCXRocmVzaG9sZBgJIAEoARIXCg9tb2RlbF90aHJlc2hvbGQYCiABKAESFQoNdHJhaW5pbmdfcm93cxgLIAEoBBIQCghmZWF0dXJlcxgMIAMoCRIOCgZmaWVsZHMYDSADKAkikQEKD0ZlZWRiYWNrUmVxdWVzdBIQCghhbGVydF9pZBgBIAEoCRIsCgd2ZXJkaWN0GAIgASgOMhsubmV0YW5vbWFseS52MS5BbGVydFZlcmRpY3QSEAoIc3VwcHJlc3MYAyABKAgSDgoGcmVhc29uGAQgASgJEhwKFHN1cHByZXNzX2Zvcl9zZWNvbmRzGAUgASgNIlYKEEZlZWRiYWNrUmVzcG9uc2USEAoIYWxlcnRfaWQYASABKAkSFgoOc3VwcHJlc3Npb25faWQYAiABKAkSGAoQc3VwcHJlc3Npb25fcnVsZRgDIAEoCSpkCgxBbGVydFZlcmRpY3QSHQoZQUxFUlRfVkVSRElDVF9VTlNQRUNJRklFRBAAEhgKFEFMRVJUX1ZFUkRJQ1RfQkVOSUdOEAESGwoXQUxFUlRfVkVSRElDVF9NQUxJQ0lPVVMQAjLUAgoOU2NvcmluZ1NlcnZpY2USQgoFU2NvcmUSGy5uZXRhbm9tYWx5LnYxLlNjb3JlUmVxdWVzdBocLm5ldGFub21hbHkudjEuU2NvcmVSZXNwb25zZRJYCgtTdHJlYW1TY29yZRIhLm5ldGFub21hbHkudjEuU3RyZWFtU2NvcmVSZXF1ZXN0GiIubmV0YW5vbWFseS52MS5TdHJlYW1TY29yZVJlc3BvbnNlKAEwARJXCgxHZXRNb2RlbEluZm8SIi5uZXRhbm9tYWx5LnYxLkdldE1vZGVsSW5mb1JlcXVlc3QaIy5uZXRhbm9tYWx5LnYxLkdldE1vZGVsSW5mb1Jlc3BvbnNlEksKCEZlZWRiYWNrEh4ubmV0YW5vbWFseS52MS5GZWVkYmFja1JlcXVlc3QaHy5uZXRhbm9tYWx5LnYxLkZlZWRiYWNrUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_netanomaly_v1_telemetry]);
 
 /**
  * ScoreRequest carries the one event to score.
@@ -399,6 +399,127 @@ export const GetModelInfoResponseSchema: GenMessage<GetModelInfoResponse> = /*@_
   messageDesc(file_netanomaly_v1_scoring_service, 8);
 
 /**
+ * FeedbackRequest is a person's verdict on one alert.
+ *
+ * @generated from message netanomaly.v1.FeedbackRequest
+ */
+export type FeedbackRequest = Message<"netanomaly.v1.FeedbackRequest"> & {
+  /**
+   * The id the alert carried (its "alertId"), 1 to 128 characters.
+   *
+   * @generated from field: string alert_id = 1;
+   */
+  alertId: string;
+
+  /**
+   * The verdict; ALERT_VERDICT_UNSPECIFIED is rejected with invalid_argument.
+   *
+   * @generated from field: netanomaly.v1.AlertVerdict verdict = 2;
+   */
+  verdict: AlertVerdict;
+
+  /**
+   * With ALERT_VERDICT_BENIGN: also append a suppression rule matching the
+   * alert's source IP, process path, destination (IP or domain) and port to
+   * the server's suppression file (failed_precondition if it has none).
+   *
+   * @generated from field: bool suppress = 3;
+   */
+  suppress: boolean;
+
+  /**
+   * Why, in the person's words; kept with the verdict and the rule. At most
+   * 512 characters.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * Lifetime of the added rule in seconds from now; 0 means it never expires.
+   *
+   * @generated from field: uint32 suppress_for_seconds = 5;
+   */
+  suppressForSeconds: number;
+};
+
+/**
+ * Describes the message netanomaly.v1.FeedbackRequest.
+ * Use `create(FeedbackRequestSchema)` to create a new message.
+ */
+export const FeedbackRequestSchema: GenMessage<FeedbackRequest> = /*@__PURE__*/
+  messageDesc(file_netanomaly_v1_scoring_service, 9);
+
+/**
+ * FeedbackResponse says what the server recorded.
+ *
+ * @generated from message netanomaly.v1.FeedbackResponse
+ */
+export type FeedbackResponse = Message<"netanomaly.v1.FeedbackResponse"> & {
+  /**
+   * The alert the verdict was recorded for.
+   *
+   * @generated from field: string alert_id = 1;
+   */
+  alertId: string;
+
+  /**
+   * Id of the suppression rule added, or empty if none was.
+   *
+   * @generated from field: string suppression_id = 2;
+   */
+  suppressionId: string;
+
+  /**
+   * The rule as written to the suppression file (one JSON line), or empty.
+   *
+   * @generated from field: string suppression_rule = 3;
+   */
+  suppressionRule: string;
+};
+
+/**
+ * Describes the message netanomaly.v1.FeedbackResponse.
+ * Use `create(FeedbackResponseSchema)` to create a new message.
+ */
+export const FeedbackResponseSchema: GenMessage<FeedbackResponse> = /*@__PURE__*/
+  messageDesc(file_netanomaly_v1_scoring_service, 10);
+
+/**
+ * AlertVerdict is what a person decided an alert was.
+ *
+ * @generated from enum netanomaly.v1.AlertVerdict
+ */
+export enum AlertVerdict {
+  /**
+   * Not a verdict; rejected with invalid_argument.
+   *
+   * @generated from enum value: ALERT_VERDICT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A false positive: the activity is expected.
+   *
+   * @generated from enum value: ALERT_VERDICT_BENIGN = 1;
+   */
+  BENIGN = 1,
+
+  /**
+   * A true positive: the activity is malicious or unwanted.
+   *
+   * @generated from enum value: ALERT_VERDICT_MALICIOUS = 2;
+   */
+  MALICIOUS = 2,
+}
+
+/**
+ * Describes the enum netanomaly.v1.AlertVerdict.
+ */
+export const AlertVerdictSchema: GenEnum<AlertVerdict> = /*@__PURE__*/
+  enumDesc(file_netanomaly_v1_scoring_service, 0);
+
+/**
  * ScoringService scores network events with an unsupervised Isolation
  * Forest held in memory by the server.
  *
@@ -451,6 +572,23 @@ export const ScoringService: GenService<{
     methodKind: "unary";
     input: typeof GetModelInfoRequestSchema;
     output: typeof GetModelInfoResponseSchema;
+  },
+  /**
+   * Feedback records a person's verdict on one alert (the server's alert
+   * outputs give each alert an id) and, for a benign one if asked, adds a
+   * suppression rule matching the alert's pattern to the server's
+   * suppression file, so the same pattern is no longer alerted. Unary. It
+   * needs the same API key as scoring. An alert id the server does not know
+   * (it keeps recent alerts, and reads its alert file if it has one) is
+   * not_found; a server started without alert outputs answers
+   * failed_precondition.
+   *
+   * @generated from rpc netanomaly.v1.ScoringService.Feedback
+   */
+  feedback: {
+    methodKind: "unary";
+    input: typeof FeedbackRequestSchema;
+    output: typeof FeedbackResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_netanomaly_v1_scoring_service, 0);

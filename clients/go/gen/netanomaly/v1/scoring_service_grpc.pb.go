@@ -22,6 +22,7 @@ const (
 	ScoringService_Score_FullMethodName        = "/netanomaly.v1.ScoringService/Score"
 	ScoringService_StreamScore_FullMethodName  = "/netanomaly.v1.ScoringService/StreamScore"
 	ScoringService_GetModelInfo_FullMethodName = "/netanomaly.v1.ScoringService/GetModelInfo"
+	ScoringService_Feedback_FullMethodName     = "/netanomaly.v1.ScoringService/Feedback"
 )
 
 // ScoringServiceClient is the client API for ScoringService service.
@@ -54,6 +55,15 @@ type ScoringServiceClient interface {
 	StreamScore(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamScoreRequest, StreamScoreResponse], error)
 	// GetModelInfo describes the model the server is scoring with.
 	GetModelInfo(ctx context.Context, in *GetModelInfoRequest, opts ...grpc.CallOption) (*GetModelInfoResponse, error)
+	// Feedback records a person's verdict on one alert (the server's alert
+	// outputs give each alert an id) and, for a benign one if asked, adds a
+	// suppression rule matching the alert's pattern to the server's
+	// suppression file, so the same pattern is no longer alerted. Unary. It
+	// needs the same API key as scoring. An alert id the server does not know
+	// (it keeps recent alerts, and reads its alert file if it has one) is
+	// not_found; a server started without alert outputs answers
+	// failed_precondition.
+	Feedback(ctx context.Context, in *FeedbackRequest, opts ...grpc.CallOption) (*FeedbackResponse, error)
 }
 
 type scoringServiceClient struct {
@@ -97,6 +107,16 @@ func (c *scoringServiceClient) GetModelInfo(ctx context.Context, in *GetModelInf
 	return out, nil
 }
 
+func (c *scoringServiceClient) Feedback(ctx context.Context, in *FeedbackRequest, opts ...grpc.CallOption) (*FeedbackResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FeedbackResponse)
+	err := c.cc.Invoke(ctx, ScoringService_Feedback_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ScoringServiceServer is the server API for ScoringService service.
 // All implementations must embed UnimplementedScoringServiceServer
 // for forward compatibility.
@@ -127,6 +147,15 @@ type ScoringServiceServer interface {
 	StreamScore(grpc.BidiStreamingServer[StreamScoreRequest, StreamScoreResponse]) error
 	// GetModelInfo describes the model the server is scoring with.
 	GetModelInfo(context.Context, *GetModelInfoRequest) (*GetModelInfoResponse, error)
+	// Feedback records a person's verdict on one alert (the server's alert
+	// outputs give each alert an id) and, for a benign one if asked, adds a
+	// suppression rule matching the alert's pattern to the server's
+	// suppression file, so the same pattern is no longer alerted. Unary. It
+	// needs the same API key as scoring. An alert id the server does not know
+	// (it keeps recent alerts, and reads its alert file if it has one) is
+	// not_found; a server started without alert outputs answers
+	// failed_precondition.
+	Feedback(context.Context, *FeedbackRequest) (*FeedbackResponse, error)
 	mustEmbedUnimplementedScoringServiceServer()
 }
 
@@ -145,6 +174,9 @@ func (UnimplementedScoringServiceServer) StreamScore(grpc.BidiStreamingServer[St
 }
 func (UnimplementedScoringServiceServer) GetModelInfo(context.Context, *GetModelInfoRequest) (*GetModelInfoResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetModelInfo not implemented")
+}
+func (UnimplementedScoringServiceServer) Feedback(context.Context, *FeedbackRequest) (*FeedbackResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Feedback not implemented")
 }
 func (UnimplementedScoringServiceServer) mustEmbedUnimplementedScoringServiceServer() {}
 func (UnimplementedScoringServiceServer) testEmbeddedByValue()                        {}
@@ -210,6 +242,24 @@ func _ScoringService_GetModelInfo_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ScoringService_Feedback_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FeedbackRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ScoringServiceServer).Feedback(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ScoringService_Feedback_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ScoringServiceServer).Feedback(ctx, req.(*FeedbackRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ScoringService_ServiceDesc is the grpc.ServiceDesc for ScoringService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -224,6 +274,10 @@ var ScoringService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetModelInfo",
 			Handler:    _ScoringService_GetModelInfo_Handler,
+		},
+		{
+			MethodName: "Feedback",
+			Handler:    _ScoringService_Feedback_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
