@@ -27,6 +27,8 @@ COPY cli cli
 COPY telemetry telemetry
 COPY sources sources
 COPY detector detector
+COPY metrics metrics
+COPY alerts alerts
 COPY server server
 COPY agent agent
 COPY trainer trainer

@@ -1,20 +1,18 @@
-import { createHash } from "node:crypto";
+import { alertIdOf, eventTimeMs, patternKey, patternOf } from "../alerts/alert.js";
+import type { Contribution } from "../detector/detector.js";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
 
 /**
- * The stable id of an anomaly's pattern: the first 16 hex digits of a
- * SHA-256 over the event's process path, source address, destination
- * (address, else domain), destination port, protocol (lower case) and the
- * name of its top contribution. Repeats of one behaviour share it.
+ * The id the alert outputs give the alert `event` opens (`alerts/alert.ts`):
+ * its pattern, its event time (`scoredMs` for an event without one) and the
+ * model version. Feedback ("mark benign") takes it.
  */
-export function alertId(event: NetworkEvent, topFeature: string | undefined): string {
-  const parts = [
-    event.processPath,
-    event.sourceIp,
-    event.destIp === "" ? event.destDomain : event.destIp,
-    String(event.destPort),
-    event.protocol.toLowerCase(),
-    topFeature ?? "",
-  ];
-  return createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 16);
+export function alertId(
+  event: NetworkEvent,
+  contributions: readonly Contribution[],
+  modelVersion: string,
+  scoredMs: number,
+): string {
+  const key = patternKey(patternOf({ event, contributions, score: 0, threshold: 0, modelVersion }));
+  return alertIdOf(key, eventTimeMs(event, scoredMs), modelVersion);
 }

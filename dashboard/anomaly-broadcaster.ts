@@ -27,7 +27,7 @@ export interface AnomalyRecord {
   score: number;
   threshold: number;
   modelVersion: string;
-  contributions: Contribution[];
+  contributions: readonly Contribution[];
   /** When it was scored, ms since the epoch. */
   timeMs: number;
   /** Set by the broadcaster: position since start, from 1. */
@@ -35,19 +35,24 @@ export interface AnomalyRecord {
 }
 
 /**
- * What the scoring path publishes into. Costs one add per batch and one
- * ring write per anomaly; scores are reported one by one only while
- * {@link AnomalySink.watching} is true.
+ * What the scoring path tells the broadcaster, once per request or stream
+ * batch (the shape of the server's `ScoringObserver`). Costs one add per
+ * batch and one ring write per anomaly; scores are read one by one only
+ * while someone watches.
  */
-export interface AnomalySink {
-  /** True while at least one client watches; only then call `recordScore`. */
-  readonly watching: boolean;
-  /** Counts `n` scored events. */
-  countEvents(n: number): void;
-  /** Adds one score to the histogram; call only while `watching`. */
-  recordScore(score: number): void;
-  /** Keeps one anomaly and hands it to every watcher. */
-  publish(anomaly: AnomalyRecord): void;
+export interface BroadcastObserver {
+  scored(
+    detector: Detector,
+    scores: ArrayLike<number>,
+    n: number,
+    anomalies: readonly {
+      event: NetworkEvent;
+      score: number;
+      contributions: readonly Contribution[];
+    }[],
+  ): void;
+  rejected(field: string, n: number): void;
+  rateLimited(): void;
 }
 
 /** How a model reload ended, as `model-reload.ts` reports it. */
@@ -67,7 +72,8 @@ export interface AnomalyBroadcasterOptions {
 
 /** Fans anomalies and stats out to `WatchAnomalies` streams. */
 export interface AnomalyBroadcaster {
-  readonly sink: AnomalySink;
+  /** Join into the server's scoring observer. */
+  readonly observer: BroadcastObserver;
   /**
    * One watch: replays up to `backlog` kept anomalies with the first stats,
    * then yields new anomalies (at most every 100 ms) and stats (every
@@ -114,21 +120,8 @@ export function createAnomalyBroadcaster(options: AnomalyBroadcasterOptions): An
   let timer: NodeJS.Timeout | undefined;
   let last = { timeMs: now(), events: 0, anomalies: 0 };
 
-  const sink: AnomalySink = {
-    get watching() {
-      return watchers.size > 0;
-    },
-    countEvents(n) {
-      eventsTotal += n;
-    },
-    recordScore(score) {
-      const bucket = Math.min(
-        HISTOGRAM_BUCKETS - 1,
-        Math.max(0, Math.floor(score * HISTOGRAM_BUCKETS)),
-      );
-      (windows[slot] as Uint32Array)[bucket]++;
-    },
-    publish(anomaly) {
+  const sink = {
+    publish(anomaly: AnomalyRecord) {
       anomaliesTotal++;
       anomaly.sequence = anomaliesTotal;
       if (ring.length < RING_SIZE) {
@@ -146,6 +139,33 @@ export function createAnomalyBroadcaster(options: AnomalyBroadcasterOptions): An
         w.wake?.();
       }
     },
+  };
+
+  const observer: BroadcastObserver = {
+    scored(detector, scores, n, anomalies) {
+      eventsTotal += n;
+      if (watchers.size > 0) {
+        const counts = windows[slot] as Uint32Array;
+        for (let i = 0; i < n; i++) {
+          const b = Math.floor((scores[i] as number) * HISTOGRAM_BUCKETS);
+          counts[Math.min(HISTOGRAM_BUCKETS - 1, Math.max(0, b))]++;
+        }
+      }
+      if (anomalies.length === 0) return;
+      const timeMs = now();
+      for (const a of anomalies) {
+        sink.publish({
+          event: a.event,
+          score: a.score,
+          contributions: a.contributions,
+          threshold: detector.threshold,
+          modelVersion: detector.info.version,
+          timeMs,
+        });
+      }
+    },
+    rejected() {},
+    rateLimited() {},
   };
 
   const modelStatus = (): ModelStatus => {
@@ -270,7 +290,7 @@ export function createAnomalyBroadcaster(options: AnomalyBroadcasterOptions): An
   }
 
   return {
-    sink,
+    observer,
     watch,
     noteReload(note) {
       reload = { timeMs: now(), note };
@@ -286,7 +306,7 @@ const alertIds = new WeakMap<AnomalyRecord, string>();
 function toWire(a: AnomalyRecord): Anomaly {
   let id = alertIds.get(a);
   if (id === undefined) {
-    id = alertId(a.event, a.contributions[0]?.feature);
+    id = alertId(a.event, a.contributions, a.modelVersion, a.timeMs);
     alertIds.set(a, id);
   }
   return {

@@ -35,6 +35,7 @@ GO_TOOLS=(
 APT_PACKAGES=(
   protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-venv
   nginx docker-compose openssl nghttp2-client softflowd tcpdump
+  prometheus rsyslog
   # The host collector (sources/host) and its loopback test: ss, the DNS
   # capture, a resolver without a system service (dnsmasq-base), dig, curl.
   iproute2 dnsmasq-base dnsutils curl

@@ -28,6 +28,15 @@ describe("parseConfig()", () => {
       },
       fastPath: true,
       workers: 1,
+      operations: {
+        metrics: undefined,
+        alertFile: undefined,
+        alertWebhook: undefined,
+        alertWebhookSecret: undefined,
+        alertSyslog: undefined,
+        alertDedupS: 0,
+        suppressions: undefined,
+      },
     });
     expect(DEFAULT_MODEL).toBe(resolve(REPO_ROOT, "models/default.model.json"));
   });
@@ -90,6 +99,46 @@ describe("parseConfig()", () => {
       rateLimitEps: 1000,
       idleTimeoutS: 2.5,
     });
+  });
+
+  it("reads the metrics and alert flags, and NETANOMALY_* for them", () => {
+    const c = parseConfig(
+      [
+        "--metrics",
+        "9464",
+        "--alert-file",
+        "alerts.jsonl",
+        "--alert-webhook",
+        "https://hooks.example/x",
+        "--alert-syslog",
+        "udp://127.0.0.1:514",
+        "--alert-dedup",
+        "30",
+      ],
+      { NETANOMALY_ALERT_WEBHOOK_SECRET: "s", NETANOMALY_SUPPRESSIONS: "rules.jsonl" },
+    );
+    expect(c.operations).toEqual({
+      metrics: { host: "127.0.0.1", port: 9464 },
+      alertFile: resolve("alerts.jsonl"),
+      alertWebhook: "https://hooks.example/x",
+      alertWebhookSecret: "s",
+      alertSyslog: { transport: "udp", host: "127.0.0.1", port: 514 },
+      alertDedupS: 30,
+      suppressions: resolve("rules.jsonl"),
+    });
+  });
+
+  it("rejects bad metrics and alert flags with a usage error naming them", () => {
+    for (const [args, message] of [
+      [["--metrics", "a:b"], /--metrics must be/],
+      [["--alert-webhook", "ftp://x"], /--alert-webhook must be an http/],
+      [["--alert-webhook-secret", "s"], /--alert-webhook-secret needs --alert-webhook/],
+      [["--alert-syslog", "x:514"], /--alert-syslog must be tcp/],
+      [["--alert-dedup=-1"], /--alert-dedup must be seconds/],
+    ] as const) {
+      expect(() => parseConfig(args, {})).toThrow(UsageError);
+      expect(() => parseConfig(args, {})).toThrow(message);
+    }
   });
 
   it("turns the gRPC fast path off with --no-fast-path", () => {

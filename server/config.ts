@@ -4,6 +4,11 @@ import { fileURLToPath } from "node:url";
 import { parseFlags, UsageError } from "../cli/usage-error.js";
 import { parseSecurityConfig, SECURITY_FLAGS, type SecurityConfig } from "./auth-config.js";
 import { availableCpus } from "./cpu-limit.js";
+import {
+  OPERATIONS_FLAGS,
+  type OperationsConfig,
+  parseOperationsConfig,
+} from "./operations-config.js";
 
 /**
  * Repository (or image) root: the nearest folder above this file holding
@@ -57,6 +62,8 @@ export interface ServerConfig {
    * 127.0.0.1), or undefined (the default): no dashboard.
    */
   dashboard?: { host: string; port: number } | undefined;
+  /** Metrics endpoint, alert outputs, de-duplication, suppressions; see `operations-config.ts`. */
+  operations: OperationsConfig;
 }
 
 /** Largest `--workers`. */
@@ -80,6 +87,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     workers: { type: "string" },
     dashboard: { type: "string" },
     ...SECURITY_FLAGS,
+    ...OPERATIONS_FLAGS,
   });
   const pick = (flag: string, envName: string): string | undefined => {
     const v = values[flag];
@@ -139,6 +147,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     fastPath: values["no-fast-path"] !== true,
     workers,
     ...(dashboard !== undefined ? { dashboard } : {}),
+    operations: parseOperationsConfig(values, env, (m) => new UsageError(m)),
   };
 }
 

@@ -69,6 +69,36 @@ export function unauthenticatedError(reason: "missing" | "invalid"): ConnectErro
 }
 
 /**
+ * `Feedback` on a server started without alert outputs.
+ * `failed_precondition`: the server is not set up for it; retrying won't help.
+ */
+export function noAlertsError(): ConnectError {
+  return new ConnectError(
+    "alerts are off: start the server with --alert-file, --alert-webhook or --alert-syslog",
+    Code.FailedPrecondition,
+  );
+}
+
+/**
+ * A `Feedback` the alerts room refused: a bad field (`invalid_argument`), an
+ * alert id this server does not know (`not_found`), or a request the server
+ * is not set up for, such as a rule without a suppression file
+ * (`failed_precondition`).
+ */
+export function feedbackError(
+  kind: "invalid_argument" | "not_found" | "failed_precondition",
+  message: string,
+): ConnectError {
+  const code =
+    kind === "invalid_argument"
+      ? Code.InvalidArgument
+      : kind === "not_found"
+        ? Code.NotFound
+        : Code.FailedPrecondition;
+  return new ConnectError(message, code);
+}
+
+/**
  * The caller went over its rate limit. `resource_exhausted`: a per-client
  * quota ran out; the client backs off (at least `retryAfterMs`) and retries.
  */

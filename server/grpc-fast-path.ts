@@ -1,12 +1,12 @@
 import type * as http2 from "node:http2";
 import { ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import type { AnomalySink } from "../dashboard/anomaly-broadcaster.js";
 import {
   type ScoreRequest,
   ScoringService,
   type StreamScoreRequest,
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
+import type { GrpcCall, GrpcMetrics } from "../metrics/index.js";
 import { type ApiKeys, authenticate } from "./auth.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./auth-config.js";
 import {
@@ -34,6 +34,7 @@ import {
 import type { RateLimiter } from "./rate-limit.js";
 import {
   checkRateLimit,
+  type ScoringObserver,
   scoreBatchRequest,
   scoreRequest,
   snapshotDetector,
@@ -70,8 +71,10 @@ export interface GrpcFastPathOptions {
   maxMessageBytes?: number;
   /** Aborted by shutdown: open streams end with `unavailable`. */
   closing: AbortSignal;
-  /** Where scores and anomalies are published for `WatchAnomalies`. */
-  sink?: AnomalySink;
+  /** Told what each request or batch scored (metrics, alerts), as on the Connect path. */
+  observer?: ScoringObserver;
+  /** gRPC server metrics, counted as the Connect path's interceptor counts them. */
+  grpcMetrics?: GrpcMetrics;
 }
 
 /** A fast path built by {@link createGrpcFastPath}. */
@@ -111,12 +114,13 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
     rateLimiter: options.rateLimiter,
     maxBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     closing: options.closing,
-    sink: options.sink,
     logs: {
       score: options.logger.child({ rpc: SCORE_PATH.slice(1), path: "fast" }),
       stream: options.logger.child({ rpc: STREAM_PATH.slice(1), path: "fast" }),
     },
     open: new Set(),
+    observer: options.observer,
+    grpcMetrics: options.grpcMetrics,
   };
   options.closing.addEventListener(
     "abort",
@@ -195,9 +199,10 @@ interface Shared {
   rateLimiter: RateLimiter | undefined;
   maxBytes: number;
   closing: AbortSignal;
-  sink: AnomalySink | undefined;
   logs: Record<Method, Logger>;
   open: Set<FastCall>;
+  observer: ScoringObserver | undefined;
+  grpcMetrics: GrpcMetrics | undefined;
 }
 
 /** One call on one HTTP/2 stream: framing in, scoring, framing and trailers out. */
@@ -217,6 +222,7 @@ class FastCall {
   private unary: ScoreRequest | undefined;
   private scores: Float64Array | undefined;
   private corked = false;
+  private readonly metrics: GrpcCall | undefined;
 
   constructor(
     private readonly shared: Shared,
@@ -227,6 +233,11 @@ class FastCall {
     timeoutMs: number | undefined,
   ) {
     this.log = shared.logs[method];
+    this.metrics = shared.grpcMetrics?.start(
+      ScoringService.typeName,
+      method === "score" ? "Score" : "StreamScore",
+      method === "score" ? "unary" : "bidi_stream",
+    );
     stream.on("error", () => {}); // reported by 'close' below
     stream.once("close", () => {
       if (!this.done) {
@@ -354,6 +365,7 @@ class FastCall {
       this.finish(unaryMessageCountError("extra"));
       return;
     }
+    this.metrics?.received();
     this.unary = req;
   }
 
@@ -369,15 +381,16 @@ class FastCall {
       this.finish(decodeError(e));
       return;
     }
+    this.metrics?.received();
     try {
-      checkRateLimit(this.shared.rateLimiter, this.client, req.events.length);
+      checkRateLimit(this.shared.rateLimiter, this.client, req.events.length, this.shared.observer);
       const res = scoreBatchRequest(
         req,
         snapshotDetector(this.shared.models),
         this.scores as Float64Array,
         this.log,
         undefined,
-        this.shared.sink,
+        this.shared.observer,
       );
       this.write(encodeStreamScoreResponseEnvelope(res));
     } catch (e) {
@@ -409,8 +422,9 @@ class FastCall {
         this.shared.rateLimiter,
         this.client,
         this.log,
-        this.shared.sink,
+        this.shared.observer,
       );
+      this.metrics?.sent();
       this.finish(undefined, undefined, encodeScoreResponseEnvelope(res));
     } catch (e) {
       this.fail(e);
@@ -427,6 +441,7 @@ class FastCall {
   /** Writes one response message; a full send buffer pauses reading until it drains. */
   private write(envelope: Buffer): void {
     this.respond();
+    this.metrics?.sent();
     if (!this.stream.write(envelope)) {
       this.stream.pause();
       this.stream.once("drain", () => {
@@ -478,6 +493,7 @@ class FastCall {
     this.unary = undefined;
     clearTimeout(this.timer);
     this.shared.open.delete(this);
+    this.metrics?.end(error?.code);
     logRpcEnd(this.log, this.start, bug ?? error);
   }
 }

@@ -34,6 +34,20 @@ security (see docs/security.md):
                                                 each worker (default off)
   --idle-timeout S                              close HTTP/2 connections idle S seconds (default 60)
 
+metrics and alerts (see docs/operations.md):
+  --metrics HOST:PORT    NETANOMALY_METRICS     Prometheus /metrics on its own port (PORT alone:
+                                                127.0.0.1); with --workers, the sum of all workers
+  --alert-file FILE      NETANOMALY_ALERT_FILE  append each alert as a JSON line
+  --alert-webhook URL    NETANOMALY_ALERT_WEBHOOK  POST each alert as JSON, retried with backoff
+  --alert-webhook-secret S  NETANOMALY_ALERT_WEBHOOK_SECRET  sign POSTs: x-netanomaly-signature
+                                                sha256=HMAC-SHA256(S, body)
+  --alert-syslog tcp://H:P|udp://H:P            RFC 5424 syslog (TCP: octet-counted framing)
+  --alert-dedup S        NETANOMALY_ALERT_DEDUP  one alert with a count per pattern (source, process,
+                                                destination, top features) per S seconds (default 0)
+  --suppressions FILE    NETANOMALY_SUPPRESSIONS  JSONL rules silencing matching anomalies (still
+                                                scored and counted), reread when it changes; the
+                                                Feedback RPC can append to it
+
 signals: SIGTERM/SIGINT drain and exit 0 (deadline 10 s); SIGHUP rereads the model
 (with --workers, the supervisor passes both on; a worker that dies is replaced).
 exit codes: 0 after a signal, 1 model or port problem (or, with --workers, workers that keep

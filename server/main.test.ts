@@ -66,6 +66,9 @@ describe("npm run server (server/main.ts)", () => {
       "--api-keys-file",
       "--tls-cert",
       "--rate-limit-eps",
+      "--metrics",
+      "--alert-webhook",
+      "--suppressions",
       "SIGHUP",
     ]) {
       expect(stdout).toContain(flag);

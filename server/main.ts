@@ -12,6 +12,7 @@ import { tuneHeap } from "./heap-tuning.js";
 import { HELP } from "./help.js";
 import { serverLogDestination } from "./log-destination.js";
 import { createModelReloader } from "./model-reload.js";
+import { serveClusterMetrics, startOperations } from "./operations.js";
 import { createServer } from "./server.js";
 import { startStatsLog } from "./soak-stats.js";
 import { reportStartFailure, superviseWorkers } from "./workers.js";
@@ -29,7 +30,9 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
  * `runtime stats` (RSS, event-loop delay) every S seconds, for soak runs.
  * Tunes V8's old-generation growth first (see heap-tuning.ts). With
  * `--workers N` (N > 1) this process is the supervisor of N such servers
- * (workers.ts), each running this same file.
+ * (workers.ts), each running this same file. `--metrics` and the alert
+ * flags are wired in by operations.ts (the supervisor serves `/metrics`
+ * summed over its workers).
  */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -40,6 +43,7 @@ async function main(): Promise<void> {
   const config = parseConfig(args, process.env);
   if (config.workers > 1 && cluster.isPrimary) {
     const logger = pino({ level: config.logLevel }, serverLogDestination());
+    await serveClusterMetrics(config.operations, logger);
     const exit = await superviseWorkers({
       workers: config.workers,
       logger,
@@ -61,16 +65,31 @@ async function main(): Promise<void> {
   if (config.threshold !== undefined) {
     detector = detector.withThreshold(config.threshold);
   }
-  const app = createServer({ detector, logger, ...security, fastPath: config.fastPath });
+  const ops = await startOperations(config.operations, {
+    logger,
+    threshold: detector.threshold,
+    worker: cluster.isWorker,
+  });
+  const app = createServer({
+    detector,
+    logger,
+    ...security,
+    fastPath: config.fastPath,
+    ...(ops.observer === undefined ? {} : { observer: ops.observer }),
+    ...(ops.metrics === undefined ? {} : { metrics: ops.metrics }),
+    ...(ops.feedback === undefined ? {} : { feedback: ops.feedback }),
+  });
+  ops.watchModels(app.models);
   // Watching before listening: once `listening` is logged, a replaced model file is seen.
   const reloader = createModelReloader({
     path: config.model,
     models: app.models,
     logger,
     threshold: config.threshold,
-    onOutcome: (outcome, trigger) => {
+    onOutcome: (outcome) => {
+      ops.onReload(outcome);
       // Watch events for other files in the model's folder end as "unchanged": not a reload.
-      if (!(trigger === "watch" && outcome.status === "unchanged")) {
+      if (outcome.status !== "unchanged") {
         app.broadcaster.noteReload(outcome);
       }
     },
@@ -130,6 +149,7 @@ async function main(): Promise<void> {
       app.shutdown(SHUTDOWN_DEADLINE_MS),
       dashboard?.close(SHUTDOWN_DEADLINE_MS),
     ]);
+    await ops.close(SHUTDOWN_DEADLINE_MS / 2);
     logger.info({ outcome }, "stopped");
     process.exit(0);
   };

@@ -31,8 +31,8 @@ export interface ModelReloaderOptions {
   threshold?: number | undefined;
   /** See {@link RELOAD_DEBOUNCE_MS}. */
   debounceMs?: number;
-  /** Called with every reload's outcome and trigger (the dashboard's model status). */
-  onOutcome?: (outcome: ReloadOutcome, trigger: ReloadTrigger) => void;
+  /** Told how each reload ended (metrics). */
+  onOutcome?: (outcome: ReloadOutcome) => void;
 }
 
 /** Loads a new model file into a {@link ModelHolder} on demand or on change. */
@@ -103,15 +103,12 @@ export function createModelReloader(options: ModelReloaderOptions): ModelReloade
 
   const reload = (trigger: ReloadTrigger): Promise<ReloadOutcome> => {
     const after = running ?? Promise.resolve();
-    const report = (outcome: ReloadOutcome) => {
-      options.onOutcome?.(outcome, trigger);
-      return outcome;
-    };
     const mine = after.then(
-      () => load(trigger).then(report),
-      () => load(trigger).then(report),
+      () => load(trigger),
+      () => load(trigger),
     );
     running = mine;
+    void mine.then((outcome) => options.onOutcome?.(outcome));
     void mine.finally(() => {
       if (running === mine) {
         running = undefined;

@@ -4,12 +4,13 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import {
   type AnomalyBroadcaster,
-  type AnomalySink,
   createAnomalyBroadcaster,
 } from "../dashboard/anomaly-broadcaster.js";
 import type { Contribution, Detector } from "../detector/detector.js";
 import {
   type EventResult,
+  type FeedbackRequest,
+  type FeedbackResponse,
   GetModelInfoResponseSchema,
   type ScoreRequest,
   type ScoreResponse,
@@ -30,6 +31,7 @@ import {
   INVALID_ARGUMENT,
   MAX_BATCH_EVENTS,
   missingFieldError,
+  noAlertsError,
   noModelError,
   rateLimitedError,
   shuttingDownError,
@@ -63,11 +65,50 @@ export interface ScoringServiceOptions {
    * backs off and resends it on a new stream.
    */
   rateLimiter?: RateLimiter;
+  /** Told what each request or batch scored, rejected and flagged (metrics, alerts). */
+  observer?: ScoringObserver;
+  /** Answers `Feedback`; default: `failed_precondition`, the server has no alert outputs. */
+  feedback?: FeedbackHandler;
   /**
-   * Where scores and anomalies are published for `WatchAnomalies`; default
-   * a broadcaster of this service's own.
+   * Serves `WatchAnomalies`; it hears the scoring only through `observer`
+   * (`createServerParts` joins its observer in). Default: a broadcaster of
+   * this service's own, fed by nothing.
    */
   broadcaster?: AnomalyBroadcaster;
+}
+
+/** Answers one `Feedback` call; throws a `ConnectError` for a bad request or unknown alert. */
+export type FeedbackHandler = (req: FeedbackRequest) => Promise<FeedbackResponse>;
+
+/** An anomalous event as the {@link ScoringObserver} hears of it. */
+export interface ScoredAnomaly {
+  event: NetworkEvent;
+  score: number;
+  contributions: readonly Contribution[];
+  /** `request_id` of the stream batch, if the event came in one. */
+  requestId?: string;
+}
+
+/**
+ * Hears, once per request or stream batch (never per event, except for the
+ * rare rejected event), what the scoring functions did, on both the Connect
+ * path and the gRPC fast path: feeds metrics and alerts. Must not throw.
+ */
+export interface ScoringObserver {
+  /**
+   * Valid events of one request or batch were scored with `detector`:
+   * `scores[0..n)`; `anomalies` are those at or over its threshold.
+   */
+  scored(
+    detector: Detector,
+    scores: ArrayLike<number>,
+    n: number,
+    anomalies: readonly ScoredAnomaly[],
+  ): void;
+  /** `n` events were rejected for breaking a rule on `field`. */
+  rejected(field: string, n: number): void;
+  /** A call or batch was refused by the rate limiter. */
+  rateLimited(): void;
 }
 
 /**
@@ -80,9 +121,8 @@ export interface ScoringServiceOptions {
 export function createScoringService(
   options: ScoringServiceOptions,
 ): ServiceImpl<typeof ScoringService> {
-  const { models, rateLimiter } = options;
+  const { models, rateLimiter, observer } = options;
   const broadcaster = options.broadcaster ?? createAnomalyBroadcaster({ models });
-  const sink = broadcaster.sink;
   const snapshot = () => snapshotDetector(models);
   const loggerOf = (ctx: HandlerContext) => ctx.values.get(rpcLoggerKey) ?? options.logger;
 
@@ -94,7 +134,7 @@ export function createScoringService(
         rateLimiter,
         ctx.values.get(clientIdKey),
         loggerOf(ctx),
-        sink,
+        observer,
       );
     },
 
@@ -111,13 +151,20 @@ export function createScoringService(
         if (next.done === true) {
           return;
         }
-        checkRateLimit(rateLimiter, client, next.value.events.length);
-        yield scoreBatchRequest(next.value, snapshot(), scores, log, ctx.signal, sink);
+        checkRateLimit(rateLimiter, client, next.value.events.length, observer);
+        yield scoreBatchRequest(next.value, snapshot(), scores, log, ctx.signal, observer);
       }
     },
 
     watchAnomalies(req, ctx) {
       return broadcaster.watch(req.backlog, ctx.signal, options.closing);
+    },
+
+    feedback(req) {
+      if (options.feedback === undefined) {
+        throw noAlertsError();
+      }
+      return options.feedback(req);
     },
 
     getModelInfo() {
@@ -165,12 +212,14 @@ export function checkRateLimit(
   rateLimiter: RateLimiter | undefined,
   client: string,
   events: number,
+  observer?: ScoringObserver,
 ): void {
   if (rateLimiter === undefined || !rateLimiter.enabled) {
     return;
   }
   const decision = rateLimiter.take(client, events);
   if (!decision.ok) {
+    observer?.rateLimited();
     throw rateLimitedError(`too many ${decision.limit} per second`, decision.retryAfterMs);
   }
 }
@@ -179,7 +228,7 @@ export function checkRateLimit(
  * Answers one `Score` request, whichever transport brought it: checks the
  * event (`invalid_argument`), the caller's rate (`resource_exhausted`) and
  * the model (`unavailable`), in that order, then scores, explains and logs
- * an anomaly at `warn` through `log`, and publishes to `sink`.
+ * an anomaly at `warn` through `log`.
  */
 export function scoreRequest(
   req: ScoreRequest,
@@ -187,24 +236,22 @@ export function scoreRequest(
   rateLimiter: RateLimiter | undefined,
   client: string,
   log: Logger,
-  sink?: AnomalySink,
+  observer?: ScoringObserver,
 ): ScoreResponse {
   const event = req.event;
   if (event === undefined) {
+    observer?.rejected("event", 1);
     throw missingFieldError("event");
   }
   const violation = validateEvent(event);
   if (violation !== undefined) {
+    observer?.rejected(violation.field, 1);
     throw eventViolationError(violation);
   }
-  checkRateLimit(rateLimiter, client, 1);
+  checkRateLimit(rateLimiter, client, 1, observer);
   const detector = snapshotDetector(models);
   const { score, contributions } = detector.scoreAndExplain(event, TOP_CONTRIBUTIONS);
   const anomalous = score >= detector.threshold;
-  if (sink !== undefined) {
-    sink.countEvents(1);
-    if (sink.watching) sink.recordScore(score);
-  }
   if (anomalous) {
     logAnomaly(log, event, {
       score,
@@ -212,15 +259,8 @@ export function scoreRequest(
       modelVersion: detector.info.version,
       contributions,
     });
-    sink?.publish({
-      event,
-      score,
-      threshold: detector.threshold,
-      modelVersion: detector.info.version,
-      contributions,
-      timeMs: Date.now(),
-    });
   }
+  observer?.scored(detector, [score], 1, anomalous ? [{ event, score, contributions }] : []);
   return {
     $typeName: "netanomaly.v1.ScoreResponse",
     score,
@@ -234,7 +274,7 @@ export function scoreRequest(
 /**
  * Scores one `StreamScore` batch with one detector snapshot: bad events get
  * an `EventError`, the rest are scored with one `scoreBatch` call; only
- * anomalies are explained, logged and published to `sink`. A batch that breaks a whole-request
+ * anomalies are explained and logged. A batch that breaks a whole-request
  * rule is answered with one error result. `signal` is checked every
  * {@link SIGNAL_CHECK_EVERY} events.
  *
@@ -246,12 +286,13 @@ export function scoreBatchRequest(
   scores: Float64Array,
   log: Logger,
   signal?: AbortSignal,
-  sink?: AnomalySink,
+  observer?: ScoringObserver,
 ): StreamScoreResponse {
   const { threshold } = detector;
   const modelVersion = detector.info.version;
   const batchProblem = checkBatch(req.requestId, req.events.length);
   if (batchProblem !== undefined) {
+    observer?.rejected(batchProblem.field, req.events.length);
     return streamResponse(req.requestId, modelVersion, threshold, [
       errorResult(batchProblem.field, batchProblem.message),
     ]);
@@ -271,25 +312,20 @@ export function scoreBatchRequest(
       positions.push(i);
     } else {
       results[i] = errorResult(violation.field, violation.message);
+      observer?.rejected(violation.field, 1);
     }
   }
   if (valid.length > 0) {
     detector.scoreBatch(valid, scores);
   }
-  const watched = sink?.watching === true;
-  sink?.countEvents(valid.length);
-  const timeMs = sink === undefined ? 0 : Date.now();
+  let anomalies: ScoredAnomaly[] | undefined;
   for (let j = 0; j < valid.length; j++) {
     const score = scores[j] as number;
     const event = valid[j] as NetworkEvent;
     let contributions: Contribution[] = [];
     const anomalous = score >= threshold;
-    if (watched) {
-      sink?.recordScore(score);
-    }
     if (anomalous) {
       contributions = detector.explain(event, TOP_CONTRIBUTIONS);
-      sink?.publish({ event, score, threshold, modelVersion, contributions, timeMs });
       logAnomaly(log, event, {
         score,
         threshold,
@@ -297,6 +333,10 @@ export function scoreBatchRequest(
         contributions,
         requestId: req.requestId,
       });
+      if (observer !== undefined) {
+        anomalies ??= [];
+        anomalies.push({ event, score, contributions, requestId: req.requestId });
+      }
     }
     results[positions[j] as number] = {
       $typeName: "netanomaly.v1.EventResult",
@@ -311,8 +351,11 @@ export function scoreBatchRequest(
       },
     };
   }
+  observer?.scored(detector, scores, valid.length, anomalies ?? NO_ANOMALIES);
   return streamResponse(req.requestId, modelVersion, threshold, results);
 }
+
+const NO_ANOMALIES: readonly ScoredAnomaly[] = [];
 
 // Plain objects of the generated types: `create()` walks the schema per call,
 // which costs more than scoring an event; proto3 messages are plain objects anyway.

@@ -6,6 +6,7 @@ import {
   type ConnectRouter,
   type ConnectRouterOptions,
   createContextValues,
+  type Interceptor,
 } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
@@ -16,6 +17,7 @@ import {
 import type { Detector } from "../detector/detector.js";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { ScoringService } from "../gen/netanomaly/v1/scoring_service_pb.js";
+import type { GrpcMetrics } from "../metrics/index.js";
 import {
   type ApiKeys,
   createApiKeys,
@@ -36,6 +38,7 @@ import { createModelHolder, type ModelHolder } from "./model-holder.js";
 import { createProtocolSniffer } from "./protocol-sniffer.js";
 import type { RateLimiter } from "./rate-limit.js";
 import { createRoutes } from "./routes.js";
+import type { FeedbackHandler, ScoringObserver } from "./scoring-service.js";
 import { createTlsListener, type TlsCredentials } from "./tls.js";
 
 /** Services the health service reports on: `""` is the whole server. */
@@ -80,6 +83,15 @@ export interface ServerOptions {
    * either way. Default true.
    */
   fastPath?: boolean;
+  /** Told what each request or batch scored, rejected and flagged (metrics, alerts). */
+  observer?: ScoringObserver;
+  /**
+   * gRPC server metrics: counted by `interceptor` on the Connect path and by
+   * the fast path itself. Default none.
+   */
+  metrics?: { grpc: GrpcMetrics; interceptor: Interceptor };
+  /** Answers the Feedback RPC; default: `failed_precondition` (no alert outputs). */
+  feedback?: FeedbackHandler;
 }
 
 /** A server built by {@link createServer}; nothing listens until `listen`. */
@@ -112,6 +124,8 @@ export interface ServerParts {
   readonly models: ModelHolder;
   readonly health: HealthService;
   readonly broadcaster: AnomalyBroadcaster;
+  /** `options.observer` and the broadcaster's, for both scoring paths. */
+  readonly observer: ScoringObserver;
   /** Aborted by shutdown: open streams wind down. */
   readonly closing: AbortController;
   /** Routes, the logging interceptor and message limits, for `connectNodeAdapter` or `createRouterTransport`. */
@@ -139,13 +153,16 @@ export function createServerParts(options: ServerOptions): ServerParts {
   models.onSwap(markServing);
   const closing = new AbortController();
   const broadcaster = createAnomalyBroadcaster({ models });
+  const observer = joinObservers(options.observer, broadcaster.observer);
   const routes = createRoutes({
     models,
     broadcaster,
     logger: options.logger,
     health,
     closing: closing.signal,
+    observer,
     ...(options.rateLimiter === undefined ? {} : { rateLimiter: options.rateLimiter }),
+    ...(options.feedback === undefined ? {} : { feedback: options.feedback }),
   });
   const auth = createAuthInterceptor({
     keys: options.apiKeys ?? createApiKeys([]),
@@ -155,12 +172,41 @@ export function createServerParts(options: ServerOptions): ServerParts {
     models,
     health,
     broadcaster,
+    observer,
     closing,
     connect: {
       routes,
-      // Logging outermost, so rejected calls are logged with their code.
-      interceptors: [createLoggingInterceptor(options.logger), auth],
+      // Metrics, then logging outermost, so rejected calls are counted and logged with their code.
+      interceptors: [
+        ...(options.metrics === undefined ? [] : [options.metrics.interceptor]),
+        createLoggingInterceptor(options.logger),
+        auth,
+      ],
       readMaxBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    },
+  };
+}
+
+/** One observer telling `first` (if any), then `second`, everything. */
+function joinObservers(
+  first: ScoringObserver | undefined,
+  second: ScoringObserver,
+): ScoringObserver {
+  if (first === undefined) {
+    return second;
+  }
+  return {
+    scored(detector, scores, n, anomalies) {
+      first.scored(detector, scores, n, anomalies);
+      second.scored(detector, scores, n, anomalies);
+    },
+    rejected(field, n) {
+      first.rejected(field, n);
+      second.rejected(field, n);
+    },
+    rateLimited() {
+      first.rateLimited();
+      second.rateLimited();
     },
   };
 }
@@ -206,7 +252,7 @@ function closeRequestSide(stream: http2.ServerHttp2Stream): void {
  * plus `grpc.health.v1.Health` and server reflection. Does not listen.
  */
 export function createServer(options: ServerOptions): NetanomalyServer {
-  const { models, health, closing, connect, broadcaster } = createServerParts(options);
+  const { models, health, closing, connect, broadcaster, observer } = createServerParts(options);
   const fastPath =
     options.fastPath === false
       ? undefined
@@ -214,12 +260,13 @@ export function createServer(options: ServerOptions): NetanomalyServer {
           models,
           logger: options.logger,
           closing: closing.signal,
-          sink: broadcaster.sink,
+          observer,
           ...(options.apiKeys === undefined ? {} : { apiKeys: options.apiKeys }),
           ...(options.rateLimiter === undefined ? {} : { rateLimiter: options.rateLimiter }),
           ...(options.maxMessageBytes === undefined
             ? {}
             : { maxMessageBytes: options.maxMessageBytes }),
+          ...(options.metrics === undefined ? {} : { grpcMetrics: options.metrics.grpc }),
         });
   const adapter = connectNodeAdapter({
     ...connect,

@@ -1,6 +1,7 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import {
+  AlertVerdict,
   type GetModelInfoResponse,
   ScoringService,
   type WatchAnomaliesResponse,
@@ -79,5 +80,26 @@ export async function watch(handlers: WatchHandlers, signal: AbortSignal): Promi
     retryMs = Math.min(Math.max(retryMs * 2, 500), 5000);
     handlers.onStatus({ state: "reconnecting", message, retryMs });
     await new Promise((resolve) => setTimeout(resolve, retryMs));
+  }
+}
+
+/**
+ * Marks an alert benign with `Feedback`, asking the server to suppress its
+ * pattern; resolves with a line for people, success or not.
+ */
+export async function markBenign(alertId: string): Promise<string> {
+  try {
+    const res = await client.feedback({
+      alertId,
+      verdict: AlertVerdict.BENIGN,
+      suppress: true,
+      reason: "marked benign on the dashboard",
+    });
+    return res.suppressionId === "" ? "recorded as benign" : `suppressed (${res.suppressionId})`;
+  } catch (e) {
+    const err = ConnectError.from(e);
+    return err.code === Code.FailedPrecondition
+      ? "not recorded: the server has no alert outputs"
+      : `not recorded: ${err.rawMessage}`;
   }
 }

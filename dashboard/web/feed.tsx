@@ -1,4 +1,5 @@
 import { useState } from "preact/hooks";
+import { markBenign } from "./client.js";
 import type { FeedItem } from "./feed-store.js";
 import { basename, formatScore, formatTime } from "./format.js";
 
@@ -38,8 +39,51 @@ function Contributions({ item }: { item: FeedItem }) {
   );
 }
 
+/** What became of "mark benign" per alert id; the oldest are forgotten past this many. */
+const FEEDBACK_KEPT = 500;
+
+/** The "mark benign" button of one row, then what the server said. */
+function MarkBenign({
+  alertId,
+  said,
+  onSaid,
+}: {
+  alertId: string;
+  said: string | undefined;
+  onSaid: (text: string) => void;
+}) {
+  if (said !== undefined) {
+    return (
+      <span class="feedback" role="status">
+        {said}
+      </span>
+    );
+  }
+  return (
+    <button
+      type="button"
+      class="benign"
+      onClick={() => {
+        onSaid("sending…");
+        void markBenign(alertId).then(onSaid);
+      }}
+    >
+      Mark benign
+    </button>
+  );
+}
+
 /** The anomaly feed, newest first, filtered by host and process. */
 export function Feed({ items }: { items: readonly FeedItem[] }) {
+  const [feedback, setFeedback] = useState<ReadonlyMap<string, string>>(new Map());
+  const say = (alertId: string, text: string) =>
+    setFeedback((old) => {
+      const next = new Map(old);
+      next.delete(alertId);
+      next.set(alertId, text);
+      if (next.size > FEEDBACK_KEPT) next.delete(next.keys().next().value as string);
+      return next;
+    });
   const [host, setHost] = useState("");
   const [process, setProcess] = useState("");
   const hosts = [...new Set(items.map((i) => i.host))].sort();
@@ -95,6 +139,7 @@ export function Feed({ items }: { items: readonly FeedItem[] }) {
               <th scope="col">Destination</th>
               <th scope="col">Score / threshold</th>
               <th scope="col">Top contributions</th>
+              <th scope="col">Feedback</th>
             </tr>
           </thead>
           <tbody>
@@ -118,6 +163,13 @@ export function Feed({ items }: { items: readonly FeedItem[] }) {
                 </td>
                 <td>
                   <Contributions item={item} />
+                </td>
+                <td>
+                  <MarkBenign
+                    alertId={item.anomaly.alertId}
+                    said={feedback.get(item.anomaly.alertId)}
+                    onSaid={(text) => say(item.anomaly.alertId, text)}
+                  />
                 </td>
               </tr>
             ))}

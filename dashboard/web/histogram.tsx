@@ -25,7 +25,6 @@ export function Histogram({ stats }: { stats: WatchStats | undefined }) {
           const low = i / counts.length;
           return (
             <rect
-              // biome-ignore lint/suspicious/noArrayIndexKey: buckets are fixed positions
               key={i}
               x={i * width + 1}
               y={H - h}

@@ -2,8 +2,8 @@
 // @generated from file netanomaly/v1/scoring_service.proto (package netanomaly.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { FeatureContribution, NetworkEvent, Verdict } from "./telemetry_pb.js";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file netanomaly/v1/scoring_service.proto.
  */
 export const file_netanomaly_v1_scoring_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNuZXRhbm9tYWx5L3YxL3Njb3Jpbmdfc2VydmljZS5wcm90bxINbmV0YW5vbWFseS52MSI6CgxTY29yZVJlcXVlc3QSKgoFZXZlbnQYASABKAsyGy5uZXRhbm9tYWx5LnYxLk5ldHdvcmtFdmVudCKsAQoNU2NvcmVSZXNwb25zZRINCgVzY29yZRgBIAEoARInCgd2ZXJkaWN0GAIgASgOMhYubmV0YW5vbWFseS52MS5WZXJkaWN0EhEKCXRocmVzaG9sZBgDIAEoARIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEjkKDWNvbnRyaWJ1dGlvbnMYBSADKAsyIi5uZXRhbm9tYWx5LnYxLkZlYXR1cmVDb250cmlidXRpb24iVQoSU3RyZWFtU2NvcmVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSKwoGZXZlbnRzGAIgAygLMhsubmV0YW5vbWFseS52MS5OZXR3b3JrRXZlbnQigAEKE1N0cmVhbVNjb3JlUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIrCgdyZXN1bHRzGAIgAygLMhoubmV0YW5vbWFseS52MS5FdmVudFJlc3VsdBIVCg1tb2RlbF92ZXJzaW9uGAMgASgJEhEKCXRocmVzaG9sZBgEIAEoASJwCgtFdmVudFJlc3VsdBIqCgVzY29yZRgBIAEoCzIZLm5ldGFub21hbHkudjEuRXZlbnRTY29yZUgAEioKBWVycm9yGAIgASgLMhkubmV0YW5vbWFseS52MS5FdmVudEVycm9ySABCCQoHb3V0Y29tZSJ/CgpFdmVudFNjb3JlEg0KBXNjb3JlGAEgASgBEicKB3ZlcmRpY3QYAiABKA4yFi5uZXRhbm9tYWx5LnYxLlZlcmRpY3QSOQoNY29udHJpYnV0aW9ucxgDIAMoCzIiLm5ldGFub21hbHkudjEuRmVhdHVyZUNvbnRyaWJ1dGlvbiI6CgpFdmVudEVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVmaWVsZBgDIAEoCSIVChNHZXRNb2RlbEluZm9SZXF1ZXN0IsACChRHZXRNb2RlbEluZm9SZXNwb25zZRIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEhYKDmZvcm1hdF92ZXJzaW9uGAIgASgNEjEKDWRhdGFfZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG5fZXN0aW1hdG9ycxgEIAEoDRITCgttYXhfc2FtcGxlcxgFIAEoDRIRCgltYXhfZGVwdGgYBiABKA0SDAoEc2VlZBgHIAEoBBIVCg1jb250YW1pbmF0aW9uGAggASgBEhEKCXRocmVzaG9sZBgJIAEoARIXCg9tb2RlbF90aHJlc2hvbGQYCiABKAESFQoNdHJhaW5pbmdfcm93cxgLIAEoBBIQCghmZWF0dXJlcxgMIAMoCRIOCgZmaWVsZHMYDSADKAkiKAoVV2F0Y2hBbm9tYWxpZXNSZXF1ZXN0Eg8KB2JhY2tsb2cYASABKA0ifgoWV2F0Y2hBbm9tYWxpZXNSZXNwb25zZRIpCglhbm9tYWxpZXMYASADKAsyFi5uZXRhbm9tYWx5LnYxLkFub21hbHkSKAoFc3RhdHMYAiABKAsyGS5uZXRhbm9tYWx5LnYxLldhdGNoU3RhdHMSDwoHZHJvcHBlZBgDIAEoBCL3AQoHQW5vbWFseRIQCghhbGVydF9pZBgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgVldmVudBgDIAEoCzIbLm5ldGFub21hbHkudjEuTmV0d29ya0V2ZW50Eg0KBXNjb3JlGAQgASgBEhEKCXRocmVzaG9sZBgFIAEoARIVCg1tb2RlbF92ZXJzaW9uGAYgASgJEjkKDWNvbnRyaWJ1dGlvbnMYByADKAsyIi5uZXRhbm9tYWx5LnYxLkZlYXR1cmVDb250cmlidXRpb24SEAoIc2VxdWVuY2UYCCABKAQi4gEKCldhdGNoU3RhdHMSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRZXZlbnRzX3Blcl9zZWNvbmQYAiABKAESHAoUYW5vbWFsaWVzX3Blcl9zZWNvbmQYAyABKAESFAoMZXZlbnRzX3RvdGFsGAQgASgEEhcKD2Fub21hbGllc190b3RhbBgFIAEoBBIXCg9zY29yZV9oaXN0b2dyYW0YBiADKAQSKQoFbW9kZWwYByABKAsyGi5uZXRhbm9tYWx5LnYxLk1vZGVsU3RhdHVzIu8BCgtNb2RlbFN0YXR1cxIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEhUKDXRyYWluaW5nX3Jvd3MYAiABKAQSEQoJdGhyZXNob2xkGAMgASgBEi8KC2xvYWRlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X3JlbG9hZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbChNsYXN0X3JlbG9hZF9vdXRjb21lGAYgASgJEhsKE2xhc3RfcmVsb2FkX21lc3NhZ2UYByABKAky6AIKDlNjb3JpbmdTZXJ2aWNlEkIKBVNjb3JlEhsubmV0YW5vbWFseS52MS5TY29yZVJlcXVlc3QaHC5uZXRhbm9tYWx5LnYxLlNjb3JlUmVzcG9uc2USWAoLU3RyZWFtU2NvcmUSIS5uZXRhbm9tYWx5LnYxLlN0cmVhbVNjb3JlUmVxdWVzdBoiLm5ldGFub21hbHkudjEuU3RyZWFtU2NvcmVSZXNwb25zZSgBMAESVwoMR2V0TW9kZWxJbmZvEiIubmV0YW5vbWFseS52MS5HZXRNb2RlbEluZm9SZXF1ZXN0GiMubmV0YW5vbWFseS52MS5HZXRNb2RlbEluZm9SZXNwb25zZRJfCg5XYXRjaEFub21hbGllcxIkLm5ldGFub21hbHkudjEuV2F0Y2hBbm9tYWxpZXNSZXF1ZXN0GiUubmV0YW5vbWFseS52MS5XYXRjaEFub21hbGllc1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_netanomaly_v1_telemetry]);
+  fileDesc("CiNuZXRhbm9tYWx5L3YxL3Njb3Jpbmdfc2VydmljZS5wcm90bxINbmV0YW5vbWFseS52MSI6CgxTY29yZVJlcXVlc3QSKgoFZXZlbnQYASABKAsyGy5uZXRhbm9tYWx5LnYxLk5ldHdvcmtFdmVudCKsAQoNU2NvcmVSZXNwb25zZRINCgVzY29yZRgBIAEoARInCgd2ZXJkaWN0GAIgASgOMhYubmV0YW5vbWFseS52MS5WZXJkaWN0EhEKCXRocmVzaG9sZBgDIAEoARIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEjkKDWNvbnRyaWJ1dGlvbnMYBSADKAsyIi5uZXRhbm9tYWx5LnYxLkZlYXR1cmVDb250cmlidXRpb24iVQoSU3RyZWFtU2NvcmVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSKwoGZXZlbnRzGAIgAygLMhsubmV0YW5vbWFseS52MS5OZXR3b3JrRXZlbnQigAEKE1N0cmVhbVNjb3JlUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIrCgdyZXN1bHRzGAIgAygLMhoubmV0YW5vbWFseS52MS5FdmVudFJlc3VsdBIVCg1tb2RlbF92ZXJzaW9uGAMgASgJEhEKCXRocmVzaG9sZBgEIAEoASJwCgtFdmVudFJlc3VsdBIqCgVzY29yZRgBIAEoCzIZLm5ldGFub21hbHkudjEuRXZlbnRTY29yZUgAEioKBWVycm9yGAIgASgLMhkubmV0YW5vbWFseS52MS5FdmVudEVycm9ySABCCQoHb3V0Y29tZSJ/CgpFdmVudFNjb3JlEg0KBXNjb3JlGAEgASgBEicKB3ZlcmRpY3QYAiABKA4yFi5uZXRhbm9tYWx5LnYxLlZlcmRpY3QSOQoNY29udHJpYnV0aW9ucxgDIAMoCzIiLm5ldGFub21hbHkudjEuRmVhdHVyZUNvbnRyaWJ1dGlvbiI6CgpFdmVudEVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVmaWVsZBgDIAEoCSIVChNHZXRNb2RlbEluZm9SZXF1ZXN0IsACChRHZXRNb2RlbEluZm9SZXNwb25zZRIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEhYKDmZvcm1hdF92ZXJzaW9uGAIgASgNEjEKDWRhdGFfZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG5fZXN0aW1hdG9ycxgEIAEoDRITCgttYXhfc2FtcGxlcxgFIAEoDRIRCgltYXhfZGVwdGgYBiABKA0SDAoEc2VlZBgHIAEoBBIVCg1jb250YW1pbmF0aW9uGAggASgBEhEKCXRocmVzaG9sZBgJIAEoARIXCg9tb2RlbF90aHJlc2hvbGQYCiABKAESFQoNdHJhaW5pbmdfcm93cxgLIAEoBBIQCghmZWF0dXJlcxgMIAMoCRIOCgZmaWVsZHMYDSADKAkiKAoVV2F0Y2hBbm9tYWxpZXNSZXF1ZXN0Eg8KB2JhY2tsb2cYASABKA0ifgoWV2F0Y2hBbm9tYWxpZXNSZXNwb25zZRIpCglhbm9tYWxpZXMYASADKAsyFi5uZXRhbm9tYWx5LnYxLkFub21hbHkSKAoFc3RhdHMYAiABKAsyGS5uZXRhbm9tYWx5LnYxLldhdGNoU3RhdHMSDwoHZHJvcHBlZBgDIAEoBCL3AQoHQW5vbWFseRIQCghhbGVydF9pZBgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgVldmVudBgDIAEoCzIbLm5ldGFub21hbHkudjEuTmV0d29ya0V2ZW50Eg0KBXNjb3JlGAQgASgBEhEKCXRocmVzaG9sZBgFIAEoARIVCg1tb2RlbF92ZXJzaW9uGAYgASgJEjkKDWNvbnRyaWJ1dGlvbnMYByADKAsyIi5uZXRhbm9tYWx5LnYxLkZlYXR1cmVDb250cmlidXRpb24SEAoIc2VxdWVuY2UYCCABKAQi4gEKCldhdGNoU3RhdHMSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRZXZlbnRzX3Blcl9zZWNvbmQYAiABKAESHAoUYW5vbWFsaWVzX3Blcl9zZWNvbmQYAyABKAESFAoMZXZlbnRzX3RvdGFsGAQgASgEEhcKD2Fub21hbGllc190b3RhbBgFIAEoBBIXCg9zY29yZV9oaXN0b2dyYW0YBiADKAQSKQoFbW9kZWwYByABKAsyGi5uZXRhbm9tYWx5LnYxLk1vZGVsU3RhdHVzIu8BCgtNb2RlbFN0YXR1cxIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEhUKDXRyYWluaW5nX3Jvd3MYAiABKAQSEQoJdGhyZXNob2xkGAMgASgBEi8KC2xvYWRlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X3JlbG9hZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbChNsYXN0X3JlbG9hZF9vdXRjb21lGAYgASgJEhsKE2xhc3RfcmVsb2FkX21lc3NhZ2UYByABKAkikQEKD0ZlZWRiYWNrUmVxdWVzdBIQCghhbGVydF9pZBgBIAEoCRIsCgd2ZXJkaWN0GAIgASgOMhsubmV0YW5vbWFseS52MS5BbGVydFZlcmRpY3QSEAoIc3VwcHJlc3MYAyABKAgSDgoGcmVhc29uGAQgASgJEhwKFHN1cHByZXNzX2Zvcl9zZWNvbmRzGAUgASgNIlYKEEZlZWRiYWNrUmVzcG9uc2USEAoIYWxlcnRfaWQYASABKAkSFgoOc3VwcHJlc3Npb25faWQYAiABKAkSGAoQc3VwcHJlc3Npb25fcnVsZRgDIAEoCSpkCgxBbGVydFZlcmRpY3QSHQoZQUxFUlRfVkVSRElDVF9VTlNQRUNJRklFRBAAEhgKFEFMRVJUX1ZFUkRJQ1RfQkVOSUdOEAESGwoXQUxFUlRfVkVSRElDVF9NQUxJQ0lPVVMQAjK1AwoOU2NvcmluZ1NlcnZpY2USQgoFU2NvcmUSGy5uZXRhbm9tYWx5LnYxLlNjb3JlUmVxdWVzdBocLm5ldGFub21hbHkudjEuU2NvcmVSZXNwb25zZRJYCgtTdHJlYW1TY29yZRIhLm5ldGFub21hbHkudjEuU3RyZWFtU2NvcmVSZXF1ZXN0GiIubmV0YW5vbWFseS52MS5TdHJlYW1TY29yZVJlc3BvbnNlKAEwARJXCgxHZXRNb2RlbEluZm8SIi5uZXRhbm9tYWx5LnYxLkdldE1vZGVsSW5mb1JlcXVlc3QaIy5uZXRhbm9tYWx5LnYxLkdldE1vZGVsSW5mb1Jlc3BvbnNlEl8KDldhdGNoQW5vbWFsaWVzEiQubmV0YW5vbWFseS52MS5XYXRjaEFub21hbGllc1JlcXVlc3QaJS5uZXRhbm9tYWx5LnYxLldhdGNoQW5vbWFsaWVzUmVzcG9uc2UwARJLCghGZWVkYmFjaxIeLm5ldGFub21hbHkudjEuRmVlZGJhY2tSZXF1ZXN0Gh8ubmV0YW5vbWFseS52MS5GZWVkYmFja1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_netanomaly_v1_telemetry]);
 
 /**
  * ScoreRequest carries the one event to score.
@@ -465,11 +465,13 @@ export const WatchAnomaliesResponseSchema: GenMessage<WatchAnomaliesResponse> = 
  */
 export type Anomaly = Message<"netanomaly.v1.Anomaly"> & {
   /**
-   * Identifier of the anomaly's pattern: the first 16 hex digits of a
-   * SHA-256 over the event's process path, source address, destination
-   * (address or domain), destination port and protocol, and the name of its
-   * top contribution. Repeats of the same behaviour share it, so it can key
-   * alert grouping and feedback.
+   * The id the server's alert outputs give the alert this anomaly opens,
+   * and that Feedback takes: `al_` and 24 hex digits of a SHA-256 over its
+   * pattern (source address, process path, destination, top three
+   * features), its event time (the time scored, for an event without one)
+   * and the model version. With alert de-duplication on, an anomaly folded
+   * into an alert already open for its pattern carries an id of its own,
+   * which Feedback does not know (not_found); mark the first one instead.
    *
    * @generated from field: string alert_id = 1;
    */
@@ -643,8 +645,8 @@ export type ModelStatus = Message<"netanomaly.v1.ModelStatus"> & {
   lastReloadTime?: Timestamp | undefined;
 
   /**
-   * How the last reload ended: `swapped`, `unchanged` or `rejected`; empty
-   * if there has been none.
+   * How the last reload ended: `swapped` or `rejected`; empty if there has
+   * been none. A reload that found the same model is not counted.
    *
    * @generated from field: string last_reload_outcome = 6;
    */
@@ -664,6 +666,127 @@ export type ModelStatus = Message<"netanomaly.v1.ModelStatus"> & {
  */
 export const ModelStatusSchema: GenMessage<ModelStatus> = /*@__PURE__*/
   messageDesc(file_netanomaly_v1_scoring_service, 13);
+
+/**
+ * FeedbackRequest is a person's verdict on one alert.
+ *
+ * @generated from message netanomaly.v1.FeedbackRequest
+ */
+export type FeedbackRequest = Message<"netanomaly.v1.FeedbackRequest"> & {
+  /**
+   * The id the alert carried (its "alertId"), 1 to 128 characters.
+   *
+   * @generated from field: string alert_id = 1;
+   */
+  alertId: string;
+
+  /**
+   * The verdict; ALERT_VERDICT_UNSPECIFIED is rejected with invalid_argument.
+   *
+   * @generated from field: netanomaly.v1.AlertVerdict verdict = 2;
+   */
+  verdict: AlertVerdict;
+
+  /**
+   * With ALERT_VERDICT_BENIGN: also append a suppression rule matching the
+   * alert's source IP, process path, destination (IP or domain) and port to
+   * the server's suppression file (failed_precondition if it has none).
+   *
+   * @generated from field: bool suppress = 3;
+   */
+  suppress: boolean;
+
+  /**
+   * Why, in the person's words; kept with the verdict and the rule. At most
+   * 512 characters.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * Lifetime of the added rule in seconds from now; 0 means it never expires.
+   *
+   * @generated from field: uint32 suppress_for_seconds = 5;
+   */
+  suppressForSeconds: number;
+};
+
+/**
+ * Describes the message netanomaly.v1.FeedbackRequest.
+ * Use `create(FeedbackRequestSchema)` to create a new message.
+ */
+export const FeedbackRequestSchema: GenMessage<FeedbackRequest> = /*@__PURE__*/
+  messageDesc(file_netanomaly_v1_scoring_service, 14);
+
+/**
+ * FeedbackResponse says what the server recorded.
+ *
+ * @generated from message netanomaly.v1.FeedbackResponse
+ */
+export type FeedbackResponse = Message<"netanomaly.v1.FeedbackResponse"> & {
+  /**
+   * The alert the verdict was recorded for.
+   *
+   * @generated from field: string alert_id = 1;
+   */
+  alertId: string;
+
+  /**
+   * Id of the suppression rule added, or empty if none was.
+   *
+   * @generated from field: string suppression_id = 2;
+   */
+  suppressionId: string;
+
+  /**
+   * The rule as written to the suppression file (one JSON line), or empty.
+   *
+   * @generated from field: string suppression_rule = 3;
+   */
+  suppressionRule: string;
+};
+
+/**
+ * Describes the message netanomaly.v1.FeedbackResponse.
+ * Use `create(FeedbackResponseSchema)` to create a new message.
+ */
+export const FeedbackResponseSchema: GenMessage<FeedbackResponse> = /*@__PURE__*/
+  messageDesc(file_netanomaly_v1_scoring_service, 15);
+
+/**
+ * AlertVerdict is what a person decided an alert was.
+ *
+ * @generated from enum netanomaly.v1.AlertVerdict
+ */
+export enum AlertVerdict {
+  /**
+   * Not a verdict; rejected with invalid_argument.
+   *
+   * @generated from enum value: ALERT_VERDICT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A false positive: the activity is expected.
+   *
+   * @generated from enum value: ALERT_VERDICT_BENIGN = 1;
+   */
+  BENIGN = 1,
+
+  /**
+   * A true positive: the activity is malicious or unwanted.
+   *
+   * @generated from enum value: ALERT_VERDICT_MALICIOUS = 2;
+   */
+  MALICIOUS = 2,
+}
+
+/**
+ * Describes the enum netanomaly.v1.AlertVerdict.
+ */
+export const AlertVerdictSchema: GenEnum<AlertVerdict> = /*@__PURE__*/
+  enumDesc(file_netanomaly_v1_scoring_service, 0);
 
 /**
  * ScoringService scores network events with an unsupervised Isolation
@@ -735,6 +858,23 @@ export const ScoringService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchAnomaliesRequestSchema;
     output: typeof WatchAnomaliesResponseSchema;
+  },
+  /**
+   * Feedback records a person's verdict on one alert (the server's alert
+   * outputs give each alert an id) and, for a benign one if asked, adds a
+   * suppression rule matching the alert's pattern to the server's
+   * suppression file, so the same pattern is no longer alerted. Unary. It
+   * needs the same API key as scoring. An alert id the server does not know
+   * (it keeps recent alerts, and reads its alert file if it has one) is
+   * not_found; a server started without alert outputs answers
+   * failed_precondition.
+   *
+   * @generated from rpc netanomaly.v1.ScoringService.Feedback
+   */
+  feedback: {
+    methodKind: "unary";
+    input: typeof FeedbackRequestSchema;
+    output: typeof FeedbackResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_netanomaly_v1_scoring_service, 0);

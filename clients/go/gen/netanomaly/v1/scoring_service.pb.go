@@ -22,6 +22,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AlertVerdict is what a person decided an alert was.
+type AlertVerdict int32
+
+const (
+	// Not a verdict; rejected with invalid_argument.
+	AlertVerdict_ALERT_VERDICT_UNSPECIFIED AlertVerdict = 0
+	// A false positive: the activity is expected.
+	AlertVerdict_ALERT_VERDICT_BENIGN AlertVerdict = 1
+	// A true positive: the activity is malicious or unwanted.
+	AlertVerdict_ALERT_VERDICT_MALICIOUS AlertVerdict = 2
+)
+
+// Enum value maps for AlertVerdict.
+var (
+	AlertVerdict_name = map[int32]string{
+		0: "ALERT_VERDICT_UNSPECIFIED",
+		1: "ALERT_VERDICT_BENIGN",
+		2: "ALERT_VERDICT_MALICIOUS",
+	}
+	AlertVerdict_value = map[string]int32{
+		"ALERT_VERDICT_UNSPECIFIED": 0,
+		"ALERT_VERDICT_BENIGN":      1,
+		"ALERT_VERDICT_MALICIOUS":   2,
+	}
+)
+
+func (x AlertVerdict) Enum() *AlertVerdict {
+	p := new(AlertVerdict)
+	*p = x
+	return p
+}
+
+func (x AlertVerdict) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AlertVerdict) Descriptor() protoreflect.EnumDescriptor {
+	return file_netanomaly_v1_scoring_service_proto_enumTypes[0].Descriptor()
+}
+
+func (AlertVerdict) Type() protoreflect.EnumType {
+	return &file_netanomaly_v1_scoring_service_proto_enumTypes[0]
+}
+
+func (x AlertVerdict) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AlertVerdict.Descriptor instead.
+func (AlertVerdict) EnumDescriptor() ([]byte, []int) {
+	return file_netanomaly_v1_scoring_service_proto_rawDescGZIP(), []int{0}
+}
+
 // ScoreRequest carries the one event to score.
 type ScoreRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -816,11 +869,13 @@ func (x *WatchAnomaliesResponse) GetDropped() uint64 {
 // Anomaly is one event the server scored at or above its threshold.
 type Anomaly struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Identifier of the anomaly's pattern: the first 16 hex digits of a
-	// SHA-256 over the event's process path, source address, destination
-	// (address or domain), destination port and protocol, and the name of its
-	// top contribution. Repeats of the same behaviour share it, so it can key
-	// alert grouping and feedback.
+	// The id the server's alert outputs give the alert this anomaly opens,
+	// and that Feedback takes: `al_` and 24 hex digits of a SHA-256 over its
+	// pattern (source address, process path, destination, top three
+	// features), its event time (the time scored, for an event without one)
+	// and the model version. With alert de-duplication on, an anomaly folded
+	// into an alert already open for its pattern carries an id of its own,
+	// which Feedback does not know (not_found); mark the first one instead.
 	AlertId string `protobuf:"bytes,1,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
 	// When the server scored the event, in UTC.
 	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
@@ -1045,8 +1100,8 @@ type ModelStatus struct {
 	// When the last reload (SIGHUP or a changed model file) finished; unset
 	// if there has been none.
 	LastReloadTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_reload_time,json=lastReloadTime,proto3" json:"last_reload_time,omitempty"`
-	// How the last reload ended: `swapped`, `unchanged` or `rejected`; empty
-	// if there has been none.
+	// How the last reload ended: `swapped` or `rejected`; empty if there has
+	// been none. A reload that found the same model is not counted.
 	LastReloadOutcome string `protobuf:"bytes,6,opt,name=last_reload_outcome,json=lastReloadOutcome,proto3" json:"last_reload_outcome,omitempty"`
 	// Why the last reload was rejected; empty otherwise.
 	LastReloadMessage string `protobuf:"bytes,7,opt,name=last_reload_message,json=lastReloadMessage,proto3" json:"last_reload_message,omitempty"`
@@ -1129,6 +1184,155 @@ func (x *ModelStatus) GetLastReloadOutcome() string {
 func (x *ModelStatus) GetLastReloadMessage() string {
 	if x != nil {
 		return x.LastReloadMessage
+	}
+	return ""
+}
+
+// FeedbackRequest is a person's verdict on one alert.
+type FeedbackRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id the alert carried (its "alertId"), 1 to 128 characters.
+	AlertId string `protobuf:"bytes,1,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
+	// The verdict; ALERT_VERDICT_UNSPECIFIED is rejected with invalid_argument.
+	Verdict AlertVerdict `protobuf:"varint,2,opt,name=verdict,proto3,enum=netanomaly.v1.AlertVerdict" json:"verdict,omitempty"`
+	// With ALERT_VERDICT_BENIGN: also append a suppression rule matching the
+	// alert's source IP, process path, destination (IP or domain) and port to
+	// the server's suppression file (failed_precondition if it has none).
+	Suppress bool `protobuf:"varint,3,opt,name=suppress,proto3" json:"suppress,omitempty"`
+	// Why, in the person's words; kept with the verdict and the rule. At most
+	// 512 characters.
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Lifetime of the added rule in seconds from now; 0 means it never expires.
+	SuppressForSeconds uint32 `protobuf:"varint,5,opt,name=suppress_for_seconds,json=suppressForSeconds,proto3" json:"suppress_for_seconds,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *FeedbackRequest) Reset() {
+	*x = FeedbackRequest{}
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeedbackRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeedbackRequest) ProtoMessage() {}
+
+func (x *FeedbackRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeedbackRequest.ProtoReflect.Descriptor instead.
+func (*FeedbackRequest) Descriptor() ([]byte, []int) {
+	return file_netanomaly_v1_scoring_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *FeedbackRequest) GetAlertId() string {
+	if x != nil {
+		return x.AlertId
+	}
+	return ""
+}
+
+func (x *FeedbackRequest) GetVerdict() AlertVerdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return AlertVerdict_ALERT_VERDICT_UNSPECIFIED
+}
+
+func (x *FeedbackRequest) GetSuppress() bool {
+	if x != nil {
+		return x.Suppress
+	}
+	return false
+}
+
+func (x *FeedbackRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *FeedbackRequest) GetSuppressForSeconds() uint32 {
+	if x != nil {
+		return x.SuppressForSeconds
+	}
+	return 0
+}
+
+// FeedbackResponse says what the server recorded.
+type FeedbackResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The alert the verdict was recorded for.
+	AlertId string `protobuf:"bytes,1,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
+	// Id of the suppression rule added, or empty if none was.
+	SuppressionId string `protobuf:"bytes,2,opt,name=suppression_id,json=suppressionId,proto3" json:"suppression_id,omitempty"`
+	// The rule as written to the suppression file (one JSON line), or empty.
+	SuppressionRule string `protobuf:"bytes,3,opt,name=suppression_rule,json=suppressionRule,proto3" json:"suppression_rule,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *FeedbackResponse) Reset() {
+	*x = FeedbackResponse{}
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeedbackResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeedbackResponse) ProtoMessage() {}
+
+func (x *FeedbackResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeedbackResponse.ProtoReflect.Descriptor instead.
+func (*FeedbackResponse) Descriptor() ([]byte, []int) {
+	return file_netanomaly_v1_scoring_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *FeedbackResponse) GetAlertId() string {
+	if x != nil {
+		return x.AlertId
+	}
+	return ""
+}
+
+func (x *FeedbackResponse) GetSuppressionId() string {
+	if x != nil {
+		return x.SuppressionId
+	}
+	return ""
+}
+
+func (x *FeedbackResponse) GetSuppressionRule() string {
+	if x != nil {
+		return x.SuppressionRule
 	}
 	return ""
 }
@@ -1219,12 +1423,27 @@ const file_netanomaly_v1_scoring_service_proto_rawDesc = "" +
 	"loadedTime\x12D\n" +
 	"\x10last_reload_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0elastReloadTime\x12.\n" +
 	"\x13last_reload_outcome\x18\x06 \x01(\tR\x11lastReloadOutcome\x12.\n" +
-	"\x13last_reload_message\x18\a \x01(\tR\x11lastReloadMessage2\xe8\x02\n" +
+	"\x13last_reload_message\x18\a \x01(\tR\x11lastReloadMessage\"\xc9\x01\n" +
+	"\x0fFeedbackRequest\x12\x19\n" +
+	"\balert_id\x18\x01 \x01(\tR\aalertId\x125\n" +
+	"\averdict\x18\x02 \x01(\x0e2\x1b.netanomaly.v1.AlertVerdictR\averdict\x12\x1a\n" +
+	"\bsuppress\x18\x03 \x01(\bR\bsuppress\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x120\n" +
+	"\x14suppress_for_seconds\x18\x05 \x01(\rR\x12suppressForSeconds\"\x7f\n" +
+	"\x10FeedbackResponse\x12\x19\n" +
+	"\balert_id\x18\x01 \x01(\tR\aalertId\x12%\n" +
+	"\x0esuppression_id\x18\x02 \x01(\tR\rsuppressionId\x12)\n" +
+	"\x10suppression_rule\x18\x03 \x01(\tR\x0fsuppressionRule*d\n" +
+	"\fAlertVerdict\x12\x1d\n" +
+	"\x19ALERT_VERDICT_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14ALERT_VERDICT_BENIGN\x10\x01\x12\x1b\n" +
+	"\x17ALERT_VERDICT_MALICIOUS\x10\x022\xb5\x03\n" +
 	"\x0eScoringService\x12B\n" +
 	"\x05Score\x12\x1b.netanomaly.v1.ScoreRequest\x1a\x1c.netanomaly.v1.ScoreResponse\x12X\n" +
 	"\vStreamScore\x12!.netanomaly.v1.StreamScoreRequest\x1a\".netanomaly.v1.StreamScoreResponse(\x010\x01\x12W\n" +
 	"\fGetModelInfo\x12\".netanomaly.v1.GetModelInfoRequest\x1a#.netanomaly.v1.GetModelInfoResponse\x12_\n" +
-	"\x0eWatchAnomalies\x12$.netanomaly.v1.WatchAnomaliesRequest\x1a%.netanomaly.v1.WatchAnomaliesResponse0\x01B\xc9\x01\n" +
+	"\x0eWatchAnomalies\x12$.netanomaly.v1.WatchAnomaliesRequest\x1a%.netanomaly.v1.WatchAnomaliesResponse0\x01\x12K\n" +
+	"\bFeedback\x12\x1e.netanomaly.v1.FeedbackRequest\x1a\x1f.netanomaly.v1.FeedbackResponseB\xc9\x01\n" +
 	"\x11com.netanomaly.v1B\x13ScoringServiceProtoP\x01ZJgithub.com/netanomaly/netanomaly/clients/go/gen/netanomaly/v1;netanomalyv1\xa2\x02\x03NXX\xaa\x02\rNetanomaly.V1\xca\x02\rNetanomaly\\V1\xe2\x02\x19Netanomaly\\V1\\GPBMetadata\xea\x02\x0eNetanomaly::V1b\x06proto3"
 
 var (
@@ -1239,60 +1458,67 @@ func file_netanomaly_v1_scoring_service_proto_rawDescGZIP() []byte {
 	return file_netanomaly_v1_scoring_service_proto_rawDescData
 }
 
-var file_netanomaly_v1_scoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_netanomaly_v1_scoring_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_netanomaly_v1_scoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_netanomaly_v1_scoring_service_proto_goTypes = []any{
-	(*ScoreRequest)(nil),           // 0: netanomaly.v1.ScoreRequest
-	(*ScoreResponse)(nil),          // 1: netanomaly.v1.ScoreResponse
-	(*StreamScoreRequest)(nil),     // 2: netanomaly.v1.StreamScoreRequest
-	(*StreamScoreResponse)(nil),    // 3: netanomaly.v1.StreamScoreResponse
-	(*EventResult)(nil),            // 4: netanomaly.v1.EventResult
-	(*EventScore)(nil),             // 5: netanomaly.v1.EventScore
-	(*EventError)(nil),             // 6: netanomaly.v1.EventError
-	(*GetModelInfoRequest)(nil),    // 7: netanomaly.v1.GetModelInfoRequest
-	(*GetModelInfoResponse)(nil),   // 8: netanomaly.v1.GetModelInfoResponse
-	(*WatchAnomaliesRequest)(nil),  // 9: netanomaly.v1.WatchAnomaliesRequest
-	(*WatchAnomaliesResponse)(nil), // 10: netanomaly.v1.WatchAnomaliesResponse
-	(*Anomaly)(nil),                // 11: netanomaly.v1.Anomaly
-	(*WatchStats)(nil),             // 12: netanomaly.v1.WatchStats
-	(*ModelStatus)(nil),            // 13: netanomaly.v1.ModelStatus
-	(*NetworkEvent)(nil),           // 14: netanomaly.v1.NetworkEvent
-	(Verdict)(0),                   // 15: netanomaly.v1.Verdict
-	(*FeatureContribution)(nil),    // 16: netanomaly.v1.FeatureContribution
-	(*timestamppb.Timestamp)(nil),  // 17: google.protobuf.Timestamp
+	(AlertVerdict)(0),              // 0: netanomaly.v1.AlertVerdict
+	(*ScoreRequest)(nil),           // 1: netanomaly.v1.ScoreRequest
+	(*ScoreResponse)(nil),          // 2: netanomaly.v1.ScoreResponse
+	(*StreamScoreRequest)(nil),     // 3: netanomaly.v1.StreamScoreRequest
+	(*StreamScoreResponse)(nil),    // 4: netanomaly.v1.StreamScoreResponse
+	(*EventResult)(nil),            // 5: netanomaly.v1.EventResult
+	(*EventScore)(nil),             // 6: netanomaly.v1.EventScore
+	(*EventError)(nil),             // 7: netanomaly.v1.EventError
+	(*GetModelInfoRequest)(nil),    // 8: netanomaly.v1.GetModelInfoRequest
+	(*GetModelInfoResponse)(nil),   // 9: netanomaly.v1.GetModelInfoResponse
+	(*WatchAnomaliesRequest)(nil),  // 10: netanomaly.v1.WatchAnomaliesRequest
+	(*WatchAnomaliesResponse)(nil), // 11: netanomaly.v1.WatchAnomaliesResponse
+	(*Anomaly)(nil),                // 12: netanomaly.v1.Anomaly
+	(*WatchStats)(nil),             // 13: netanomaly.v1.WatchStats
+	(*ModelStatus)(nil),            // 14: netanomaly.v1.ModelStatus
+	(*FeedbackRequest)(nil),        // 15: netanomaly.v1.FeedbackRequest
+	(*FeedbackResponse)(nil),       // 16: netanomaly.v1.FeedbackResponse
+	(*NetworkEvent)(nil),           // 17: netanomaly.v1.NetworkEvent
+	(Verdict)(0),                   // 18: netanomaly.v1.Verdict
+	(*FeatureContribution)(nil),    // 19: netanomaly.v1.FeatureContribution
+	(*timestamppb.Timestamp)(nil),  // 20: google.protobuf.Timestamp
 }
 var file_netanomaly_v1_scoring_service_proto_depIdxs = []int32{
-	14, // 0: netanomaly.v1.ScoreRequest.event:type_name -> netanomaly.v1.NetworkEvent
-	15, // 1: netanomaly.v1.ScoreResponse.verdict:type_name -> netanomaly.v1.Verdict
-	16, // 2: netanomaly.v1.ScoreResponse.contributions:type_name -> netanomaly.v1.FeatureContribution
-	14, // 3: netanomaly.v1.StreamScoreRequest.events:type_name -> netanomaly.v1.NetworkEvent
-	4,  // 4: netanomaly.v1.StreamScoreResponse.results:type_name -> netanomaly.v1.EventResult
-	5,  // 5: netanomaly.v1.EventResult.score:type_name -> netanomaly.v1.EventScore
-	6,  // 6: netanomaly.v1.EventResult.error:type_name -> netanomaly.v1.EventError
-	15, // 7: netanomaly.v1.EventScore.verdict:type_name -> netanomaly.v1.Verdict
-	16, // 8: netanomaly.v1.EventScore.contributions:type_name -> netanomaly.v1.FeatureContribution
-	17, // 9: netanomaly.v1.GetModelInfoResponse.data_end_time:type_name -> google.protobuf.Timestamp
-	11, // 10: netanomaly.v1.WatchAnomaliesResponse.anomalies:type_name -> netanomaly.v1.Anomaly
-	12, // 11: netanomaly.v1.WatchAnomaliesResponse.stats:type_name -> netanomaly.v1.WatchStats
-	17, // 12: netanomaly.v1.Anomaly.time:type_name -> google.protobuf.Timestamp
-	14, // 13: netanomaly.v1.Anomaly.event:type_name -> netanomaly.v1.NetworkEvent
-	16, // 14: netanomaly.v1.Anomaly.contributions:type_name -> netanomaly.v1.FeatureContribution
-	17, // 15: netanomaly.v1.WatchStats.time:type_name -> google.protobuf.Timestamp
-	13, // 16: netanomaly.v1.WatchStats.model:type_name -> netanomaly.v1.ModelStatus
-	17, // 17: netanomaly.v1.ModelStatus.loaded_time:type_name -> google.protobuf.Timestamp
-	17, // 18: netanomaly.v1.ModelStatus.last_reload_time:type_name -> google.protobuf.Timestamp
-	0,  // 19: netanomaly.v1.ScoringService.Score:input_type -> netanomaly.v1.ScoreRequest
-	2,  // 20: netanomaly.v1.ScoringService.StreamScore:input_type -> netanomaly.v1.StreamScoreRequest
-	7,  // 21: netanomaly.v1.ScoringService.GetModelInfo:input_type -> netanomaly.v1.GetModelInfoRequest
-	9,  // 22: netanomaly.v1.ScoringService.WatchAnomalies:input_type -> netanomaly.v1.WatchAnomaliesRequest
-	1,  // 23: netanomaly.v1.ScoringService.Score:output_type -> netanomaly.v1.ScoreResponse
-	3,  // 24: netanomaly.v1.ScoringService.StreamScore:output_type -> netanomaly.v1.StreamScoreResponse
-	8,  // 25: netanomaly.v1.ScoringService.GetModelInfo:output_type -> netanomaly.v1.GetModelInfoResponse
-	10, // 26: netanomaly.v1.ScoringService.WatchAnomalies:output_type -> netanomaly.v1.WatchAnomaliesResponse
-	23, // [23:27] is the sub-list for method output_type
-	19, // [19:23] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	17, // 0: netanomaly.v1.ScoreRequest.event:type_name -> netanomaly.v1.NetworkEvent
+	18, // 1: netanomaly.v1.ScoreResponse.verdict:type_name -> netanomaly.v1.Verdict
+	19, // 2: netanomaly.v1.ScoreResponse.contributions:type_name -> netanomaly.v1.FeatureContribution
+	17, // 3: netanomaly.v1.StreamScoreRequest.events:type_name -> netanomaly.v1.NetworkEvent
+	5,  // 4: netanomaly.v1.StreamScoreResponse.results:type_name -> netanomaly.v1.EventResult
+	6,  // 5: netanomaly.v1.EventResult.score:type_name -> netanomaly.v1.EventScore
+	7,  // 6: netanomaly.v1.EventResult.error:type_name -> netanomaly.v1.EventError
+	18, // 7: netanomaly.v1.EventScore.verdict:type_name -> netanomaly.v1.Verdict
+	19, // 8: netanomaly.v1.EventScore.contributions:type_name -> netanomaly.v1.FeatureContribution
+	20, // 9: netanomaly.v1.GetModelInfoResponse.data_end_time:type_name -> google.protobuf.Timestamp
+	12, // 10: netanomaly.v1.WatchAnomaliesResponse.anomalies:type_name -> netanomaly.v1.Anomaly
+	13, // 11: netanomaly.v1.WatchAnomaliesResponse.stats:type_name -> netanomaly.v1.WatchStats
+	20, // 12: netanomaly.v1.Anomaly.time:type_name -> google.protobuf.Timestamp
+	17, // 13: netanomaly.v1.Anomaly.event:type_name -> netanomaly.v1.NetworkEvent
+	19, // 14: netanomaly.v1.Anomaly.contributions:type_name -> netanomaly.v1.FeatureContribution
+	20, // 15: netanomaly.v1.WatchStats.time:type_name -> google.protobuf.Timestamp
+	14, // 16: netanomaly.v1.WatchStats.model:type_name -> netanomaly.v1.ModelStatus
+	20, // 17: netanomaly.v1.ModelStatus.loaded_time:type_name -> google.protobuf.Timestamp
+	20, // 18: netanomaly.v1.ModelStatus.last_reload_time:type_name -> google.protobuf.Timestamp
+	0,  // 19: netanomaly.v1.FeedbackRequest.verdict:type_name -> netanomaly.v1.AlertVerdict
+	1,  // 20: netanomaly.v1.ScoringService.Score:input_type -> netanomaly.v1.ScoreRequest
+	3,  // 21: netanomaly.v1.ScoringService.StreamScore:input_type -> netanomaly.v1.StreamScoreRequest
+	8,  // 22: netanomaly.v1.ScoringService.GetModelInfo:input_type -> netanomaly.v1.GetModelInfoRequest
+	10, // 23: netanomaly.v1.ScoringService.WatchAnomalies:input_type -> netanomaly.v1.WatchAnomaliesRequest
+	15, // 24: netanomaly.v1.ScoringService.Feedback:input_type -> netanomaly.v1.FeedbackRequest
+	2,  // 25: netanomaly.v1.ScoringService.Score:output_type -> netanomaly.v1.ScoreResponse
+	4,  // 26: netanomaly.v1.ScoringService.StreamScore:output_type -> netanomaly.v1.StreamScoreResponse
+	9,  // 27: netanomaly.v1.ScoringService.GetModelInfo:output_type -> netanomaly.v1.GetModelInfoResponse
+	11, // 28: netanomaly.v1.ScoringService.WatchAnomalies:output_type -> netanomaly.v1.WatchAnomaliesResponse
+	16, // 29: netanomaly.v1.ScoringService.Feedback:output_type -> netanomaly.v1.FeedbackResponse
+	25, // [25:30] is the sub-list for method output_type
+	20, // [20:25] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_netanomaly_v1_scoring_service_proto_init() }
@@ -1310,13 +1536,14 @@ func file_netanomaly_v1_scoring_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netanomaly_v1_scoring_service_proto_rawDesc), len(file_netanomaly_v1_scoring_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   14,
+			NumEnums:      1,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_netanomaly_v1_scoring_service_proto_goTypes,
 		DependencyIndexes: file_netanomaly_v1_scoring_service_proto_depIdxs,
+		EnumInfos:         file_netanomaly_v1_scoring_service_proto_enumTypes,
 		MessageInfos:      file_netanomaly_v1_scoring_service_proto_msgTypes,
 	}.Build()
 	File_netanomaly_v1_scoring_service_proto = out.File

@@ -23,6 +23,7 @@ const (
 	ScoringService_StreamScore_FullMethodName    = "/netanomaly.v1.ScoringService/StreamScore"
 	ScoringService_GetModelInfo_FullMethodName   = "/netanomaly.v1.ScoringService/GetModelInfo"
 	ScoringService_WatchAnomalies_FullMethodName = "/netanomaly.v1.ScoringService/WatchAnomalies"
+	ScoringService_Feedback_FullMethodName       = "/netanomaly.v1.ScoringService/Feedback"
 )
 
 // ScoringServiceClient is the client API for ScoringService service.
@@ -64,6 +65,15 @@ type ScoringServiceClient interface {
 	// of Score and StreamScore are shown to every watcher, so a watcher needs
 	// the same API key as a scoring client.
 	WatchAnomalies(ctx context.Context, in *WatchAnomaliesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchAnomaliesResponse], error)
+	// Feedback records a person's verdict on one alert (the server's alert
+	// outputs give each alert an id) and, for a benign one if asked, adds a
+	// suppression rule matching the alert's pattern to the server's
+	// suppression file, so the same pattern is no longer alerted. Unary. It
+	// needs the same API key as scoring. An alert id the server does not know
+	// (it keeps recent alerts, and reads its alert file if it has one) is
+	// not_found; a server started without alert outputs answers
+	// failed_precondition.
+	Feedback(ctx context.Context, in *FeedbackRequest, opts ...grpc.CallOption) (*FeedbackResponse, error)
 }
 
 type scoringServiceClient struct {
@@ -126,6 +136,16 @@ func (c *scoringServiceClient) WatchAnomalies(ctx context.Context, in *WatchAnom
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ScoringService_WatchAnomaliesClient = grpc.ServerStreamingClient[WatchAnomaliesResponse]
 
+func (c *scoringServiceClient) Feedback(ctx context.Context, in *FeedbackRequest, opts ...grpc.CallOption) (*FeedbackResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FeedbackResponse)
+	err := c.cc.Invoke(ctx, ScoringService_Feedback_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ScoringServiceServer is the server API for ScoringService service.
 // All implementations must embed UnimplementedScoringServiceServer
 // for forward compatibility.
@@ -165,6 +185,15 @@ type ScoringServiceServer interface {
 	// of Score and StreamScore are shown to every watcher, so a watcher needs
 	// the same API key as a scoring client.
 	WatchAnomalies(*WatchAnomaliesRequest, grpc.ServerStreamingServer[WatchAnomaliesResponse]) error
+	// Feedback records a person's verdict on one alert (the server's alert
+	// outputs give each alert an id) and, for a benign one if asked, adds a
+	// suppression rule matching the alert's pattern to the server's
+	// suppression file, so the same pattern is no longer alerted. Unary. It
+	// needs the same API key as scoring. An alert id the server does not know
+	// (it keeps recent alerts, and reads its alert file if it has one) is
+	// not_found; a server started without alert outputs answers
+	// failed_precondition.
+	Feedback(context.Context, *FeedbackRequest) (*FeedbackResponse, error)
 	mustEmbedUnimplementedScoringServiceServer()
 }
 
@@ -186,6 +215,9 @@ func (UnimplementedScoringServiceServer) GetModelInfo(context.Context, *GetModel
 }
 func (UnimplementedScoringServiceServer) WatchAnomalies(*WatchAnomaliesRequest, grpc.ServerStreamingServer[WatchAnomaliesResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchAnomalies not implemented")
+}
+func (UnimplementedScoringServiceServer) Feedback(context.Context, *FeedbackRequest) (*FeedbackResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Feedback not implemented")
 }
 func (UnimplementedScoringServiceServer) mustEmbedUnimplementedScoringServiceServer() {}
 func (UnimplementedScoringServiceServer) testEmbeddedByValue()                        {}
@@ -262,6 +294,24 @@ func _ScoringService_WatchAnomalies_Handler(srv interface{}, stream grpc.ServerS
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ScoringService_WatchAnomaliesServer = grpc.ServerStreamingServer[WatchAnomaliesResponse]
 
+func _ScoringService_Feedback_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FeedbackRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ScoringServiceServer).Feedback(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ScoringService_Feedback_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ScoringServiceServer).Feedback(ctx, req.(*FeedbackRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ScoringService_ServiceDesc is the grpc.ServiceDesc for ScoringService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -276,6 +326,10 @@ var ScoringService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetModelInfo",
 			Handler:    _ScoringService_GetModelInfo_Handler,
+		},
+		{
+			MethodName: "Feedback",
+			Handler:    _ScoringService_Feedback_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,10 +1,14 @@
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from netanomaly.v1 import telemetry_pb2 as _telemetry_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
+ALERT_VERDICT_BENIGN: AlertVerdict
+ALERT_VERDICT_MALICIOUS: AlertVerdict
+ALERT_VERDICT_UNSPECIFIED: AlertVerdict
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Anomaly(_message.Message):
@@ -54,6 +58,30 @@ class EventScore(_message.Message):
     score: float
     verdict: _telemetry_pb2.Verdict
     def __init__(self, score: _Optional[float] = ..., verdict: _Optional[_Union[_telemetry_pb2.Verdict, str]] = ..., contributions: _Optional[_Iterable[_Union[_telemetry_pb2.FeatureContribution, _Mapping]]] = ...) -> None: ...
+
+class FeedbackRequest(_message.Message):
+    __slots__ = ["alert_id", "reason", "suppress", "suppress_for_seconds", "verdict"]
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESS_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESS_FOR_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    alert_id: str
+    reason: str
+    suppress: bool
+    suppress_for_seconds: int
+    verdict: AlertVerdict
+    def __init__(self, alert_id: _Optional[str] = ..., verdict: _Optional[_Union[AlertVerdict, str]] = ..., suppress: bool = ..., reason: _Optional[str] = ..., suppress_for_seconds: _Optional[int] = ...) -> None: ...
+
+class FeedbackResponse(_message.Message):
+    __slots__ = ["alert_id", "suppression_id", "suppression_rule"]
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSION_RULE_FIELD_NUMBER: _ClassVar[int]
+    alert_id: str
+    suppression_id: str
+    suppression_rule: str
+    def __init__(self, alert_id: _Optional[str] = ..., suppression_id: _Optional[str] = ..., suppression_rule: _Optional[str] = ...) -> None: ...
 
 class GetModelInfoRequest(_message.Message):
     __slots__ = []
@@ -180,3 +208,6 @@ class WatchStats(_message.Message):
     score_histogram: _containers.RepeatedScalarFieldContainer[int]
     time: _timestamp_pb2.Timestamp
     def __init__(self, time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., events_per_second: _Optional[float] = ..., anomalies_per_second: _Optional[float] = ..., events_total: _Optional[int] = ..., anomalies_total: _Optional[int] = ..., score_histogram: _Optional[_Iterable[int]] = ..., model: _Optional[_Union[ModelStatus, _Mapping]] = ...) -> None: ...
+
+class AlertVerdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []

@@ -47,6 +47,11 @@ class ScoringServiceStub(object):
                 request_serializer=netanomaly_dot_v1_dot_scoring__service__pb2.WatchAnomaliesRequest.SerializeToString,
                 response_deserializer=netanomaly_dot_v1_dot_scoring__service__pb2.WatchAnomaliesResponse.FromString,
                 )
+        self.Feedback = channel.unary_unary(
+                '/netanomaly.v1.ScoringService/Feedback',
+                request_serializer=netanomaly_dot_v1_dot_scoring__service__pb2.FeedbackRequest.SerializeToString,
+                response_deserializer=netanomaly_dot_v1_dot_scoring__service__pb2.FeedbackResponse.FromString,
+                )
 
 
 class ScoringServiceServicer(object):
@@ -106,6 +111,20 @@ class ScoringServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Feedback(self, request, context):
+        """Feedback records a person's verdict on one alert (the server's alert
+        outputs give each alert an id) and, for a benign one if asked, adds a
+        suppression rule matching the alert's pattern to the server's
+        suppression file, so the same pattern is no longer alerted. Unary. It
+        needs the same API key as scoring. An alert id the server does not know
+        (it keeps recent alerts, and reads its alert file if it has one) is
+        not_found; a server started without alert outputs answers
+        failed_precondition.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScoringServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +147,11 @@ def add_ScoringServiceServicer_to_server(servicer, server):
                     servicer.WatchAnomalies,
                     request_deserializer=netanomaly_dot_v1_dot_scoring__service__pb2.WatchAnomaliesRequest.FromString,
                     response_serializer=netanomaly_dot_v1_dot_scoring__service__pb2.WatchAnomaliesResponse.SerializeToString,
+            ),
+            'Feedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.Feedback,
+                    request_deserializer=netanomaly_dot_v1_dot_scoring__service__pb2.FeedbackRequest.FromString,
+                    response_serializer=netanomaly_dot_v1_dot_scoring__service__pb2.FeedbackResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -217,5 +241,22 @@ class ScoringService(object):
         return grpc.experimental.unary_stream(request, target, '/netanomaly.v1.ScoringService/WatchAnomalies',
             netanomaly_dot_v1_dot_scoring__service__pb2.WatchAnomaliesRequest.SerializeToString,
             netanomaly_dot_v1_dot_scoring__service__pb2.WatchAnomaliesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Feedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/netanomaly.v1.ScoringService/Feedback',
+            netanomaly_dot_v1_dot_scoring__service__pb2.FeedbackRequest.SerializeToString,
+            netanomaly_dot_v1_dot_scoring__service__pb2.FeedbackResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
