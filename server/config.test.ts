@@ -141,6 +141,28 @@ describe("parseConfig()", () => {
     }
   });
 
+  it("reads --dashboard as PORT or HOST:PORT, loopback by default", () => {
+    expect(parseConfig(["--dashboard", "9090"], {}).dashboard).toEqual({
+      host: "127.0.0.1",
+      port: 9090,
+    });
+    expect(parseConfig(["--dashboard", "0.0.0.0:0"], {}).dashboard).toEqual({
+      host: "0.0.0.0",
+      port: 0,
+    });
+    expect(parseConfig([], { NETANOMALY_DASHBOARD: "[::1]:9091" }).dashboard).toEqual({
+      host: "::1",
+      port: 9091,
+    });
+    expect(parseConfig([], {}).dashboard).toBeUndefined();
+    expect(() => parseConfig(["--dashboard", "localhost:99999"], {})).toThrow(
+      /--dashboard must be PORT or HOST:PORT .* got "localhost:99999"/,
+    );
+    expect(() => parseConfig(["--dashboard", "9090", "--workers", "2"], {})).toThrow(
+      "--dashboard needs a single server process",
+    );
+  });
+
   it("turns the gRPC fast path off with --no-fast-path", () => {
     expect(parseConfig(["--no-fast-path"], {}).fastPath).toBe(false);
   });

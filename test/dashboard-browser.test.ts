@@ -9,7 +9,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAgent } from "../agent/run-agent.js";
-import { buildBundle } from "../dashboard/bundle.js";
+import { ensureBundle } from "../dashboard/bundle.js";
 import { ScoringService } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { NetworkEventSchema, Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
 
@@ -153,7 +153,7 @@ describe.skipIf(!haveChromium && process.env.CI !== "true")("the dashboard in Ch
   beforeAll(async () => {
     mkdirSync(results, { recursive: true });
     writeFileSync(rulesFile, "");
-    await buildBundle();
+    await ensureBundle();
     server = await startServer(0, 0);
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
