@@ -29,11 +29,14 @@ COPY sources sources
 COPY detector detector
 COPY metrics metrics
 COPY alerts alerts
+COPY dashboard dashboard
 COPY server server
 COPY agent agent
 COPY trainer trainer
 COPY deploy/healthcheck.ts deploy/entrypoint.ts deploy/start-plan.ts deploy/tsconfig.json deploy/
 RUN npx tsc -p tsconfig.build.json && npx tsc -p deploy/tsconfig.json
+# The dashboard's page (--dashboard), bundled with esbuild, a dev dependency.
+RUN node dist/dashboard/build-main.js
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
@@ -49,6 +52,7 @@ WORKDIR /app
 COPY package.json ./
 COPY --from=deps /app/node_modules node_modules
 COPY --from=build /src/dist dist
+COPY --from=build /src/dashboard/dist dashboard/dist
 # The default model; mount a directory over /app/models to replace it.
 COPY models/default.model.json models/default.model.json
 # The base image's "node" user (uid 1000), numeric so that Kubernetes'

@@ -14,6 +14,11 @@ function findRoot(dir: string): string {
   }
 }
 
+/** The page's bundle could not be built (esbuild missing, or a build error). */
+export class BundleError extends Error {
+  override readonly name = "BundleError";
+}
+
 /** Sources of the page: `dashboard/web/`. */
 export const WEB_DIR = join(findRoot(HERE), "dashboard", "web");
 
@@ -34,14 +39,14 @@ export function bundleExists(dir: string = BUNDLE_DIR): boolean {
  * Connect-Web client) into one minified `app.js` and `app.css`, plus
  * `index.html`. No CDN: the page works offline.
  *
- * @throws Error saying to run `npm install` when esbuild is missing.
+ * @throws BundleError saying to run `npm install` when esbuild is missing.
  */
 export async function buildBundle(outDir: string = BUNDLE_DIR): Promise<void> {
   let esbuild: typeof import("esbuild");
   try {
     esbuild = await import("esbuild");
   } catch (e) {
-    throw new Error(
+    throw new BundleError(
       `cannot build the dashboard: esbuild is not installed (${(e as Error).message}); ` +
         "run `npm install` and `npm run build:dashboard`",
     );

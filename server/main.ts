@@ -2,7 +2,7 @@ import cluster from "node:cluster";
 import { createContextValues } from "@connectrpc/connect";
 import { pino } from "pino";
 import { UsageError } from "../cli/usage-error.js";
-import { ensureBundle } from "../dashboard/bundle.js";
+import { BundleError, ensureBundle } from "../dashboard/bundle.js";
 import { createDashboardServer, type DashboardServer } from "../dashboard/dashboard-server.js";
 import { loadModel, ModelFileError } from "../detector/index.js";
 import { isLoopbackAddress, remoteAddressKey } from "./auth.js";
@@ -172,6 +172,9 @@ main().catch((e: unknown) => {
     exitWith(`${e.message} (--help lists every flag)`, 2);
     return;
   }
-  const known = e instanceof ModelFileError || (e as NodeJS.ErrnoException).code === "EADDRINUSE";
+  const known =
+    e instanceof ModelFileError ||
+    e instanceof BundleError ||
+    (e as NodeJS.ErrnoException).code === "EADDRINUSE";
   exitWith(known ? (e as Error).message : String((e as Error).stack ?? e), 1);
 });
