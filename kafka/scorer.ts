@@ -162,6 +162,11 @@ async function session(
       fallbackMode: "earliest",
       autocommit: false,
       highWaterMark: maxBatch,
+      // A fetch is pushed whole whatever the stream's buffer holds. After a
+      // rebalance the stream starts every partition again at its committed
+      // offset, so what was fetched and not yet committed is scored twice:
+      // keeping fetches near a batch keeps those duplicates few.
+      maxBytes: 1_048_576,
     });
     stream.on("data", (m: Message) => {
       queue.push(m);

@@ -102,6 +102,16 @@ function hostOf(k: number): string {
   return `10.20.${k >> 4}.${(k & 15) + 1}`;
 }
 
+/** `waitFor`, with the scorers' last log lines in the error. */
+async function waitWithLogs(what: string, check: () => Promise<boolean>, timeoutMs: number) {
+  try {
+    await waitFor(what, check, timeoutMs, 500);
+  } catch (e) {
+    const logs = scorers.map((s, n) => `--- scorer ${n}\n${s.log().slice(-3000)}`).join("\n");
+    throw new Error(`${(e as Error).message}\n${logs}`);
+  }
+}
+
 function startScorer(name: string): ScorerProcess {
   const s = spawnScorer([
     "--brokers",
@@ -198,7 +208,7 @@ describe.skipIf(missing !== undefined && !CI)("agent → Kafka → two scorers �
     const agentExit = new Promise<number | null>((r) => agent?.on("exit", (code) => r(code)));
 
     // Chaos: SIGKILL scorer A once a fifth is committed, restart it; restart the broker at 45 %.
-    await waitFor(
+    await waitWithLogs(
       "a fifth of the events committed",
       async () => (await committedTotal()) >= BigInt(EVENTS / 5),
       120_000,
@@ -207,7 +217,7 @@ describe.skipIf(missing !== undefined && !CI)("agent → Kafka → two scorers �
     await a.exited;
     const killedAt = Number(await committedTotal().catch(() => 0n));
     startScorer("scorer-a2");
-    await waitFor(
+    await waitWithLogs(
       "45 % committed",
       async () => (await committedTotal()) >= BigInt(Math.floor(EVENTS * 0.45)),
       120_000,
@@ -225,17 +235,11 @@ describe.skipIf(missing !== undefined && !CI)("agent → Kafka → two scorers �
     expect(summary.fatal).toBeUndefined();
 
     // Every record in the input (the agent's and the three bad ones) gets committed past.
-    try {
-      await waitFor(
-        "the group to commit every input record",
-        async () => (await groupLag(b.brokers, GROUP, "telemetry")) === 0n,
-        180_000,
-        500,
-      );
-    } catch (e) {
-      const logs = scorers.map((s, n) => `--- scorer ${n}\n${s.log().slice(-3000)}`).join("\n");
-      throw new Error(`${(e as Error).message}\n${logs}`);
-    }
+    await waitWithLogs(
+      "the group to commit every input record",
+      async () => (await groupLag(b.brokers, GROUP, "telemetry")) === 0n,
+      180_000,
+    );
     const scoredS = (performance.now() - started) / 1000;
     for (const s of scorers)
       if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGTERM");
