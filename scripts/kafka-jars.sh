@@ -24,7 +24,7 @@ tmp="$dest.partial"
 rm -rf "$tmp"
 mkdir -p "$tmp"
 echo "kafka-jars: fetching into $dest" >&2
-(cd "$here/kafka" && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$tmp")
+(cd "$here/kafka" && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$tmp") >&2
 rm -rf "$dest"
 mv "$tmp" "$dest"
 echo "$want" >"$stamp"
