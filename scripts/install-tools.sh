@@ -90,7 +90,10 @@ install_go_client_deps() {
 # module: the Kafka scorer's ScaledObject is validated against them offline.
 KEDA_MODULE=github.com/kedacore/keda/v2@v2.18.1
 install_keda_crds() {
-  (cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download "$KEDA_MODULE")
+  local dir
+  dir="$(mktemp -d)"
+  (cd "$dir" && GOFLAGS=-mod=mod go mod download "$KEDA_MODULE")
+  rmdir "$dir"
 }
 
 install_apt
