@@ -32,6 +32,7 @@ COPY alerts alerts
 COPY server server
 COPY agent agent
 COPY trainer trainer
+COPY kafka kafka
 COPY deploy/healthcheck.ts deploy/entrypoint.ts deploy/start-plan.ts deploy/tsconfig.json deploy/
 RUN npx tsc -p tsconfig.build.json && npx tsc -p deploy/tsconfig.json
 
