@@ -1,0 +1,134 @@
+import type { ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { run, sleep, start, stop } from "./proc.js";
+
+/**
+ * Short flow timeouts, so a finished connection is exported within seconds
+ * rather than softflowd's defaults (an hour for TCP); `expint` is how often
+ * it looks for expired flows.
+ */
+const TIMEOUTS = [
+  "tcp=30",
+  "tcp.rst=2",
+  "tcp.fin=2",
+  "udp=5",
+  "icmp=5",
+  "general=30",
+  "expint=2",
+].flatMap((t) => ["-t", t]);
+
+/**
+ * softflowd 1.1.0's control socket path, at most 12 characters: with a longer
+ * one, `softflowd -r` blocks in accept() on the socket before reading the
+ * capture (seen on Debian's 1.1.0-1: /tmp/abcdefg works, /tmp/abcdefgh hangs).
+ * The pid in base 36 keeps it unique per run.
+ */
+function ctlPath(tag: string): string {
+  return `/tmp/n${process.pid.toString(36)}${tag}`;
+}
+
+/** A softflowd exporting live from an interface. */
+export interface Exporter {
+  version: 9 | 10;
+  /** Exports every flow it tracks now (`softflowctl expire-all`). */
+  expireAll(): Promise<void>;
+  /** Exports what is left and ends. */
+  finish(): Promise<void>;
+  stderrTail(): string;
+}
+
+/**
+ * Starts softflowd on `ifname` inside `ns`, exporting NetFlow v9 or IPFIX
+ * (v10) to `collector` (`HOST:PORT`).
+ */
+export function startExporter(
+  ns: string,
+  ifname: string,
+  collector: string,
+  version: 9 | 10,
+  dir: string,
+): Exporter {
+  const ctl = ctlPath(version === 9 ? "9" : "x");
+  const child = start(
+    "softflowd",
+    [
+      "-d",
+      "-i",
+      ifname,
+      "-n",
+      collector,
+      "-v",
+      String(version),
+      "-c",
+      ctl,
+      "-p",
+      join(dir, `softflowd-v${version}.pid`),
+      ...TIMEOUTS,
+    ],
+    { ns },
+  );
+  const ctlCommand = (command: string) =>
+    run("softflowctl", ["-c", ctl, command], { ns, check: false, timeoutMs: 10_000 });
+  return {
+    version,
+    stderrTail: () => child.stderrTail(),
+    async expireAll() {
+      await ctlCommand("expire-all");
+    },
+    async finish() {
+      // "shutdown" exports every flow and exits; a stop afterwards is only a fallback.
+      await ctlCommand("shutdown");
+      await waitExit(child, 5000);
+      await stop(child);
+    },
+  };
+}
+
+async function waitExit(child: ChildProcess, ms: number): Promise<void> {
+  for (let t = 0; t < ms && child.exitCode === null && child.signalCode === null; t += 100) {
+    await sleep(100);
+  }
+}
+
+/** A tcpdump writing every packet on an interface to a pcap file. */
+export function startCapture(ns: string, ifname: string, path: string) {
+  const child = start("tcpdump", ["-i", ifname, "-n", "-U", "-Z", "root", "-w", path, "ip"], {
+    ns,
+  });
+  return {
+    path,
+    stderrTail: () => child.stderrTail(),
+    /** Stops the capture; the file is complete once this returns. */
+    finish: () => stop(child),
+  };
+}
+
+/**
+ * Replays a capture through softflowd (`-r`) as IPFIX to `collector`; softflowd
+ * exits once it has exported every flow in the file.
+ */
+export async function replayCapture(
+  ns: string,
+  pcap: string,
+  collector: string,
+  dir: string,
+): Promise<void> {
+  await run(
+    "softflowd",
+    [
+      "-d",
+      "-r",
+      pcap,
+      "-n",
+      collector,
+      "-v",
+      "10",
+      "-c",
+      ctlPath("r"),
+      "-p",
+      join(dir, "softflowd-replay.pid"),
+      ...TIMEOUTS,
+    ],
+    { ns, timeoutMs: 120_000 },
+  );
+}
