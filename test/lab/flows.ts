@@ -90,30 +90,46 @@ async function waitExit(child: ChildProcess, ms: number): Promise<void> {
   }
 }
 
-/** A tcpdump writing every packet on an interface to a pcap file. */
+/**
+ * A tcpdump writing every IPv4 packet on an interface to a pcap file: the
+ * first 128 bytes of each (headers; the IP header carries the length every
+ * count here uses) into a 64 MiB kernel buffer, so a burst is not dropped.
+ */
 export function startCapture(ns: string, ifname: string, path: string) {
-  const child = start("tcpdump", ["-i", ifname, "-n", "-U", "-Z", "root", "-w", path, "ip"], {
-    ns,
-  });
+  const child = start(
+    "tcpdump",
+    ["-i", ifname, "-n", "-U", "-s", "128", "-B", "65536", "-Z", "root", "-w", path, "ip"],
+    { ns },
+  );
   return {
     path,
-    stderrTail: () => child.stderrTail(),
-    /** Stops the capture; the file is complete once this returns. */
-    finish: () => stop(child),
+    /**
+     * Stops the capture; the file is complete once this returns.
+     * @returns tcpdump's own count of packets it captured and the kernel dropped.
+     */
+    async finish(): Promise<{ captured: number; dropped: number }> {
+      await stop(child);
+      const tail = child.stderrTail();
+      const n = (what: string) =>
+        Number(new RegExp(`(\\d+) packets? ${what}`).exec(tail)?.[1] ?? Number.NaN);
+      return { captured: n("captured"), dropped: n("dropped by kernel") };
+    },
   };
 }
 
 /**
  * Replays a capture through softflowd (`-r`) as IPFIX to `collector`; softflowd
  * exits once it has exported every flow in the file.
+ *
+ * @returns what softflowd printed (its summary: flows exported, packets).
  */
 export async function replayCapture(
   ns: string,
   pcap: string,
   collector: string,
   dir: string,
-): Promise<void> {
-  await run(
+): Promise<string> {
+  const r = await run(
     "softflowd",
     [
       "-d",
@@ -131,4 +147,5 @@ export async function replayCapture(
     ],
     { ns, timeoutMs: 120_000 },
   );
+  return r.stdout + r.stderr;
 }

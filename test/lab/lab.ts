@@ -1,8 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { NetworkEvent } from "../../gen/netanomaly/v1/telemetry_pb.js";
+import { toJson } from "@bufbuild/protobuf";
+import { type NetworkEvent, NetworkEventSchema } from "../../gen/netanomaly/v1/telemetry_pb.js";
 import {
   type Agreement,
+  attribution,
   flowsVsCapture,
   formatAgreements,
   hostVsPrograms,
@@ -29,11 +31,19 @@ export interface LabReport {
   collected: Record<string, { phase1: number; phase2: number; outside: number; badLines: number }>;
   /** Office programs run, and how many failed. */
   programs: { phase1: number; phase2: number; failed: number };
-  capture: { packets: number; skipped: number; conversations: number };
+  capture: { packets: number; skipped: number; conversations: number; dropped: number };
   wallS: number;
   collectorCommand: string;
   /** Everything above as the lab prints it. */
   text: string;
+  /** Each stream's events by phase, phase 2's labels and scores, for `writeReport`. */
+  dumps: {
+    name: string;
+    phase1: NetworkEvent[];
+    phase2: NetworkEvent[];
+    labels: string[];
+    scores: Float64Array;
+  }[];
 }
 
 /** Options of `runLab`. */
@@ -54,6 +64,11 @@ export interface LabOptions {
 const GAP_MS = 4000;
 /** Flow collector ports on the servers host's loopback. */
 const FLOW_PORTS = { v9: 2055, ipfix: 4739, replay: 4740 } as const;
+/**
+ * The host collector's poll interval, seconds: a connection that opens and
+ * closes between two polls is seen without its process.
+ */
+const HOST_INTERVAL_S = 0.25;
 /** The user the office programs run as (the lab runs as root). */
 const USER = "root";
 
@@ -85,7 +100,12 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
     const srv = net.servers;
     const capture = startCapture(srv.ns, srv.ifname, join(dir, "lab.pcap"));
     const maxS = Math.ceil((phase1Ms + phase2Ms) / 1000) + 300;
-    const host = await startCollector(hostSource, net.office.ns, [], maxS);
+    const host = await startCollector(
+      hostSource,
+      net.office.ns,
+      ["--interval", String(HOST_INTERVAL_S)],
+      maxS,
+    );
     const v9 = await startCollector(
       flowSource,
       srv.ns,
@@ -150,7 +170,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
     const hostOut = await host.finish();
     const v9Out = await v9.finish();
     const v10Out = await v10.finish();
-    await capture.finish();
+    const captured = await capture.finish();
 
     log("replaying the capture through softflowd -r as IPFIX");
     const replay = await startCollector(
@@ -161,10 +181,16 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
     );
     collectors.push(replay);
     await waitListening(srv.ns, [FLOW_PORTS.replay], [replay]);
-    await replayCapture(srv.ns, capture.path, `127.0.0.1:${FLOW_PORTS.replay}`, dir);
+    const replayed = await replayCapture(
+      srv.ns,
+      capture.path,
+      `127.0.0.1:${FLOW_PORTS.replay}`,
+      dir,
+    );
     await sleep(1500);
     const replayOut = await replay.finish();
     const pcap = readPcap(capture.path);
+    const udpDrops = await udpReceiveErrors(srv.ns);
 
     // Split by time: phase 1 until the middle of the gap, phase 2 after it.
     const cut = p1End + GAP_MS / 2;
@@ -189,6 +215,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
       { name: `${flowSource} (IPFIX, softflowd -r of the capture)`, out: replayOut },
     ];
     const tables: DetectionTable[] = [];
+    const dumps: LabReport["dumps"] = [];
     const collected: LabReport["collected"] = {};
     for (const s of streams) {
       const parts = split(s.out.events);
@@ -207,7 +234,9 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
         );
       }
       const labels = labelAll(parts.phase2, attackRecords, normalPaths);
-      tables.push(detect(s.name, parts.phase1, parts.phase2, labels).table);
+      const { table, scores } = detect(s.name, parts.phase1, parts.phase2, labels);
+      tables.push(table);
+      dumps.push({ name: s.name, phase1: parts.phase1, phase2: parts.phase2, labels, scores });
     }
     const agreements = [
       ...hostVsPrograms(hostOut.events, allRuns, attackRecords, net.office.ip, USER),
@@ -216,6 +245,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
       ...flowsVsCapture("IPFIX live", v10Out.events, pcap),
       ...flowsVsCapture("IPFIX from pcap", replayOut.events, pcap),
     ];
+    const attributed = attribution(hostOut.events);
     const wallS = Math.round((Date.now() - started) / 1000);
     const collectorCommand = (await agentHasPrint())
       ? "agent/main.ts --source NAME --print --duration S"
@@ -230,6 +260,10 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
       `collectors: ${collectorCommand}`,
       `office programs: ${programs.phase1} in phase 1, ${programs.phase2} in phase 2, ${programs.failed} failed; ss snapshots: ${sockets.snapshots}, connections seen: ${sockets.connections.length}`,
       `capture: ${pcap.packets} packets, ${pcap.conversations.length} conversations, ${pcap.skipped} not IPv4 TCP/UDP`,
+      `tcpdump: ${captured.captured} packets captured, ${captured.dropped} dropped by the kernel`,
+      `softflowd -r: ${/Flows exported:.*/.exec(replayed)?.[0] ?? "no summary"}`,
+      `UDP datagrams dropped on the servers host (flow collectors' receive buffers): ${udpDrops}`,
+      `host attribution: ${attributed.attributed} of ${attributed.of} office events carry a process (poll every ${HOST_INTERVAL_S} s)`,
       "attacks:",
       ...attackRecords.map(
         (a) =>
@@ -254,16 +288,26 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
         packets: pcap.packets,
         skipped: pcap.skipped,
         conversations: pcap.conversations.length,
+        dropped: captured.dropped,
       },
       wallS,
       collectorCommand,
       text,
+      dumps,
     };
   } finally {
     for (const c of collectors) if (c.running()) await c.finish().catch(() => undefined);
     net?.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** UDP datagrams the namespace's kernel dropped for a full receive buffer (/proc/net/snmp). */
+async function udpReceiveErrors(ns: string): Promise<number> {
+  const { stdout } = await run("cat", ["/proc/net/snmp"], { ns });
+  const [names, values] = stdout.split("\n").filter((l) => l.startsWith("Udp:"));
+  const i = (names ?? "").split(/\s+/).indexOf("RcvbufErrors");
+  return Number((values ?? "").split(/\s+/)[i] ?? Number.NaN);
 }
 
 async function waitListening(ns: string, ports: readonly number[], collectors: RunningCollector[]) {
@@ -287,6 +331,24 @@ export function writeReport(report: LabReport): string {
   const path = join(dir, `lab-${stamp}.txt`);
   writeFileSync(path, `${report.text}\n`);
   writeFileSync(join(dir, "latest.txt"), `${report.text}\n`);
+  // The events themselves, for a look at what was (not) flagged.
+  for (const d of report.dumps) {
+    const file = join(dir, `events-${d.name.replace(/[^a-z0-9]+/gi, "-").replace(/-$/, "")}.jsonl`);
+    const lines = [
+      ...d.phase1.map((e) =>
+        JSON.stringify({ phase: 1, ...(toJson(NetworkEventSchema, e) as object) }),
+      ),
+      ...d.phase2.map((e, i) =>
+        JSON.stringify({
+          phase: 2,
+          label: d.labels[i],
+          score: d.scores[i],
+          ...(toJson(NetworkEventSchema, e) as object),
+        }),
+      ),
+    ];
+    writeFileSync(file, `${lines.join("\n")}\n`);
+  }
   return path;
 }
 

@@ -107,11 +107,11 @@ export function officePrograms(net: LabNetwork, files: LabFiles) {
       return { ...r, what: "curl PUT small", protocol: "TCP", destPort: PORTS.http };
     },
     wget: (rng: Random) =>
-      timed("/usr/bin/wget", "wget GET", "TCP", PORTS.http, "wget", [
+      timed("/usr/bin/wget", "wget GET", "TCP", PORTS.intranet, "wget", [
         "-q",
         "-O",
         "/dev/null",
-        `http://${pick(rng, NAMES)}.${LAB_ZONE}/files/${pick(rng, SIZES)}`,
+        `http://${pick(rng, NAMES)}.${LAB_ZONE}:${PORTS.intranet}/files/${pick(rng, SIZES)}`,
       ]),
     dig: (rng: Random) =>
       timed("/usr/bin/dig", "dig A", "UDP", PORTS.dns, "dig", [

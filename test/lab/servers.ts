@@ -8,7 +8,15 @@ export const LAB_ZONE = "corp.lab";
 /** The zone the DNS tunnel's queries go to; answered too, as a tunnel's server would. */
 export const TUNNEL_ZONE = "sync.cdn-metrics.net";
 /** Ports the servers host listens on. */
-export const PORTS = { http: 80, upload: 4444, beacon: 8443, ssh: 22, dns: 53, ntp: 123 } as const;
+export const PORTS = {
+  http: 80,
+  intranet: 8080,
+  upload: 4444,
+  beacon: 8443,
+  ssh: 22,
+  dns: 53,
+  ntp: 123,
+} as const;
 /** Size of the file `scp` and `rsync` fetch, bytes. */
 export const SSH_FILE_BYTES = 1_500_000;
 
@@ -98,6 +106,8 @@ export async function startServers(net: LabNetwork, dir: string): Promise<LabFil
       "--http",
       String(PORTS.http),
       "--http",
+      String(PORTS.intranet),
+      "--http",
       String(PORTS.upload),
       "--http",
       String(PORTS.beacon),
@@ -127,6 +137,7 @@ export async function startServers(net: LabNetwork, dir: string): Promise<LabFil
       .code === 0;
   await ready("sshd", () => tcpOpen(PORTS.ssh));
   await ready("web server", () => tcpOpen(PORTS.http));
+  await ready("intranet server", () => tcpOpen(PORTS.intranet));
   await ready("upload server", () => tcpOpen(PORTS.upload));
   await ready("dnsmasq", async () => {
     const r = await run("dig", [`@${net.servers.ip}`, "+short", "+time=1", `ready.${LAB_ZONE}`], {
