@@ -1,12 +1,44 @@
 import { parseFlags, UsageError } from "../cli/usage-error.js";
+import { SOURCE_NAMES, SOURCES, sourceNamed } from "../sources/index.js";
 import type { AgentOptions } from "./run-agent.js";
 
 /** The agent's usage text. */
-export const USAGE =
-  "usage: npm run agent -- [--target <url>] [--rate <events/s>] [--count N | --duration S] " +
-  "[--anomaly-rate F] [--replay <csv>] [--batch N] [--seed N] [--api-key K] " +
-  "[--tls-ca PEM] [--tls-cert PEM --tls-key PEM] [--window N] [--max-retries N] [--json]  " +
-  "(env NETANOMALY_TARGET = --target, NETANOMALY_API_KEY = --api-key)";
+export const USAGE = `usage: npm run agent -- [options]
+
+Where events come from (default: the simulator):
+  --source NAME          ${SOURCE_NAMES.join(" | ")}
+${SOURCES.map((s) => `                           ${s.name.padEnd(9)} ${s.description}`).join("\n")}
+  --input FILE           file a file source reads (- for standard input)
+  --follow               keep reading a growing file across rotation (tail -F)
+  --listen HOST:PORT     address a flow source listens on (UDP)
+  --interval S           poll interval of the host source, seconds
+  --dns FILE             Zeek dns.log to join with conn.log
+  --replay CSV           the same as --source csv --input CSV
+  --count N              stop after N events
+  --duration S           stop after S seconds
+  --anomaly-rate F       simulator: share of injected attacks, [0, 1] (default 0.02)
+  --seed N               simulator seed (default 1)
+
+Where they go (default: the server at http://127.0.0.1:50051):
+  --print                write each event as one JSON line on stdout (the proto's JSON
+                         mapping); without --target nothing is sent to a server
+  --target URL           server to stream to (env NETANOMALY_TARGET)
+  --rate N               events/s; 0 = as fast as the server acknowledges (default 1000 for
+                         the simulator, 0 for files and live sources)
+  --batch N              events per request, [1, 1000]
+  --window N             requests in flight, [1, 1024] (default 16)
+  --max-retries N        give up after N failed reconnections in a row (default: never)
+  --api-key K            sent as a bearer token (env NETANOMALY_API_KEY)
+  --tls-ca PEM, --tls-cert PEM --tls-key PEM   for an https:// target
+  --json                 the last stdout line is the summary as one JSON object
+
+Each flagged event prints one line: its score against the model's threshold, the
+process, destination and bytes, and its top features as name=value (+contribution):
+value is the feature's value for this event (rarities are log((N+1)/(count+1)) over the
+N training rows, so 0 = every training row had it, ~10 = never seen); contribution is
+how many tree levels that feature's splits saved in isolating it (higher = more
+anomalous).
+`;
 
 /** Parsed command line: `runAgent` options plus output mode. */
 export interface AgentArgs {
@@ -29,6 +61,13 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     duration: { type: "string" },
     "anomaly-rate": { type: "string" },
     replay: { type: "string" },
+    source: { type: "string" },
+    input: { type: "string" },
+    follow: { type: "boolean" },
+    listen: { type: "string" },
+    interval: { type: "string" },
+    dns: { type: "string" },
+    print: { type: "boolean" },
     batch: { type: "string" },
     seed: { type: "string" },
     "api-key": { type: "string" },
@@ -97,7 +136,16 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (maxRetries !== undefined) options.maxAttempts = maxRetries;
   const seed = num("seed", (n) => Number.isInteger(n), "an integer");
   if (seed !== undefined) options.seed = seed;
-  if (typeof values.replay === "string") options.replay = values.replay;
+  parseSourceFlags(values, options);
+  const interval = num("interval", (n) => n > 0 && n <= 3600, "a number of seconds in (0, 3600]");
+  if (interval !== undefined) {
+    options.sourceOptions = { ...options.sourceOptions, intervalS: interval };
+  }
+  if (values.print === true) {
+    options.print = true;
+    // --print on its own is a dry run: nothing goes to a server unless one is named.
+    if (typeof values.target !== "string" && !env.NETANOMALY_TARGET) options.send = false;
+  }
   const apiKey =
     typeof values["api-key"] === "string" ? values["api-key"] : env.NETANOMALY_API_KEY || undefined;
   if (apiKey !== undefined) options.apiKey = apiKey;
@@ -119,4 +167,59 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     };
   }
   return { options, json: values.json === true, help: values.help === true };
+}
+
+/** --source, --replay and the source options; checks what can be checked before starting. */
+function parseSourceFlags(values: Record<string, unknown>, options: AgentOptions): void {
+  const str = (k: string) => (typeof values[k] === "string" ? (values[k] as string) : undefined);
+  let name = str("source");
+  let input = str("input");
+  const replay = str("replay");
+  if (replay !== undefined) {
+    if (name !== undefined && name !== "csv")
+      throw new UsageError(`--replay reads a CSV; it cannot be combined with --source ${name}`);
+    if (input !== undefined) throw new UsageError("--replay and --input are mutually exclusive");
+    name = "csv";
+    input = replay;
+  }
+  if (name === undefined) {
+    if (input !== undefined)
+      throw new UsageError(`--input needs --source (a file source: one of ${fileSourceList()})`);
+    return;
+  }
+  const source = sourceNamed(name);
+  if (source === undefined)
+    throw new UsageError(`--source must be one of ${SOURCE_NAMES.join("|")}, got ${name}`);
+  options.source = name;
+  const so: NonNullable<AgentOptions["sourceOptions"]> = {};
+  options.sourceOptions = so;
+  if (source.kind === "file") {
+    if (input === undefined)
+      throw new UsageError(`--source ${name} reads a file: give --input FILE (or - for stdin)`);
+    so.input = input;
+  } else if (input !== undefined) {
+    throw new UsageError(`--source ${name} reads no file; --input applies to ${fileSourceList()}`);
+  }
+  if (values.follow === true) {
+    if (source.kind !== "file" || input === "-")
+      throw new UsageError("--follow applies to a file source reading a file");
+    so.follow = true;
+  }
+  const listen = str("listen");
+  if (listen !== undefined) {
+    if (
+      !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(listen) ||
+      Number(listen.split(":").pop()) > 65535
+    )
+      throw new UsageError(`--listen must be HOST:PORT, got ${JSON.stringify(listen)}`);
+    so.listen = listen;
+  }
+  const dns = str("dns");
+  if (dns !== undefined) so.dns = dns;
+}
+
+function fileSourceList(): string {
+  return SOURCES.filter((s) => s.kind === "file")
+    .map((s) => s.name)
+    .join("|");
 }

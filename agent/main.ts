@@ -5,9 +5,10 @@
  * Usage: see `USAGE` in args.ts. Exit codes: 0 done, 1 stopped by an error,
  * 2 bad flags.
  */
+import { statSync } from "node:fs";
 import { UsageError } from "../cli/usage-error.js";
 import { parseAgentArgs, USAGE } from "./args.js";
-import { formatSummary } from "./report.js";
+import { ANOMALY_LEGEND, formatSummary } from "./report.js";
 import { runAgent } from "./run-agent.js";
 
 async function main(): Promise<number> {
@@ -22,9 +23,21 @@ async function main(): Promise<number> {
     throw err;
   }
   if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(USAGE);
     return 0;
   }
+  const input = args.options.sourceOptions?.input;
+  if (input !== undefined && input !== "-") {
+    const problem = inputProblem(input);
+    if (problem !== undefined) {
+      process.stderr.write(`agent: ${problem}\n`);
+      return 2;
+    }
+  }
+  // With --print, stdout carries the events: everything else goes to stderr
+  // (with --json the summary object still ends stdout).
+  const out = args.options.print ? process.stderr : process.stdout;
+  let legend = false;
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once("SIGINT", onSignal);
@@ -33,13 +46,33 @@ async function main(): Promise<number> {
     ...args.options,
     signal: stop.signal,
     // With --json stdout carries only the summary object.
-    ...(args.json ? {} : { onAnomaly: (line: string) => process.stdout.write(`${line}\n`) }),
+    ...(args.json
+      ? {}
+      : {
+          onAnomaly: (line: string) => {
+            if (!legend) out.write(`${ANOMALY_LEGEND}\n`);
+            legend = true;
+            out.write(`${line}\n`);
+          },
+        }),
     onWarning: (line) => process.stderr.write(`agent: ${line}\n`),
   });
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
-  process.stdout.write(args.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
+  if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else out.write(`${formatSummary(summary)}\n`);
   return summary.fatal === undefined ? 0 : 1;
+}
+
+/** @returns why `path` cannot be read as an input file, or undefined when it can. */
+function inputProblem(path: string): string | undefined {
+  try {
+    const info = statSync(path);
+    return info.isFile() || info.isFIFO() ? undefined : `${path} is not a regular file`;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? `${path} does not exist` : `cannot read ${path}: ${code}`;
+  }
 }
 
 main().then(

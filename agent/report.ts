@@ -18,7 +18,7 @@ export function formatAnomaly(
     .slice(0, 3)
     .map(
       (c) =>
-        `${c.feature}=${round(c.value)} (${c.contribution >= 0 ? "+" : ""}${round(c.contribution)})`,
+        `${c.feature}=${round(c.value)} (${c.contribution >= 0 ? "+" : ""}${round(c.contribution)} levels)`,
     )
     .join(", ");
   const truth =
@@ -34,9 +34,25 @@ export function formatAnomaly(
   );
 }
 
+/**
+ * Said once before the first anomaly line: what the numbers in it are.
+ */
+export const ANOMALY_LEGEND =
+  "# each flagged event: score (0..1, higher = more anomalous; flagged at or above the model's " +
+  "threshold), then its top features as name=value (+levels): value is the feature's value " +
+  "for this event (a rarity near 0 = common in training, ~10 = never seen), levels is how " +
+  "many tree levels that feature's splits saved in isolating it (more = more anomalous)";
+
 /** The end-of-run summary as a few human-readable lines. */
 export function formatSummary(s: Summary): string {
   const pct = (a: number, b: number) => (b === 0 ? "-" : `${((100 * a) / b).toFixed(1)}%`);
+  if (s.sent === 0 && s.collected > 0) {
+    const lines = [
+      `collected ${s.collected} events in ${s.duration_s} s; none sent (--print without --target)`,
+    ];
+    if (s.skipped_rows > 0) lines.push(skippedLine(s));
+    return lines.join("\n");
+  }
   const lines = [
     `sent ${s.sent}, scored ${s.scored}, errors ${s.errors}, lost ${s.lost}, duplicates ${s.duplicates}` +
       ` (resent ${s.resent}, reconnects ${s.reconnects}, skipped rows ${s.skipped_rows})`,
@@ -49,8 +65,26 @@ export function formatSummary(s: Summary): string {
   lines.push(
     `${s.events_per_s} events/s over ${s.duration_s} s, latency p50 ${s.latency_ms.p50} ms, p99 ${s.latency_ms.p99} ms`,
   );
+  if (s.false_positives > 0) {
+    lines.push(
+      `false positives are expected: the model's threshold flags about 1 % of normal traffic by ` +
+        `design (trained at --contamination 0.01), so where attacks are rare many flags are ` +
+        `normal events; retrain with a lower --contamination, or start the server with a higher ` +
+        `--threshold, to trade recall for fewer`,
+    );
+  }
+  if (s.skipped_rows > 0) lines.push(skippedLine(s));
   if (s.fatal !== undefined) lines.push(`stopped early: ${s.fatal}`);
   return lines.join("\n");
+}
+
+function skippedLine(s: Summary): string {
+  const reasons = Object.entries(s.skipped_by_reason)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([r, n]) => `${n} × ${r}`)
+    .join("; ");
+  return `skipped input ${s.skipped_rows}: ${reasons}`;
 }
 
 function round(x: number): string {

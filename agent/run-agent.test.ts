@@ -62,7 +62,7 @@ describe("runAgent()", () => {
     const s = await runAgent({
       target: srv.url,
       rate: 0,
-      replay: join(here, "testdata/replay-small.csv"),
+      replay: join(here, "../sources/testdata/replay-small.csv"),
       onWarning: (w) => warnings.push(w),
     });
     expect(s).toMatchObject({

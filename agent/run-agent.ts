@@ -1,24 +1,23 @@
 import { readFileSync } from "node:fs";
+import { toJsonString } from "@bufbuild/protobuf";
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { type EventResult, ScoringService } from "../gen/netanomaly/v1/scoring_service_pb.js";
-import { Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { NetworkEventSchema, Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { type SourceOptions, type SourceProblem, sourceNamed } from "../sources/index.js";
 import { LatencyHistogram } from "./latency-histogram.js";
 import { formatAnomaly } from "./report.js";
 import { type PendingEvent, type RetryInfo, StreamClient } from "./stream-client.js";
-import {
-  csvReplaySource,
-  type SkippedRow,
-  type SourceEvent,
-  simulatorSource,
-} from "./telemetry-source.js";
 
 /** Options of `runAgent`; the CLI flags map onto them one to one. */
 export interface AgentOptions {
   /** Server base URL. Default `http://127.0.0.1:50051`. */
   target?: string;
-  /** Events per second; 0 sends as fast as the server acknowledges. Default 100. */
+  /**
+   * Events per second; 0 sends as fast as the server acknowledges. Default
+   * 1,000 for the simulator; 0 for files and live sources, which pace themselves.
+   */
   rate?: number;
   /** Stop after this many events. */
   count?: number;
@@ -26,8 +25,18 @@ export interface AgentOptions {
   durationS?: number;
   /** Share of simulated events that are attacks, in [0, 1]. Default 0.02. */
   anomalyRate?: number;
-  /** Replay this CSV instead of simulating. */
+  /** Replay this CSV instead of simulating (the same as source `csv` with this input). */
   replay?: string;
+  /** Source name from the registry (`sources/registry.ts`). Default `sim`. */
+  source?: string;
+  /** Options for the source: input file, follow, listen address, interval, dns file. */
+  sourceOptions?: SourceOptions;
+  /** Write each event as one JSON line through `onPrint` (or stdout) before sending it. */
+  print?: boolean;
+  /** Send events to the server. Default true; false with `print` makes a dry run. */
+  send?: boolean;
+  /** Receives `--print`'s lines (no newline). Default: stdout. */
+  onPrint?: (line: string) => void;
   /** Events per request, 1 to 1000. Default: 1 up to 200 events/s, more above (100 at rate 0). */
   batch?: number;
   /** Simulator seed. Default 1. */
@@ -53,7 +62,7 @@ export interface AgentOptions {
   signal?: AbortSignal;
   /** Receives one line per anomalous event (no newline). Default: none. */
   onAnomaly?: (line: string) => void;
-  /** Receives warnings: skipped CSV rows, reconnections. Default: none. */
+  /** Receives warnings: skipped input, source notices, reconnections. Default: none. */
   onWarning?: (line: string) => void;
   /** Transport to use instead of a new gRPC transport to `target`. */
   transport?: Transport;
@@ -94,8 +103,12 @@ export interface Summary {
   events_per_s: number;
   /** Enqueue-to-response latency of acknowledged events. */
   latency_ms: { p50: number; p99: number };
-  /** Replayed CSV rows skipped as malformed. */
+  /** Events the source produced (sent, or printed in a dry run). */
+  collected: number;
+  /** Input the source skipped as malformed (lines, rows, packets), in all. */
   skipped_rows: number;
+  /** Skipped input by what was wrong (the message's first words), for the summary. */
+  skipped_by_reason: Record<string, number>;
   duration_s: number;
   /** The error that stopped the agent early, if any. */
   fatal?: string;
@@ -114,21 +127,28 @@ function defaultBatch(rate: number): number {
  * done, `signal` aborts, or the stream gives up.
  */
 export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
-  const rate = options.rate ?? 100;
+  const sourceName = options.replay !== undefined ? "csv" : (options.source ?? "sim");
+  const spec = sourceNamed(sourceName);
+  if (spec === undefined) throw new Error(`no telemetry source named ${sourceName}`);
+  const rate = options.rate ?? (spec.kind === "generated" ? DEFAULT_SIM_RATE : 0);
   const target = options.target ?? "http://127.0.0.1:50051";
-  const skipped: SkippedRow[] = [];
+  const send = options.send ?? true;
   const warn = options.onWarning ?? (() => {});
-  const source: Iterable<SourceEvent> | AsyncIterable<SourceEvent> =
-    options.replay !== undefined
-      ? csvReplaySource(options.replay, (row) => {
-          skipped.push(row);
-          warn(`skipped ${options.replay}:${row.line}: ${row.message}`);
-        })
-      : simulatorSource({
-          seed: options.seed ?? 1,
-          anomalyRate: options.anomalyRate ?? 0.02,
-          startMs: options.startMs ?? Date.UTC(2024, 11, 16),
-        });
+  let skippedCount = 0;
+  const skippedByReason: Record<string, number> = {};
+  // The first problems of each kind are shown; the rest are only counted.
+  const onSkip = (p: SourceProblem) => {
+    skippedCount++;
+    const reason = reasonOf(p.message);
+    const seen = (skippedByReason[reason] ?? 0) + 1;
+    skippedByReason[reason] = seen;
+    if (seen <= SHOWN_PER_REASON) warn(`skipped ${p.where}: ${p.message}`);
+    else if (seen === SHOWN_PER_REASON + 1)
+      warn(`more skipped input like "${reason}" is only counted (see the summary)`);
+  };
+  const print = options.print
+    ? (options.onPrint ?? ((l: string) => process.stdout.write(`${l}\n`)))
+    : undefined;
 
   const interceptors: Interceptor[] = [];
   if (options.apiKey !== undefined) {
@@ -173,7 +193,9 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
     per_scenario: {},
     events_per_s: 0,
     latency_ms: { p50: 0, p99: 0 },
+    collected: 0,
     skipped_rows: 0,
+    skipped_by_reason: {},
     duration_s: 0,
   };
   const scenario = (label: string) => {
@@ -203,17 +225,21 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
     }
     options.onAnomaly?.(formatAnomaly(item.event, score, label));
   };
-  const client = new StreamClient<string | undefined>({
-    client: createClient(ScoringService, transport),
-    batchSize: options.batch ?? defaultBatch(rate),
-    window: options.window ?? 16,
-    ...(options.backoffBaseMs !== undefined ? { backoffBaseMs: options.backoffBaseMs } : {}),
-    ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
-    ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
-    onResult,
-    onRetry: (r: RetryInfo) =>
-      warn(`stream failed (${r.error.message}); retry ${r.attempt} in ${Math.round(r.delayMs)} ms`),
-  });
+  const client = !send
+    ? undefined
+    : new StreamClient<string | undefined>({
+        client: createClient(ScoringService, transport),
+        batchSize: options.batch ?? defaultBatch(rate),
+        window: options.window ?? 16,
+        ...(options.backoffBaseMs !== undefined ? { backoffBaseMs: options.backoffBaseMs } : {}),
+        ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
+        ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+        onResult,
+        onRetry: (r: RetryInfo) =>
+          warn(
+            `stream failed (${r.error.message}); retry ${r.attempt} in ${Math.round(r.delayMs)} ms`,
+          ),
+      });
 
   // One signal for every reason to stop generating: the caller's, or the duration.
   const stop = new AbortController();
@@ -225,9 +251,21 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
       ? setTimeout(() => stop.abort(), options.durationS * 1000)
       : undefined;
 
+  const sourceOptions: SourceOptions = {
+    seed: options.seed ?? 1,
+    anomalyRate: options.anomalyRate ?? 0.02,
+    ...(options.startMs !== undefined ? { startMs: options.startMs } : {}),
+    ...options.sourceOptions,
+    ...(options.replay !== undefined ? { input: options.replay } : {}),
+  };
   const start = performance.now();
   let n = 0;
   try {
+    const source = spec.open(sourceOptions, {
+      signal: stop.signal,
+      onSkip,
+      onNotice: (message) => warn(`${sourceName}: ${message}`),
+    });
     for await (const { event, label } of source) {
       if (stop.signal.aborted || (options.count !== undefined && n >= options.count)) break;
       if (rate > 0) {
@@ -240,25 +278,34 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
         scenario(label).injected++;
       }
       n++;
-      await client.enqueue(event, label, stop.signal);
+      print?.(toJsonString(NetworkEventSchema, event));
+      if (client) await client.enqueue(event, label, stop.signal);
     }
   } catch (err) {
-    if (!stop.signal.aborted && client.fatal === undefined) {
+    if (!stop.signal.aborted && client?.fatal === undefined) {
       summary.fatal = err instanceof Error ? err.message : String(err);
     }
   } finally {
     clearTimeout(durationTimer);
     options.signal?.removeEventListener("abort", onCallerAbort);
+    // Ends a live source's listeners and child processes however the loop ended.
+    stop.abort();
+  }
+  summary.collected = n;
+  summary.skipped_rows = skippedCount;
+  summary.skipped_by_reason = skippedByReason;
+  const elapsedS = (performance.now() - start) / 1000;
+  summary.duration_s = round(elapsedS, 3);
+  if (client === undefined) {
+    summary.events_per_s = round(elapsedS > 0 ? n / elapsedS : 0, 1);
+    return summary;
   }
   const stats = await client.finish(options.drainTimeoutMs ?? 5_000);
-  const elapsedS = (performance.now() - start) / 1000;
   summary.sent = stats.sent;
   summary.duplicates = stats.duplicates;
   summary.resent = stats.resent;
   summary.reconnects = stats.reconnects;
   summary.lost = client.unacknowledged;
-  summary.skipped_rows = skipped.length;
-  summary.duration_s = round(elapsedS, 3);
   summary.events_per_s = round(elapsedS > 0 ? stats.acknowledged / elapsedS : 0, 1);
   summary.latency_ms = {
     p50: round(latency.quantile(0.5), 3),
@@ -266,6 +313,19 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
   };
   if (client.fatal !== undefined) summary.fatal = client.fatal.message;
   return summary;
+}
+
+/** The simulator's default pace: 5,000 events take 5 s. */
+const DEFAULT_SIM_RATE = 1000;
+/** Skipped-input lines shown per kind of problem before the rest are only counted. */
+const SHOWN_PER_REASON = 5;
+
+/** A problem's kind: its message without numbers and quoted values, for counting. */
+function reasonOf(message: string): string {
+  return message
+    .replace(/"[^"]*"/g, "…")
+    .replace(/\d+/g, "N")
+    .slice(0, 60);
 }
 
 function round(x: number, digits: number): number {

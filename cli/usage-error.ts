@@ -92,8 +92,21 @@ export function parseFlags(
   argv: readonly string[],
   options: NonNullable<ParseArgsConfig["options"]>,
 ): FlagValues {
+  // A string flag followed by a negative number takes it as its value, so
+  // "--count -3" is judged by the flag's own rule ("must be >= 0, got -3")
+  // instead of reading as a missing value.
+  const args = argv.map((arg, i) => {
+    const prev = argv[i - 1];
+    const flag = prev?.startsWith("--") ? options[prev.slice(2)] : undefined;
+    return flag?.type === "string" && /^-\d/.test(arg) && !prev?.includes("=") ? `=${arg}` : arg;
+  });
+  const joined: string[] = [];
+  for (const arg of args) {
+    if (arg.startsWith("=-") && joined.length > 0) joined[joined.length - 1] += arg;
+    else joined.push(arg);
+  }
   try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false })
+    return parseArgs({ args: joined, options, strict: true, allowPositionals: false })
       .values as FlagValues;
   } catch (e) {
     throw asUsageError(e);

@@ -1,4 +1,4 @@
-import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { compileForest } from "./compiled-forest.js";
 import type { Contribution, Detector, ExplainedScore, ModelInfo } from "./detector.js";
 import { createTelemetryFeaturizer } from "./features.js";
@@ -38,6 +38,7 @@ export function createDetector(model: ModelFile): Detector {
     dataEndTimeMs:
       model.training.dataEndTime === null ? undefined : Date.parse(model.training.dataEndTime),
     features: featurizer.names,
+    fields: spec.fields ?? NetworkEventSchema.fields.map((f) => f.name),
   };
 
   /** The `top` largest of `explainContributions`, largest first. */

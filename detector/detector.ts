@@ -40,6 +40,11 @@ export interface ModelInfo {
   dataEndTimeMs: number | undefined;
   /** Feature names in the order the forest sees them. */
   features: readonly string[];
+  /**
+   * Telemetry fields the model was trained with (NetworkEvent field names);
+   * the others are ignored when scoring. Empty for table models (NSL-KDD).
+   */
+  fields: readonly string[];
 }
 
 /**

@@ -157,3 +157,54 @@ describe("isInternalIp()", () => {
       expect(isInternalIp(ip)).toBe(false);
   });
 });
+
+describe("fitTelemetryFeatures() fields", () => {
+  const flows = normalEvents(500).map((e) => ({
+    ...e,
+    processPath: "",
+    processHash: "",
+    parentProcess: "",
+    userContext: "",
+    dnsQuery: "",
+    destDomain: "",
+  }));
+  const flowSpec = fitTelemetryFeatures(flows);
+  const flowFeaturizer = createTelemetryFeaturizer(flowSpec);
+  const featuresOf = (e: (typeof flows)[number]) => {
+    const out = new Float64Array(flowFeaturizer.nFeatures);
+    flowFeaturizer.featurize(e, out);
+    return [...out];
+  };
+
+  it("records the fields the training data carried, and leaves full-schema specs unmarked", () => {
+    expect(flowSpec.fields).toEqual([
+      "timestamp",
+      "source_ip",
+      "dest_ip",
+      "dest_port",
+      "bytes_sent",
+      "bytes_recv",
+      "protocol",
+    ]);
+    expect(spec.fields).toBeUndefined();
+  });
+
+  it("scores an event's fields the model never had as if they were empty", () => {
+    const flow = flows[3] as (typeof flows)[number];
+    const withProcess = {
+      ...flow,
+      processPath: "/tmp/.x/never-seen",
+      parentProcess: "sshd",
+      userContext: "mallory",
+      dnsQuery: "aGVsbG8.tunnel.example",
+    };
+    expect(featuresOf(withProcess)).toEqual(featuresOf(flow));
+    // A full-schema model does see the process: the same event is not the same to it.
+    const full = (e: typeof withProcess) => {
+      const out = new Float64Array(featurizer.nFeatures);
+      featurizer.featurize(e, out);
+      return [...out];
+    };
+    expect(full(withProcess)).not.toEqual(full(flow));
+  });
+});

@@ -1,4 +1,8 @@
-import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
+
+/** The event's fields by their proto (and CSV) names, in field-number order. */
+const TELEMETRY_COLUMNS = NetworkEventSchema.fields.map((f) => f.name);
+type TelemetryColumn = string;
 
 /**
  * Feature names, in the order the forest sees them. Rarities are
@@ -79,6 +83,69 @@ export interface TelemetryFeatureSpec {
   tables: Record<RarityTable, [string, number][]>;
   /** Baselines per "process\u0000port" and per "process", plus the global one under "". */
   baselines: [string, Baseline][];
+  /**
+   * Telemetry fields the training data carried (set in at least one row),
+   * in schema order. Other fields are blanked before scoring, so a model
+   * trained on flow records (no process fields) or Sysmon (no byte counts)
+   * neither uses nor is surprised by them. Absent in older model files:
+   * every field.
+   */
+  fields?: string[];
+}
+
+/** The fields of an event `fitTelemetryFeatures` checks for, with how to blank each. */
+const FIELD_PRESENT: Record<string, (e: NetworkEvent) => boolean> = {
+  timestamp: (e) => e.timestamp !== undefined,
+  process_path: (e) => e.processPath !== "",
+  process_hash: (e) => e.processHash !== "",
+  source_ip: (e) => e.sourceIp !== "",
+  dest_ip: (e) => e.destIp !== "",
+  dest_domain: (e) => e.destDomain !== "",
+  dest_port: (e) => e.destPort !== 0,
+  bytes_sent: (e) => e.bytesSent !== 0n,
+  bytes_recv: (e) => e.bytesRecv !== 0n,
+  protocol: (e) => e.protocol !== "",
+  dns_query: (e) => e.dnsQuery !== "",
+  parent_process: (e) => e.parentProcess !== "",
+  user_context: (e) => e.userContext !== "",
+};
+
+/**
+ * The telemetry fields set in at least one of `events`, in schema order.
+ */
+export function fieldsPresent(events: readonly NetworkEvent[]): TelemetryColumn[] {
+  return TELEMETRY_COLUMNS.filter((f) => {
+    const present = FIELD_PRESENT[f];
+    return present === undefined || events.some(present);
+  });
+}
+
+/** @returns a copy of `e` with every field not in `keep` at its empty value. */
+function blankFields(e: NetworkEvent, drop: readonly TelemetryColumn[]): NetworkEvent {
+  const copy = { ...e };
+  for (const f of drop) {
+    switch (f) {
+      case "timestamp":
+        copy.timestamp = undefined;
+        break;
+      case "dest_port":
+        copy.destPort = 0;
+        break;
+      case "bytes_sent":
+        copy.bytesSent = 0n;
+        break;
+      case "bytes_recv":
+        copy.bytesRecv = 0n;
+        break;
+      default:
+        (copy as unknown as Record<string, string>)[camel(f)] = "";
+    }
+  }
+  return copy;
+}
+
+function camel(column: string): string {
+  return column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** Largest number of keys kept per table; rarer keys count as unseen. */
@@ -211,12 +278,15 @@ export function fitTelemetryFeatures(events: readonly NetworkEvent[]): Telemetry
     ]);
   }
   baselines.sort((a, b) => compare(a[0], b[0]));
+  const fields = fieldsPresent(events);
   return {
     kind: "telemetry",
     features: [...TELEMETRY_FEATURES],
     rows: events.length,
     tables,
     baselines,
+    // Only written when some field is missing, so full-schema models keep their bytes.
+    ...(fields.length < TELEMETRY_COLUMNS.length ? { fields } : {}),
   };
 }
 
@@ -415,7 +485,15 @@ export function createTelemetryFeaturizer(spec: TelemetryFeatureSpec): Featurize
     out[o++] = first;
     out[o++] = (first + second + third) / 3;
   };
-  return { nFeatures, names: TELEMETRY_FEATURES, featurize };
+  const drop = TELEMETRY_COLUMNS.filter(
+    (f) => spec.fields !== undefined && !spec.fields.includes(f),
+  );
+  if (drop.length === 0) return { nFeatures, names: TELEMETRY_FEATURES, featurize };
+  return {
+    nFeatures,
+    names: TELEMETRY_FEATURES,
+    featurize: (e, out, offset) => featurize(blankFields(e, drop), out, offset),
+  };
 }
 
 /** Three-hour buckets: coarse enough to be seen, fine enough for night vs day. */

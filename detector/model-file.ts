@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { RARITY_TABLES, TELEMETRY_FEATURES, type TelemetryFeatureSpec } from "./features.js";
 import type { Forest, IsolationTree } from "./isolation-forest.js";
 import { type TableFeatureSpec, tableFeatureNames } from "./table-features.js";
@@ -177,6 +178,20 @@ function validateStructure(m: ModelFile): void {
     for (const t of RARITY_TABLES)
       if (!Array.isArray(spec.tables?.[t])) fail(`featureSpec.tables.${t} is missing`);
     if (!Array.isArray(spec.baselines)) fail("featureSpec.baselines is missing");
+    if (spec.fields !== undefined) {
+      const known = NetworkEventSchema.fields.map((x) => x.name);
+      const fields: unknown = spec.fields;
+      if (
+        !Array.isArray(fields) ||
+        fields.length === 0 ||
+        fields.some((x) => typeof x !== "string" || !known.includes(x)) ||
+        new Set(fields).size !== fields.length
+      ) {
+        fail(
+          `featureSpec.fields must list distinct NetworkEvent fields (${known.join(", ")}), got ${JSON.stringify(fields)?.slice(0, 200)}`,
+        );
+      }
+    }
   } else if (spec.kind === "table") {
     if (
       !Array.isArray(spec.columns) ||

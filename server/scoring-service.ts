@@ -114,6 +114,7 @@ export function createScoringService(
         modelThreshold: info.threshold,
         trainingRows: BigInt(info.trainingRows),
         features: [...info.features],
+        fields: [...info.fields],
       });
     },
   };

@@ -1,12 +1,21 @@
 import { relative } from "node:path";
 import { UsageError } from "../cli/usage-error.js";
-import { type ModelFile, modelVersion, resolveParams, serializeModel } from "../detector/index.js";
+import {
+  createRandom,
+  type ModelFile,
+  modelVersion,
+  resolveParams,
+  serializeModel,
+} from "../detector/index.js";
+import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { badRowProblem, formatBadRow } from "./bad-rows.js";
 import { createProgress } from "./progress.js";
 import { readTrainingSet } from "./read-training-set.js";
+import { createReservoir } from "./reservoir.js";
 import { nslKddRows, telemetryRows } from "./row-formats.js";
+import { readFileEvents } from "./source-events.js";
 import { trainNslKdd, trainTelemetry } from "./train.js";
-import { parseTrainArgs, TRAIN_USAGE, type TrainArgs } from "./train-args.js";
+import { isTelemetryCsv, parseTrainArgs, TRAIN_USAGE, type TrainArgs } from "./train-args.js";
 import { writeFileAtomic } from "./write-atomic.js";
 
 /**
@@ -51,6 +60,31 @@ async function main(): Promise<void> {
     bad = set.bad.count;
     checkBadRows(args, good, bad);
     model = trainNslKdd(set.rows, args.features, params, good);
+  } else if (!isTelemetryCsv(args.format)) {
+    const reservoir = createReservoir<NetworkEvent>(
+      args.reservoir,
+      createRandom(args.seed + 0x5eed),
+    );
+    let endMs = Number.NEGATIVE_INFINITY;
+    bad = 0;
+    for await (const { event } of readFileEvents(args.format, args.data, (row) => {
+      bad++;
+      options.onBadRow(row);
+    })) {
+      options.progress.tick(reservoir.seen + bad + 1);
+      const ts = event.timestamp;
+      if (ts) endMs = Math.max(endMs, Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6));
+      reservoir.offer(event);
+    }
+    options.progress.done();
+    good = reservoir.seen;
+    checkBadRows(args, good, bad);
+    model = trainTelemetry(
+      reservoir.items(),
+      params,
+      good,
+      Number.isFinite(endMs) ? endMs : undefined,
+    );
   } else {
     // The reservoir keeps a sample; the data's end time must come from every row.
     let endMs = Number.NEGATIVE_INFINITY;
@@ -75,7 +109,7 @@ async function main(): Promise<void> {
     ["rows read", `${good + bad}`],
     ["rows sampled", `${model.training.sampledRows}`],
     ["bad rows", `${bad}`],
-    ["format", args.format === "nsl-kdd" ? `nsl-kdd (${args.features})` : "telemetry"],
+    ["format", args.format === "nsl-kdd" ? `nsl-kdd (${args.features})` : args.format],
     ["features", `${model.forest.nFeatures}`],
     ["trees", `${model.forest.trees.length}`],
     ["sample size", `${model.forest.maxSamples}`],

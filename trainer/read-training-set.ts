@@ -1,6 +1,6 @@
 import { createRandom } from "../detector/index.js";
-import { type BadRow, type BadRowLog, createBadRowLog } from "./bad-rows.js";
 import { readCsvRows } from "../sources/csv-rows.js";
+import { type BadRow, type BadRowLog, createBadRowLog } from "./bad-rows.js";
 import type { Progress } from "./progress.js";
 import { createReservoir } from "./reservoir.js";
 import { RowError, type RowFormat } from "./row-formats.js";

@@ -5,12 +5,13 @@ import {
   type ModelFile,
 } from "../detector/index.js";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
-import { type BadRow, type BadRowLog, createBadRowLog } from "./bad-rows.js";
 import { readCsvRows } from "../sources/csv-rows.js";
+import { type BadRow, type BadRowLog, createBadRowLog } from "./bad-rows.js";
 import { labelValue } from "./labels.js";
 import type { Progress } from "./progress.js";
 import { nslKddRows, RowError, type RowFormat, telemetryRows } from "./row-formats.js";
-import type { InputFormat } from "./train-args.js";
+import { readFileEvents } from "./source-events.js";
+import { type InputFormat, isTelemetryCsv } from "./train-args.js";
 
 /** Scores of a file, with labels and scenarios when it has them. */
 export interface ScoredFile {
@@ -48,6 +49,8 @@ export async function scoreFile(
   model: ModelFile,
   options: ScoreFileOptions,
 ): Promise<ScoredFile> {
+  if (options.format !== "nsl-kdd" && !isTelemetryCsv(options.format))
+    return scoreSourceFile(path, model, options);
   const scorer = createBatchScorer(model, options.format);
   const format = scorer.format as RowFormat<unknown>;
   let labelColumn = options.labelColumn;
@@ -120,6 +123,61 @@ export async function scoreFile(
   };
 }
 
+/**
+ * Scores a file of a source format (`jsonl`, `zeek`, …). Labels and
+ * scenarios are what the source read with each event (a `label` or
+ * `scenario` key in JSON lines); events without one count as unlabelled.
+ */
+async function scoreSourceFile(
+  path: string,
+  model: ModelFile,
+  options: ScoreFileOptions,
+): Promise<ScoredFile> {
+  if (options.labelColumn !== undefined || options.scenarioColumn !== undefined)
+    throw new Error(
+      `--label-column and --scenario-column apply to CSV files; ${options.format} events carry their own labels`,
+    );
+  if (model.featureSpec.kind !== "telemetry")
+    throw new Error(
+      `the model was trained on ${model.featureSpec.format} tables; use --format ${model.featureSpec.format}`,
+    );
+  const detector = createDetector(model);
+  const scores = growable(Float64Array);
+  const labels = growable(Uint8Array);
+  const scenarios: string[] = [];
+  const bad = createBadRowLog(options.onBadRow);
+  let labelled = 0;
+  let pending: NetworkEvent[] = [];
+  const flush = () => {
+    const out = new Float64Array(pending.length);
+    detector.scoreBatch(pending, out);
+    for (const x of out) scores.push(x);
+    pending = [];
+  };
+  let n = 0;
+  for await (const { event, label } of readFileEvents(options.format, path, (row) => {
+    bad.add(row);
+    options.progress.tick(++n);
+  })) {
+    options.progress.tick(++n);
+    if (label !== undefined) labelled++;
+    labels.push(label === undefined || label === "normal" ? 0 : 1);
+    scenarios.push(label === undefined ? "" : label);
+    pending.push(event);
+    if (pending.length === BATCH) flush();
+  }
+  flush();
+  options.progress.done();
+  return {
+    scores: scores.view(),
+    labels: labelled === 0 ? null : labels.view(),
+    scenarios: labelled === 0 ? null : scenarios,
+    labelColumn: labelled === 0 ? undefined : "label",
+    scenarioColumn: labelled === 0 ? undefined : "label",
+    bad,
+  };
+}
+
 interface BatchScorer {
   format: RowFormat<unknown>;
   score(rows: unknown[], out: Float64Array): void;
@@ -127,7 +185,7 @@ interface BatchScorer {
 
 function createBatchScorer(model: ModelFile, format: InputFormat): BatchScorer {
   const spec = model.featureSpec;
-  if (format === "telemetry") {
+  if (isTelemetryCsv(format)) {
     if (spec.kind !== "telemetry") {
       throw new Error(
         `the model was trained on ${spec.format} tables; use --format ${spec.format}`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseTrainArgs, TRAIN_DEFAULTS } from "./train-args.js";
+import { FORMATS, parseTrainArgs, TRAIN_DEFAULTS } from "./train-args.js";
 
 const base = ["--data", "d.csv", "--out", "m.json"];
 
@@ -60,7 +60,7 @@ describe("parseTrainArgs()", () => {
     [[...base, "--seed=-3"], "--seed must be an integer in [0, 9007199254740991], got -3"],
     [[...base, "--contamination", "0.7"], '--contamination must be in (0, 0.5] or "auto", got 0.7'],
     [[...base, "--contamination", "0"], '--contamination must be in (0, 0.5] or "auto", got 0'],
-    [[...base, "--format", "parquet"], "--format must be one of telemetry|nsl-kdd, got parquet"],
+    [[...base, "--format", "parquet"], `--format must be one of ${FORMATS.join("|")}, got parquet`],
     [[...base, "--features", "n38"], "--features applies only to --format nsl-kdd"],
     [
       [...base, "--format", "nsl-kdd", "--features", "all"],

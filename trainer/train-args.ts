@@ -1,13 +1,28 @@
 import { choiceFlag, intFlag, parseFlags, UsageError } from "../cli/usage-error.js";
+import { FILE_SOURCE_NAMES } from "../sources/index.js";
 import {
   DEFAULT_NSL_KDD_FEATURES,
   NSL_KDD_FEATURE_SETS,
   type NslKddFeatureSet,
 } from "./nsl-kdd.js";
 
-/** Input formats the trainer and evaluator read. */
-export const FORMATS = ["telemetry", "nsl-kdd"] as const;
-export type InputFormat = (typeof FORMATS)[number];
+/**
+ * Input formats the trainer and evaluator read: our telemetry CSV
+ * (`telemetry`, also `csv`), NSL-KDD, and every file source in the sources
+ * registry (`jsonl`, `zeek`, `suricata`, …), by the same names as the
+ * agent's `--source`.
+ */
+export const FORMATS: readonly string[] = [
+  "telemetry",
+  "nsl-kdd",
+  ...FILE_SOURCE_NAMES.filter((n) => n !== "telemetry"),
+];
+export type InputFormat = string;
+
+/** True for the formats read by the telemetry CSV reader (validated row by row, with columns). */
+export function isTelemetryCsv(format: InputFormat): boolean {
+  return format === "telemetry" || format === "csv";
+}
 
 /** The trainer's command line, checked and with defaults merged. */
 export interface TrainArgs {
@@ -43,7 +58,9 @@ export const TRAIN_USAGE = `usage: npm run train -- --data <csv> --out <model fi
   --sample-size <n>        rows per tree, [2, 65536], clamped to the rows (default ${TRAIN_DEFAULTS.sampleSize})
   --seed <n>               seed of all randomness, [0, 2^53) (default ${TRAIN_DEFAULTS.seed})
   --contamination <f|auto> share of training rows to flag, (0, 0.5], sets the threshold (default ${TRAIN_DEFAULTS.contamination})
-  --format <name>          telemetry | nsl-kdd (default telemetry)
+  --format <name>          telemetry (= csv) | nsl-kdd | ${FILE_SOURCE_NAMES.filter((n) => n !== "csv").join(" | ")}
+                           (default telemetry); a format without some fields (no process in
+                           flows or Zeek, no bytes in Sysmon) gives a model of the fields it has
   --features <set>         nsl-kdd only: n38 | n38oh (default ${DEFAULT_NSL_KDD_FEATURES})
   --reservoir <n>          rows kept in memory, a uniform sample of the file (default ${TRAIN_DEFAULTS.reservoir})
   --max-bad <f>            largest share of malformed rows tolerated, [0, 1] (default ${TRAIN_DEFAULTS.maxBad})

@@ -567,7 +567,13 @@ type GetModelInfoResponse struct {
 	// Number of rows the trainer read.
 	TrainingRows uint64 `protobuf:"varint,11,opt,name=training_rows,json=trainingRows,proto3" json:"training_rows,omitempty"`
 	// Names of the features, in the order the forest sees them.
-	Features      []string `protobuf:"bytes,12,rep,name=features,proto3" json:"features,omitempty"`
+	Features []string `protobuf:"bytes,12,rep,name=features,proto3" json:"features,omitempty"`
+	// Telemetry fields the model was trained with, by their NetworkEvent
+	// field names (for example `process_path`, `bytes_sent`): the fields its
+	// training data carried. Fields not listed are ignored when scoring, so a
+	// model trained on flow records (no process fields) does not call an
+	// event anomalous for having, or lacking, a process.
+	Fields        []string `protobuf:"bytes,13,rep,name=fields,proto3" json:"fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -686,6 +692,13 @@ func (x *GetModelInfoResponse) GetFeatures() []string {
 	return nil
 }
 
+func (x *GetModelInfoResponse) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
 var File_netanomaly_v1_scoring_service_proto protoreflect.FileDescriptor
 
 const file_netanomaly_v1_scoring_service_proto_rawDesc = "" +
@@ -723,7 +736,7 @@ const file_netanomaly_v1_scoring_service_proto_rawDesc = "" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
 	"\x05field\x18\x03 \x01(\tR\x05field\"\x15\n" +
-	"\x13GetModelInfoRequest\"\xc5\x03\n" +
+	"\x13GetModelInfoRequest\"\xdd\x03\n" +
 	"\x14GetModelInfoResponse\x12#\n" +
 	"\rmodel_version\x18\x01 \x01(\tR\fmodelVersion\x12%\n" +
 	"\x0eformat_version\x18\x02 \x01(\rR\rformatVersion\x12>\n" +
@@ -738,7 +751,8 @@ const file_netanomaly_v1_scoring_service_proto_rawDesc = "" +
 	"\x0fmodel_threshold\x18\n" +
 	" \x01(\x01R\x0emodelThreshold\x12#\n" +
 	"\rtraining_rows\x18\v \x01(\x04R\ftrainingRows\x12\x1a\n" +
-	"\bfeatures\x18\f \x03(\tR\bfeatures2\x87\x02\n" +
+	"\bfeatures\x18\f \x03(\tR\bfeatures\x12\x16\n" +
+	"\x06fields\x18\r \x03(\tR\x06fields2\x87\x02\n" +
 	"\x0eScoringService\x12B\n" +
 	"\x05Score\x12\x1b.netanomaly.v1.ScoreRequest\x1a\x1c.netanomaly.v1.ScoreResponse\x12X\n" +
 	"\vStreamScore\x12!.netanomaly.v1.StreamScoreRequest\x1a\".netanomaly.v1.StreamScoreResponse(\x010\x01\x12W\n" +

@@ -40,10 +40,11 @@ class GetModelInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetModelInfoResponse(_message.Message):
-    __slots__ = ["contamination", "data_end_time", "features", "format_version", "max_depth", "max_samples", "model_threshold", "model_version", "n_estimators", "seed", "threshold", "training_rows"]
+    __slots__ = ["contamination", "data_end_time", "features", "fields", "format_version", "max_depth", "max_samples", "model_threshold", "model_version", "n_estimators", "seed", "threshold", "training_rows"]
     CONTAMINATION_FIELD_NUMBER: _ClassVar[int]
     DATA_END_TIME_FIELD_NUMBER: _ClassVar[int]
     FEATURES_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
     FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
     MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
     MAX_SAMPLES_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +57,7 @@ class GetModelInfoResponse(_message.Message):
     contamination: float
     data_end_time: _timestamp_pb2.Timestamp
     features: _containers.RepeatedScalarFieldContainer[str]
+    fields: _containers.RepeatedScalarFieldContainer[str]
     format_version: int
     max_depth: int
     max_samples: int
@@ -65,7 +67,7 @@ class GetModelInfoResponse(_message.Message):
     seed: int
     threshold: float
     training_rows: int
-    def __init__(self, model_version: _Optional[str] = ..., format_version: _Optional[int] = ..., data_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., n_estimators: _Optional[int] = ..., max_samples: _Optional[int] = ..., max_depth: _Optional[int] = ..., seed: _Optional[int] = ..., contamination: _Optional[float] = ..., threshold: _Optional[float] = ..., model_threshold: _Optional[float] = ..., training_rows: _Optional[int] = ..., features: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, model_version: _Optional[str] = ..., format_version: _Optional[int] = ..., data_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., n_estimators: _Optional[int] = ..., max_samples: _Optional[int] = ..., max_depth: _Optional[int] = ..., seed: _Optional[int] = ..., contamination: _Optional[float] = ..., threshold: _Optional[float] = ..., model_threshold: _Optional[float] = ..., training_rows: _Optional[int] = ..., features: _Optional[_Iterable[str]] = ..., fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ScoreRequest(_message.Message):
     __slots__ = ["event"]
