@@ -1,8 +1,13 @@
-import { createDetector, type ModelFile, resolveParams } from "../../detector/index.js";
-import type { NetworkEvent } from "../../gen/netanomaly/v1/telemetry_pb.js";
-import { trainTelemetry } from "../../trainer/train.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { toJson } from "@bufbuild/protobuf";
+import { createDetector, type ModelFile, readModelFile } from "../../detector/index.js";
+import { type NetworkEvent, NetworkEventSchema } from "../../gen/netanomaly/v1/telemetry_pb.js";
 import { ATTACK_NAMES } from "./attacks.js";
 import { NORMAL } from "./label.js";
+import { run } from "./proc.js";
+
+const root = join(import.meta.dirname, "..", "..");
 
 /** Detection of one label at the model's threshold. */
 export interface DetectionRow {
@@ -16,22 +21,51 @@ export interface DetectionTable {
   source: string;
   trainEvents: number;
   threshold: number;
+  /** Telemetry fields the model was trained with (all, unless the source lacks some). */
+  fields: string[];
   /** One row per attack (in ATTACK_NAMES order), then `normal` (held-out office traffic). */
   rows: DetectionRow[];
 }
 
 /**
- * Trains a model on phase 1 (office traffic only) with the trainer's
- * defaults, scores phase 2 and counts, per label, the events at or above
- * the model's threshold.
+ * Trains a model on phase 1 (office traffic only) with the trainer's command
+ * line and defaults (`trainer/main.ts --format jsonl`, the events as the
+ * collector printed them), scores phase 2 with the detector and counts, per
+ * label, the events at or above the model's threshold.
+ *
+ * @param dir where the phase-1 file and the model are written.
  */
-export function detect(
+export async function detect(
   source: string,
   phase1: readonly NetworkEvent[],
   phase2: readonly NetworkEvent[],
   labels: readonly string[],
-): { table: DetectionTable; model: ModelFile; scores: Float64Array } {
-  const model = trainTelemetry(phase1, resolveParams({}), phase1.length);
+  dir: string,
+): Promise<{ table: DetectionTable; model: ModelFile; scores: Float64Array }> {
+  const slug = source.replace(/[^a-z0-9]+/gi, "-");
+  const data = join(dir, `phase1-${slug}.jsonl`);
+  const out = join(dir, `model-${slug}.json`);
+  writeFileSync(
+    data,
+    `${phase1.map((e) => JSON.stringify(toJson(NetworkEventSchema, e))).join("\n")}\n`,
+  );
+  await run(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(root, "trainer/main.ts"),
+      "--format",
+      "jsonl",
+      "--data",
+      data,
+      "--out",
+      out,
+      "--quiet",
+    ],
+    { timeoutMs: 120_000 },
+  );
+  const model = await readModelFile(out);
   const detector = createDetector(model);
   const scores = new Float64Array(phase2.length);
   detector.scoreBatch(phase2, scores);
@@ -50,8 +84,9 @@ export function detect(
   return {
     table: {
       source,
-      trainEvents: phase1.length,
+      trainEvents: model.training.rows,
       threshold: detector.threshold,
+      fields: [...detector.info.fields],
       rows: [...rows.values()],
     },
     model,
@@ -65,6 +100,7 @@ const pct = (n: number, d: number) => (d === 0 ? "-" : `${((100 * n) / d).toFixe
 export function formatTable(t: DetectionTable): string {
   const lines = [
     `source ${t.source}: trained on ${t.trainEvents} office events, threshold ${t.threshold.toFixed(4)}`,
+    `fields: ${t.fields.join(" ")}`,
     `${"label".padEnd(20)} ${"events".padStart(7)} ${"flagged".padStart(8)} ${"share".padStart(8)}`,
   ];
   for (const r of t.rows) {

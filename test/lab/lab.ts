@@ -234,7 +234,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
         );
       }
       const labels = labelAll(parts.phase2, attackRecords, normalPaths);
-      const { table, scores } = detect(s.name, parts.phase1, parts.phase2, labels);
+      const { table, scores } = await detect(s.name, parts.phase1, parts.phase2, labels, dir);
       tables.push(table);
       dumps.push({ name: s.name, phase1: parts.phase1, phase2: parts.phase2, labels, scores });
     }
