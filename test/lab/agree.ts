@@ -15,6 +15,8 @@ export interface Agreement {
   /** Allowed |collected − reference| / reference. */
   tolerance: number;
   ok: boolean;
+  /** What did not match, when something did not. */
+  note?: string;
 }
 
 /** Connection counts may differ by this share (a connection open across a phase edge). */
@@ -127,6 +129,7 @@ export function hostVsSs(events: readonly NetworkEvent[], ss: readonly SsConnect
     .filter((e) => e.protocol.toUpperCase() === "TCP")
     .map((e) => ({ e, used: false }));
   let matched = 0;
+  const missed: string[] = [];
   for (const c of [...ss].sort((a, b) => a.firstMs - b.firstMs)) {
     const hit = free.find(
       ({ e, used }) =>
@@ -141,14 +144,17 @@ export function hostVsSs(events: readonly NetworkEvent[], ss: readonly SsConnect
     if (hit) {
       hit.used = true;
       matched++;
+    } else {
+      missed.push(`${c.process} ${c.local}->${c.peer} sent ${c.bytesSent} recv ${c.bytesRecv}`);
     }
   }
-  return agreement(
+  const a = agreement(
     "host: connections ss -tinp showed, found with >= its byte counters",
     matched,
     ss.length,
     0,
   );
+  return missed.length > 0 ? { ...a, note: `not found: ${missed.join("; ")}` } : a;
 }
 
 function basename(path: string): string {
@@ -195,7 +201,7 @@ export function formatAgreements(list: readonly Agreement[]): string {
     .map(
       (a) =>
         `${a.ok ? "ok  " : "FAIL"} ${a.what}: ${a.collected} vs ${a.reference}` +
-        ` (tolerance ${(a.tolerance * 100).toFixed(0)} %)`,
+        ` (tolerance ${(a.tolerance * 100).toFixed(0)} %)${a.note ? `\n       ${a.note}` : ""}`,
     )
     .join("\n");
 }
