@@ -240,7 +240,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
     }
     const agreements = [
       ...hostVsPrograms(hostOut.events, allRuns, attackRecords, net.office.ip, USER),
-      hostVsSs(hostOut.events, sockets.connections),
+      ...hostVsSs(hostOut.events, sockets.connections),
       ...flowsVsCapture("NetFlow v9 live", v9Out.events, pcap),
       ...flowsVsCapture("IPFIX live", v10Out.events, pcap),
       ...flowsVsCapture("IPFIX from pcap", replayOut.events, pcap),

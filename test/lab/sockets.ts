@@ -9,6 +9,8 @@ export interface SsConnection {
   destPort: number;
   firstMs: number;
   lastMs: number;
+  /** Snapshots that showed it. */
+  seen: number;
   /** tcp_info bytes_sent / bytes_received: payload bytes, as the kernel counts them. */
   bytesSent: number;
   bytesRecv: number;
@@ -38,6 +40,7 @@ export function parseSs(text: string, atMs: number): SsConnection[] {
               destPort: Number(peer.slice(peer.lastIndexOf(":") + 1)),
               firstMs: atMs,
               lastMs: atMs,
+              seen: 1,
               bytesSent: 0,
               bytesRecv: 0,
             };
@@ -79,6 +82,7 @@ export async function watchSockets(
       if (seen === undefined) byKey.set(key, c);
       else {
         seen.lastMs = at;
+        seen.seen++;
         seen.bytesSent = Math.max(seen.bytesSent, c.bytesSent);
         seen.bytesRecv = Math.max(seen.bytesRecv, c.bytesRecv);
       }
