@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
+import { FOLLOW_POLL_MS, followLines } from "./follow.js";
 import type { SourceContext, SourceOptions } from "./source.js";
 
 /** One line of a text input, without its line ending. */
@@ -26,19 +27,36 @@ const GZIP_MAGIC = [0x1f, 0x8b];
  * line without a newline is still a line. Lines longer than
  * `MAX_LINE_BYTES` are reported through `ctx.onSkip` and passed over.
  *
+ * With `options.follow` a file is read as it grows and across rotation,
+ * as `tail -F` does, until `ctx.signal` aborts (`follow.ts`), polled every
+ * `options.intervalS` seconds (default 0.25). Standard input is followed
+ * by nature; a gzipped file cannot grow and is read to its end.
+ *
  * @throws Error naming the file when it does not exist or is not a regular file.
  */
 export async function* readLines(
   input: string,
-  _options: SourceOptions,
+  options: SourceOptions,
   ctx: SourceContext,
 ): AsyncGenerator<Line> {
   const where = input === "-" ? "stdin" : input;
+  if (options.follow === true && input !== "-") {
+    if (!(await isGzipFile(input))) {
+      const pollMs = options.intervalS !== undefined ? options.intervalS * 1000 : FOLLOW_POLL_MS;
+      yield* followLines(input, ctx, pollMs);
+      return;
+    }
+    ctx.onNotice(`${input}: gzip-compressed, so it is read to its end, not followed`);
+  }
   const stream = input === "-" ? process.stdin : await openFile(input);
   yield* splitLines(stream, where, ctx);
 }
 
-async function openFile(path: string): Promise<Readable> {
+/**
+ * @returns whether the file starts with gzip's magic bytes.
+ * @throws Error naming the file when it does not exist or is not a regular file.
+ */
+async function isGzipFile(path: string): Promise<boolean> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(path);
@@ -56,9 +74,13 @@ async function openFile(path: string): Promise<Readable> {
     s.on("end", () => resolve(Buffer.concat(parts)));
     s.on("error", reject);
   });
+  return head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+}
+
+async function openFile(path: string): Promise<Readable> {
+  const gzip = await isGzipFile(path);
   const raw = createReadStream(path);
-  if (head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) return raw.pipe(createGunzip());
-  return raw;
+  return gzip ? raw.pipe(createGunzip()) : raw;
 }
 
 /**

@@ -1,13 +1,25 @@
 import { csvSource } from "./csv.js";
 import { jsonlSource } from "./jsonl.js";
+import { osquerySource } from "./osquery/osquery.js";
 import { simSource } from "./sim.js";
 import type { Source } from "./source.js";
+import { suricataSource } from "./suricata/suricata.js";
+import { sysmonSource } from "./sysmon/sysmon.js";
+import { zeekSource } from "./zeek/zeek.js";
 
 /**
  * Every telemetry source, by its command-line name. Adding a format is a
  * file in this folder and one line here.
  */
-export const SOURCES: readonly Source[] = [simSource, csvSource, jsonlSource];
+export const SOURCES: readonly Source[] = [
+  simSource,
+  csvSource,
+  jsonlSource,
+  zeekSource,
+  suricataSource,
+  sysmonSource,
+  osquerySource,
+];
 
 /** The names `--source` accepts. */
 export const SOURCE_NAMES: readonly string[] = SOURCES.map((s) => s.name);

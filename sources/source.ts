@@ -9,6 +9,12 @@ import type { TelemetryColumn } from "../telemetry/schema.js";
 export interface SourceEvent {
   event: NetworkEvent;
   label: string | undefined;
+  /**
+   * The record's id in its log, which a labels file names (`labels.ts`):
+   * Zeek's `uid`, Suricata's `flow_id`, Sysmon's `ProcessGuid`, osquery's
+   * `hostIdentifier:pid`. Undefined for sources without one.
+   */
+  key?: string;
 }
 
 /**
