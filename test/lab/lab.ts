@@ -16,7 +16,7 @@ import { type DetectionTable, detect, formatTable } from "./detect.js";
 import { replayCapture, startCapture, startExporter } from "./flows.js";
 import { eventMs, labelAll, NORMAL } from "./label.js";
 import { createNetwork, type LabNetwork, sweepStale } from "./netns.js";
-import { runOffice } from "./office.js";
+import { type ProgramRun, runOffice } from "./office.js";
 import { readPcap } from "./pcap.js";
 import { run, sleep } from "./proc.js";
 import { startServers } from "./servers.js";
@@ -36,6 +36,8 @@ export interface LabReport {
   collectorCommand: string;
   /** Everything above as the lab prints it. */
   text: string;
+  /** Every program the office ran, as it reported itself. */
+  runs: ProgramRun[];
   /** Each stream's events by phase, phase 2's labels and scores, for `writeReport`. */
   dumps: {
     name: string;
@@ -294,6 +296,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
       collectorCommand,
       text,
       dumps,
+      runs: allRuns,
     };
   } finally {
     for (const c of collectors) if (c.running()) await c.finish().catch(() => undefined);
@@ -331,6 +334,10 @@ export function writeReport(report: LabReport): string {
   const path = join(dir, `lab-${stamp}.txt`);
   writeFileSync(path, `${report.text}\n`);
   writeFileSync(join(dir, "latest.txt"), `${report.text}\n`);
+  writeFileSync(
+    join(dir, "programs.jsonl"),
+    `${[...report.runs, ...report.attacks].map((r) => JSON.stringify(r)).join("\n")}\n`,
+  );
   // The events themselves, for a look at what was (not) flagged.
   for (const d of report.dumps) {
     const file = join(dir, `events-${d.name.replace(/[^a-z0-9]+/gi, "-").replace(/-$/, "")}.jsonl`);
