@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { toJson } from "@bufbuild/protobuf";
 import { type NetworkEvent, NetworkEventSchema } from "../../gen/netanomaly/v1/telemetry_pb.js";
@@ -15,7 +15,13 @@ import { agentHasPrint, type RunningCollector, startCollector } from "./collecto
 import { type DetectionTable, detect, formatTable } from "./detect.js";
 import { replayCapture, startCapture, startExporter } from "./flows.js";
 import { eventMs, labelAll, NORMAL } from "./label.js";
-import { createNetwork, type LabNetwork, sweepStale } from "./netns.js";
+import {
+  createNetwork,
+  createScratchDir,
+  type LabNetwork,
+  removeScratchDir,
+  sweepStale,
+} from "./netns.js";
 import { type ProgramRun, runOffice } from "./office.js";
 import { readPcap } from "./pcap.js";
 import { run, sleep } from "./proc.js";
@@ -92,7 +98,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
   const phase2Ms = (options.phase2S ?? 75) * 1000;
   const swept = sweepStale();
   if (swept.length > 0) log(`removed stale namespaces ${swept.join(", ")}`);
-  const dir = mkdtempSync("/tmp/na-lab-");
+  const dir = createScratchDir();
   let net: LabNetwork | undefined;
   const collectors: RunningCollector[] = [];
   try {
@@ -301,7 +307,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
   } finally {
     for (const c of collectors) if (c.running()) await c.finish().catch(() => undefined);
     net?.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    removeScratchDir(dir);
   }
 }
 

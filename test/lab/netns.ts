@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { killAll } from "./proc.js";
 
 /** Every namespace the lab creates starts with this, then the creating process's pid. */
@@ -26,6 +26,27 @@ export interface LabNetwork {
 export const LAB_NET = "10.203.0";
 
 const created = new Set<string>();
+const dirs = new Set<string>();
+
+/** Prefix of the lab's scratch directories, followed by the creating process's pid. */
+const DIR_PREFIX = "/tmp/na-lab-";
+
+/**
+ * Makes a scratch directory `/tmp/na-lab-PID-XXXXXX`, removed with the
+ * namespaces (`removeAll`, the exit hooks) or by a later run's `sweepStale`.
+ */
+export function createScratchDir(): string {
+  hookExit();
+  const dir = mkdtempSync(`${DIR_PREFIX}${process.pid}-`);
+  dirs.add(dir);
+  return dir;
+}
+
+/** Removes a scratch directory made by `createScratchDir`. Never throws. */
+export function removeScratchDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  dirs.delete(dir);
+}
 let hooked = false;
 
 function ip(...args: string[]): void {
@@ -64,6 +85,7 @@ export function removeNamespace(ns: string): void {
 export function removeAll(): void {
   killAll();
   for (const ns of [...created]) removeNamespace(ns);
+  for (const dir of [...dirs]) removeScratchDir(dir);
 }
 
 function hookExit(): void {
@@ -79,19 +101,21 @@ function hookExit(): void {
 }
 
 /**
- * Removes namespaces left by lab runs that were killed before they could
- * clean up: `na-PID-…` whose PID is no longer running.
+ * Removes namespaces and scratch directories left by lab runs that were
+ * killed before they could clean up: `na-PID-…` and `/tmp/na-lab-PID-…`
+ * whose PID is no longer running.
  *
  * @returns the names removed.
  */
 export function sweepStale(): string[] {
-  let names: string[];
-  try {
-    names = readdirSync("/run/netns");
-  } catch {
-    return [];
-  }
+  const names = safeReaddir("/run/netns");
   const removed: string[] = [];
+  for (const name of safeReaddir("/tmp")) {
+    const m = /^na-lab-(\d+)-/.exec(name);
+    if (!m || alive(Number(m[1]))) continue;
+    removeScratchDir(`/tmp/${name}`);
+    removed.push(`/tmp/${name}`);
+  }
   for (const ns of names) {
     const m = new RegExp(`^${NS_PREFIX}(\\d+)-`).exec(ns);
     if (!m) continue;
@@ -100,6 +124,14 @@ export function sweepStale(): string[] {
     removed.push(ns);
   }
   return removed;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 function alive(pid: number): boolean {
