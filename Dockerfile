@@ -1,8 +1,14 @@
 # netanomaly scoring server: gRPC, gRPC-Web and Connect on one h2c port.
 #
 #   docker build -t netanomaly .
-#   docker run --rm -p 50051:50051 netanomaly
-#   docker run --rm -p 50051:50051 -v "$PWD/models:/app/models:ro" netanomaly   # your own model
+#   docker run --rm -p 50051:50051 netanomaly      # prints the API key it made
+#   docker run --rm -p 50051:50051 -e API_KEYS="$NETANOMALY_API_KEY" netanomaly   # your own key
+#   docker run --rm -p 50051:50051 -v "$PWD/keys:/run/keys:ro" -e API_KEYS_FILE=/run/keys/api-keys netanomaly
+#   docker run --rm -p 50051:50051 -e API_KEYS="$NETANOMALY_API_KEY" -v "$PWD/models:/app/models:ro" netanomaly   # your own model
+#
+# The server listens on 0.0.0.0, where it requires API keys. Given none
+# (API_KEYS, API_KEYS_FILE: a file of keys, one a line), the start command
+# (deploy/entrypoint.ts) makes one and prints it once on stderr.
 #
 # Stage "build" compiles TypeScript to dist/ with the dev dependencies;
 # stage "deps" installs production dependencies only; the runtime image
@@ -24,7 +30,7 @@ COPY detector detector
 COPY server server
 COPY agent agent
 COPY trainer trainer
-COPY deploy/healthcheck.ts deploy/tsconfig.json deploy/
+COPY deploy/healthcheck.ts deploy/entrypoint.ts deploy/start-plan.ts deploy/tsconfig.json deploy/
 RUN npx tsc -p tsconfig.build.json && npx tsc -p deploy/tsconfig.json
 
 FROM ${NODE_IMAGE} AS deps
@@ -51,4 +57,6 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "dist/deploy/healthcheck.js"]
 # The server drains on SIGTERM: health NOT_SERVING, streams end, then exit.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/server/main.js", "--host", "0.0.0.0"]
+# The server (dist/server/main.js, same flags), with an API key made when
+# none is given; see deploy/entrypoint.ts.
+CMD ["node", "dist/deploy/entrypoint.js", "--host", "0.0.0.0"]

@@ -323,6 +323,7 @@ const SHOWN_PER_REASON = 5;
 /** A problem's kind: its message without numbers and quoted values, for counting. */
 function reasonOf(message: string): string {
   return message
+    .replace(/ \(.*$/, "")
     .replace(/"[^"]*"/g, "…")
     .replace(/\d+/g, "N")
     .slice(0, 60);

@@ -175,7 +175,7 @@ describe("StreamClient", () => {
       onResult: (_item, r) => results.push(r.outcome.case ?? "none"),
     });
     await client.enqueue(create(NetworkEventSchema, { destPort: 70_000 }), 0);
-    await client.enqueue(create(NetworkEventSchema, { destPort: 443 }), 1);
+    await client.enqueue(create(NetworkEventSchema, { destIp: "203.0.113.9", destPort: 443 }), 1);
     const stats = await client.finish(5_000);
     expect(results).toEqual(["error", "score"]);
     expect(stats.acknowledged).toBe(2);

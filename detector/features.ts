@@ -1,43 +1,13 @@
 import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { type TailStats, tailValues } from "./context-tails.js";
+import { TELEMETRY_FEATURES } from "./feature-names.js";
+import { createLookalikeChecker } from "./lookalike.js";
 
 /** The event's fields by their proto (and CSV) names, in field-number order. */
 const TELEMETRY_COLUMNS = NetworkEventSchema.fields.map((f) => f.name);
 type TelemetryColumn = string;
 
-/**
- * Feature names, in the order the forest sees them. Rarities are
- * log((N + 1) / (count + 1)) over the N training rows the spec was fitted on:
- * 0 for a key every row had, log(N + 1) for a key never seen, so unseen
- * processes, destinations, ports and combinations are signal, not errors.
- */
-export const TELEMETRY_FEATURES = [
-  "bytes_sent_log",
-  "bytes_recv_log",
-  "sent_recv_ratio_log",
-  "bytes_sent_vs_baseline",
-  "bytes_recv_vs_baseline",
-  "process_rarity",
-  "process_path_rarity",
-  "process_hash_rarity",
-  "parent_process_rarity",
-  "user_process_rarity",
-  "process_port_rarity",
-  "process_dest_rarity",
-  "dest_rarity",
-  "port_rarity",
-  "protocol_rarity",
-  "internal_port_rarity",
-  "process_hour_rarity",
-  "dns_zone_rarity",
-  "dest_is_internal",
-  "dest_domain_missing",
-  "dns_query_length",
-  "dns_label_count",
-  "dns_subdomain_entropy",
-  "dns_max_label_length",
-  "rarity_max",
-  "rarity_top3_mean",
-] as const;
+export { TELEMETRY_FEATURES };
 
 const FIRST_RARITY = TELEMETRY_FEATURES.indexOf("process_rarity");
 const LAST_RARITY = TELEMETRY_FEATURES.indexOf("dns_zone_rarity");
@@ -91,6 +61,12 @@ export interface TelemetryFeatureSpec {
    * every field.
    */
   fields?: string[];
+  /**
+   * Training maximum and scale of each context-tail measure
+   * (`context-tails.ts`). Absent in models trained before them: the forest's
+   * score alone.
+   */
+  tails?: TailStats;
 }
 
 /** The fields of an event `fitTelemetryFeatures` checks for, with how to blank each. */
@@ -296,6 +272,11 @@ export interface Featurizer {
   readonly names: readonly string[];
   /** Writes the event's features into `out` starting at `offset`. Never throws. */
   featurize(event: NetworkEvent, out: Float64Array, offset?: number): void;
+  /**
+   * Writes the context-tail measures (`TAIL_FEATURES`) of an event whose
+   * features `featurize` wrote into `row` at `offset`.
+   */
+  tails(event: NetworkEvent, row: Float64Array, offset: number, out: Float64Array): void;
 }
 
 /**
@@ -485,14 +466,23 @@ export function createTelemetryFeaturizer(spec: TelemetryFeatureSpec): Featurize
     out[o++] = first;
     out[o++] = (first + second + third) / 3;
   };
+  const lookalike = createLookalikeChecker([
+    ...spec.tables.dest.map(([k]) => k),
+    ...spec.tables.dns_zone.map(([k]) => k),
+  ]);
+  const tails = (e: NetworkEvent, row: Float64Array, offset: number, out: Float64Array) => {
+    const name = e.destDomain !== "" ? e.destDomain : e.dnsQuery;
+    tailValues(row, offset, name === "" ? 0 : lookalike.score(name), out);
+  };
   const drop = TELEMETRY_COLUMNS.filter(
     (f) => spec.fields !== undefined && !spec.fields.includes(f),
   );
-  if (drop.length === 0) return { nFeatures, names: TELEMETRY_FEATURES, featurize };
+  if (drop.length === 0) return { nFeatures, names: TELEMETRY_FEATURES, featurize, tails };
   return {
     nFeatures,
     names: TELEMETRY_FEATURES,
     featurize: (e, out, offset) => featurize(blankFields(e, drop), out, offset),
+    tails: (e, row, offset, out) => tails(blankFields(e, drop), row, offset, out),
   };
 }
 

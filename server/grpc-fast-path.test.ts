@@ -269,4 +269,41 @@ describe("gRPC fast path", () => {
     expect((err as ConnectError).code).toBe(Code.InvalidArgument);
     expect((err as ConnectError).rawMessage).toContain("dest_port");
   });
+
+  it("rejects empty events (unary and in a batch) exactly as the Connect path does", async () => {
+    const answers: unknown[] = [];
+    for (const fastPath of [true, false]) {
+      await start({ fastPath });
+      const client = createClient(ScoringService, createGrpcTransport({ baseUrl }));
+      const err = ConnectError.from(
+        await client.score({ event: makeEvent({}) }).then(
+          () => new Error("expected invalid_argument"),
+          (e: unknown) => e,
+        ),
+      );
+      async function* reqs() {
+        yield create(StreamScoreRequestSchema, {
+          requestId: "a",
+          events: [normalEvent(), makeEvent({ destPort: 443 }), makeEvent({})],
+        });
+      }
+      const results = [];
+      for await (const r of client.streamScore(reqs())) results.push(...r.results);
+      answers.push({ code: err.code, message: err.rawMessage, results });
+      expect(finished()[0]?.path).toBe(fastPath ? "fast" : undefined);
+      await app?.shutdown(5_000);
+      app = undefined;
+    }
+    expect(answers[0]).toMatchObject({
+      code: Code.InvalidArgument,
+      message:
+        "event.dest_ip or dest_domain, and dest_port or protocol, are required, and the event has none of them",
+      results: [
+        { outcome: { case: "score" } },
+        { outcome: { case: "error", value: { field: "dest_ip" } } },
+        { outcome: { case: "error", value: { field: "dest_ip" } } },
+      ],
+    });
+    expect(answers[1]).toEqual(answers[0]);
+  });
 });

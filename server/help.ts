@@ -15,6 +15,10 @@ and Connect on one port. Flags win over environment variables.
                                                 CPU, within a container's CPU quota (default 1);
                                                 connections go round-robin to them, and each
                                                 holds its own model and limits
+  --no-fast-path                                serve plain gRPC Score/StreamScore through Connect
+                                                too; by default our own codec answers them on the
+                                                HTTP/2 stream, with the same results and errors
+                                                (for comparing the two or ruling the fast path out)
 
 security (see docs/security.md):
   --api-keys-file FILE   (and/or API_KEYS=k1,k2) keys clients send as "authorization: Bearer <key>"

@@ -31,7 +31,7 @@ const hasHealthProbe = inCI || existsSync(healthProbe);
 const buf = join(REPO_ROOT, "node_modules", ".bin", "buf");
 
 const SCORE = "netanomaly.v1.ScoringService/Score";
-const EVENT = { processPath: "chrome.exe", destPort: 443, protocol: "TCP" };
+const EVENT = { processPath: "chrome.exe", destIp: "203.0.113.9", destPort: 443, protocol: "TCP" };
 
 let app: NetanomalyServer;
 let target: string;
@@ -126,7 +126,9 @@ describe.skipIf(!hasGrpcurl)(
       const { stdout } = await run(grpcurl, [
         "-plaintext",
         "-d",
-        JSON.stringify({ event: { dest_port: 443, process_path: "chrome.exe" } }),
+        JSON.stringify({
+          event: { dest_ip: "203.0.113.9", dest_port: 443, process_path: "chrome.exe" },
+        }),
         target,
         SCORE,
       ]);

@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { LOG_REDACT } from "./auth-config.js";
-import { logAnomaly } from "./logging.js";
+import { logAnomaly, roundForLog } from "./logging.js";
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -47,5 +47,34 @@ describe("logAnomaly()", () => {
     });
     expect(lines[1]).toEqual({ ...lines[0], time: lines[1]?.time });
     expect(lines[2]).toMatchObject({ req: { headers: { authorization: "[redacted]" } } });
+  });
+});
+
+describe("roundForLog()", () => {
+  it("rounds to the given decimal places, negatives and large values included", () => {
+    expect(roundForLog(0.891234567890123, 4)).toBe(0.8912);
+    expect(roundForLog(-0.976543, 2)).toBe(-0.98);
+    expect(roundForLog(21.4849, 2)).toBe(21.48);
+    expect(roundForLog(3, 4)).toBe(3);
+  });
+});
+
+describe("logAnomaly() numbers", () => {
+  it("writes score and threshold to 4 places and contributions and values to 2", () => {
+    const { lines, rpc } = capture();
+    const event = create(NetworkEventSchema, { destIp: "203.0.113.9", protocol: "TCP" });
+    logAnomaly(rpc, event, {
+      score: 0.891234567890123,
+      threshold: 0.6450810875610393,
+      modelVersion: "3e9651ef1f29",
+      contributions: [
+        { feature: "process_rarity", contribution: 0.9712345678, value: 10.1123456789 },
+      ],
+    });
+    expect(lines[0]).toMatchObject({
+      score: 0.8912,
+      threshold: 0.6451,
+      topFeatures: [{ feature: "process_rarity", contribution: 0.97, value: 10.11 }],
+    });
   });
 });

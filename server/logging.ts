@@ -96,22 +96,39 @@ export interface AnomalyReport {
   requestId?: string;
 }
 
+/** Decimal places of scores and thresholds in log lines (scores lie in (0, 1]). */
+export const LOG_SCORE_PLACES = 4;
+
+/** Decimal places of feature contributions (tree levels) and feature values in log lines. */
+export const LOG_FEATURE_PLACES = 2;
+
+/**
+ * Rounds a number for a log line that people read: `0.8912` rather than
+ * `0.8912345678901234`. The wire keeps full precision; only logs round.
+ */
+export function roundForLog(x: number, places: number): number {
+  const scale = 10 ** places;
+  return Math.round(x * scale) / scale;
+}
+
 /**
  * Logs one anomalous event at `warn`: score, threshold, model version, top
  * features and the fields that identify the connection (process, parent,
  * destination, port, protocol). Never the whole event, never user or DNS data.
+ * Numbers are rounded for reading ({@link LOG_SCORE_PLACES} places for score
+ * and threshold, {@link LOG_FEATURE_PLACES} for contributions and values).
  */
 export function logAnomaly(log: Logger, event: NetworkEvent, report: AnomalyReport): void {
   unredacted(log).warn(
     {
-      score: report.score,
-      threshold: report.threshold,
+      score: roundForLog(report.score, LOG_SCORE_PLACES),
+      threshold: roundForLog(report.threshold, LOG_SCORE_PLACES),
       modelVersion: report.modelVersion,
       requestId: report.requestId,
       topFeatures: report.contributions.map((c) => ({
         feature: c.feature,
-        contribution: c.contribution,
-        value: c.value,
+        contribution: roundForLog(c.contribution, LOG_FEATURE_PLACES),
+        value: roundForLog(c.value, LOG_FEATURE_PLACES),
       })),
       process: cut(event.processPath),
       parentProcess: cut(event.parentProcess),

@@ -49,7 +49,7 @@ describe("npm run server (server/main.ts)", () => {
     const res = await fetch(`${listening.url}/netanomaly.v1.ScoringService/Score`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ event: { destPort: 443 } }),
+      body: JSON.stringify({ event: { destIp: "203.0.113.9", destPort: 443 } }),
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ threshold: 0.9, verdict: "VERDICT_NORMAL" });

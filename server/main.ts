@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { UsageError } from "../cli/usage-error.js";
 import { loadModel, ModelFileError } from "../detector/index.js";
 import { LOG_REDACT, securityServerOptions } from "./auth-config.js";
-import { parseConfig, USAGE } from "./config.js";
+import { parseConfig } from "./config.js";
 import { tuneHeap } from "./heap-tuning.js";
 import { HELP } from "./help.js";
 import { serverLogDestination } from "./log-destination.js";
@@ -119,7 +119,7 @@ function exitWith(message: string, exitCode: number): void {
 
 main().catch((e: unknown) => {
   if (e instanceof UsageError) {
-    exitWith(`${e.message} (${USAGE}; --help for details)`, 2);
+    exitWith(`${e.message} (--help lists every flag)`, 2);
     return;
   }
   const known = e instanceof ModelFileError || (e as NodeJS.ErrnoException).code === "EADDRINUSE";

@@ -9,6 +9,7 @@ import {
   type StreamScoreResponse,
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { type NetworkEvent, Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { LOG_SCORE_PLACES, roundForLog } from "./logging.js";
 import {
   anomalousEvent,
   makeEvent,
@@ -96,6 +97,57 @@ describe("ScoringService.Score", () => {
     expect(err.rawMessage.length).toBeLessThan(200);
   });
 
+  it("rejects an empty event with invalid_argument naming the missing required fields", async () => {
+    const err = await failure(
+      inMemoryServer(testDetector()).scoring.score({ event: makeEvent({}) }),
+    );
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.rawMessage).toBe(
+      "event.dest_ip or dest_domain, and dest_port or protocol, are required, and the event has none of them",
+    );
+  });
+
+  it.each([
+    [
+      "a port and protocol but no destination",
+      { destPort: 443, protocol: "TCP" },
+      "dest_ip or dest_domain",
+    ],
+    [
+      "an address but no port or protocol",
+      { destIp: "8.8.8.8", bytesSent: 64 },
+      "dest_port or protocol",
+    ],
+  ])("rejects an event with %s, naming the group it lacks", async (_what, fields, group) => {
+    const err = await failure(
+      inMemoryServer(testDetector()).scoring.score({ event: makeEvent(fields) }),
+    );
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.rawMessage).toBe(`event.${group} is required, and the event has neither`);
+  });
+
+  it.each([
+    [
+      "a flow record (no process, no host name)",
+      { destIp: "8.8.8.8", destPort: 53, protocol: "UDP" },
+    ],
+    ["a proxy line (host name and port only)", { destDomain: "example.com", destPort: 443 }],
+    ["an ICMP flow (protocol, no port)", { destIp: "10.0.0.1", protocol: "ICMP" }],
+  ])("scores %s", async (_what, fields) => {
+    const res = await inMemoryServer(testDetector()).scoring.score({ event: makeEvent(fields) });
+    expect(res.score).toBeGreaterThan(0);
+  });
+
+  it("scores an unknown protocol as a rare one, not as an error, whatever its case", async () => {
+    const server = inMemoryServer(testDetector());
+    const known = normalEvent();
+    const score = async (protocol: string) =>
+      (await server.scoring.score({ event: { ...known, protocol } })).score;
+    expect(await score("FOO")).toBeGreaterThan(await score(known.protocol));
+    expect(await score("foo")).toBe(await score("FOO"));
+    expect(await score(known.protocol.toLowerCase())).toBe(await score(known.protocol));
+  });
+
   it("fails with unavailable while no model is loaded", async () => {
     const err = await failure(inMemoryServer().scoring.score({ event: normalEvent() }));
     expect(err.code).toBe(Code.Unavailable);
@@ -103,9 +155,9 @@ describe("ScoringService.Score", () => {
 
   it("scores with the new model after a swap", async () => {
     const server = inMemoryServer();
-    server.models.swap(testDetector().withThreshold(0.99));
+    server.models.swap(testDetector().withThreshold(1));
     const res = await server.scoring.score({ event: anomalousEvent() });
-    expect(res.threshold).toBe(0.99);
+    expect(res.threshold).toBe(1);
     expect(res.verdict).toBe(Verdict.NORMAL);
   });
 });
@@ -148,6 +200,20 @@ describe("ScoringService.StreamScore", () => {
     expect(normal?.case === "score" && normal.value.contributions).toEqual([]);
     expect(second?.requestId).toBe("r2");
     expect(second?.results[0]?.outcome.case).toBe("score");
+  });
+
+  it("answers an empty event in a batch with an error result naming dest_ip and scores the rest", async () => {
+    const server = inMemoryServer(testDetector());
+    const [res] = await stream(server, [
+      batch("r1", [normalEvent(), makeEvent({}), normalEvent()]),
+    ]);
+    expect(res?.results.map((r) => r.outcome.case)).toEqual(["score", "error", "score"]);
+    expect(res?.results[1]?.outcome.value).toMatchObject({
+      code: "invalid_argument",
+      field: "dest_ip",
+      message:
+        "dest_ip or dest_domain, and dest_port or protocol, are required, and the event has none of them",
+    });
   });
 
   it.each([
@@ -275,7 +341,8 @@ describe("logging", () => {
     expect(line).toMatchObject({
       level: 40,
       rpc: "netanomaly.v1.ScoringService/Score",
-      threshold: testDetector().threshold,
+      // Rounded for people; the wire keeps full precision.
+      threshold: roundForLog(testDetector().threshold, LOG_SCORE_PLACES),
       modelVersion: testDetector().info.version,
       process: "C:\\Users\\Public\\svch0st.exe",
       parentProcess: "cmd.exe",

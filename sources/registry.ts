@@ -1,4 +1,6 @@
 import { csvSource } from "./csv.js";
+import { ipfixSource } from "./flow/flow-source.js";
+import { hostSource } from "./host/host-source.js";
 import { jsonlSource } from "./jsonl.js";
 import { osquerySource } from "./osquery/osquery.js";
 import { simSource } from "./sim.js";
@@ -15,6 +17,8 @@ export const SOURCES: readonly Source[] = [
   simSource,
   csvSource,
   jsonlSource,
+  hostSource,
+  ipfixSource,
   zeekSource,
   suricataSource,
   sysmonSource,

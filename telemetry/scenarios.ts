@@ -1,9 +1,15 @@
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+import {
+  LOTL_EPISODE_LENGTH,
+  LOTL_SCENARIOS,
+  LOTL_STARTERS,
+  type LotlScenarioName,
+} from "./scenarios-lotl.js";
 import { simEvent } from "./sim-event.js";
 import { INTERNAL_TARGETS, SIM_HOSTS, type SimHost } from "./sim-network.js";
 import { type SimRandom, stableHash12 } from "./sim-random.js";
 
-/** The attack scenarios the simulator can inject, by label. */
+/** The attack scenarios the simulator injects by default, by label. */
 export const SCENARIOS = [
   "exfiltration",
   "port_scan",
@@ -14,8 +20,11 @@ export const SCENARIOS = [
   "unusual_protocol",
 ] as const;
 
+/** Every scenario the simulator can inject: the default ones and those living off the land. */
+export const ALL_SCENARIOS = [...SCENARIOS, ...LOTL_SCENARIOS] as const;
+
 /** One attack scenario's label. */
-export type ScenarioName = (typeof SCENARIOS)[number];
+export type ScenarioName = (typeof SCENARIOS)[number] | LotlScenarioName;
 
 /**
  * One run of an attack: a few to a hundred connections sharing a victim
@@ -39,11 +48,12 @@ export const MEAN_EPISODE_LENGTH: Readonly<Record<ScenarioName, number>> = {
   crypto_mining: 12,
   lateral_movement: 10,
   unusual_protocol: 10,
+  ...LOTL_EPISODE_LENGTH,
 };
 
 /** Tells whether a string names a known scenario. */
 export function isScenarioName(name: string): name is ScenarioName {
-  return (SCENARIOS as readonly string[]).includes(name);
+  return (ALL_SCENARIOS as readonly string[]).includes(name);
 }
 
 const workstations = SIM_HOSTS.filter((h) => h.role !== "server");
@@ -57,7 +67,7 @@ const workstations = SIM_HOSTS.filter((h) => h.role !== "server");
 export function startEpisode(scenario: ScenarioName, rng: SimRandom): AttackEpisode {
   const victim = rng.pick(workstations);
   const length = Math.max(1, Math.round(rng.range(0.4, 1.6) * MEAN_EPISODE_LENGTH[scenario]));
-  const emit = STARTERS[scenario](rng, victim);
+  const emit = isLotl(scenario) ? LOTL_STARTERS[scenario](rng) : STARTERS[scenario](rng, victim);
   return { scenario, remaining: length, emit };
 }
 
@@ -443,7 +453,11 @@ const unusualProtocol: Starter = (rng, victim) => {
   };
 };
 
-const STARTERS: Readonly<Record<ScenarioName, Starter>> = {
+function isLotl(name: ScenarioName): name is LotlScenarioName {
+  return (LOTL_SCENARIOS as readonly string[]).includes(name);
+}
+
+const STARTERS: Readonly<Record<Exclude<ScenarioName, LotlScenarioName>, Starter>> = {
   exfiltration,
   port_scan: portScan,
   dns_tunnel: dnsTunnel,

@@ -42,9 +42,24 @@ const jsonName: Record<string, string> = {
 };
 
 /**
+ * Fields an event must carry: at least one field of each group. Every real
+ * telemetry source has them: flow records (NetFlow, Zeek conn) carry an
+ * address, a port and a protocol but no process; endpoint logs (Sysmon
+ * network events) carry an address or host name, a port and a protocol but
+ * no byte counts; proxy and DNS logs carry a host name and a port or a
+ * protocol. An event without a destination, or without any way it was
+ * reached, says nothing a score could be about.
+ */
+export const REQUIRED_FIELD_GROUPS = [
+  ["dest_ip", "dest_domain"],
+  ["dest_port", "protocol"],
+] as const;
+
+/**
  * Checks one event against every field rule of the contract (the comments on
  * `NetworkEvent` in `proto/netanomaly/v1/telemetry.proto` state the same
- * rules). Missing values are allowed: they are scored as missing.
+ * rules): first each field's own rule, then {@link REQUIRED_FIELD_GROUPS}.
+ * Other missing values are allowed: they are scored as missing.
  *
  * @returns the first rule broken, or `undefined` when the event is valid.
  */
@@ -106,7 +121,36 @@ export function validateEvent(event: NetworkEvent): EventViolation | undefined {
       };
     }
   }
-  return undefined;
+  return missingRequired(event);
+}
+
+/**
+ * Checks {@link REQUIRED_FIELD_GROUPS}: an empty string and a port of 0 are
+ * missing (proto3 cannot tell 0 from unset).
+ *
+ * @returns a violation naming every group the event lacks, or `undefined`.
+ */
+export function missingRequired(event: NetworkEvent): EventViolation | undefined {
+  const set: Record<(typeof REQUIRED_FIELD_GROUPS)[number][number], boolean> = {
+    dest_ip: event.destIp !== "",
+    dest_domain: event.destDomain !== "",
+    dest_port: event.destPort !== 0,
+    protocol: event.protocol !== "",
+  };
+  const missing = REQUIRED_FIELD_GROUPS.filter((group) => !group.some((field) => set[field]));
+  const first = missing[0];
+  if (first === undefined) {
+    return undefined;
+  }
+  const names = missing.map((group) => group.join(" or "));
+  return {
+    field: first[0],
+    rule: "required",
+    message:
+      names.length === 1
+        ? `${names[0]} is required, and the event has neither`
+        : `${names.join(", and ")}, are required, and the event has none of them`,
+  };
 }
 
 /** Quotes a value for an error message, cut to 64 characters. */

@@ -99,3 +99,15 @@ for (const [name, command] of Object.entries(clients)) {
     });
   });
 }
+
+describe("python (clients/python/score.py) without grpcio", () => {
+  it("says in one line which module is missing and how to get it, exit 1", async () => {
+    // -S: no site directories, so Debian's python3-grpcio is out of reach.
+    const run = await runProcess(PYTHON, ["-S", join(ROOT, "clients/python/score.py")]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe(
+      `score.py: ${PYTHON} has no grpc module: run it with /usr/bin/python3 after 'apt-get install python3-grpcio', or in a venv after 'pip install -r clients/python/requirements.txt'\n`,
+    );
+  });
+});

@@ -230,7 +230,9 @@ describe("nginx (deploy/nginx) in front of three servers", () => {
   it("spreads unary Score calls over all three backends, round robin", async () => {
     const versions: string[] = [];
     for (let i = 0; i < 9; i++) {
-      const res = await client.score({ event: { destPort: 443, protocol: "TCP" } });
+      const res = await client.score({
+        event: { destIp: "203.0.113.9", destPort: 443, protocol: "TCP" },
+      });
       versions.push(res.modelVersion);
     }
     // Each backend answered three of the nine calls, on one client connection.

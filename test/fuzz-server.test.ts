@@ -437,7 +437,9 @@ async function healthyAndScoring(): Promise<void> {
   expect(health.status).toBe(ServingStatus.SERVING);
   const scoring = createClient(ScoringService, transport);
   for (let i = 0; i < 200; i++) {
-    const res = await scoring.score({ event: { destPort: 443, processPath: "chrome.exe" } });
+    const res = await scoring.score({
+      event: { destIp: "203.0.113.9", destPort: 443, processPath: "chrome.exe" },
+    });
     expect(res.score).toBeGreaterThan(0);
   }
 }

@@ -171,7 +171,7 @@ describe("Connect JSON over HTTP/1.1 with curl-style requests", () => {
     const res = await fetch(`${baseUrl}/netanomaly.v1.ScoringService/Score`, {
       method: "POST",
       headers: { "Content-Type": "application/json", Authorization: `Bearer ${WRONG}` },
-      body: JSON.stringify({ event: { destPort: 443 } }),
+      body: JSON.stringify({ event: { destIp: "203.0.113.9", destPort: 443 } }),
     });
     expect(res.status).toBe(401);
     const body = (await res.json()) as { code: string; message: string };

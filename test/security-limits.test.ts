@@ -197,7 +197,7 @@ describe("per-client rate limits", () => {
     const res = await fetch(`${baseUrl}/netanomaly.v1.ScoringService/Score`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ event: { destPort: 443 } }),
+      body: JSON.stringify({ event: { destIp: "203.0.113.9", destPort: 443 } }),
     });
     expect(res.status).toBe(429);
     expect(await res.json()).toMatchObject({

@@ -16,7 +16,9 @@ import { goTool, jsonLines, ROOT, runProcess } from "./deploy-harness.js";
 import { makeTestCerts, type TestCerts } from "./security-certs.js";
 
 const SCORE = "netanomaly.v1.ScoringService/Score";
-const BODY = JSON.stringify({ event: { processPath: "chrome.exe", destPort: 443 } });
+const BODY = JSON.stringify({
+  event: { processPath: "chrome.exe", destIp: "203.0.113.9", destPort: 443 },
+});
 const PYTHON = "/usr/bin/python3";
 
 let certs: TestCerts;
@@ -163,7 +165,7 @@ describe("TLS listener (--tls-cert, --tls-key)", () => {
       "-cacert",
       certs.path("ca.pem"),
       "-d",
-      '{"event":{"dest_port":443}}',
+      '{"event":{"dest_ip":"8.8.8.8","dest_port":443}}',
       `127.0.0.1:${port}`,
       SCORE,
     ]);

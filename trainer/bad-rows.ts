@@ -4,13 +4,15 @@ export const REPORTED_BAD_ROWS = 10;
 /** One row the reader skipped. */
 export interface BadRow {
   line: number;
-  /** Column at fault, or undefined when the row as a whole is malformed. */
-  column: string | undefined;
+  /** Columns at fault, each named once; empty when the row as a whole is malformed. */
+  columns: readonly string[];
+  /** What is wrong: one sentence per problem, joined by "; ". */
   message: string;
 }
 
 /** Collects skipped rows: the first few in full, then only a count. */
 export interface BadRowLog {
+  /** Rows skipped: distinct lines, however many problems each had. */
   readonly count: number;
   readonly first: readonly BadRow[];
   add(row: BadRow): void;
@@ -18,19 +20,29 @@ export interface BadRowLog {
 
 /**
  * Creates a log that reports each of the first `REPORTED_BAD_ROWS` rows
- * through `report` as they happen.
+ * through `report` as they happen. A problem on the line just added (the
+ * CSV parser can raise several within one line, for example one per stray
+ * quote) is the same row: reported, but not counted again.
  */
 export function createBadRowLog(report: (row: BadRow) => void): BadRowLog {
   const first: BadRow[] = [];
   let count = 0;
+  let lastLine: number | undefined;
+  let lastReported = false;
   return {
     get count() {
       return count;
     },
     first,
     add(row: BadRow): void {
+      if (row.line === lastLine) {
+        if (lastReported) report(row);
+        return;
+      }
+      lastLine = row.line;
       count++;
-      if (first.length < REPORTED_BAD_ROWS) {
+      lastReported = first.length < REPORTED_BAD_ROWS;
+      if (lastReported) {
         first.push(row);
         report(row);
       }
@@ -38,9 +50,14 @@ export function createBadRowLog(report: (row: BadRow) => void): BadRowLog {
   };
 }
 
-/** Formats a bad row for stderr: `line 7, column dest_port: dest_port "-1" is …`. */
+/**
+ * Formats a bad row for stderr: `line 7, column dest_port: dest_port "-1" is …`,
+ * or `line 7, columns bytes_sent, dest_ip: …; …` when several cells are bad.
+ */
 export function formatBadRow(row: BadRow): string {
-  return `line ${row.line}${row.column ? `, column ${row.column}` : ""}: ${row.message}`;
+  const n = row.columns.length;
+  const where = n === 0 ? "" : `, column${n > 1 ? "s" : ""} ${row.columns.join(", ")}`;
+  return `line ${row.line}${where}: ${row.message}`;
 }
 
 /**

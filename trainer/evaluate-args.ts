@@ -7,6 +7,8 @@ export interface EvaluateArgs {
   data: string;
   labelColumn: string | undefined;
   scenarioColumn: string | undefined;
+  /** A labels file (`key,label` lines) for a log format whose events carry no labels. */
+  labels: string | undefined;
   /** Undefined: taken from the model (telemetry, or the table format it was trained on). */
   format: InputFormat | undefined;
   targetFpr: number;
@@ -23,6 +25,8 @@ export const EVALUATE_USAGE = `usage: npm run evaluate -- --model <file> --data 
   --label-column <col>     1/true/attack/<attack name> = positive; 0/false/normal/empty = negative
                            (default: label, when the file has it)
   --scenario-column <col>  recall per value of this column (default: scenario, when present)
+  --labels <file>          log formats (zeek, suricata, sysmon, osquery): key,label lines naming each
+                           record by its id (uid, flow_id, ProcessGuid, host:pid); unlisted = normal
   --format <name>          telemetry | nsl-kdd (default: what the model was trained on)
   --target-fpr <f>         false-positive rate of the second threshold, [0, 1) (default 0.01)
   --max-bad <f>            largest share of malformed rows tolerated, [0, 1] (default 0.01)
@@ -41,6 +45,7 @@ export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs {
     data: { type: "string" },
     "label-column": { type: "string" },
     "scenario-column": { type: "string" },
+    labels: { type: "string" },
     format: { type: "string" },
     "target-fpr": { type: "string" },
     "max-bad": { type: "string" },
@@ -63,6 +68,7 @@ export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs {
     data: str("data") ?? "",
     labelColumn: str("label-column"),
     scenarioColumn: str("scenario-column"),
+    labels: str("labels"),
     format,
     targetFpr: fraction("target-fpr", str("target-fpr"), 0.01, false),
     maxBad: fraction("max-bad", str("max-bad"), 0.01, true),

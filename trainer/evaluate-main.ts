@@ -33,6 +33,10 @@ async function main(): Promise<void> {
     format,
     labelColumn: args.labelColumn,
     scenarioColumn: args.scenarioColumn,
+    labels: args.labels,
+    onWarning: (line) => {
+      if (!args.quiet) process.stderr.write(`evaluate: ${line}\n`);
+    },
     onBadRow: (row) => {
       if (!args.quiet)
         process.stderr.write(`evaluate: skipping ${args.data} ${formatBadRow(row)}\n`);

@@ -126,6 +126,28 @@ describe("npm run train", () => {
     expect(await readFile(out, "utf8")).toBe(await readFile(join(dir, "clean.json"), "utf8"));
   });
 
+  it("counts each bad row once and names every bad cell in it", async () => {
+    const rows = (await readFile(SEED_CSV, "utf8")).trimEnd().split(/\r?\n/);
+    const cells = (rows[1] as string).split(",");
+    // Two bad cells; and stray quotes, on which the CSV parser errs twice in one line.
+    const twoBad = cells.map((c, i) => (i === 3 ? "999.1.1.1" : i === 8 ? "-1" : c)).join(",");
+    const quotes = cells.map((c, i) => (i === 5 ? 'dns"x"y' : c)).join(",");
+    rows.splice(21, 0, quotes);
+    rows.splice(11, 0, twoBad);
+    const path = join(dir, "two-bad.csv");
+    await writeFile(path, `${rows.join("\n")}\n`);
+    const r = await runCli(TRAIN, ["--data", path, "--out", join(dir, "two-bad.json")]);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines[0]).toContain(
+      'line 12, columns source_ip, bytes_recv: source_ip "999.1.1.1" is not an IPv4 or IPv6 address; bytes_recv "-1" is not a non-negative integer',
+    );
+    expect(lines.filter((l) => l.includes(" line 23: "))).toHaveLength(2);
+    expect(lines.at(-1)).toMatch(
+      /: 2 of 197 rows \(1\.02%\) are malformed, more than the 1% allowed/,
+    );
+  });
+
   it("fails with exit 1 when more than 1% of the rows are malformed", async () => {
     const { path } = await malformedCsv();
     const out = join(dir, "never.json");

@@ -48,7 +48,7 @@ export async function readTrainingSet<T>(
     columns: format.columns,
     onHeader: (header) => format.checkHeader(path, header),
     onSkip: ({ line, message }) => {
-      bad.add({ line, column: undefined, message });
+      bad.add({ line, columns: [], message });
       options.progress.tick(++rows);
     },
   });
@@ -59,7 +59,7 @@ export async function readTrainingSet<T>(
       row = format.parse(record);
     } catch (e) {
       if (!(e instanceof RowError)) throw e;
-      bad.add({ line, column: e.column, message: e.message });
+      bad.add({ line, columns: e.columns, message: e.message });
       continue;
     }
     reservoir.offer(row);

@@ -6,6 +6,7 @@ import {
 } from "../detector/index.js";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { readCsvRows } from "../sources/csv-rows.js";
+import { readLabels } from "../sources/index.js";
 import { type BadRow, type BadRowLog, createBadRowLog } from "./bad-rows.js";
 import { labelValue } from "./labels.js";
 import type { Progress } from "./progress.js";
@@ -32,6 +33,10 @@ export interface ScoreFileOptions {
   labelColumn: string | undefined;
   /** Scenario column; undefined picks the default (`scenario` when present, telemetry only). */
   scenarioColumn: string | undefined;
+  /** Labels file for source formats (`key,label` lines); undefined: the events' own labels. */
+  labels?: string | undefined;
+  /** Problems that are not the data's own (a labels file's lines). */
+  onWarning?: (line: string) => void;
   onBadRow: (row: BadRow) => void;
   progress: Progress;
 }
@@ -92,7 +97,7 @@ export async function scoreFile(
       scenarioColumn ??= options.format === "telemetry" && has("scenario") ? "scenario" : undefined;
     },
     onSkip: ({ line, message }) => {
-      bad.add({ line, column: undefined, message });
+      bad.add({ line, columns: [], message });
       options.progress.tick(++rows);
     },
   });
@@ -106,7 +111,7 @@ export async function scoreFile(
       });
     } catch (e) {
       if (!(e instanceof RowError)) throw e;
-      bad.add({ line, column: e.column, message: e.message });
+      bad.add({ line, columns: e.columns, message: e.message });
       continue;
     }
     if (pending.length === BATCH) flush();
@@ -147,6 +152,14 @@ async function scoreSourceFile(
   const scenarios: string[] = [];
   const bad = createBadRowLog(options.onBadRow);
   let labelled = 0;
+  const table =
+    options.labels === undefined
+      ? undefined
+      : await readLabels(options.labels, {
+          signal: new AbortController().signal,
+          onSkip: (p) => options.onWarning?.(`skipping ${p.where}: ${p.message}`),
+          onNotice: () => {},
+        });
   let pending: NetworkEvent[] = [];
   const flush = () => {
     const out = new Float64Array(pending.length);
@@ -155,11 +168,13 @@ async function scoreSourceFile(
     pending = [];
   };
   let n = 0;
-  for await (const { event, label } of readFileEvents(options.format, path, (row) => {
+  for await (const { event, label: own, key } of readFileEvents(options.format, path, (row) => {
     bad.add(row);
     options.progress.tick(++n);
   })) {
     options.progress.tick(++n);
+    // With a labels file, a record it does not list is normal traffic.
+    const label = table === undefined ? own : (table.get(key) ?? "normal");
     if (label !== undefined) labelled++;
     labels.push(label === undefined || label === "normal" ? 0 : 1);
     scenarios.push(label === undefined ? "" : label);

@@ -7,6 +7,8 @@ import type { BadRow } from "./bad-rows.js";
 export interface FileEvent {
   event: NetworkEvent;
   label: string | undefined;
+  /** The record's id in its log (Zeek uid, Suricata flow_id, …), which a labels file names. */
+  key: string | undefined;
 }
 
 /**
@@ -38,14 +40,14 @@ export async function* readFileEvents(
   );
   let n = 0;
   try {
-    for await (const { event, label } of events) {
+    for await (const { event, label, key } of events) {
       n++;
       const violation = validateEvent(event);
       if (violation !== undefined) {
-        onBad({ line: n, column: violation.field, message: `event ${n}: ${violation.message}` });
+        onBad({ line: n, columns: [violation.field], message: `event ${n}: ${violation.message}` });
         continue;
       }
-      yield { event, label };
+      yield { event, label, key };
     }
   } finally {
     stop.abort();
@@ -55,5 +57,5 @@ export async function* readFileEvents(
 /** A source's problem as a bad row: `file:57` gives line 57. */
 function badRowOf(p: SourceProblem): BadRow {
   const m = /:(\d+)$/.exec(p.where);
-  return { line: m ? Number(m[1]) : 0, column: undefined, message: p.message };
+  return { line: m ? Number(m[1]) : 0, columns: [], message: p.message };
 }

@@ -83,4 +83,24 @@ describe("npm run train / evaluate --format jsonl", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--format must be one of telemetry\|nsl-kdd\|.*jsonl/);
   });
+
+  it("evaluates a Zeek log against a labels file of uids, reporting the labels file's own bad lines", async () => {
+    const model = join(dir, "zeek.model.json");
+    const data = "sources/testdata/zeek-conn.log";
+    const t = await runCli("trainer/main.ts", [
+      ...["--data", data, "--format", "zeek", "--out", model, "--max-bad", "0.5"],
+    ]);
+    expect(t.code).toBe(0);
+    const e = await runCli("trainer/evaluate-main.ts", [
+      ...["--model", model, "--data", data, "--format", "zeek", "--max-bad", "0.5"],
+      ...["--labels", "sources/testdata/zeek-labels.csv", "--json"],
+    ]);
+    expect(e.code).toBe(0);
+    expect(e.stderr).toMatch(
+      /skipping sources\/testdata\/zeek-labels\.csv:6: not a key,label line/,
+    );
+    const report = JSON.parse(e.stdout);
+    expect(report.positives).toBe(2);
+    expect(Object.keys(report.per_scenario).sort()).toEqual(["attack", "c2_beacon", "normal"]);
+  });
 });

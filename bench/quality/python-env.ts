@@ -23,7 +23,9 @@ export async function ensurePythonEnv(log: (line: string) => void): Promise<stri
   const wanted = await readFile(REQUIREMENTS, "utf8");
   if (existsSync(python) && existsSync(STAMP) && (await readFile(STAMP, "utf8")) === wanted)
     return python;
-  log("bench: installing the Python environment (numpy, scikit-learn) into bench/quality/.venv");
+  log(
+    "bench: installing the Python environment (numpy, scikit-learn, isotree, pyod) into bench/quality/.venv",
+  );
   if (!existsSync(python)) await run("python3", ["-m", "venv", VENV]);
   await run(
     python,

@@ -7,8 +7,11 @@ event next to an invalid one (dest_port 70000), and an exfiltration-like
 event. Prints one line per result, or one JSON object per line with --json.
 
 Exits 1 with the gRPC status code name (for example `unavailable`) on stderr
-when an RPC fails, and 2 on usage errors. Runs with Debian's python3-grpcio
-(run it as /usr/bin/python3: a venv's python3 has no grpc).
+when an RPC fails, and 2 on usage errors. Needs the grpcio and protobuf
+packages: Debian's python3-grpcio and python3-protobuf (hence
+/usr/bin/python3, the Python they are installed for), or a venv with
+requirements.txt (see README.md next to this file). Without them it says so
+in one line and exits 1.
 
 Example:
     /usr/bin/python3 clients/python/score.py --target 127.0.0.1:50051
@@ -22,11 +25,19 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen"))
 
-import grpc  # noqa: E402
+try:
+    import grpc  # noqa: E402
 
-from netanomaly.v1 import scoring_service_pb2 as pb  # noqa: E402
-from netanomaly.v1 import scoring_service_pb2_grpc as pb_grpc  # noqa: E402
-from netanomaly.v1 import telemetry_pb2  # noqa: E402
+    from netanomaly.v1 import scoring_service_pb2 as pb  # noqa: E402
+    from netanomaly.v1 import scoring_service_pb2_grpc as pb_grpc  # noqa: E402
+    from netanomaly.v1 import telemetry_pb2  # noqa: E402
+except ImportError as e:
+    sys.stderr.write(
+        f"score.py: {sys.executable} has no {e.name or 'grpc'} module: run it with /usr/bin/python3 "
+        "after 'apt-get install python3-grpcio', or in a venv after "
+        "'pip install -r clients/python/requirements.txt'\n"
+    )
+    sys.exit(1)
 
 # One fixed instant, so the built-in events (and their scores) never change.
 EXAMPLE_TIME = datetime.datetime(2024, 12, 2, 9, 30, 0, tzinfo=datetime.timezone.utc)

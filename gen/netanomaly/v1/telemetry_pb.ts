@@ -20,11 +20,26 @@ export const file_netanomaly_v1_telemetry: GenFile = /*@__PURE__*/
  * The thirteen fields and their names are the telemetry schema our users
  * already send (the CSV header `timestamp, process_path, process_hash,
  * source_ip, dest_ip, dest_domain, dest_port, bytes_sent, bytes_recv,
- * protocol, dns_query, parent_process, user_context`). Every field is
- * optional in the protobuf sense: a missing value is scored as "missing",
- * never rejected. Values that break a rule (a port above 65535, an address
- * that does not parse, a string over its length cap, a timestamp outside
- * 1970..2100) are rejected with INVALID_ARGUMENT naming the field and rule.
+ * protocol, dns_query, parent_process, user_context`).
+ *
+ * Required: at least one of `dest_ip` and `dest_domain` (where the
+ * connection went), and at least one of `dest_port` and `protocol` (how it
+ * got there). Every real source has these: flow records (NetFlow, Zeek
+ * conn) have an address, a port and a protocol but no process; endpoint
+ * logs (Sysmon network events) have no byte counts; proxy and DNS logs
+ * have a host name and a port or protocol. An event without them, the
+ * empty event `{}` included, says nothing a score could be about, so it is
+ * rejected with INVALID_ARGUMENT, naming the missing fields (for example
+ * `event.dest_ip or dest_domain, and dest_port or protocol, are required`),
+ * rather than scored as an anomaly. An empty string and a port of 0 count
+ * as missing.
+ *
+ * Every other field is optional: a missing value is scored as "missing"
+ * (its context's usual value), never rejected. Values that break a rule (a
+ * port above 65535, an address that does not parse, a string over its
+ * length cap, a timestamp outside 1970..2100) are rejected with
+ * INVALID_ARGUMENT naming the field and rule; these rules are checked
+ * before the required fields.
  *
  * @generated from message netanomaly.v1.NetworkEvent
  */
@@ -61,6 +76,7 @@ export type NetworkEvent = Message<"netanomaly.v1.NetworkEvent"> & {
 
   /**
    * Remote IPv4 or IPv6 address of the connection. Empty or a valid address.
+   * This or `dest_domain` is required.
    *
    * @generated from field: string dest_ip = 5;
    */
@@ -68,14 +84,15 @@ export type NetworkEvent = Message<"netanomaly.v1.NetworkEvent"> & {
 
   /**
    * Remote host name as resolved by the agent, for example `dns.google`.
-   * At most 253 characters.
+   * At most 253 characters. This or `dest_ip` is required.
    *
    * @generated from field: string dest_domain = 6;
    */
   destDomain: string;
 
   /**
-   * Remote port, 0 to 65535.
+   * Remote port, 0 to 65535; 0 means unknown. This or `protocol` is
+   * required.
    *
    * @generated from field: uint32 dest_port = 7;
    */
@@ -97,8 +114,14 @@ export type NetworkEvent = Message<"netanomaly.v1.NetworkEvent"> & {
 
   /**
    * Transport or application protocol as reported by the agent, for example
-   * `TCP`, `UDP` or `ICMP`. Unseen protocols are scored, not rejected.
-   * At most 32 characters.
+   * `TCP`, `UDP` or `ICMP` (IANA protocol keywords are best). Compared
+   * without regard to case. Any value of at most 32 characters is accepted:
+   * one the model never saw in training (`GRE`, or a typo such as `FOO`) is
+   * scored as a rare protocol, which raises the `protocol_rarity` feature,
+   * never rejected. A fixed list would turn away real protocols that
+   * sources report (`SCTP`, `ESP`, `QUIC`, flow records' protocol numbers),
+   * and a protocol a network has never carried is what an anomaly detector
+   * is for. This or `dest_port` is required.
    *
    * @generated from field: string protocol = 10;
    */

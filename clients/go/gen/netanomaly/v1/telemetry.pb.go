@@ -80,11 +80,26 @@ func (Verdict) EnumDescriptor() ([]byte, []int) {
 // The thirteen fields and their names are the telemetry schema our users
 // already send (the CSV header `timestamp, process_path, process_hash,
 // source_ip, dest_ip, dest_domain, dest_port, bytes_sent, bytes_recv,
-// protocol, dns_query, parent_process, user_context`). Every field is
-// optional in the protobuf sense: a missing value is scored as "missing",
-// never rejected. Values that break a rule (a port above 65535, an address
-// that does not parse, a string over its length cap, a timestamp outside
-// 1970..2100) are rejected with INVALID_ARGUMENT naming the field and rule.
+// protocol, dns_query, parent_process, user_context`).
+//
+// Required: at least one of `dest_ip` and `dest_domain` (where the
+// connection went), and at least one of `dest_port` and `protocol` (how it
+// got there). Every real source has these: flow records (NetFlow, Zeek
+// conn) have an address, a port and a protocol but no process; endpoint
+// logs (Sysmon network events) have no byte counts; proxy and DNS logs
+// have a host name and a port or protocol. An event without them, the
+// empty event `{}` included, says nothing a score could be about, so it is
+// rejected with INVALID_ARGUMENT, naming the missing fields (for example
+// `event.dest_ip or dest_domain, and dest_port or protocol, are required`),
+// rather than scored as an anomaly. An empty string and a port of 0 count
+// as missing.
+//
+// Every other field is optional: a missing value is scored as "missing"
+// (its context's usual value), never rejected. Values that break a rule (a
+// port above 65535, an address that does not parse, a string over its
+// length cap, a timestamp outside 1970..2100) are rejected with
+// INVALID_ARGUMENT naming the field and rule; these rules are checked
+// before the required fields.
 type NetworkEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// When the connection was observed, in UTC. Must lie between
@@ -98,19 +113,27 @@ type NetworkEvent struct {
 	// Local IPv4 or IPv6 address of the connection. Empty or a valid address.
 	SourceIp string `protobuf:"bytes,4,opt,name=source_ip,json=sourceIp,proto3" json:"source_ip,omitempty"`
 	// Remote IPv4 or IPv6 address of the connection. Empty or a valid address.
+	// This or `dest_domain` is required.
 	DestIp string `protobuf:"bytes,5,opt,name=dest_ip,json=destIp,proto3" json:"dest_ip,omitempty"`
 	// Remote host name as resolved by the agent, for example `dns.google`.
-	// At most 253 characters.
+	// At most 253 characters. This or `dest_ip` is required.
 	DestDomain string `protobuf:"bytes,6,opt,name=dest_domain,json=destDomain,proto3" json:"dest_domain,omitempty"`
-	// Remote port, 0 to 65535.
+	// Remote port, 0 to 65535; 0 means unknown. This or `protocol` is
+	// required.
 	DestPort uint32 `protobuf:"varint,7,opt,name=dest_port,json=destPort,proto3" json:"dest_port,omitempty"`
 	// Bytes sent by the local process over the connection's lifetime.
 	BytesSent uint64 `protobuf:"varint,8,opt,name=bytes_sent,json=bytesSent,proto3" json:"bytes_sent,omitempty"`
 	// Bytes received by the local process over the connection's lifetime.
 	BytesRecv uint64 `protobuf:"varint,9,opt,name=bytes_recv,json=bytesRecv,proto3" json:"bytes_recv,omitempty"`
 	// Transport or application protocol as reported by the agent, for example
-	// `TCP`, `UDP` or `ICMP`. Unseen protocols are scored, not rejected.
-	// At most 32 characters.
+	// `TCP`, `UDP` or `ICMP` (IANA protocol keywords are best). Compared
+	// without regard to case. Any value of at most 32 characters is accepted:
+	// one the model never saw in training (`GRE`, or a typo such as `FOO`) is
+	// scored as a rare protocol, which raises the `protocol_rarity` feature,
+	// never rejected. A fixed list would turn away real protocols that
+	// sources report (`SCTP`, `ESP`, `QUIC`, flow records' protocol numbers),
+	// and a protocol a network has never carried is what an anomaly detector
+	// is for. This or `dest_port` is required.
 	Protocol string `protobuf:"bytes,10,opt,name=protocol,proto3" json:"protocol,omitempty"`
 	// DNS name queried by the connection, if it was a DNS lookup; empty
 	// otherwise. At most 1024 characters.

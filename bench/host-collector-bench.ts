@@ -1,0 +1,217 @@
+/**
+ * CPU cost of the host collector (`sources/host/`) while a bounded loopback
+ * load opens new TCP connections at fixed rates (issue 16's goal: under 2 %
+ * of one core at 1,000 new connections/s).
+ *
+ * The collector runs in this process, consuming its events as the agent
+ * would. Its cost over each window is the sum of
+ * - this process's own CPU (`process.cpuUsage()`),
+ * - its reaped children's CPU (`cutime`+`cstime` of `/proc/self/stat`),
+ * - its long-running children's CPU and their reaped children's
+ *   (`utime`+`stime`+`cutime`+`cstime` of `/proc/PID/stat`): the shell that
+ *   runs an `ss` poll each interval, the `ss -E` destroy watcher and the
+ *   `tcpdump` capture,
+ * divided by the window's wall time: percent of one core. The load runs in
+ * a child (`host-load.mjs`) kept alive until the window is read, so its own
+ * CPU is never reaped into ours.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { createHostCollector } from "../sources/host/host-source.js";
+
+/** Options of {@link runHostCollectorBench}. */
+export interface HostCollectorBenchOptions {
+  /** New connections per second, one window each; default [0, 100, 1000] (0: idle baseline). */
+  rates?: number[];
+  /** Window length, seconds; default 10. */
+  seconds?: number;
+  /** The collector's poll interval, seconds; default 1 (the agent's default). */
+  intervalS?: number;
+  /** Run the DNS/UDP capture too; default true (as `--source host` does). */
+  capture?: boolean;
+  /** Progress lines; default stderr. */
+  log?: (line: string) => void;
+}
+
+/** One window's figures. */
+export interface HostCollectorBenchRow {
+  rate: number;
+  /** Wall time measured: the load plus 1.5 s for its last closes to be reported. */
+  seconds: number;
+  /** Connections the load completed. */
+  connections: number;
+  /** Events the collector emitted in the window (two per loopback connection expected). */
+  events: number;
+  /** Percent of one core: all of it, then the parts. */
+  cpuPercent: number;
+  /** The agent process (the collector's JavaScript, its threads, children it reaped). */
+  agentPercent: number;
+  /** The shell running `ss -tuanpieOH` each interval, with its `ss` runs. */
+  ssPollPercent: number;
+  /** `ss -tuanieOHE`, the destroy watcher. */
+  ssDestroyPercent: number;
+  /** `tcpdump`, the DNS/UDP capture. */
+  capturePercent: number;
+  /** Socket-destroy events read in the window (two per loopback connection if none is lost). */
+  destroyEvents: number;
+  /** Connections closed before a poll saw them, outbound, so without process. */
+  shortUnattributed: number;
+}
+
+/** USER_HZ, the unit of `/proc/PID/stat` times: 100 on every Linux architecture Node runs on. */
+const CLK_TCK = 100;
+
+/**
+ * Runs the windows in order (after a 2 s warm-up that hashes the load's
+ * executable once) and returns one row per rate. Linux only; as root it
+ * measures the full collector (attribution, capture). Each window is
+ * `seconds` of load plus 1.5 s for the last closes; 1,000/s for 10 s leaves
+ * about 10,000 loopback sockets in TIME-WAIT.
+ */
+export async function runHostCollectorBench(
+  options: HostCollectorBenchOptions = {},
+): Promise<HostCollectorBenchRow[]> {
+  const rates = options.rates ?? [0, 100, 1000];
+  const seconds = options.seconds ?? 10;
+  const log = options.log ?? ((line: string) => process.stderr.write(`host-bench: ${line}\n`));
+  const abort = new AbortController();
+  const notices: string[] = [];
+  const collector = createHostCollector(
+    { intervalS: options.intervalS ?? 1, capture: options.capture ?? true },
+    { signal: abort.signal, onSkip: () => {}, onNotice: (m) => notices.push(m) },
+  );
+  let events = 0;
+  const consuming = (async () => {
+    for await (const _ of collector.events) events++;
+  })();
+  const rows: HostCollectorBenchRow[] = [];
+  try {
+    await collector.ready;
+    // Warm-up: the load's executable (node, ~100 MB) is hashed once, when
+    // first seen; that one-time cost is not the steady state measured here.
+    const warm = startLoad(20, 2);
+    await warm.done;
+    const warmExit = new Promise((r) => warm.child.once("exit", r));
+    warm.child.stdin?.end();
+    await warmExit;
+    await new Promise((r) => setTimeout(r, 2500));
+    for (const rate of rates) {
+      const load = rate > 0 ? startLoad(rate, seconds) : undefined;
+      const before = await sample(collector.childPids());
+      const eventsBefore = events;
+      const destroyBefore = collector.stats().destroyEvents;
+      const shortBefore = collector.stats().table.shortUnattributed;
+      const made = load ? await load.done : await sleepFor(seconds * 1000);
+      // Let the last closes pass their grace and be emitted.
+      await new Promise((r) => setTimeout(r, 1500));
+      const after = await sample(collector.childPids());
+      if (load !== undefined) {
+        // Reap the load now, so its CPU lands before the next window's first sample.
+        const exited = new Promise((r) => load.child.once("exit", r));
+        load.child.stdin?.end();
+        await exited;
+      }
+      const wall = (after.wallMs - before.wallMs) / 1000;
+      const pct = (s: number) => (100 * s) / wall;
+      const row: HostCollectorBenchRow = {
+        rate,
+        seconds: wall,
+        connections: made,
+        events: events - eventsBefore,
+        cpuPercent: pct(after.total - before.total),
+        agentPercent: pct(after.agent - before.agent),
+        ssPollPercent: pct(after.ssPoll - before.ssPoll),
+        ssDestroyPercent: pct(after.ssDestroy - before.ssDestroy),
+        capturePercent: pct(after.capture - before.capture),
+        destroyEvents: collector.stats().destroyEvents - destroyBefore,
+        shortUnattributed: collector.stats().table.shortUnattributed - shortBefore,
+      };
+      rows.push(row);
+      log(
+        `${rate}/s: ${row.cpuPercent.toFixed(2)} % of one core (agent ${row.agentPercent.toFixed(2)}, ss polls ${row.ssPollPercent.toFixed(2)}, ss -E ${row.ssDestroyPercent.toFixed(2)}, tcpdump ${row.capturePercent.toFixed(2)}) over ${wall.toFixed(1)} s; ${made} connections, ${row.destroyEvents} destroy events, ${row.events} events, ${row.shortUnattributed} outbound without process`,
+      );
+    }
+  } finally {
+    abort.abort();
+    await consuming;
+  }
+  for (const n of notices) log(`notice: ${n}`);
+  return rows;
+}
+
+interface CpuSample {
+  wallMs: number;
+  /** Seconds of CPU. */
+  agent: number;
+  ssPoll: number;
+  ssDestroy: number;
+  capture: number;
+  total: number;
+}
+
+async function sample(pids: {
+  ssPoll?: number;
+  ssDestroy?: number;
+  capture?: number;
+}): Promise<CpuSample> {
+  const usage = process.cpuUsage();
+  const self = await statTimes("/proc/self/stat");
+  // A helper's own CPU and that of the children it reaped (the shell's ss runs).
+  const helper = async (pid: number | undefined) => {
+    if (pid === undefined) return 0;
+    const t = await statTimes(`/proc/${pid}/stat`);
+    return t.own + t.reaped;
+  };
+  const agent = (usage.user + usage.system) / 1e6 + self.reaped;
+  const ssPoll = await helper(pids.ssPoll);
+  const ssDestroy = await helper(pids.ssDestroy);
+  const capture = await helper(pids.capture);
+  return {
+    wallMs: performance.now(),
+    agent,
+    ssPoll,
+    ssDestroy,
+    capture,
+    total: agent + ssPoll + ssDestroy + capture,
+  };
+}
+
+/** utime+stime (fields 14, 15) and cutime+cstime (16, 17), in seconds. */
+async function statTimes(path: string): Promise<{ own: number; reaped: number }> {
+  try {
+    const text = await readFile(path, "utf8");
+    const f = text
+      .slice(text.lastIndexOf(")") + 2)
+      .split(" ")
+      .map(Number);
+    // After the comm field, index 0 is field 3 (state): field n is at n - 3.
+    const at = (n: number) => f[n - 3] ?? 0;
+    return { own: (at(14) + at(15)) / CLK_TCK, reaped: (at(16) + at(17)) / CLK_TCK };
+  } catch {
+    return { own: 0, reaped: 0 };
+  }
+}
+
+function startLoad(rate: number, seconds: number): { child: ChildProcess; done: Promise<number> } {
+  const script = new URL("./host-load.mjs", import.meta.url).pathname;
+  const child = spawn(process.execPath, [script, String(rate), String(seconds)], {
+    stdio: ["pipe", "pipe", "inherit"],
+    timeout: (seconds + 30) * 1000,
+  });
+  const done = new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (d) => {
+      out += d;
+      const line = out.split("\n")[0];
+      if (out.includes("\n") && line !== undefined)
+        resolve((JSON.parse(line) as { made: number }).made);
+    });
+    child.on("exit", (code) => reject(new Error(`host-load exited with ${code} before reporting`)));
+  });
+  return { child, done };
+}
+
+async function sleepFor(ms: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, ms));
+  return 0;
+}
