@@ -28,6 +28,17 @@ import { run, sleep } from "./proc.js";
 import { startServers } from "./servers.js";
 import { watchSockets } from "./sockets.js";
 
+/*
+ * The lab, as root on Linux with the tools of scripts/install-tools.sh:
+ *
+ *   npx vitest run test/lab/lab.test.ts          # the test (about 3.5 minutes)
+ *   node --import tsx test/lab/lab.ts             # the same run, the report on stdout
+ *   LAB_PHASE1_S=30 LAB_PHASE2_S=50 node --import tsx test/lab/lab.ts   # a shorter try
+ *
+ * Each run writes its report, the programs' own reports and every collected
+ * event (with label and score) to test/lab/results/ (gitignored).
+ */
+
 /** What a lab run measured. */
 export interface LabReport {
   tables: DetectionTable[];
