@@ -94,3 +94,46 @@ describe("parseAgentArgs()", () => {
     expect(() => parseAgentArgs(argv)).toThrow(message);
   });
 });
+
+describe("parseAgentArgs() sources", () => {
+  it("maps --source, --input and --print; --print alone is a dry run", () => {
+    const a = parseAgentArgs([
+      "--source",
+      "zeek",
+      "--input",
+      "conn.log",
+      "--dns",
+      "dns.log",
+      "--print",
+    ]);
+    expect(a.options).toMatchObject({
+      source: "zeek",
+      sourceOptions: { input: "conn.log", dns: "dns.log" },
+      print: true,
+      send: false,
+    });
+    const b = parseAgentArgs(["--print", "--target", "http://127.0.0.1:9"]);
+    expect(b.options.send).toBeUndefined();
+  });
+
+  it("keeps --replay as --source csv", () => {
+    expect(parseAgentArgs(["--replay", "x.csv"]).options).toMatchObject({
+      source: "csv",
+      sourceOptions: { input: "x.csv" },
+    });
+  });
+
+  it.each([
+    [["--source", "nope"], /--source must be one of sim\|csv\|jsonl/],
+    [["--source", "zeek"], "--source zeek reads a file: give --input FILE (or - for stdin)"],
+    [["--source", "host", "--input", "x"], /--source host reads no file/],
+    [["--input", "x"], /--input needs --source/],
+    [["--source", "ipfix", "--listen", "nohost"], '--listen must be HOST:PORT, got "nohost"'],
+    [["--source", "sim", "--follow"], "--follow applies to a file source reading a file"],
+    [["--replay", "a.csv", "--source", "zeek"], /cannot be combined with --source zeek/],
+    [["--count", "-3"], '--count must be a non-negative integer, got "-3"'],
+  ])("rejects %j", (argv, message) => {
+    expect(() => parseAgentArgs(argv)).toThrow(UsageError);
+    expect(() => parseAgentArgs(argv)).toThrow(message);
+  });
+});

@@ -113,3 +113,25 @@ describe("runAgent()", () => {
     expect(s.lost).toBe(s.sent);
   });
 });
+
+describe("runAgent() with --print", () => {
+  it("prints each event as proto JSON and sends nothing without a target", async () => {
+    const lines: string[] = [];
+    const s = await runAgent({
+      source: "csv",
+      sourceOptions: { input: join(here, "../sources/testdata/replay-small.csv") },
+      print: true,
+      send: false,
+      onPrint: (l) => lines.push(l),
+    });
+    expect(s.fatal).toBeUndefined();
+    expect(s).toMatchObject({ sent: 0, scored: 0, collected: 6, skipped_rows: 2 });
+    expect(lines).toHaveLength(6);
+    const first = JSON.parse(lines[0] as string);
+    expect(first).toMatchObject({
+      processPath: "C:\\Windows\\System32\\svchost.exe",
+      destPort: 53,
+    });
+    expect(Object.keys(s.skipped_by_reason).length).toBeGreaterThan(0);
+  });
+});

@@ -10,7 +10,9 @@
  * - unary: Score under ghz with 16–50 concurrent calls, and under h2load,
  *   against one server process and against `--workers 2`;
  * - scaling: the engine against trees, ψ and feature width; the server
- *   against concurrent streams and batch size.
+ *   against concurrent streams and batch size;
+ * - sources: flow decoding, the log readers against a plain parse, and the
+ *   host collector's CPU at 100 and 1,000 new connections/s.
  *
  * Prints one Markdown table (medians with min–max over the repeats) and
  * writes everything to bench/results/bench-<time>.json.
@@ -31,6 +33,7 @@ import {
   startServer,
   startServing,
 } from "./server-process.js";
+import { runSourcesSection } from "./sources-section.js";
 import { si, summarize } from "./stats.js";
 import { runAgentProcess, runStreamLoadProcess, streamLoadCommand } from "./stream-bench.js";
 import { ensureSklearn } from "./tools.js";
@@ -39,7 +42,7 @@ import { runUnarySection } from "./unary-section.js";
 const run = promisify(execFile);
 const ROOT = new URL("..", import.meta.url).pathname;
 const MODEL = "models/default.model.json";
-const SECTIONS = ["engine", "footprint", "stream", "unary", "scaling"] as const;
+const SECTIONS = ["engine", "footprint", "stream", "unary", "scaling", "sources"] as const;
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
@@ -441,6 +444,12 @@ async function main(): Promise<void> {
         engine: engineScalingTable(points),
         stream: streamScalingTable(grid),
       };
+    }
+    if (only.has("sources")) {
+      section("sources");
+      const src = await runSourcesSection({ repeats, quick, log });
+      rows.push(...src.rows);
+      Object.assign(results, src.results);
     }
   } catch (err) {
     // Keep what was measured: the table and the JSON still get written.
