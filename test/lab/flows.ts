@@ -1,5 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
+import { removeOnCleanup } from "./netns.js";
 import { run, sleep, start, stop } from "./proc.js";
 
 /**
@@ -24,7 +25,9 @@ const TIMEOUTS = [
  * The pid in base 36 keeps it unique per run.
  */
 function ctlPath(tag: string): string {
-  return `/tmp/n${process.pid.toString(36)}${tag}`;
+  const path = `/tmp/n${process.pid.toString(36)}${tag}`;
+  removeOnCleanup(path);
+  return path;
 }
 
 /** A softflowd exporting live from an interface. */

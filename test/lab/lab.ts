@@ -19,7 +19,7 @@ import {
   createNetwork,
   createScratchDir,
   type LabNetwork,
-  removeScratchDir,
+  removeAll,
   sweepStale,
 } from "./netns.js";
 import { type ProgramRun, runOffice } from "./office.js";
@@ -317,8 +317,8 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
     };
   } finally {
     for (const c of collectors) if (c.running()) await c.finish().catch(() => undefined);
-    net?.destroy();
-    removeScratchDir(dir);
+    // Namespaces (and what runs in them), the scratch directory, softflowd's sockets.
+    removeAll();
   }
 }
 

@@ -42,6 +42,14 @@ export function createScratchDir(): string {
   return dir;
 }
 
+const files = new Set<string>();
+
+/** A file outside the scratch directory (softflowd's control socket) removed with the rest. */
+export function removeOnCleanup(path: string): void {
+  hookExit();
+  files.add(path);
+}
+
 /** Removes a scratch directory made by `createScratchDir`. Never throws. */
 export function removeScratchDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
@@ -86,6 +94,8 @@ export function removeAll(): void {
   killAll();
   for (const ns of [...created]) removeNamespace(ns);
   for (const dir of [...dirs]) removeScratchDir(dir);
+  for (const file of files) rmSync(file, { force: true });
+  files.clear();
 }
 
 function hookExit(): void {
