@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseFlags, UsageError } from "../cli/usage-error.js";
+import { DEFAULT_MAX_MODEL_BYTES } from "../detector/model-file.js";
 import {
   parseSecurityConfig,
   SECURITY_FLAGS,
@@ -32,7 +33,7 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 
 /** One line of usage, printed with every usage error. */
 export const USAGE =
-  "usage: npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T] [--stats-interval S] [--workers N|auto] [--no-fast-path] " +
+  "usage: npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T] [--stats-interval S] [--workers N|auto] [--no-fast-path] [--max-model-bytes N] " +
   SECURITY_USAGE;
 
 /** The server's settings after flags, environment and defaults are merged. */
@@ -62,6 +63,8 @@ export interface ServerConfig {
    * one runs a supervisor that forks them (`workers.ts`).
    */
   workers: number;
+  /** Largest model file read, bytes, 1 KiB to 4 GiB; default 64 MiB. */
+  maxModelBytes: number;
 }
 
 /** Largest `--workers`. */
@@ -83,6 +86,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     "stats-interval": { type: "string" },
     "no-fast-path": { type: "boolean" },
     workers: { type: "string" },
+    "max-model-bytes": { type: "string" },
     ...SECURITY_FLAGS,
   });
   const pick = (flag: string, envName: string): string | undefined => {
@@ -125,6 +129,13 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     }
   }
   const workers = parseWorkers(pick("workers", "NETANOMALY_WORKERS") ?? "1");
+  const maxModelText = pick("max-model-bytes", "NETANOMALY_MAX_MODEL_BYTES");
+  const maxModelBytes = maxModelText === undefined ? DEFAULT_MAX_MODEL_BYTES : Number(maxModelText);
+  if (!/^\d+$/.test(maxModelText ?? "0") || maxModelBytes < 1024 || maxModelBytes > 2 ** 32) {
+    throw new UsageError(
+      `--max-model-bytes must be an integer in [1024, 4294967296], got ${JSON.stringify(maxModelText)}`,
+    );
+  }
   const security = parseSecurityConfig(values, env, (m) => new UsageError(m));
   return {
     host,
@@ -136,6 +147,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     ...(statsIntervalS !== undefined ? { statsIntervalS } : {}),
     fastPath: values["no-fast-path"] !== true,
     workers,
+    maxModelBytes,
   };
 }
 

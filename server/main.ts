@@ -1,12 +1,13 @@
 import cluster from "node:cluster";
 import { pino } from "pino";
 import { UsageError } from "../cli/usage-error.js";
-import { loadModel, ModelFileError } from "../detector/index.js";
+import { ModelFileError } from "../detector/index.js";
 import { LOG_REDACT, securityServerOptions } from "./auth-config.js";
 import { parseConfig, USAGE } from "./config.js";
 import { tuneHeap } from "./heap-tuning.js";
 import { HELP } from "./help.js";
 import { serverLogDestination } from "./log-destination.js";
+import { loadModelOffThread } from "./model-loader.js";
 import { createModelReloader } from "./model-reload.js";
 import { createServer } from "./server.js";
 import { startStatsLog } from "./soak-stats.js";
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
   process.on("SIGHUP", () => reload());
   const security = securityServerOptions(config.security, config.host, (m) => new UsageError(m));
   const logger = pino({ level: config.logLevel, redact: LOG_REDACT }, serverLogDestination());
-  let detector = await loadModel(config.model);
+  let detector = await loadModelOffThread(config.model, { maxBytes: config.maxModelBytes });
   if (config.threshold !== undefined) {
     detector = detector.withThreshold(config.threshold);
   }
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
     models: app.models,
     logger,
     threshold: config.threshold,
+    maxModelBytes: config.maxModelBytes,
   });
   reloader.watch();
   reload = () => void reloader.reload("SIGHUP");
