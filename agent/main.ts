@@ -38,8 +38,16 @@ async function main(): Promise<number> {
   });
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
-  process.stdout.write(args.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
-  return summary.fatal === undefined ? 0 : 1;
+  const code = summary.fatal === undefined ? 0 : 1;
+  const text = args.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`;
+  if (stop.signal.aborted) {
+    // Stopped by a signal: a connection to a silent peer may still hold the
+    // event loop open, so exit once the summary is out (issue 23, item 9).
+    process.stdout.write(text, () => process.exit(code));
+    return code;
+  }
+  process.stdout.write(text);
+  return code;
 }
 
 main().then(
