@@ -35,6 +35,7 @@ describe("parseConfig()", () => {
       fastPath: true,
       workers: 1,
       maxModelBytes: 64 * 1024 * 1024,
+      anomalyLogRate: 100,
     });
     expect(DEFAULT_MODEL).toBe(resolve(REPO_ROOT, "models/default.model.json"));
   });

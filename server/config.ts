@@ -10,6 +10,7 @@ import {
   type SecurityConfig,
 } from "./auth-config.js";
 import { availableCpus } from "./cpu-limit.js";
+import { DEFAULT_ANOMALY_LINES_PER_SECOND } from "./logging.js";
 
 /**
  * Repository (or image) root: the nearest folder above this file holding
@@ -33,7 +34,7 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 
 /** One line of usage, printed with every usage error. */
 export const USAGE =
-  "usage: npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T] [--stats-interval S] [--workers N|auto] [--no-fast-path] [--max-model-bytes N] " +
+  "usage: npm run server -- [--host H] [--port P] [--model FILE] [--log-level L] [--threshold T] [--stats-interval S] [--workers N|auto] [--no-fast-path] [--max-model-bytes N] [--anomaly-log-rate R] " +
   SECURITY_USAGE;
 
 /** The server's settings after flags, environment and defaults are merged. */
@@ -65,6 +66,8 @@ export interface ServerConfig {
   workers: number;
   /** Largest model file read, bytes, 1 KiB to 4 GiB; default 64 MiB. */
   maxModelBytes: number;
+  /** Most `anomalous event` log lines per second, 0 (no limit) to 1e6; default 100. */
+  anomalyLogRate: number;
 }
 
 /** Largest `--workers`. */
@@ -87,6 +90,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     "no-fast-path": { type: "boolean" },
     workers: { type: "string" },
     "max-model-bytes": { type: "string" },
+    "anomaly-log-rate": { type: "string" },
     ...SECURITY_FLAGS,
   });
   const pick = (flag: string, envName: string): string | undefined => {
@@ -136,6 +140,17 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
       `--max-model-bytes must be an integer in [1024, 4294967296], got ${JSON.stringify(maxModelText)}`,
     );
   }
+  const rateText = pick("anomaly-log-rate", "NETANOMALY_ANOMALY_LOG_RATE");
+  const anomalyLogRate =
+    rateText === undefined ? DEFAULT_ANOMALY_LINES_PER_SECOND : Number(rateText);
+  if (
+    rateText !== undefined &&
+    (rateText.trim() === "" || !(anomalyLogRate >= 0 && anomalyLogRate <= 1e6))
+  ) {
+    throw new UsageError(
+      `--anomaly-log-rate must be lines per second in [0, 1000000], got ${JSON.stringify(rateText)}`,
+    );
+  }
   const security = parseSecurityConfig(values, env, (m) => new UsageError(m));
   return {
     host,
@@ -148,6 +163,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     fastPath: values["no-fast-path"] !== true,
     workers,
     maxModelBytes,
+    anomalyLogRate,
   };
 }
 

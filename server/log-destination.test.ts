@@ -8,6 +8,7 @@ const run = promisify(execFile);
 const tsx = join(REPO_ROOT, "node_modules", ".bin", "tsx");
 const burst = join(REPO_ROOT, "server", "testdata", "log-burst.ts");
 const stall = join(REPO_ROOT, "server", "testdata", "log-stall.ts");
+const kill = join(REPO_ROOT, "server", "testdata", "log-kill.ts");
 
 /** The `seq` of each line per writer, failing on any line that is not whole JSON. */
 function sequences(stdout: string): Map<string, number[]> {
@@ -93,4 +94,24 @@ describe("serverLogDestination()", () => {
       child.kill("SIGKILL");
     }
   }, 60_000);
+
+  it("writes a warning (an alert) at once, with what was held before it: a SIGKILL right after loses neither", async () => {
+    // Issue 23, item 8: on 20efb59 both lines were still held when the process died.
+    const out = await new Promise<string>((resolve) => {
+      const child = spawn(tsx, [kill], { stdio: ["ignore", "pipe", "inherit"] });
+      let text = "";
+      child.stdout.on("data", (d: Buffer) => {
+        text += d.toString();
+      });
+      child.once("close", () => resolve(text));
+    });
+    const lines = out
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as { seq: number; msg: string });
+    expect(lines.map((l) => [l.seq, l.msg])).toEqual([
+      [0, "before the alert"],
+      [1, "anomalous event"],
+    ]);
+  }, 30_000);
 });

@@ -174,6 +174,13 @@ export function serverLogDestination(
       held.push(line);
       heldBytes += n;
       stats.bufferedBytes = queuedBytes + heldBytes;
+      // Warnings and errors (anomaly lines among them) go out now, with
+      // everything held before them: the answer to the call that logged
+      // one is written after this returns, so it never leaves first.
+      if (line.startsWith('{"level":') && line.charCodeAt(9) >= 0x34 /* 4x: warn and above */) {
+        flush();
+        return;
+      }
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);

@@ -7,6 +7,7 @@ import { parseConfig, USAGE } from "./config.js";
 import { tuneHeap } from "./heap-tuning.js";
 import { HELP } from "./help.js";
 import { serverLogDestination } from "./log-destination.js";
+import { setAnomalyLogRate } from "./logging.js";
 import { loadModelOffThread } from "./model-loader.js";
 import { createModelReloader } from "./model-reload.js";
 import { createServer } from "./server.js";
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
   process.on("SIGHUP", () => reload());
   const security = securityServerOptions(config.security, config.host, (m) => new UsageError(m));
   const logger = pino({ level: config.logLevel, redact: LOG_REDACT }, serverLogDestination());
+  setAnomalyLogRate(config.anomalyLogRate);
   let detector = await loadModelOffThread(config.model, { maxBytes: config.maxModelBytes });
   if (config.threshold !== undefined) {
     detector = detector.withThreshold(config.threshold);
