@@ -55,6 +55,9 @@ function framingOf(contentType: string | undefined): Framing | undefined {
 
 const SCORING_PREFIX = `/${ScoringService.typeName}/`;
 
+/** Methods that stream (client, server or both): Connect frames them as `application/connect+*`. */
+const STREAMING = ["/StreamScore", "/ServerReflectionInfo", "/Watch"];
+
 /** Status, headers and body that answer `error` in `framing`. */
 function answer(
   framing: Framing,
@@ -120,7 +123,13 @@ export function createHeaderAuth(options: HeaderAuthOptions): HeaderAuth {
     if (keys.size === 0 || method !== "POST" || path === undefined) return undefined;
     if (!all && !path.startsWith(SCORING_PREFIX)) return undefined;
     const framing = framingOf(contentType);
-    if (framing === undefined) return undefined; // Connect answers 415 without reading
+    const streaming = STREAMING.some((m) => path.endsWith(m));
+    // Unknown types, and Connect's unary framing on a streaming method (or the
+    // reverse): Connect answers 415 without reading the body.
+    if (framing === undefined) return undefined;
+    if ((framing === "connect-stream") !== streaming && framing.startsWith("connect")) {
+      return undefined;
+    }
     const header = Array.isArray(authorization) ? authorization.join(", ") : authorization;
     try {
       authenticate(keys, header, remote, true);
