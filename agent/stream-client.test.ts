@@ -317,7 +317,8 @@ describe("StreamClient against a silent peer (issue 23, item 9)", () => {
       child.stderr.resume();
       // Signal handlers are in place once it connects (it connects when it has sent an event).
       await within(peer.connected, 20_000, "connection from the agent");
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Long enough for its window to fill, so it waits on the peer.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
       child.kill("SIGTERM");
       const code = await within(
         new Promise<number | null>((resolve) => child.once("exit", resolve)),
