@@ -8,7 +8,7 @@ import { tuneHeap } from "./heap-tuning.js";
 import { HELP } from "./help.js";
 import { serverLogDestination } from "./log-destination.js";
 import { setAnomalyLogRate } from "./logging.js";
-import { loadModelOffThread } from "./model-loader.js";
+import { loadModelHere } from "./model-loader.js";
 import { createModelReloader } from "./model-reload.js";
 import { createServer } from "./server.js";
 import { startStatsLog } from "./soak-stats.js";
@@ -56,7 +56,8 @@ async function main(): Promise<void> {
   const security = securityServerOptions(config.security, config.host, (m) => new UsageError(m));
   const logger = pino({ level: config.logLevel, redact: LOG_REDACT }, serverLogDestination());
   setAnomalyLogRate(config.anomalyLogRate);
-  let detector = await loadModelOffThread(config.model, { maxBytes: config.maxModelBytes });
+  // Nothing is served yet: loaded on this thread (reloads use a worker thread).
+  let detector = await loadModelHere(config.model, { maxBytes: config.maxModelBytes });
   if (config.threshold !== undefined) {
     detector = detector.withThreshold(config.threshold);
   }

@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
 import { extname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Detector } from "../detector/detector.js";
 import { createDetector, ModelFileError } from "../detector/index.js";
@@ -7,6 +8,7 @@ import {
   DEFAULT_MAX_MODEL_BYTES,
   DEFAULT_MODEL_READ_TIMEOUT_MS,
   type ModelFile,
+  readModelFile,
 } from "../detector/model-file.js";
 import type { LoadReply, LoadRequest } from "./model-load-worker.js";
 
@@ -22,6 +24,15 @@ const WORKER = new URL(
   `./model-load-worker${extname(fileURLToPath(import.meta.url))}`,
   import.meta.url,
 );
+
+/**
+ * URL of tsx's ESM API, found from this file (not the cwd, which may be
+ * anywhere); `require.resolve` gives its CommonJS twin, the `.mjs` sits beside it.
+ */
+function tsxApi(): string {
+  const cjs = createRequire(import.meta.url).resolve("tsx/esm/api");
+  return pathToFileURL(cjs.replace(/\.cjs$/, ".mjs")).href;
+}
 
 /**
  * Loads a telemetry model without stalling the event loop (issue 23, item
@@ -48,7 +59,7 @@ export async function loadModelOffThread(
   // to a worker's entry module: the thread registers tsx itself first.
   const worker = WORKER.pathname.endsWith(".ts")
     ? new Worker(
-        `import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(WORKER.href)}); })`,
+        `import(${JSON.stringify(tsxApi())}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER.href)}); })`,
         { eval: true, workerData: request },
       )
     : new Worker(WORKER, { workerData: request });
@@ -77,6 +88,28 @@ export async function loadModelOffThread(
   }
   try {
     return createDetector(reply.model as ModelFile);
+  } catch (e) {
+    if (e instanceof ModelFileError) throw new ModelFileError(`model file ${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * Loads a model on this thread, with the same bounds: for start-up, when
+ * nothing is being served yet and a thread would only add its start time.
+ *
+ * @throws ModelFileError naming the file and the problem.
+ */
+export async function loadModelHere(
+  path: string,
+  options: ModelLoadOptions = {},
+): Promise<Detector> {
+  const model = await readModelFile(path, {
+    ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
+  try {
+    return createDetector(model);
   } catch (e) {
     if (e instanceof ModelFileError) throw new ModelFileError(`model file ${path}: ${e.message}`);
     throw e;
