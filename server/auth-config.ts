@@ -82,7 +82,7 @@ export interface SecurityConfig {
   idleTimeoutS: number;
   /** Open connections in total, 1 to 1 000 000; default 1024. */
   maxConnections: number;
-  /** Open connections per client address, 1 to 1 000 000; default 64. */
+  /** Open connections per client address, 1 to 1 000 000; default 256. */
   maxConnectionsPerIp: number;
   /** Unfinished request body bytes per connection, at least the largest message; default 16 MiB. */
   maxConnectionBodyBytes: number;

@@ -38,7 +38,7 @@ export interface BodyLimitStats {
   overLimit: number;
   /** Requests reset because their body took longer than the body timeout. */
   timedOut: number;
-  /** JSON requests reset because they nest deeper than {@link MAX_JSON_DEPTH}. */
+  /** JSON requests cut because they nest deeper than {@link MAX_JSON_DEPTH}. */
   tooDeep: number;
 }
 
@@ -47,8 +47,8 @@ export interface BodyLimits {
   readonly stats: Readonly<BodyLimitStats>;
   /** Watches one HTTP/2 stream; call from the server's 'stream' event, before any handler reads it. */
   watchStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void;
-  /** Watches one HTTP/1.1 request; call before the handler reads it. */
-  watchRequest(req: http.IncomingMessage): void;
+  /** Watches one HTTP/1.1 request and its response; call before the handler reads it. */
+  watchRequest(req: http.IncomingMessage, res: http.ServerResponse): void;
 }
 
 /**
@@ -71,9 +71,10 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
   /** Charges a request; `reset` ends it; returns the function that takes `n` more bytes. */
   const account = (
     connection: object,
-    reset: (why: "limit" | "timeout" | "depth") => void,
+    reset: (why: "limit" | "timeout") => void,
     path: string,
     contentType: string | undefined,
+    cutEarly: boolean,
   ) => {
     let charged = 0;
     // JSON bodies (Connect unary and streaming) are measured for nesting as they arrive.
@@ -82,17 +83,19 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
       : undefined;
     let done = false;
     let timer: NodeJS.Timeout | undefined;
-    const release = () => {
+    /** Set once the JSON nests too deep: the body is cut there. */
+    const cut = { now: false, done: false };
+    const release = (keepTimer = false) => {
+      if (!keepTimer) clearTimeout(timer);
       if (done) return;
       done = true;
-      clearTimeout(timer);
       stats.heldBytes -= charged;
       perConnection.set(connection, (perConnection.get(connection) ?? charged) - charged);
       charged = 0;
     };
     if (options.bodyTimeoutMs > 0 && !OPEN_ENDED.some((m) => path.endsWith(m))) {
       timer = setTimeout(() => {
-        if (done) return;
+        if (done && !cut.now) return; // a cut HTTP/1.1 body still has to end in time
         stats.timedOut++;
         warn({ path, timeoutMs: options.bodyTimeoutMs }, "request body timed out: reset");
         release();
@@ -104,9 +107,10 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
       if (done) return;
       if (meter !== undefined && meter(chunk) > MAX_JSON_DEPTH) {
         stats.tooDeep++;
-        warn({ path, maxDepth: MAX_JSON_DEPTH }, "JSON request nested too deep: reset");
-        release();
-        reset("depth");
+        warn({ path, maxDepth: MAX_JSON_DEPTH }, "JSON request nested too deep: body cut");
+        // HTTP/1.1 waits for the real end (below): the body timeout still applies.
+        release(!cutEarly);
+        cut.now = true;
         return;
       }
       const n = chunk.length;
@@ -130,7 +134,30 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
         reset("limit");
       }
     };
-    return { take, release };
+    /**
+     * Passes a chunk on, or, once the body is cut, ends it with a byte no
+     * JSON may hold: the handler's parser then fails at once and Connect
+     * answers `invalid_argument` as for any bad JSON, while the rest of the
+     * body is read and dropped (the connection stays usable).
+     */
+    const pass = (
+      push: (chunk: unknown, encoding?: BufferEncoding) => boolean,
+      chunk: unknown,
+      encoding?: BufferEncoding,
+    ): boolean => {
+      if (!cut.now) return push(chunk, encoding);
+      // HTTP/2 ends the body at once (the answer comes while the client may
+      // still send, and the rest is dropped). HTTP/1.1 waits for the body's
+      // real end, dropping what comes: answering a client still uploading on
+      // HTTP/1.1 made Node reset the connection.
+      if (!cut.done && (cutEarly || chunk === null)) {
+        cut.done = true;
+        push(CUT);
+        push(null);
+      }
+      return true;
+    };
+    return { take, release, pass, cut: () => cut.now };
   };
 
   return {
@@ -138,7 +165,7 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
     watchStream(stream, headers) {
       const session = stream.session;
       if (session === undefined) return;
-      const { take, release } = account(
+      const { take, release, pass, cut } = account(
         session,
         (why) => {
           // Not from inside push(): that runs within nghttp2's read callback,
@@ -155,6 +182,7 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
         },
         headers[":path"] ?? "",
         headers["content-type"],
+        true,
       );
       if (stream.readableEnded || (stream as { endAfterHeaders?: boolean }).endAfterHeaders) {
         release();
@@ -165,24 +193,32 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
       // Counted where the session hands each chunk over (push), not with a
       // 'data' listener: that would start the flow before Node's compat
       // request attaches its own, and lose what came before.
-      const push = stream.push;
-      stream.push = function (chunk: unknown, encoding?: BufferEncoding): boolean {
+      const push = stream.push.bind(stream);
+      stream.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
         if (chunk === null || stream.headersSent) {
           release(); // ended, or being answered: read message by message from here on
         } else if (Buffer.isBuffer(chunk)) {
           take(chunk);
         }
-        return push.call(this, chunk, encoding);
+        return pass(push, chunk, encoding);
       };
+      // Cut in what came with the headers: end it now, no further chunk may come.
+      if (cut()) pass(push, undefined);
       stream.once("end", release);
       stream.once("close", release);
     },
-    watchRequest(req) {
-      const { take, release } = account(
+    watchRequest(req, res) {
+      const {
+        take,
+        release,
+        pass,
+        cut: cutNow,
+      } = account(
         req.socket,
         () => setImmediate(() => req.socket.destroy()),
         req.url?.split("?")[0] ?? "",
         req.headers["content-type"],
+        false,
       );
       if (req.complete) {
         release();
@@ -191,20 +227,25 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
       takeBuffered(req, take);
       // The parser hands each chunk to push(); counting there keeps the
       // request in whatever mode its reader puts it (no 'data' listener).
-      const push = req.push;
-      req.push = function (chunk: unknown, encoding?: BufferEncoding): boolean {
+      const push = req.push.bind(req);
+      req.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
         if (chunk === null) {
           release();
+        } else if (res.headersSent && !cutNow()) {
+          release(); // answered early: the rest is read and dropped by Node, not held
         } else if (Buffer.isBuffer(chunk)) {
           take(chunk);
         }
-        return push.call(this, chunk, encoding);
+        return pass(push, chunk, encoding);
       };
       req.once("end", release);
       req.once("close", release);
     },
   };
 }
+
+/** What a cut JSON body ends with: NUL is not valid anywhere in JSON text. */
+const CUT = Buffer.from([0]);
 
 /** Counts the chunks a readable already holds (pushed before it was watched). */
 function takeBuffered(readable: NodeJS.ReadableStream, take: (chunk: Buffer) => void): void {

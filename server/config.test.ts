@@ -26,7 +26,7 @@ describe("parseConfig()", () => {
         rateLimitEps: 0,
         idleTimeoutS: 60,
         maxConnections: 1024,
-        maxConnectionsPerIp: 64,
+        maxConnectionsPerIp: 256,
         maxConnectionBodyBytes: 16 * 1024 * 1024,
         maxBodyBytes: 128 * 1024 * 1024,
         bodyTimeoutS: 30,

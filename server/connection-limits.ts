@@ -6,7 +6,7 @@ import { createLogBudget } from "./log-budget.js";
 export const DEFAULT_MAX_CONNECTIONS = 1024;
 
 /** Default most open connections from one client address. */
-export const DEFAULT_MAX_CONNECTIONS_PER_IP = 64;
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 256;
 
 /** Options for {@link limitConnections}. */
 export interface ConnectionLimitsOptions {

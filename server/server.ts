@@ -92,7 +92,7 @@ export interface ServerOptions {
   fastPath?: boolean;
   /** Open connections in total; more are closed as accepted. Default 1024. */
   maxConnections?: number;
-  /** Open connections per client address; more are closed as accepted. Default 64. */
+  /** Open connections per client address; more are closed as accepted. Default 256. */
   maxConnectionsPerIp?: number;
   /** Unfinished request body bytes one connection may hold (see `body-limits.ts`). Default 16 MiB. */
   maxConnectionBodyBytes?: number;
@@ -263,7 +263,7 @@ export function createServer(options: ServerOptions): NetanomalyServer {
       if (headerAuth.checkRequest(r1, res as http.ServerResponse)) {
         return;
       }
-      bodyLimits.watchRequest(r1);
+      bodyLimits.watchRequest(r1, res as http.ServerResponse);
     }
     dropOverlongTimeout(req.headers);
     adapter(req as http.IncomingMessage, res as http.ServerResponse);
