@@ -172,6 +172,11 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
       // Score responses are small and mostly numbers: gzip costs both ends
       // more CPU than it saves bytes (measured: 5–9 % of each process).
       acceptCompression: [],
+      // A peer that accepts and never answers is noticed: HTTP/2 PINGs every
+      // 10 s, and no answer within 5 s closes the connection and its streams,
+      // which the stream client retries (issue 23, item 9).
+      pingIntervalMs: 10_000,
+      pingTimeoutMs: 5_000,
       ...(tls === undefined
         ? {}
         : {

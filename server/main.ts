@@ -1,12 +1,14 @@
 import cluster from "node:cluster";
 import { pino } from "pino";
 import { UsageError } from "../cli/usage-error.js";
-import { loadModel, ModelFileError } from "../detector/index.js";
+import { ModelFileError } from "../detector/index.js";
 import { LOG_REDACT, securityServerOptions } from "./auth-config.js";
 import { parseConfig } from "./config.js";
 import { tuneHeap } from "./heap-tuning.js";
 import { HELP } from "./help.js";
 import { serverLogDestination } from "./log-destination.js";
+import { setAnomalyLogRate } from "./logging.js";
+import { loadModelHere } from "./model-loader.js";
 import { createModelReloader } from "./model-reload.js";
 import { serveClusterMetrics, startOperations } from "./operations.js";
 import { createServer } from "./server.js";
@@ -57,7 +59,9 @@ async function main(): Promise<void> {
   process.on("SIGHUP", () => reload());
   const security = securityServerOptions(config.security, config.host, (m) => new UsageError(m));
   const logger = pino({ level: config.logLevel, redact: LOG_REDACT }, serverLogDestination());
-  let detector = await loadModel(config.model);
+  setAnomalyLogRate(config.anomalyLogRate);
+  // Nothing is served yet: loaded on this thread (reloads use a worker thread).
+  let detector = await loadModelHere(config.model, { maxBytes: config.maxModelBytes });
   if (config.threshold !== undefined) {
     detector = detector.withThreshold(config.threshold);
   }
@@ -83,6 +87,7 @@ async function main(): Promise<void> {
     logger,
     threshold: config.threshold,
     onOutcome: ops.onReload,
+    maxModelBytes: config.maxModelBytes,
   });
   reloader.watch();
   reload = () => void reloader.reload("SIGHUP");
