@@ -33,6 +33,7 @@ COPY dashboard dashboard
 COPY server server
 COPY agent agent
 COPY trainer trainer
+COPY kafka kafka
 COPY deploy/healthcheck.ts deploy/entrypoint.ts deploy/start-plan.ts deploy/tsconfig.json deploy/
 RUN npx tsc -p tsconfig.build.json && npx tsc -p deploy/tsconfig.json
 # The dashboard's page (--dashboard), bundled with esbuild, a dev dependency.

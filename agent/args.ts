@@ -23,6 +23,9 @@ Where they go (default: the server at http://127.0.0.1:50051):
   --print                write each event as one JSON line on stdout (the proto's JSON
                          mapping); without --target nothing is sent to a server
   --target URL           server to stream to (env NETANOMALY_TARGET)
+  --sink kafka --brokers HOST:PORT[,…] --topic TOPIC
+                         publish to a Kafka topic instead (acks=all, key = source host,
+                         value = the proto JSON mapping); score it with npm run consume
   --rate N               events/s; 0 = as fast as the server acknowledges (default 1000 for
                          the simulator, 0 for files and live sources)
   --batch N              events per request, [1, 1000]
@@ -75,6 +78,9 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
     window: { type: "string" },
+    sink: { type: "string" },
+    brokers: { type: "string" },
+    topic: { type: "string" },
     "max-retries": { type: "string" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -146,6 +152,7 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     // --print on its own is a dry run: nothing goes to a server unless one is named.
     if (typeof values.target !== "string" && !env.NETANOMALY_TARGET) options.send = false;
   }
+  parseSinkFlags(values, options);
   const apiKey =
     typeof values["api-key"] === "string" ? values["api-key"] : env.NETANOMALY_API_KEY || undefined;
   if (apiKey !== undefined) options.apiKey = apiKey;
@@ -167,6 +174,35 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     };
   }
   return { options, json: values.json === true, help: values.help === true };
+}
+
+/** --sink kafka with --brokers and --topic. */
+function parseSinkFlags(values: Record<string, unknown>, options: AgentOptions): void {
+  const sink = values.sink;
+  const brokers = values.brokers;
+  const topic = values.topic;
+  if (sink === undefined || sink === "grpc") {
+    if (brokers !== undefined || topic !== undefined)
+      throw new UsageError("--brokers and --topic need --sink kafka");
+    return;
+  }
+  if (sink !== "kafka")
+    throw new UsageError(`--sink must be one of grpc|kafka, got ${String(sink)}`);
+  if (typeof brokers !== "string")
+    throw new UsageError("--sink kafka needs --brokers HOST:PORT[,…]");
+  if (typeof topic !== "string" || !/^[a-zA-Z0-9._-]{1,249}$/.test(topic))
+    throw new UsageError(
+      `--sink kafka needs --topic NAME ([a-zA-Z0-9._-]), got ${JSON.stringify(topic)}`,
+    );
+  if (typeof values.target === "string")
+    throw new UsageError("--target and --sink kafka are mutually exclusive");
+  const list = brokers.split(",").map((b) => b.trim());
+  for (const b of list) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):\d{1,5}$/.test(b))
+      throw new UsageError(`--brokers entries must be HOST:PORT, got ${JSON.stringify(b)}`);
+  }
+  options.kafka = { brokers: list, topic };
+  options.send = true;
 }
 
 /** --source, --replay and the source options; checks what can be checked before starting. */

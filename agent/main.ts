@@ -59,9 +59,17 @@ async function main(): Promise<number> {
   });
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
-  if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  else out.write(`${formatSummary(summary)}\n`);
-  return summary.fatal === undefined ? 0 : 1;
+  const code = summary.fatal === undefined ? 0 : 1;
+  const text = args.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`;
+  const dest = args.json ? process.stdout : out;
+  if (stop.signal.aborted) {
+    // Stopped by a signal: a connection to a silent peer may still hold the
+    // event loop open, so exit once the summary is out (issue 23, item 9).
+    dest.write(text, () => process.exit(code));
+    return code;
+  }
+  dest.write(text);
+  return code;
 }
 
 /** @returns why `path` cannot be read as an input file, or undefined when it can. */

@@ -46,6 +46,18 @@ export const ANOMALY_LEGEND =
 /** The end-of-run summary as a few human-readable lines. */
 export function formatSummary(s: Summary): string {
   const pct = (a: number, b: number) => (b === 0 ? "-" : `${((100 * a) / b).toFixed(1)}%`);
+  if (s.sink === "kafka") {
+    const lines = [
+      `published ${s.sent} events to Kafka, acknowledged by the broker; lost ${s.lost}` +
+        ` (resent ${s.resent}, reconnects ${s.reconnects}, skipped input ${s.skipped_rows});` +
+        ` the scorers (npm run consume) score them`,
+      `${s.events_per_s} events/s over ${s.duration_s} s`,
+    ];
+    if (s.attacks_injected > 0)
+      lines.push(`attacks injected ${s.attacks_injected} (labels travel only in this summary)`);
+    if (s.fatal !== undefined) lines.push(`stopped early: ${s.fatal}`);
+    return lines.join("\n");
+  }
   if (s.sent === 0 && s.collected > 0) {
     const lines = [
       `collected ${s.collected} events in ${s.duration_s} s; none sent (--print without --target)`,

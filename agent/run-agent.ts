@@ -6,6 +6,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { type EventResult, ScoringService } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { NetworkEventSchema, Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { type SourceOptions, type SourceProblem, sourceNamed } from "../sources/index.js";
+import { KafkaSink } from "./kafka-sink.js";
 import { LatencyHistogram } from "./latency-histogram.js";
 import { formatAnomaly } from "./report.js";
 import { type PendingEvent, type RetryInfo, StreamClient } from "./stream-client.js";
@@ -52,7 +53,7 @@ export interface AgentOptions {
   tls?: { ca?: string; cert?: string; key?: string };
   /** Most requests in flight. Default 16. */
   window?: number;
-  /** How long to wait for outstanding acknowledgements at the end, ms. Default 5,000. */
+  /** How long to wait for outstanding acknowledgements at the end, ms. Default 5,000 (60,000 to Kafka). */
   drainTimeoutMs?: number;
   /** Backoff of reconnections, ms (see `StreamClientOptions`). */
   backoffBaseMs?: number;
@@ -66,6 +67,8 @@ export interface AgentOptions {
   onWarning?: (line: string) => void;
   /** Transport to use instead of a new gRPC transport to `target`. */
   transport?: Transport;
+  /** Publish to Kafka instead of streaming to the server (`--sink kafka`); nothing is scored here. */
+  kafka?: { brokers: string[]; topic: string };
 }
 
 /** Counts for one attack scenario. */
@@ -105,6 +108,8 @@ export interface Summary {
   latency_ms: { p50: number; p99: number };
   /** Events the source produced (sent, or printed in a dry run). */
   collected: number;
+  /** Where events went: `server` (scored there), `kafka` (published; scored by the Kafka scorers), or `none` (dry run). */
+  sink: "server" | "kafka" | "none";
   /** Input the source skipped as malformed (lines, rows, packets), in all. */
   skipped_rows: number;
   /** Skipped input by what was wrong (the message's first words), for the summary. */
@@ -167,6 +172,11 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
       // Score responses are small and mostly numbers: gzip costs both ends
       // more CPU than it saves bytes (measured: 5–9 % of each process).
       acceptCompression: [],
+      // A peer that accepts and never answers is noticed: HTTP/2 PINGs every
+      // 10 s, and no answer within 5 s closes the connection and its streams,
+      // which the stream client retries (issue 23, item 9).
+      pingIntervalMs: 10_000,
+      pingTimeoutMs: 5_000,
       ...(tls === undefined
         ? {}
         : {
@@ -194,6 +204,7 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
     events_per_s: 0,
     latency_ms: { p50: 0, p99: 0 },
     collected: 0,
+    sink: !send ? "none" : options.kafka !== undefined ? "kafka" : "server",
     skipped_rows: 0,
     skipped_by_reason: {},
     duration_s: 0,
@@ -227,19 +238,31 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
   };
   const client = !send
     ? undefined
-    : new StreamClient<string | undefined>({
-        client: createClient(ScoringService, transport),
-        batchSize: options.batch ?? defaultBatch(rate),
-        window: options.window ?? 16,
-        ...(options.backoffBaseMs !== undefined ? { backoffBaseMs: options.backoffBaseMs } : {}),
-        ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
-        ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
-        onResult,
-        onRetry: (r: RetryInfo) =>
-          warn(
-            `stream failed (${r.error.message}); retry ${r.attempt} in ${Math.round(r.delayMs)} ms`,
-          ),
-      });
+    : options.kafka !== undefined
+      ? new KafkaSink<string | undefined>({
+          ...options.kafka,
+          ...(options.batch !== undefined ? { batchSize: options.batch } : {}),
+          ...(options.backoffBaseMs !== undefined ? { backoffBaseMs: options.backoffBaseMs } : {}),
+          ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
+          ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+          onRetry: (r) =>
+            warn(
+              `kafka produce failed (${r.error.message}); retry ${r.attempt} in ${Math.round(r.delayMs)} ms`,
+            ),
+        })
+      : new StreamClient<string | undefined>({
+          client: createClient(ScoringService, transport),
+          batchSize: options.batch ?? defaultBatch(rate),
+          window: options.window ?? 16,
+          ...(options.backoffBaseMs !== undefined ? { backoffBaseMs: options.backoffBaseMs } : {}),
+          ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
+          ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+          onResult,
+          onRetry: (r: RetryInfo) =>
+            warn(
+              `stream failed (${r.error.message}); retry ${r.attempt} in ${Math.round(r.delayMs)} ms`,
+            ),
+        });
 
   // One signal for every reason to stop generating: the caller's, or the duration.
   const stop = new AbortController();
@@ -300,7 +323,8 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
     summary.events_per_s = round(elapsedS > 0 ? n / elapsedS : 0, 1);
     return summary;
   }
-  const stats = await client.finish(options.drainTimeoutMs ?? 5_000);
+  // A broker restart takes longer than a server's: the Kafka sink waits up to 60 s.
+  const stats = await client.finish(options.drainTimeoutMs ?? (options.kafka ? 60_000 : 5_000));
   summary.sent = stats.sent;
   summary.duplicates = stats.duplicates;
   summary.resent = stats.resent;

@@ -1,3 +1,7 @@
+import { spawn } from "node:child_process";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -198,4 +202,134 @@ describe("StreamClient", () => {
     expect(client.stats.sent).toBe(1);
     expect(client.unacknowledged).toBe(1);
   });
+});
+
+/** A peer that accepts and then never says a word: raw TCP, or HTTP/2 that never answers a stream. */
+async function silentPeer(
+  kind: "tcp" | "h2",
+): Promise<{ url: string; connected: Promise<void>; close(): void }> {
+  let onConnected = () => {};
+  const connected = new Promise<void>((resolve) => {
+    onConnected = resolve;
+  });
+  const sockets = new Set<net.Socket>();
+  const streams = new Set<http2.ServerHttp2Stream>();
+  const server =
+    kind === "tcp"
+      ? net.createServer((socket) => {
+          onConnected();
+          sockets.add(socket);
+          socket.on("error", () => {});
+        })
+      : http2.createServer();
+  if (kind === "h2") {
+    (server as http2.Http2Server).on("stream", (stream) => {
+      streams.add(stream);
+      stream.on("error", () => {});
+    });
+    server.on("connection", (socket: net.Socket) => sockets.add(socket));
+  }
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connected,
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+/** Rejects naming `what` after `ms`: on 20efb59 the client waited forever. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms).unref(),
+    ),
+  ]);
+}
+
+describe("StreamClient against a silent peer (issue 23, item 9)", () => {
+  it.each(["tcp", "h2"] as const)(
+    "notices a %s peer that never answers, retries, and gives up after maxAttempts",
+    async (kind) => {
+      const peer = await silentPeer(kind);
+      try {
+        const retries: RetryInfo[] = [];
+        const client = new StreamClient<number>({
+          client: createClient(ScoringService, createGrpcTransport({ baseUrl: peer.url })),
+          responseTimeoutMs: 200,
+          maxAttempts: 2,
+          backoffBaseMs: 1,
+          backoffMaxMs: 5,
+          onResult: () => {},
+          onRetry: (r) => {
+            retries.push(r);
+          },
+        });
+        const sim = createSimulator({ seed: 1 });
+        await client.enqueue(sim.next().event, 0);
+        const stats = await within(client.finish(60_000), 10_000, "end of the client");
+        expect(client.fatal?.code).toBe(Code.DeadlineExceeded);
+        expect(client.fatal?.message).toMatch(/no response from the server for \d+ ms/);
+        expect(retries.map((r) => r.code)).toEqual([Code.DeadlineExceeded, Code.DeadlineExceeded]);
+        expect(stats.reconnects).toBe(2);
+        expect(client.unacknowledged).toBe(1);
+      } finally {
+        peer.close();
+      }
+    },
+    20_000,
+  );
+
+  it("returns from finish even while the transport waits on the peer", async () => {
+    const peer = await silentPeer("tcp");
+    try {
+      const client = new StreamClient<number>({
+        client: createClient(ScoringService, createGrpcTransport({ baseUrl: peer.url })),
+        responseTimeoutMs: 0,
+        onResult: () => {},
+      });
+      await client.enqueue(createSimulator({ seed: 1 }).next().event, 0);
+      const stats = await within(client.finish(100), 5_000, "return from finish");
+      expect(stats.acknowledged).toBe(0);
+      expect(client.unacknowledged).toBe(1);
+    } finally {
+      peer.close();
+    }
+  });
+
+  it("the agent prints its summary and exits on SIGTERM while connected to a silent TCP peer", async () => {
+    const peer = await silentPeer("tcp");
+    const root = join(import.meta.dirname, "..");
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(root, "agent", "main.ts"), "--target", peer.url, "--rate", "50"],
+      { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    try {
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr.resume();
+      // Signal handlers are in place once it connects (it connects when it has sent an event).
+      await within(peer.connected, 20_000, "connection from the agent");
+      // Long enough for its window to fill, so it waits on the peer.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      child.kill("SIGTERM");
+      const code = await within(
+        new Promise<number | null>((resolve) => child.once("exit", resolve)),
+        15_000,
+        "exit after SIGTERM",
+      );
+      expect(out).toMatch(/^sent \d+, scored 0, errors 0, lost \d+/m);
+      expect(code).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+      peer.close();
+    }
+  }, 30_000);
 });

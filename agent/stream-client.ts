@@ -43,6 +43,18 @@ export interface StreamClientOptions<M> {
   backoffMaxMs?: number;
   /** Consecutive failed attempts before giving up. Default unlimited. */
   maxAttempts?: number;
+  /**
+   * A stream with requests in flight and no response for this long is
+   * abandoned with `deadline_exceeded` and a new one opened, as any failed
+   * stream (and it counts towards `maxAttempts`): a peer that accepted the
+   * connection and went silent is noticed. Default 15,000 ms; 0 disables.
+   */
+  responseTimeoutMs?: number;
+  /**
+   * After `finish` aborts the stream, how long to wait for the transport to
+   * let go before returning anyway, ms. Default 1,000.
+   */
+  abandonAfterMs?: number;
   /** Uniform [0, 1) source for the backoff jitter. Default `Math.random`. */
   random?: () => number;
   /** Called once per event when its response arrives. */
@@ -130,6 +142,8 @@ export class StreamClient<M> {
   private fatalError: ConnectError | undefined;
   private readonly abort = new AbortController();
   private readonly loop: Promise<void>;
+  /** `performance.now()` of the last sign of life: a response, a new stream, or work after idle. */
+  private lastProgress = performance.now();
 
   constructor(options: StreamClientOptions<M>) {
     this.opts = {
@@ -139,6 +153,8 @@ export class StreamClient<M> {
       backoffBaseMs: 50,
       backoffMaxMs: 5_000,
       maxAttempts: Number.POSITIVE_INFINITY,
+      responseTimeoutMs: 15_000,
+      abandonAfterMs: 1_000,
       random: Math.random,
       ...options,
     };
@@ -210,7 +226,13 @@ export class StreamClient<M> {
     await Promise.race([this.loop, timedOut]);
     clearTimeout(timer);
     this.abort.abort();
-    await this.loop;
+    // A transport stuck on a silent peer may not notice the abort: the
+    // summary does not wait for it longer than abandonAfterMs.
+    const abandon = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.opts.abandonAfterMs);
+    });
+    await Promise.race([this.loop, abandon]);
+    clearTimeout(timer);
     return this.stats;
   }
 
@@ -228,6 +250,7 @@ export class StreamClient<M> {
       events: items.map((i) => i.event),
     });
     const inFlight: InFlight<M> = { id, items, request, taken: false };
+    if (this.inFlight.size === 0) this.lastProgress = performance.now();
     this.inFlight.set(id, inFlight);
     this.stats.sent += items.length;
     this.outbox?.push(request);
@@ -253,6 +276,7 @@ export class StreamClient<M> {
       return;
     }
     this.inFlight.delete(res.requestId);
+    this.lastProgress = performance.now();
     inFlight.items.forEach((item, i) => {
       const result =
         res.results[i] ??
@@ -286,8 +310,14 @@ export class StreamClient<M> {
       this.outbox = outbox;
       this.closeIfDrained();
       let error: ConnectError;
+      // This stream alone: aborted by finish (through `signal`) or by the response deadline.
+      const attemptAbort = new AbortController();
+      const attemptSignal = AbortSignal.any([signal, attemptAbort.signal]);
+      this.lastProgress = performance.now();
+      const watchdog = this.watch(attemptAbort);
       try {
-        for await (const res of this.opts.client.streamScore(outbox, { signal })) {
+        const responses = this.opts.client.streamScore(outbox, { signal: attemptSignal });
+        for await (const res of abortable(responses, attemptSignal)) {
           attempt = 0;
           this.handle(res);
           this.closeIfDrained();
@@ -296,8 +326,12 @@ export class StreamClient<M> {
         // The server ended the stream while we still had work: open another.
         error = new ConnectError("stream ended by the server", Code.Unavailable);
       } catch (e) {
-        error = ConnectError.from(e);
+        error =
+          attemptAbort.signal.aborted && !signal.aborted
+            ? (attemptAbort.signal.reason as ConnectError)
+            : ConnectError.from(e);
       } finally {
+        clearInterval(watchdog);
         this.outbox = undefined;
         outbox.close();
       }
@@ -338,9 +372,58 @@ export class StreamClient<M> {
     }
   }
 
+  /** Aborts `attempt` once requests have waited `responseTimeoutMs` without any response. */
+  private watch(attempt: AbortController): NodeJS.Timeout | undefined {
+    const timeoutMs = this.opts.responseTimeoutMs;
+    if (!(timeoutMs > 0)) return undefined;
+    const timer = setInterval(
+      () => {
+        if (this.inFlight.size === 0 || attempt.signal.aborted) return;
+        const silentMs = performance.now() - this.lastProgress;
+        if (silentMs >= timeoutMs) {
+          attempt.abort(
+            new ConnectError(
+              `no response from the server for ${Math.round(silentMs)} ms with ${this.inFlight.size} requests in flight`,
+              Code.DeadlineExceeded,
+            ),
+          );
+        }
+      },
+      Math.max(10, Math.min(1_000, timeoutMs / 4)),
+    );
+    timer.unref();
+    return timer;
+  }
+
   private fail(error: ConnectError): void {
     this.fatalError = error;
     this.wakeWaiters();
+  }
+}
+
+/**
+ * Iterates `source` until `signal` aborts, then throws its reason at once,
+ * whether or not the source noticed (a transport waiting on a silent peer
+ * may not); the source is told to stop without waiting for it.
+ */
+async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  try {
+    for (;;) {
+      const next = await Promise.race([it.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    if (signal.aborted) void it.return?.()?.catch?.(() => {});
   }
 }
 

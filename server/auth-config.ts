@@ -1,4 +1,10 @@
 import { type ApiKeys, isLoopbackHost, loadApiKeys } from "./auth.js";
+import {
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTION_BODY_BYTES,
+  DEFAULT_MAX_PROCESS_BODY_BYTES,
+} from "./body-limits.js";
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP } from "./connection-limits.js";
 import { createRateLimiter, type RateLimiter } from "./rate-limit.js";
 import { loadTlsCredentials, type TlsCredentials } from "./tls.js";
 
@@ -31,12 +37,23 @@ export const SECURITY_FLAGS = {
   "rate-limit-rps": { type: "string" },
   "rate-limit-eps": { type: "string" },
   "idle-timeout": { type: "string" },
+  "max-connections": { type: "string" },
+  "max-connections-per-ip": { type: "string" },
+  "max-connection-body-bytes": { type: "string" },
+  "max-body-bytes": { type: "string" },
+  "body-timeout": { type: "string" },
+  "header-timeout": { type: "string" },
 } as const;
+
+/** Default seconds HTTP/1.1 request headers may take. */
+export const DEFAULT_HEADER_TIMEOUT_S = 10;
 
 /** Usage text of the security flags. */
 export const SECURITY_USAGE =
   "[--api-keys-file FILE] [--auth-all] [--insecure] [--tls-cert PEM --tls-key PEM [--client-ca PEM]] " +
-  "[--max-message-bytes N] [--max-streams N] [--rate-limit-rps R] [--rate-limit-eps R] [--idle-timeout S]";
+  "[--max-message-bytes N] [--max-streams N] [--rate-limit-rps R] [--rate-limit-eps R] [--idle-timeout S] " +
+  "[--max-connections N] [--max-connections-per-ip N] [--max-connection-body-bytes N] [--max-body-bytes N] " +
+  "[--body-timeout S] [--header-timeout S]";
 
 /** Security settings after flags and environment are merged. */
 export interface SecurityConfig {
@@ -63,6 +80,18 @@ export interface SecurityConfig {
   rateLimitEps: number;
   /** Seconds an HTTP/2 connection without streams may stay idle, 1 to 86 400; default 60. */
   idleTimeoutS: number;
+  /** Open connections in total, 1 to 1 000 000; default 1024. */
+  maxConnections: number;
+  /** Open connections per client address, 1 to 1 000 000; default 256. */
+  maxConnectionsPerIp: number;
+  /** Unfinished request body bytes per connection, at least the largest message; default 16 MiB. */
+  maxConnectionBodyBytes: number;
+  /** Unfinished request body bytes for the process, at least the per-connection bound; default 128 MiB. */
+  maxBodyBytes: number;
+  /** Seconds a request body may take after its headers, 0 (no limit) to 3600; default 30. */
+  bodyTimeoutS: number;
+  /** Seconds HTTP/1.1 request headers may take, 1 to 3600; default 10. */
+  headerTimeoutS: number;
 }
 
 /**
@@ -107,6 +136,28 @@ export function parseSecurityConfig(
   if (clientCa !== undefined && tlsCert === undefined) {
     throw fail("--client-ca needs --tls-cert and --tls-key");
   }
+  const maxMessageBytes = num(
+    "max-message-bytes",
+    1024,
+    64 * 1024 * 1024,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    true,
+  );
+  // A connection must be able to hold one whole message (and its 5-byte frame header).
+  const maxConnectionBodyBytes = num(
+    "max-connection-body-bytes",
+    maxMessageBytes + 5,
+    2 ** 40,
+    Math.max(DEFAULT_MAX_CONNECTION_BODY_BYTES, maxMessageBytes + 5),
+    true,
+  );
+  const maxBodyBytes = num(
+    "max-body-bytes",
+    maxConnectionBodyBytes,
+    2 ** 40,
+    Math.max(DEFAULT_MAX_PROCESS_BODY_BYTES, maxConnectionBodyBytes),
+    true,
+  );
   return {
     apiKeysEnv: env.API_KEYS || undefined,
     apiKeysFile: str("api-keys-file"),
@@ -115,17 +166,23 @@ export function parseSecurityConfig(
     tlsCert,
     tlsKey,
     clientCa,
-    maxMessageBytes: num(
-      "max-message-bytes",
-      1024,
-      64 * 1024 * 1024,
-      DEFAULT_MAX_MESSAGE_BYTES,
-      true,
-    ),
+    maxMessageBytes,
     maxStreams: num("max-streams", 1, 10_000, DEFAULT_MAX_STREAMS, true),
     rateLimitRps: num("rate-limit-rps", 0, 1e9, 0, false),
     rateLimitEps: num("rate-limit-eps", 0, 1e12, 0, false),
     idleTimeoutS: num("idle-timeout", 1, 86_400, DEFAULT_IDLE_TIMEOUT_MS / 1000, false),
+    maxConnections: num("max-connections", 1, 1_000_000, DEFAULT_MAX_CONNECTIONS, true),
+    maxConnectionsPerIp: num(
+      "max-connections-per-ip",
+      1,
+      1_000_000,
+      DEFAULT_MAX_CONNECTIONS_PER_IP,
+      true,
+    ),
+    maxConnectionBodyBytes,
+    maxBodyBytes,
+    bodyTimeoutS: num("body-timeout", 0, 3600, DEFAULT_BODY_TIMEOUT_MS / 1000, false),
+    headerTimeoutS: num("header-timeout", 1, 3600, DEFAULT_HEADER_TIMEOUT_S, false),
   };
 }
 
@@ -139,6 +196,12 @@ export interface SecurityServerOptions {
   maxStreams: number;
   rateLimiter?: RateLimiter;
   idleTimeoutMs: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  maxConnectionBodyBytes: number;
+  maxProcessBodyBytes: number;
+  bodyTimeoutMs: number;
+  headerTimeoutMs: number;
 }
 
 /**
@@ -188,6 +251,12 @@ export function securityServerOptions(
     maxMessageBytes: config.maxMessageBytes,
     maxStreams: config.maxStreams,
     idleTimeoutMs: config.idleTimeoutS * 1000,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    maxConnectionBodyBytes: config.maxConnectionBodyBytes,
+    maxProcessBodyBytes: config.maxBodyBytes,
+    bodyTimeoutMs: config.bodyTimeoutS * 1000,
+    headerTimeoutMs: config.headerTimeoutS * 1000,
     ...(rateLimiter === undefined ? {} : { rateLimiter }),
   };
 }

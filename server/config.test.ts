@@ -25,6 +25,12 @@ describe("parseConfig()", () => {
         rateLimitRps: 0,
         rateLimitEps: 0,
         idleTimeoutS: 60,
+        maxConnections: 1024,
+        maxConnectionsPerIp: 256,
+        maxConnectionBodyBytes: 16 * 1024 * 1024,
+        maxBodyBytes: 128 * 1024 * 1024,
+        bodyTimeoutS: 30,
+        headerTimeoutS: 10,
       },
       fastPath: true,
       workers: 1,
@@ -37,6 +43,8 @@ describe("parseConfig()", () => {
         alertDedupS: 0,
         suppressions: undefined,
       },
+      maxModelBytes: 64 * 1024 * 1024,
+      anomalyLogRate: 100,
     });
     expect(DEFAULT_MODEL).toBe(resolve(REPO_ROOT, "models/default.model.json"));
   });
@@ -82,6 +90,18 @@ describe("parseConfig()", () => {
         "1000",
         "--idle-timeout",
         "2.5",
+        "--max-connections",
+        "500",
+        "--max-connections-per-ip",
+        "10",
+        "--max-connection-body-bytes",
+        "1048576",
+        "--max-body-bytes",
+        "8388608",
+        "--body-timeout",
+        "5",
+        "--header-timeout",
+        "2",
       ],
       { API_KEYS: "a,b" },
     );
@@ -98,6 +118,12 @@ describe("parseConfig()", () => {
       rateLimitRps: 2.5,
       rateLimitEps: 1000,
       idleTimeoutS: 2.5,
+      maxConnections: 500,
+      maxConnectionsPerIp: 10,
+      maxConnectionBodyBytes: 1048576,
+      maxBodyBytes: 8388608,
+      bodyTimeoutS: 5,
+      headerTimeoutS: 2,
     });
   });
 
@@ -161,6 +187,16 @@ describe("parseConfig()", () => {
     expect(() => parseConfig(["--dashboard", "9090", "--workers", "2"], {})).toThrow(
       "--dashboard needs a single server process",
     );
+  });
+
+  it("refuses a per-connection body bound below one message, and a process bound below it", () => {
+    expect(() =>
+      parseConfig(["--max-message-bytes", "65536", "--max-connection-body-bytes", "65536"], {}),
+    ).toThrow(/--max-connection-body-bytes must be an integer in \[65541, /);
+    expect(() =>
+      parseConfig(["--max-connection-body-bytes", "20000000", "--max-body-bytes", "1000"], {}),
+    ).toThrow(/--max-body-bytes must be an integer in \[20000000, /);
+    expect(() => parseConfig(["--max-model-bytes", "10"], {})).toThrow(/--max-model-bytes/);
   });
 
   it("turns the gRPC fast path off with --no-fast-path", () => {

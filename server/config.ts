@@ -2,8 +2,10 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseFlags, UsageError } from "../cli/usage-error.js";
+import { DEFAULT_MAX_MODEL_BYTES } from "../detector/model-file.js";
 import { parseSecurityConfig, SECURITY_FLAGS, type SecurityConfig } from "./auth-config.js";
 import { availableCpus } from "./cpu-limit.js";
+import { DEFAULT_ANOMALY_LINES_PER_SECOND } from "./logging.js";
 import {
   OPERATIONS_FLAGS,
   type OperationsConfig,
@@ -64,6 +66,10 @@ export interface ServerConfig {
   dashboard?: { host: string; port: number } | undefined;
   /** Metrics endpoint, alert outputs, de-duplication, suppressions; see `operations-config.ts`. */
   operations: OperationsConfig;
+  /** Largest model file read, bytes, 1 KiB to 4 GiB; default 64 MiB. */
+  maxModelBytes: number;
+  /** Most `anomalous event` log lines per second, 0 (no limit) to 1e6; default 100. */
+  anomalyLogRate: number;
 }
 
 /** Largest `--workers`. */
@@ -86,6 +92,8 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     "no-fast-path": { type: "boolean" },
     workers: { type: "string" },
     dashboard: { type: "string" },
+    "max-model-bytes": { type: "string" },
+    "anomaly-log-rate": { type: "string" },
     ...SECURITY_FLAGS,
     ...OPERATIONS_FLAGS,
   });
@@ -135,6 +143,24 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     // Each worker would keep its own anomalies and stats: the page would show one worker's share.
     throw new UsageError("--dashboard needs a single server process; drop --workers");
   }
+  const maxModelText = pick("max-model-bytes", "NETANOMALY_MAX_MODEL_BYTES");
+  const maxModelBytes = maxModelText === undefined ? DEFAULT_MAX_MODEL_BYTES : Number(maxModelText);
+  if (!/^\d+$/.test(maxModelText ?? "0") || maxModelBytes < 1024 || maxModelBytes > 2 ** 32) {
+    throw new UsageError(
+      `--max-model-bytes must be an integer in [1024, 4294967296], got ${JSON.stringify(maxModelText)}`,
+    );
+  }
+  const rateText = pick("anomaly-log-rate", "NETANOMALY_ANOMALY_LOG_RATE");
+  const anomalyLogRate =
+    rateText === undefined ? DEFAULT_ANOMALY_LINES_PER_SECOND : Number(rateText);
+  if (
+    rateText !== undefined &&
+    (rateText.trim() === "" || !(anomalyLogRate >= 0 && anomalyLogRate <= 1e6))
+  ) {
+    throw new UsageError(
+      `--anomaly-log-rate must be lines per second in [0, 1000000], got ${JSON.stringify(rateText)}`,
+    );
+  }
   const security = parseSecurityConfig(values, env, (m) => new UsageError(m));
   return {
     host,
@@ -148,6 +174,8 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     workers,
     ...(dashboard !== undefined ? { dashboard } : {}),
     operations: parseOperationsConfig(values, env, (m) => new UsageError(m)),
+    maxModelBytes,
+    anomalyLogRate,
   };
 }
 

@@ -254,8 +254,9 @@ describe("gRPC fast path", () => {
       }),
     );
     expect((await keyed.score({ event: normalEvent() })).verdict).toBe(Verdict.NORMAL);
+    // A call without a key is answered from its headers, before the fast path (header-auth.ts).
     expect(finished()).toMatchObject([
-      { path: "fast", code: "unauthenticated" },
+      { path: "header-auth", code: "unauthenticated" },
       { path: "fast", code: "ok" },
     ]);
   });

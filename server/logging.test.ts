@@ -1,9 +1,15 @@
 import { create } from "@bufbuild/protobuf";
 import { pino } from "pino";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { LOG_REDACT } from "./auth-config.js";
-import { logAnomaly, roundForLog } from "./logging.js";
+import {
+  anomalyLinesDropped,
+  DEFAULT_ANOMALY_LINES_PER_SECOND,
+  logAnomaly,
+  roundForLog,
+  setAnomalyLogRate,
+} from "./logging.js";
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -76,5 +82,41 @@ describe("logAnomaly() numbers", () => {
       threshold: 0.6451,
       topFeatures: [{ feature: "process_rarity", contribution: 0.97, value: 10.11 }],
     });
+  });
+});
+
+describe("logAnomaly() under a flood (issue 23, item 11)", () => {
+  afterEach(() => setAnomalyLogRate(DEFAULT_ANOMALY_LINES_PER_SECOND));
+
+  it("writes at most a burst of twice the rate, counts the rest, and reports the count", async () => {
+    // On 20efb59 every one of the 5,000 lines was written (2.4 KB each at most).
+    setAnomalyLogRate(10);
+    const { lines, rpc } = capture();
+    const event = create(NetworkEventSchema, { processPath: "x".repeat(1024), destPort: 4444 });
+    const report = { score: 0.9, threshold: 0.6, modelVersion: "v", contributions: [] };
+    const before = anomalyLinesDropped();
+    for (let i = 0; i < 5_000; i++) logAnomaly(rpc, event, report);
+    const written = lines.filter((l) => l.msg === "anomalous event").length;
+    expect(written).toBeGreaterThanOrEqual(20);
+    expect(written).toBeLessThan(30); // 20 at once, plus what the rate refilled meanwhile
+    const dropped = anomalyLinesDropped() - before;
+    expect(written + dropped).toBe(5_000);
+    // No anomaly follows: within a second a line says how many were dropped.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const report2 = lines.find((l) => l.msg === "anomaly lines dropped");
+    expect(report2?.droppedAnomalyLines).toBe(dropped);
+  });
+
+  it("puts the count dropped since the last line on the next line written", async () => {
+    setAnomalyLogRate(4);
+    const { lines, rpc } = capture();
+    const event = create(NetworkEventSchema, { processPath: "y", destPort: 1 });
+    const report = { score: 0.9, threshold: 0.6, modelVersion: "v", contributions: [] };
+    for (let i = 0; i < 20; i++) logAnomaly(rpc, event, report);
+    // 400 ms refill 1.6 lines, before the 1 s report would take the count.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    logAnomaly(rpc, event, report);
+    const last = lines.filter((l) => l.msg === "anomalous event").at(-1);
+    expect(last?.droppedAnomalyLines).toBeGreaterThan(0);
   });
 });

@@ -111,6 +111,63 @@ export function roundForLog(x: number, places: number): number {
   return Math.round(x * scale) / scale;
 }
 
+/** Default most `anomalous event` lines per second; twice as many may come at once. */
+export const DEFAULT_ANOMALY_LINES_PER_SECOND = 100;
+
+/**
+ * The anomaly lines' budget, one per process: a flood of anomalous events
+ * (each line is up to ~2.4 KB) cannot fill the disk through the log (issue
+ * 23, item 11). Lines over it are dropped and counted; the next line written
+ * carries `droppedAnomalyLines`, and if none comes within a second, an
+ * `anomaly lines dropped` line reports the count.
+ */
+const anomalyBudget = {
+  rate: DEFAULT_ANOMALY_LINES_PER_SECOND,
+  tokens: 2 * DEFAULT_ANOMALY_LINES_PER_SECOND,
+  last: performance.now(),
+  unreported: 0,
+  dropped: 0,
+  reporter: undefined as NodeJS.Timeout | undefined,
+};
+
+/** Sets the anomaly lines' budget (`--anomaly-log-rate`); 0 means no limit. */
+export function setAnomalyLogRate(linesPerSecond: number): void {
+  anomalyBudget.rate = linesPerSecond;
+  anomalyBudget.tokens = 2 * linesPerSecond;
+  anomalyBudget.last = performance.now();
+}
+
+/** Anomaly lines dropped by the budget since the process started. */
+export function anomalyLinesDropped(): number {
+  return anomalyBudget.dropped;
+}
+
+/** Takes one line from the budget: false if it is spent (the line is counted as dropped). */
+function takeAnomalyLine(log: Logger): boolean {
+  const b = anomalyBudget;
+  if (b.rate <= 0) return true;
+  const now = performance.now();
+  b.tokens = Math.min(2 * b.rate, b.tokens + ((now - b.last) / 1000) * b.rate);
+  b.last = now;
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    return true;
+  }
+  b.unreported++;
+  b.dropped++;
+  if (b.reporter === undefined) {
+    b.reporter = setTimeout(() => {
+      b.reporter = undefined;
+      if (b.unreported > 0) {
+        log.warn({ droppedAnomalyLines: b.unreported }, "anomaly lines dropped");
+        b.unreported = 0;
+      }
+    }, 1_000);
+    b.reporter.unref();
+  }
+  return false;
+}
+
 /**
  * Logs one anomalous event at `warn`: score, threshold, model version, top
  * features and the fields that identify the connection (process, parent,
@@ -119,8 +176,14 @@ export function roundForLog(x: number, places: number): number {
  * and threshold, {@link LOG_FEATURE_PLACES} for contributions and values).
  */
 export function logAnomaly(log: Logger, event: NetworkEvent, report: AnomalyReport): void {
+  if (!takeAnomalyLine(log)) {
+    return;
+  }
+  const dropped = anomalyBudget.unreported;
+  anomalyBudget.unreported = 0;
   unredacted(log).warn(
     {
+      ...(dropped > 0 ? { droppedAnomalyLines: dropped } : {}),
       score: roundForLog(report.score, LOG_SCORE_PLACES),
       threshold: roundForLog(report.threshold, LOG_SCORE_PLACES),
       modelVersion: report.modelVersion,

@@ -4,13 +4,15 @@ import { pino } from "pino";
 import { UsageError } from "../cli/usage-error.js";
 import { BundleError, ensureBundle } from "../dashboard/bundle.js";
 import { createDashboardServer, type DashboardServer } from "../dashboard/dashboard-server.js";
-import { loadModel, ModelFileError } from "../detector/index.js";
+import { ModelFileError } from "../detector/index.js";
 import { isLoopbackAddress, remoteAddressKey } from "./auth.js";
 import { LOG_REDACT, securityServerOptions } from "./auth-config.js";
 import { parseConfig } from "./config.js";
 import { tuneHeap } from "./heap-tuning.js";
 import { HELP } from "./help.js";
 import { serverLogDestination } from "./log-destination.js";
+import { setAnomalyLogRate } from "./logging.js";
+import { loadModelHere } from "./model-loader.js";
 import { createModelReloader } from "./model-reload.js";
 import { serveClusterMetrics, startOperations } from "./operations.js";
 import { createServer } from "./server.js";
@@ -61,7 +63,9 @@ async function main(): Promise<void> {
   process.on("SIGHUP", () => reload());
   const security = securityServerOptions(config.security, config.host, (m) => new UsageError(m));
   const logger = pino({ level: config.logLevel, redact: LOG_REDACT }, serverLogDestination());
-  let detector = await loadModel(config.model);
+  setAnomalyLogRate(config.anomalyLogRate);
+  // Nothing is served yet: loaded on this thread (reloads use a worker thread).
+  let detector = await loadModelHere(config.model, { maxBytes: config.maxModelBytes });
   if (config.threshold !== undefined) {
     detector = detector.withThreshold(config.threshold);
   }
@@ -93,6 +97,7 @@ async function main(): Promise<void> {
         app.broadcaster.noteReload(outcome);
       }
     },
+    maxModelBytes: config.maxModelBytes,
   });
   reloader.watch();
   reload = () => void reloader.reload("SIGHUP");
@@ -120,6 +125,7 @@ async function main(): Promise<void> {
     dashboard = createDashboardServer({
       bundleDir: await ensureBundle(),
       connect: app.connect,
+      guard: (req, res) => app.guardHttp1(req, res),
       contextValues: (req) =>
         createContextValues().set(remoteAddressKey, req.socket.remoteAddress ?? ""),
       // As on the scoring port: without keys, only this host may connect.

@@ -2,8 +2,9 @@ import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { Logger } from "pino";
 import type { Detector } from "../detector/detector.js";
-import { loadModel, ModelFileError } from "../detector/index.js";
+import { ModelFileError } from "../detector/index.js";
 import type { ModelHolder } from "./model-holder.js";
+import { loadModelOffThread } from "./model-loader.js";
 
 /** Quiet time after the last change to the model file before it is read, ms. */
 export const RELOAD_DEBOUNCE_MS = 200;
@@ -33,6 +34,8 @@ export interface ModelReloaderOptions {
   debounceMs?: number;
   /** Told how each reload ended (metrics). */
   onOutcome?: (outcome: ReloadOutcome) => void;
+  /** Largest model file, bytes (`--max-model-bytes`); default 64 MiB. */
+  maxModelBytes?: number;
 }
 
 /** Loads a new model file into a {@link ModelHolder} on demand or on change. */
@@ -70,7 +73,11 @@ export function createModelReloader(options: ModelReloaderOptions): ModelReloade
   const load = async (trigger: ReloadTrigger): Promise<ReloadOutcome> => {
     let next: Detector;
     try {
-      next = await loadModel(path);
+      // Read, parsed and validated on a worker thread: serving goes on meanwhile.
+      next = await loadModelOffThread(
+        path,
+        options.maxModelBytes === undefined ? {} : { maxBytes: options.maxModelBytes },
+      );
       if (threshold !== undefined) {
         next = next.withThreshold(threshold);
       }

@@ -30,8 +30,22 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_STREAMS,
 } from "./auth-config.js";
+import {
+  type BodyLimitStats,
+  createBodyLimits,
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTION_BODY_BYTES,
+  DEFAULT_MAX_PROCESS_BODY_BYTES,
+} from "./body-limits.js";
+import {
+  type ConnectionStats,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_IP,
+  limitConnections,
+} from "./connection-limits.js";
 import { createGrpcFastPath } from "./grpc-fast-path.js";
 import { MAX_TIMER_MS, parseGrpcTimeoutMs } from "./grpc-timeout.js";
+import { createHeaderAuth } from "./header-auth.js";
 import { createHealthService, type HealthService } from "./health.js";
 import { createLoggingInterceptor } from "./logging.js";
 import { createModelHolder, type ModelHolder } from "./model-holder.js";
@@ -92,7 +106,22 @@ export interface ServerOptions {
   metrics?: { grpc: GrpcMetrics; interceptor: Interceptor };
   /** Answers the Feedback RPC; default: `failed_precondition` (no alert outputs). */
   feedback?: FeedbackHandler;
+  /** Open connections in total; more are closed as accepted. Default 1024. */
+  maxConnections?: number;
+  /** Open connections per client address; more are closed as accepted. Default 256. */
+  maxConnectionsPerIp?: number;
+  /** Unfinished request body bytes one connection may hold (see `body-limits.ts`). Default 16 MiB. */
+  maxConnectionBodyBytes?: number;
+  /** Unfinished request body bytes the process may hold. Default 128 MiB. */
+  maxProcessBodyBytes?: number;
+  /** A request body must be complete this long after its headers, ms; 0: no limit. Default 30 000. */
+  bodyTimeoutMs?: number;
+  /** HTTP/1.1 request headers must be complete this long after the connection's last request, ms. Default 10 000. */
+  headerTimeoutMs?: number;
 }
+
+/** Default time HTTP/1.1 request headers may take, ms. */
+export const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
 
 /** A server built by {@link createServer}; nothing listens until `listen`. */
 export interface NetanomalyServer {
@@ -106,6 +135,12 @@ export interface NetanomalyServer {
   readonly connect: ServerParts["connect"];
   /** Aborted by shutdown: watch streams on any listener end with `unavailable`. */
   readonly closing: AbortSignal;
+  /**
+   * This server's header auth and body bounds for an HTTP/1.1 request that
+   * another listener (the dashboard's) takes; true when it answered the
+   * request itself (refused), false to go on.
+   */
+  guardHttp1(req: http.IncomingMessage, res: http.ServerResponse): boolean;
   /** Listens on `host:port` (port 0 picks a free one) and resolves with the address. */
   listen(port: number, host: string): Promise<AddressInfo>;
   /**
@@ -117,6 +152,8 @@ export interface NetanomalyServer {
    * @returns `"graceful"`, or `"forced"` if the deadline passed.
    */
   shutdown(deadlineMs?: number): Promise<"graceful" | "forced">;
+  /** Connection and request body counters, live. */
+  readonly stats: { connections: Readonly<ConnectionStats>; bodies: Readonly<BodyLimitStats> };
 }
 
 /** The transport-independent parts of a server, shared by every listener flavour. */
@@ -273,10 +310,29 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     contextValues: (req) =>
       createContextValues().set(remoteAddressKey, req.socket.remoteAddress ?? ""),
   });
+  const headerAuth = createHeaderAuth({
+    keys: options.apiKeys ?? createApiKeys([]),
+    all: options.authAll ?? false,
+    logger: options.logger,
+  });
+  const bodyLimits = createBodyLimits({
+    maxConnectionBytes: options.maxConnectionBodyBytes ?? DEFAULT_MAX_CONNECTION_BODY_BYTES,
+    maxProcessBytes: options.maxProcessBodyBytes ?? DEFAULT_MAX_PROCESS_BODY_BYTES,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+    logger: options.logger,
+  });
   const handler = (
     req: http.IncomingMessage | http2.Http2ServerRequest,
     res: http.ServerResponse | http2.Http2ServerResponse,
   ) => {
+    if (req.httpVersion !== "2.0") {
+      // HTTP/2 streams were checked and watched in 'stream' (below), before any handler.
+      const r1 = req as http.IncomingMessage;
+      if (headerAuth.checkRequest(r1, res as http.ServerResponse)) {
+        return;
+      }
+      bodyLimits.watchRequest(r1, res as http.ServerResponse);
+    }
     dropOverlongTimeout(req.headers);
     adapter(req as http.IncomingMessage, res as http.ServerResponse);
   };
@@ -302,8 +358,23 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     http2Sessions = secure;
   } else {
     const http2Server = http2.createServer({ settings }, handler);
-    const http1Server = http.createServer(handler);
+    const headerTimeoutMs = options.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS;
+    const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+    const http1Server = http.createServer(
+      {
+        // Partial headers (and, with the body timeout, a whole request) are
+        // cut off; Node checks every connectionsCheckingInterval.
+        headersTimeout: headerTimeoutMs,
+        requestTimeout: bodyTimeoutMs === 0 ? 0 : headerTimeoutMs + bodyTimeoutMs,
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, headerTimeoutMs / 4)),
+      },
+      handler,
+    );
     server = createProtocolSniffer({ http2Server, http1Server });
+    // Node checks header and request timeouts from a timer it starts when
+    // the http.Server listens; this one never does (the sniffer listens).
+    server.on("listening", () => http1Server.emit("listening"));
+    server.on("close", () => http1Server.close(() => {}));
     server.on("connection", track);
     const h2Sockets = new WeakSet<Socket>();
     http2Server.on("connection", (socket: Socket) => h2Sockets.add(socket));
@@ -312,11 +383,36 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     http2Sessions = http2Server;
   }
   fastPath?.install(http2Sessions);
+  {
+    // In front of the fast path and of Connect: a call that needs a key it
+    // lacks is answered from its headers, and every other stream's body is
+    // counted and timed (header-auth.ts, body-limits.ts).
+    const inner = http2Sessions.listeners("stream") as ((...args: unknown[]) => void)[];
+    http2Sessions.removeAllListeners("stream");
+    http2Sessions.on(
+      "stream",
+      (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => {
+        if (headerAuth.checkStream(stream, headers)) {
+          return;
+        }
+        bodyLimits.watchStream(stream, headers);
+        for (const listener of inner) {
+          listener.call(http2Sessions, stream, headers, ...rest);
+        }
+      },
+    );
+  }
   // Every TCP connection, TLS or not: shutdown destroys these when forced.
   const rawSockets = new Set<Socket>();
   server.on("connection", (socket: Socket) => {
     rawSockets.add(socket);
     socket.on("close", () => rawSockets.delete(socket));
+  });
+  // Installed before the loopback check below, which therefore runs first.
+  const connectionStats = limitConnections(server, {
+    maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    maxConnectionsPerIp: options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP,
+    logger: options.logger,
   });
   if ((options.apiKeys?.size ?? 0) === 0 && options.insecure !== true) {
     // No keys: only this host may connect. Checked on the socket's peer
@@ -412,6 +508,14 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     broadcaster,
     connect,
     closing: closing.signal,
+    stats: { connections: connectionStats, bodies: bodyLimits.stats },
+    guardHttp1(req, res) {
+      if (headerAuth.checkRequest(req, res)) {
+        return true;
+      }
+      bodyLimits.watchRequest(req, res);
+      return false;
+    },
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once("error", reject);

@@ -73,7 +73,11 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
  * bench/results/quality.json.
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seeds: { type: "string" } } });
+  const { values } = parseArgs({
+    options: { seeds: { type: "string" }, only: { type: "string" } },
+  });
+  // --only nsl-kdd,telemetry,lotl picks sections (default all).
+  const sections = new Set((values.only ?? "nsl-kdd,telemetry,lotl").split(","));
   const nSeeds = Number(values.seeds ?? 5);
   if (!Number.isInteger(nSeeds) || nSeeds < 1 || nSeeds > 50) {
     throw new Error(`--seeds must be an integer in [1, 50], got ${values.seeds}`);
@@ -82,7 +86,9 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "netanomaly-bench-quality-"));
   const results: Record<string, unknown> = { seeds };
   try {
-    if (existsSync(join(NSL_KDD_DIR, NSL_KDD_TEST))) {
+    if (!sections.has("nsl-kdd")) {
+      results.nsl_kdd = null;
+    } else if (existsSync(join(NSL_KDD_DIR, NSL_KDD_TEST))) {
       const python = await ensurePythonEnv(log);
       const nsl = await runNslKdd(python, seeds, dir);
       results.nsl_kdd = nsl;
@@ -91,20 +97,21 @@ async function main(): Promise<void> {
       log(`bench: ${NSL_KDD_DIR} is absent; skipping the NSL-KDD comparison`);
       results.nsl_kdd = null;
     }
-    if (existsSync(join(ROOT, TELEMETRY_TRAIN))) {
+    if (existsSync(join(ROOT, TELEMETRY_TRAIN)) && sections.has("telemetry")) {
       log("bench: telemetry: training and evaluating with the trainer CLIs");
       const telemetry = await runTelemetryBench(seeds, dir);
       results.telemetry = telemetry;
       process.stdout.write(formatTelemetry(telemetry));
+    }
+    if (existsSync(join(ROOT, TELEMETRY_TRAIN)) && sections.has("lotl")) {
       log("bench: living off the land: ours and the peers on one labelled set per seed");
       const python = await ensurePythonEnv(log);
       const lotl = await runLotlBench(python, seeds, dir);
       results.living_off_the_land = lotl;
       process.stdout.write(formatLotl(lotl));
-    } else {
-      log(`bench: ${TELEMETRY_TRAIN} is absent; skipping the telemetry section`);
-      results.telemetry = null;
     }
+    if (!existsSync(join(ROOT, TELEMETRY_TRAIN)))
+      log(`bench: ${TELEMETRY_TRAIN} is absent; skipping the telemetry sections`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -15,6 +15,8 @@ export interface Connection {
   local: SsEndpoint;
   remote: SsEndpoint;
   inode: number;
+  /** The socket cookie, when ss printed one (see `SsRecord.cookie`). */
+  cookie: string | undefined;
   /**
    * Owner uid of the socket as a poll showed it on a live socket (ss omits
    * `uid:` for 0, so absent means root); undefined when only seen destroyed
@@ -113,6 +115,9 @@ export function createConnectionTable(options: ConnectionTableOptions): Connecti
   const closing = new Map<string, Connection>();
   const ready: Connection[] = [];
   const recentlyClosed = new Map<string, number>();
+  // Cookies of sockets already reported closed: a destroy event for one of
+  // them, however late, is that connection again, not a new one.
+  const reportedCookies = new Map<string, number>();
   let listeners = new Map<string, Promise<Attribution> | undefined>();
   let poll = 0;
   const stats = { shortViaListener: 0, shortUnattributed: 0, evicted: 0, duplicates: 0 };
@@ -138,6 +143,7 @@ export function createConnectionTable(options: ConnectionTableOptions): Connecti
       local: record.local,
       remote: record.remote,
       inode: record.inode,
+      cookie: record.cookie,
       uid: undefined,
       outbound: !inbound,
       attributedBy,
@@ -157,6 +163,8 @@ export function createConnectionTable(options: ConnectionTableOptions): Connecti
   }
 
   function update(connection: Connection, record: SsRecord): void {
+    if (record.cookie !== undefined && connection.cookie === undefined)
+      connection.cookie = record.cookie;
     if (record.inode !== 0 && connection.uid === undefined) connection.uid = record.uid ?? 0;
     // bytes_sent counts retransmissions and bytes_acked the FIN: the smaller is the payload sent.
     const { bytesAcked: acked, bytesSent: written } = record;
@@ -238,6 +246,10 @@ export function createConnectionTable(options: ConnectionTableOptions): Connecti
 
     applyDestroy(record, nowMs) {
       if (record.remote === undefined) return;
+      if (record.cookie !== undefined && reportedCookies.has(record.cookie)) {
+        stats.duplicates++;
+        return;
+      }
       const key = connectionKey(record.proto, record.local, record.remote);
       const connection = live.get(key);
       if (connection !== undefined) {
@@ -264,17 +276,25 @@ export function createConnectionTable(options: ConnectionTableOptions): Connecti
     },
 
     takeDue(nowMs) {
-      const due: Due[] = ready.splice(0).map((connection) => ({ connection, reason: "close" }));
+      const due: Due[] = ready.splice(0).map((connection) => {
+        if (connection.cookie !== undefined) reportedCookies.set(connection.cookie, nowMs);
+        return { connection, reason: "close" as const };
+      });
       // Closes are in order of closedMs: stop at the first one still in its grace.
       for (const [key, connection] of closing) {
         if (nowMs - (connection.closedMs as number) < closeGraceMs) break;
         closing.delete(key);
         due.push({ connection, reason: "close" });
+        if (connection.cookie !== undefined) reportedCookies.set(connection.cookie, nowMs);
         // Only a connection that vanished from a poll may still see its destroy
         // event; a 4-tuple closed by its destroy event may be reused at once
         // (tcp_tw_reuse), and its next destroy is a new connection.
         recentlyClosed.delete(key);
         if (connection.closedBy === "poll") recentlyClosed.set(key, nowMs);
+      }
+      for (const [cookie, at] of reportedCookies) {
+        if (nowMs - at < rememberClosedMs && reportedCookies.size <= maxConnections) break;
+        reportedCookies.delete(cookie);
       }
       for (const [key, at] of recentlyClosed) {
         if (nowMs - at < rememberClosedMs && recentlyClosed.size <= maxConnections) break;

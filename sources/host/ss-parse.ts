@@ -37,6 +37,13 @@ export interface SsRecord {
   uid: number | undefined;
   /** Socket inode; 0 once the socket is orphaned or destroyed. */
   inode: number;
+  /**
+   * The kernel's socket cookie (`sk:`, hex): the same for a socket in every
+   * poll and in its destroy event, and never shared by two sockets, so it
+   * matches a close to the connection exactly where the inode (0 at destroy)
+   * and the 4-tuple (reused at once on loopback) cannot.
+   */
+  cookie: string | undefined;
   bytesSent: bigint | undefined;
   bytesAcked: bigint | undefined;
   bytesReceived: bigint | undefined;
@@ -107,6 +114,7 @@ export function parseSsLine(line: string): SsRecord | undefined {
     users,
     uid: uidText === undefined ? undefined : Number(uidText),
     inode,
+    cookie: hexField(line, " sk:", at),
     bytesSent: counter(line, " bytes_sent:", at),
     bytesAcked: counter(line, " bytes_acked:", at),
     bytesReceived: counter(line, " bytes_received:", at),
@@ -151,6 +159,15 @@ function field(text: string, name: string, from: number): string | undefined {
   let end = start;
   while (end < text.length && text.charCodeAt(end) >= 48 && text.charCodeAt(end) <= 57) end++;
   return end > start ? text.slice(start, end) : undefined;
+}
+
+function hexField(text: string, name: string, from: number): string | undefined {
+  const at = text.indexOf(name, from);
+  if (at < 0) return undefined;
+  const start = at + name.length;
+  let end = start;
+  while (end < text.length && /[0-9a-f]/i.test(text[end] as string)) end++;
+  return end > start ? text.slice(start, end).toLowerCase() : undefined;
 }
 
 function counter(text: string, name: string, from: number): bigint | undefined {

@@ -1,0 +1,324 @@
+import {
+  Consumer,
+  type Message,
+  type MessageToProduce,
+  ProduceAcks,
+  Producer,
+} from "@platformatic/kafka";
+import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { decodeRecord, type RecordFormat } from "./codec.js";
+import type { ModelHolder } from "./model-holder.js";
+import {
+  DEAD_LETTER_HEADERS,
+  type InputPosition,
+  positionText,
+  TOP_CONTRIBUTIONS,
+  verdictRecord,
+} from "./verdict.js";
+
+/** Options of {@link runScorer}. */
+export interface ScorerOptions {
+  /** Bootstrap brokers, `host:port`. */
+  brokers: string[];
+  /** Topic of telemetry records, one event each. */
+  input: string;
+  /** Topic verdicts go to, keyed like their input. */
+  output: string;
+  /** Topic malformed and invalid records go to, unchanged, with the reason in headers. */
+  deadLetter: string;
+  /** Topic anomalous verdicts also go to; none when undefined. */
+  alerts?: string | undefined;
+  /** Consumer group: copies with the same group share the input's partitions. */
+  group: string;
+  clientId: string;
+  format: RecordFormat;
+  models: ModelHolder;
+  /** Most records scored, produced and committed as one batch. Default 1,000. */
+  maxBatch?: number;
+  /** Session timeout of the group membership, ms: how soon a dead copy's partitions move. Default 10,000. */
+  sessionTimeoutMs?: number;
+  /** Aborting stops after the batch in hand is produced and committed (or abandoned uncommitted). */
+  signal: AbortSignal;
+  /** Receives notable events: retries, dead-lettered records, commit failures. */
+  onLog?: (level: "info" | "warn" | "error", message: string) => void;
+}
+
+/** What a scorer did, in records unless named otherwise. */
+export interface ScorerStats {
+  /** Records taken from the input topic (a redelivered record counts again). */
+  consumed: number;
+  /** Verdicts acknowledged by the broker. */
+  scored: number;
+  /** Verdicts with verdict anomalous. */
+  anomalies: number;
+  /** Records sent to the dead-letter topic. */
+  deadLettered: number;
+  /** Batches produced and committed. */
+  batches: number;
+  /** Produce attempts that failed and were made again (the same batch). */
+  produceRetries: number;
+  /** Offset commits the broker refused (the records will be scored again: duplicates, not loss). */
+  commitFailures: number;
+  /** Times the consumer failed for good and the scorer joined the group again. */
+  sessionRestarts: number;
+}
+
+/** Dead-letter lines shown per run before they are only counted. */
+const SHOWN_DEAD_LETTERS = 20;
+
+/**
+ * Scores an input topic as one member of a consumer group, at least once:
+ *
+ * 1. take up to `maxBatch` records as they arrive (offsets are not auto-committed);
+ * 2. decode and validate each; score the good ones with one detector snapshot;
+ * 3. produce every verdict (and dead letter, and alert) with acks=all, retrying
+ *    the whole batch until the broker acknowledges all of it;
+ * 4. only then commit, per partition, the offset after the batch's last record.
+ *
+ * A crash between 3 and 4 means those records are scored again by whoever
+ * owns the partition next: a duplicate verdict with the same `input` position,
+ * never a missing one. Resolves with the counts when `signal` aborts; rejects
+ * when the consumer cannot join the group.
+ */
+export async function runScorer(options: ScorerOptions): Promise<ScorerStats> {
+  const log = options.onLog ?? (() => {});
+  const stats: ScorerStats = {
+    consumed: 0,
+    scored: 0,
+    anomalies: 0,
+    deadLettered: 0,
+    batches: 0,
+    produceRetries: 0,
+    commitFailures: 0,
+    sessionRestarts: 0,
+  };
+  const { signal } = options;
+  const base = {
+    clientId: options.clientId,
+    bootstrapBrokers: options.brokers,
+    retries: 10,
+    retryDelay: 500,
+  };
+  const producer = new Producer({ ...base, acks: ProduceAcks.ALL, autocreateTopics: true });
+  try {
+    // A session is one group membership; it ends when the consumer fails for
+    // good (the broker gone longer than its retries). Its uncommitted records
+    // are then scored again by whoever gets the partitions: duplicates, not loss.
+    for (let failures = 0; !signal.aborted; ) {
+      const consumer = new Consumer({
+        ...base,
+        groupId: options.group,
+        sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+        rebalanceTimeout: options.sessionTimeoutMs ?? 10_000,
+        heartbeatInterval: 1_000,
+        maxWaitTime: 200,
+      });
+      try {
+        await session(consumer, producer, options, stats, () => {
+          failures = 0;
+        });
+      } catch (e) {
+        if (signal.aborted) break;
+        failures++;
+        stats.sessionRestarts++;
+        const delay = Math.min(5_000, 250 * 2 ** Math.min(failures, 5));
+        log("warn", `consumer failed (${errorText(e)}); joining the group again in ${delay} ms`);
+        await sleep(delay, signal);
+      } finally {
+        await new Promise<void>((resolve) => consumer.close(true, () => resolve()));
+      }
+    }
+  } finally {
+    await new Promise<void>((resolve) => producer.close(true, () => resolve()));
+  }
+  return stats;
+}
+
+/** One group membership: consume, score, produce, commit until `signal` aborts or the stream fails. */
+async function session(
+  consumer: Consumer,
+  producer: Producer,
+  options: ScorerOptions,
+  stats: ScorerStats,
+  onProgress: () => void,
+): Promise<void> {
+  const { signal } = options;
+  const log = options.onLog ?? (() => {});
+  const maxBatch = options.maxBatch ?? 1_000;
+  const queue: Message[] = [];
+  let wake: (() => void) | undefined;
+  let streamError: Error | undefined;
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  signal.addEventListener("abort", poke, { once: true });
+  const scores = new Float64Array(maxBatch);
+  try {
+    const stream = await consumer.consume({
+      topics: [options.input],
+      mode: "committed",
+      fallbackMode: "earliest",
+      autocommit: false,
+      highWaterMark: maxBatch,
+      // A fetch is pushed whole whatever the stream's buffer holds. After a
+      // rebalance the stream starts every partition again at its committed
+      // offset, so what was fetched and not yet committed is scored twice:
+      // keeping fetches near a batch keeps those duplicates few.
+      maxBytes: 1_048_576,
+    });
+    stream.on("data", (m: Message) => {
+      queue.push(m);
+      if (queue.length >= maxBatch) stream.pause();
+      poke();
+    });
+    stream.on("error", (e: Error) => {
+      streamError = e;
+      poke();
+    });
+    while (!signal.aborted) {
+      if (streamError !== undefined) throw streamError;
+      if (queue.length === 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        continue;
+      }
+      const batch = queue.splice(0, maxBatch);
+      if (stream.isPaused()) stream.resume();
+      stats.consumed += batch.length;
+      const detector = options.models.current();
+      const out: MessageToProduce[] = [];
+      const valid: NetworkEvent[] = [];
+      const validAt: number[] = [];
+      for (let i = 0; i < batch.length; i++) {
+        const m = batch[i] as Message;
+        const decoded = decodeRecord(m.value, options.format);
+        if (decoded.ok) {
+          valid.push(decoded.event);
+          validAt.push(i);
+          continue;
+        }
+        const at = positionOf(m);
+        if (stats.deadLettered++ < SHOWN_DEAD_LETTERS)
+          log(
+            "warn",
+            `dead letter ${positionText(at)} (${decoded.field || "record"}): ${decoded.reason}`,
+          );
+        out.push({
+          topic: options.deadLetter,
+          ...(m.key === undefined ? {} : { key: m.key }),
+          ...(m.value === undefined ? {} : { value: m.value }),
+          headers: new Map([
+            [Buffer.from(DEAD_LETTER_HEADERS.reason), Buffer.from(decoded.reason)],
+            [Buffer.from(DEAD_LETTER_HEADERS.field), Buffer.from(decoded.field)],
+            [Buffer.from(DEAD_LETTER_HEADERS.input), Buffer.from(positionText(at))],
+          ]),
+        });
+      }
+      if (valid.length > 0) detector.scoreBatch(valid, scores);
+      let anomalies = 0;
+      for (let j = 0; j < valid.length; j++) {
+        const m = batch[validAt[j] as number] as Message;
+        const event = valid[j] as NetworkEvent;
+        const v = verdictRecord(positionOf(m), scores[j] as number, detector, () =>
+          detector.explain(event, TOP_CONTRIBUTIONS),
+        );
+        const value = Buffer.from(JSON.stringify(v));
+        const key = m.key === undefined ? {} : { key: m.key };
+        out.push({ topic: options.output, ...key, value });
+        if (v.verdict === "VERDICT_ANOMALOUS") {
+          anomalies++;
+          if (options.alerts !== undefined) out.push({ topic: options.alerts, ...key, value });
+        }
+      }
+      if (!(await produceAll(producer, out, signal, stats, log))) return;
+      stats.scored += valid.length;
+      stats.anomalies += anomalies;
+      await commitBatch(batch, stats, log);
+      stats.batches++;
+      onProgress();
+    }
+  } finally {
+    signal.removeEventListener("abort", poke);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function positionOf(m: Message): InputPosition {
+  return { topic: m.topic, partition: m.partition, offset: m.offset.toString() };
+}
+
+/**
+ * Sends `messages` until the broker acknowledges all of them (acks=all),
+ * backing off up to 2 s between attempts. A failed attempt may have written
+ * part of the batch; the retry writes it again (duplicates, in order).
+ *
+ * @returns false when `signal` aborted before an acknowledgement.
+ */
+async function produceAll(
+  producer: Producer,
+  messages: MessageToProduce[],
+  signal: AbortSignal,
+  stats: ScorerStats,
+  log: (level: "warn", message: string) => void,
+): Promise<boolean> {
+  if (messages.length === 0) return true;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await producer.send({ messages });
+      return true;
+    } catch (e) {
+      if (signal.aborted) return false;
+      stats.produceRetries++;
+      const delay = Math.min(2_000, 100 * 2 ** attempt);
+      log(
+        "warn",
+        `produce of ${messages.length} records failed (${errorText(e)}); retry in ${delay} ms`,
+      );
+      await sleep(delay, signal);
+      if (signal.aborted) return false;
+    }
+  }
+}
+
+/** Commits, per partition, the offset after the batch's last record of it. */
+async function commitBatch(
+  batch: Message[],
+  stats: ScorerStats,
+  log: (level: "warn", message: string) => void,
+): Promise<void> {
+  const last = new Map<number, Message>();
+  for (const m of batch) {
+    const prev = last.get(m.partition);
+    if (prev === undefined || prev.offset < m.offset) last.set(m.partition, m);
+  }
+  const results = await Promise.allSettled([...last.values()].map((m) => m.commit()));
+  for (const r of results) {
+    if (r.status === "rejected") {
+      // A later commit of the same partition covers this one; after a
+      // rebalance the new owner scores these records again.
+      stats.commitFailures++;
+      log("warn", `offset commit failed (${errorText(r.reason)}); the records may be scored again`);
+    }
+  }
+}
+
+function errorText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const inner = (e as { errors?: unknown[] }).errors;
+  const first = Array.isArray(inner) && inner[0] instanceof Error ? `: ${inner[0].message}` : "";
+  return `${e.message}${first}`;
+}

@@ -1,0 +1,238 @@
+/**
+ * A real Apache Kafka broker for tests (scripts/kafka-broker.sh, KRaft, on
+ * 127.0.0.1 only) and the few client calls the Kafka tests and bench share:
+ * topics, end offsets, a group's committed offsets, reading a topic whole.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { Admin, Consumer, type Message } from "@platformatic/kafka";
+
+export const ROOT = join(import.meta.dirname, "..");
+
+/** Where scripts/kafka-jars.sh caches the broker's jars. */
+export const KAFKA_JARS =
+  process.env.NETANOMALY_KAFKA_JARS || join(homedir(), ".cache/netanomaly/kafka-jars");
+
+/** Why the Kafka tests cannot run here, or undefined when they can (Java and the jars). */
+export function kafkaMissing(): string | undefined {
+  try {
+    execFileSync("java", ["-version"], { stdio: "ignore" });
+  } catch {
+    return "java not found (Java 17: apt-get install openjdk-17-jre-headless)";
+  }
+  if (!existsSync(join(KAFKA_JARS, ".complete")))
+    return `no Kafka jars in ${KAFKA_JARS} (run scripts/kafka-jars.sh)`;
+  return undefined;
+}
+
+/** A loopback TCP port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function script(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", [join(ROOT, "scripts/kafka-broker.sh"), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    child.on("exit", (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`kafka-broker.sh ${args[0]}: exit ${code}\n${err}`)),
+    );
+  });
+}
+
+/** One broker in `dir` on 127.0.0.1:`port` (controller on another free port). */
+export class LocalBroker {
+  constructor(
+    readonly dir: string,
+    readonly port: number,
+    readonly controllerPort: number,
+  ) {}
+
+  get brokers(): string[] {
+    return [`127.0.0.1:${this.port}`];
+  }
+
+  private env() {
+    return {
+      KAFKA_PORT: String(this.port),
+      KAFKA_CONTROLLER_PORT: String(this.controllerPort),
+      NETANOMALY_KAFKA_JARS: KAFKA_JARS,
+    };
+  }
+
+  /** Starts (formatting `dir` the first time) and resolves once it accepts connections. */
+  start(): Promise<void> {
+    return script(["start", this.dir], this.env());
+  }
+
+  /** Controlled shutdown (SIGTERM); resolves once the process is gone. */
+  stop(): Promise<void> {
+    return script(["stop", this.dir], this.env());
+  }
+}
+
+/** Creates `topics` with `partitions` each (replication 1). */
+export async function createTopics(brokers: string[], topics: string[], partitions: number) {
+  const admin = new Admin({ clientId: "netanomaly-test-admin", bootstrapBrokers: brokers });
+  try {
+    await admin.createTopics({ topics, partitions, replicas: 1 });
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Per partition, the offset the next record written will get. */
+export async function endOffsets(brokers: string[], topic: string): Promise<bigint[]> {
+  const c = new Consumer({
+    clientId: "netanomaly-test-offsets",
+    groupId: `netanomaly-test-offsets-${process.pid}`,
+    bootstrapBrokers: brokers,
+  });
+  try {
+    const offsets = await c.listOffsets({ topics: [topic] });
+    return offsets.get(topic) ?? [];
+  } finally {
+    await c.close();
+  }
+}
+
+/** Per partition, the offset `group` committed on `topic` (-1 when none). */
+export async function committedOffsets(
+  brokers: string[],
+  group: string,
+  topic: string,
+): Promise<Map<number, bigint>> {
+  const admin = new Admin({ clientId: "netanomaly-test-admin", bootstrapBrokers: brokers });
+  try {
+    const [g] = await admin.listConsumerGroupOffsets({ groups: [group] });
+    const out = new Map<number, bigint>();
+    for (const t of g?.topics ?? []) {
+      if (t.name !== topic) continue;
+      for (const p of t.partitions) out.set(p.partitionIndex, p.committedOffset);
+    }
+    return out;
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Records the group has not committed past yet, summed over the partitions of `topic`. */
+export async function groupLag(brokers: string[], group: string, topic: string): Promise<bigint> {
+  const [ends, committed] = await Promise.all([
+    endOffsets(brokers, topic),
+    committedOffsets(brokers, group, topic),
+  ]);
+  let lag = 0n;
+  ends.forEach((end, p) => {
+    const c = committed.get(p) ?? -1n;
+    lag += end - (c < 0n ? 0n : c);
+  });
+  return lag;
+}
+
+/**
+ * Reads every record of `topic` written so far, in partition order, calling
+ * `onRecord` for each; resolves with the count.
+ */
+export async function readTopic(
+  brokers: string[],
+  topic: string,
+  onRecord: (m: Message) => void,
+  timeoutMs = 120_000,
+): Promise<number> {
+  const ends = await endOffsets(brokers, topic);
+  const remaining = new Map<number, bigint>();
+  ends.forEach((end, p) => {
+    if (end > 0n) remaining.set(p, end);
+  });
+  if (remaining.size === 0) return 0;
+  const c = new Consumer({
+    clientId: "netanomaly-test-reader",
+    groupId: `netanomaly-test-reader-${topic}-${process.pid}-${Date.now()}`,
+    bootstrapBrokers: brokers,
+    maxWaitTime: 200,
+  });
+  let n = 0;
+  try {
+    const stream = await c.consume({ topics: [topic], mode: "earliest", autocommit: false });
+    const timer = setTimeout(
+      () => stream.destroy(new Error(`reading ${topic}: timed out, ${n} records read`)),
+      timeoutMs,
+    );
+    try {
+      for await (const m of stream) {
+        n++;
+        onRecord(m);
+        const end = remaining.get(m.partition);
+        if (end !== undefined && m.offset + 1n >= end) remaining.delete(m.partition);
+        if (remaining.size === 0) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      await stream.close().catch(() => {});
+    }
+  } finally {
+    await new Promise<void>((resolve) => c.close(true, () => resolve()));
+  }
+  return n;
+}
+
+/** A scorer process (`kafka/main.ts`) with its stderr kept for failure messages. */
+export interface ScorerProcess {
+  child: ChildProcess;
+  log: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `npm run consume` as a child process with `args`. */
+export function spawnScorer(args: string[]): ScorerProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "kafka/main.ts"), ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let text = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    text += d.toString();
+    if (text.length > 200_000) text = text.slice(-100_000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, log: () => text, exited };
+}
+
+/** Polls `check` every `everyMs` until it returns true or `timeoutMs` passes. */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // The broker may be restarting; try again.
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
