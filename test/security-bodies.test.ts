@@ -340,7 +340,9 @@ describe("deeply nested JSON (issue 23, item 5)", () => {
     const res = await fetch(`http://127.0.0.1:${port}${SCORE}`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
-      body: JSON.stringify({ event: { processPath: "[".repeat(1000), destPort: 443 } }),
+      body: JSON.stringify({
+        event: { processPath: "[".repeat(1000), destIp: "203.0.113.7", destPort: 443 },
+      }),
     });
     // Parsed and scored, not cut off.
     expect(res.status).toBe(200);
