@@ -43,7 +43,27 @@ export interface ModelFile {
   /** Scores at or above this are anomalous; in (0, 1]. */
   threshold: number;
   featureSpec: FeatureSpec;
+  /** Present on models learned from the stream; see {@link ModelLineage}. */
+  lineage?: ModelLineage;
   forest: Forest;
+}
+
+/**
+ * Where a model learned from the stream (`--learn`) came from: the model it
+ * replaced and the window of events it learned from. Trainer models have none.
+ */
+export interface ModelLineage {
+  /** Version of the model this one replaced. */
+  parentVersion: string;
+  /** Retrains since the first model of the line: the parent's generation + 1. */
+  generation: number;
+  /** Earliest and latest event time in the sample it learned from, ISO 8601. */
+  windowStart: string;
+  windowEnd: string;
+  /** What started the retrain: the schedule, drift past the retrain bound, or a call. */
+  trigger: "schedule" | "drift" | "manual";
+  /** Events of the sample that the model they were scored by had flagged, admitted by the guard. */
+  admittedFlagged: number;
 }
 
 /** A model file that can't be used; the message names the problem. */
@@ -61,6 +81,7 @@ export function sealModel(model: Omit<ModelFile, "checksum" | "formatVersion">):
     training: model.training,
     threshold: model.threshold,
     featureSpec: model.featureSpec,
+    ...(model.lineage === undefined ? {} : { lineage: model.lineage }),
     forest: model.forest,
   };
   const checksum = sha256(JSON.stringify(body));
@@ -220,6 +241,18 @@ function validateStructure(m: ModelFile): void {
     }
   } else {
     fail(`featureSpec.kind ${JSON.stringify((spec as { kind?: unknown }).kind)} is unknown`);
+  }
+  if (m.lineage !== undefined) {
+    const l = m.lineage;
+    if (
+      !isObject(l) ||
+      typeof l.parentVersion !== "string" ||
+      !Number.isSafeInteger(l.generation) ||
+      typeof l.windowStart !== "string" ||
+      typeof l.windowEnd !== "string"
+    ) {
+      fail("lineage must hold parentVersion, generation, windowStart and windowEnd");
+    }
   }
   const f = m.forest;
   if (!isObject(f) || !Array.isArray(f.trees)) fail("forest.trees is missing");

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { parseFlags, UsageError } from "../cli/usage-error.js";
 import { parseSecurityConfig, SECURITY_FLAGS, type SecurityConfig } from "./auth-config.js";
 import { availableCpus } from "./cpu-limit.js";
+import { LEARN_FLAGS, type LearnConfig, parseLearnConfig } from "./learn-config.js";
 
 /**
  * Repository (or image) root: the nearest folder above this file holding
@@ -52,6 +53,8 @@ export interface ServerConfig {
    * one runs a supervisor that forks them (`workers.ts`).
    */
   workers: number;
+  /** `--learn` and its settings; undefined (the default) learns nothing. */
+  learn: LearnConfig | undefined;
 }
 
 /** Largest `--workers`. */
@@ -74,6 +77,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     "no-fast-path": { type: "boolean" },
     workers: { type: "string" },
     ...SECURITY_FLAGS,
+    ...LEARN_FLAGS,
   });
   const pick = (flag: string, envName: string): string | undefined => {
     const v = values[flag];
@@ -126,6 +130,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     ...(statsIntervalS !== undefined ? { statsIntervalS } : {}),
     fastPath: values["no-fast-path"] !== true,
     workers,
+    learn: parseLearnConfig(values, model),
   };
 }
 

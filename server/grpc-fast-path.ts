@@ -371,6 +371,8 @@ class FastCall {
         snapshotDetector(this.shared.models),
         this.scores as Float64Array,
         this.log,
+        undefined,
+        this.shared.models.observer,
       );
       this.write(encodeStreamScoreResponseEnvelope(res));
     } catch (e) {

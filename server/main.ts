@@ -6,6 +6,7 @@ import { LOG_REDACT, securityServerOptions } from "./auth-config.js";
 import { parseConfig } from "./config.js";
 import { tuneHeap } from "./heap-tuning.js";
 import { HELP } from "./help.js";
+import { startLearning } from "./learn-setup.js";
 import { serverLogDestination } from "./log-destination.js";
 import { createModelReloader } from "./model-reload.js";
 import { createServer } from "./server.js";
@@ -53,11 +54,16 @@ async function main(): Promise<void> {
   process.on("SIGHUP", () => reload());
   const security = securityServerOptions(config.security, config.host, (m) => new UsageError(m));
   const logger = pino({ level: config.logLevel, redact: LOG_REDACT }, serverLogDestination());
-  let detector = await loadModel(config.model);
-  if (config.threshold !== undefined) {
+  const learning =
+    config.learn === undefined
+      ? undefined
+      : await startLearning(config.learn, config.model, config.threshold, logger);
+  let detector = learning?.detector ?? (await loadModel(config.model));
+  if (learning === undefined && config.threshold !== undefined) {
     detector = detector.withThreshold(config.threshold);
   }
   const app = createServer({ detector, logger, ...security, fastPath: config.fastPath });
+  learning?.attach(app.models);
   // Watching before listening: once `listening` is logged, a replaced model file is seen.
   const reloader = createModelReloader({
     path: config.model,
@@ -65,7 +71,10 @@ async function main(): Promise<void> {
     logger,
     threshold: config.threshold,
   });
-  reloader.watch();
+  // With --learn the learned models are the newer ones: only SIGHUP goes back to --model.
+  if (learning === undefined) {
+    reloader.watch();
+  }
   reload = () => void reloader.reload("SIGHUP");
   const address = await app.listen(config.port, config.host);
   logger.info(
@@ -83,6 +92,17 @@ async function main(): Promise<void> {
             : "none (loopback clients only)",
       tls:
         security.tls === undefined ? "off" : security.tls.clientCa === undefined ? "on" : "mutual",
+      learn:
+        config.learn === undefined
+          ? "off"
+          : {
+              dir: config.learn.dir,
+              retrainEvery:
+                config.learn.everyEvents !== undefined
+                  ? `${config.learn.everyEvents} events`
+                  : `${(config.learn.everyMs ?? 0) / 60_000} min`,
+              guard: `${config.learn.guardHosts} hosts over ${config.learn.guardMinutes} min, ${config.learn.guardRate}/pattern/h`,
+            },
     },
     "listening",
   );
@@ -98,6 +118,7 @@ async function main(): Promise<void> {
     stopping = true;
     reloader.close();
     stopStats();
+    await learning?.close();
     logger.info({ signal }, "shutting down");
     const outcome = await app.shutdown(SHUTDOWN_DEADLINE_MS);
     logger.info({ outcome }, "stopped");
