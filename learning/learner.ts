@@ -134,8 +134,14 @@ export function createLearner(options: LearnerOptions): Learner {
     perWindow: options.window?.perWindow ?? 500,
     seed,
   });
-  // All traffic, flagged or not, of the last two windows: what drift is measured on.
-  const recent = createWindowSample({ windowMs, windows: 2, perWindow: 1000, seed: seed + 1 });
+  // All traffic, flagged or not, of the last day of windows: what drift is
+  // measured on. A whole day, so the hour of day does not pass for drift.
+  const recent = createWindowSample({
+    windowMs,
+    windows: Math.max(1, Math.round(86_400_000 / windowMs)),
+    perWindow: Math.max(50, Math.round(2400 / Math.max(1, Math.round(86_400_000 / windowMs)))),
+    seed: seed + 1,
+  });
   const guard = createGuard(options.guard);
   const bounds = { ...PROMOTION_DEFAULTS, ...options.promotion };
   const warnPsi = options.drift?.warnPsi ?? 0.25;
@@ -323,6 +329,7 @@ export function createLearner(options: LearnerOptions): Learner {
       if (report === undefined) return;
       const worst = Math.max(report.scorePsi, report.maxFeaturePsi);
       if (worst < warnPsi) return;
+      const early = worst >= retrainPsi && sinceRetrain >= driftEvery;
       log.warn(
         {
           scorePsi: round(report.scorePsi),
@@ -331,9 +338,9 @@ export function createLearner(options: LearnerOptions): Learner {
           warnPsi,
           retrainPsi,
         },
-        worst >= retrainPsi ? "drift past the retrain bound; retraining early" : "drift",
+        early ? "drift past the retrain bound; retraining early" : "drift",
       );
-      if (worst >= retrainPsi && sinceRetrain >= driftEvery) void retrain("drift");
+      if (early) void retrain("drift");
     },
     retrain,
     pending: () => running,

@@ -1,6 +1,7 @@
 """River's HalfSpaceTrees on the drift stream: the online peer of `--learn`.
 Reads a warm-up matrix (the history the frozen model was trained on) and the
-stream matrix (CSV, our feature matrix), learns the warm-up, then for each
+stream matrix (CSV, our feature matrix), learns the warm-up with River's
+default trees (10 trees of height 8, window 250), then for each
 stream row scores it and then learns it (test-then-train), with an online
 MinMaxScaler in front as River's docs recommend. Prints one JSON object:
 the river version, the warm-up scores of its second half (for calibrating
@@ -20,7 +21,7 @@ def main():
 
     model = compose.Pipeline(
         preprocessing.MinMaxScaler(),
-        anomaly.HalfSpaceTrees(n_trees=25, height=15, window_size=250, seed=seed),
+        anomaly.HalfSpaceTrees(seed=seed),
     )
     names = [f"f{i}" for i in range(warmup.shape[1])]
     calib = []

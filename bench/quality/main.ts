@@ -2,8 +2,9 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { parseArgs, promisify } from "node:util";
+import { formatDrift, runDriftBench } from "./drift-bench.js";
 import { LOTL_EVAL_SEED, type LotlResult, runLotlBench } from "./lotl-bench.js";
 import {
   type BenchRun,
@@ -69,11 +70,18 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 /**
  * `npm run bench:quality`: detection quality of our Isolation Forest against
  * scikit-learn's on NSL-KDD (same feature matrices, same fit/test split, same
- * seeds), then on the project's labelled telemetry. Prints tables and writes
+ * seeds), then on the project's labelled telemetry, then on a drifting stream
+ * (frozen, retrained, `--learn`, River HalfSpaceTrees). Prints tables and writes
  * bench/results/quality.json.
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seeds: { type: "string" } } });
+  const { values } = parseArgs({
+    options: { seeds: { type: "string" }, only: { type: "string" } },
+  });
+  if (values.only !== undefined && values.only !== "drift") {
+    throw new Error(`--only must be drift, got ${values.only}`);
+  }
+  const all = values.only === undefined;
   const nSeeds = Number(values.seeds ?? 5);
   if (!Number.isInteger(nSeeds) || nSeeds < 1 || nSeeds > 50) {
     throw new Error(`--seeds must be an integer in [1, 50], got ${values.seeds}`);
@@ -82,7 +90,9 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "netanomaly-bench-quality-"));
   const results: Record<string, unknown> = { seeds };
   try {
-    if (existsSync(join(NSL_KDD_DIR, NSL_KDD_TEST))) {
+    if (!all) {
+      log("bench: --only drift: skipping NSL-KDD and the telemetry sections");
+    } else if (existsSync(join(NSL_KDD_DIR, NSL_KDD_TEST))) {
       const python = await ensurePythonEnv(log);
       const nsl = await runNslKdd(python, seeds, dir);
       results.nsl_kdd = nsl;
@@ -91,7 +101,9 @@ async function main(): Promise<void> {
       log(`bench: ${NSL_KDD_DIR} is absent; skipping the NSL-KDD comparison`);
       results.nsl_kdd = null;
     }
-    if (existsSync(join(ROOT, TELEMETRY_TRAIN))) {
+    if (!all) {
+      // Only the drift section.
+    } else if (existsSync(join(ROOT, TELEMETRY_TRAIN))) {
       log("bench: telemetry: training and evaluating with the trainer CLIs");
       const telemetry = await runTelemetryBench(seeds, dir);
       results.telemetry = telemetry;
@@ -105,12 +117,19 @@ async function main(): Promise<void> {
       log(`bench: ${TELEMETRY_TRAIN} is absent; skipping the telemetry section`);
       results.telemetry = null;
     }
+    // The drift stream is simulated: it needs no data files. Three seeds at most (each is a 12-day stream).
+    log("bench: drift: frozen model, periodic retraining, --learn and River HalfSpaceTrees");
+    const drift = await runDriftBench(await ensurePythonEnv(log), seeds.slice(0, 3), dir, log);
+    results.drift = drift;
+    process.stdout.write(formatDrift(drift));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
   await mkdir(join(ROOT, "bench", "results"), { recursive: true });
-  await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-  process.stdout.write(`\nwrote bench/results/quality.json\n`);
+  // --only drift keeps the full run's file: its results go beside it.
+  const out = all ? RESULTS : RESULTS.replace(/\.json$/, "-drift.json");
+  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\nwrote ${relative(ROOT, out)}\n`);
 }
 
 async function runNslKdd(python: string, seeds: number[], dir: string) {
