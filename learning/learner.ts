@@ -287,6 +287,8 @@ export function createLearner(options: LearnerOptions): Learner {
         return { status: "failed", reason } as const;
       })
       .then((outcome) => {
+        if (outcome.status === "skipped")
+          log.debug({ trigger, reason: outcome.reason }, "retrain skipped");
         lastOutcome = outcome;
         if (running === mine) running = undefined;
         return outcome;
