@@ -27,6 +27,7 @@ COPY cli cli
 COPY telemetry telemetry
 COPY sources sources
 COPY detector detector
+COPY learning learning
 COPY server server
 COPY agent agent
 COPY trainer trainer
