@@ -29,6 +29,7 @@ COPY sources sources
 COPY detector detector
 COPY metrics metrics
 COPY alerts alerts
+COPY learning learning
 COPY dashboard dashboard
 COPY server server
 COPY agent agent

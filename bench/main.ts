@@ -12,7 +12,9 @@
  * - scaling: the engine against trees, ψ and feature width; the server
  *   against concurrent streams and batch size;
  * - sources: flow decoding, the log readers against a plain parse, and the
- *   host collector's CPU at 100 and 1,000 new connections/s.
+ *   host collector's CPU at 100 and 1,000 new connections/s;
+ * - metrics: StreamScore with `--metrics` on and off;
+ * - kafka: events/s through Kafka with one and two scorers.
  *
  * Prints one Markdown table (medians with min–max over the repeats) and
  * writes everything to bench/results/bench-<time>.json.
@@ -24,6 +26,7 @@ import { parseArgs, promisify } from "node:util";
 import { readCpuTicks, stealShare } from "./cpu-steal.js";
 import { type EngineResults, runEngineBench } from "./engine-bench.js";
 import { createEngineFixture } from "./engine-fixture.js";
+import { runKafkaSection, runMetricsSection } from "./operations-section.js";
 import { fixed, fmt, fmtRates, renderTable, type TableRow, verdict } from "./report.js";
 import { runEngineScaling } from "./scaling-bench.js";
 import {
@@ -42,7 +45,16 @@ import { runUnarySection } from "./unary-section.js";
 const run = promisify(execFile);
 const ROOT = new URL("..", import.meta.url).pathname;
 const MODEL = "models/default.model.json";
-const SECTIONS = ["engine", "footprint", "stream", "unary", "scaling", "sources"] as const;
+const SECTIONS = [
+  "engine",
+  "footprint",
+  "stream",
+  "unary",
+  "scaling",
+  "sources",
+  "metrics",
+  "kafka",
+] as const;
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
@@ -450,6 +462,18 @@ async function main(): Promise<void> {
       const src = await runSourcesSection({ repeats, quick, log });
       rows.push(...src.rows);
       Object.assign(results, src.results);
+    }
+    if (only.has("metrics")) {
+      section("metrics");
+      const m = await runMetricsSection({ root: ROOT, repeats, quick });
+      rows.push(...m.rows);
+      Object.assign(results, m.results);
+    }
+    if (only.has("kafka")) {
+      section("kafka");
+      const k = await runKafkaSection({ quick, log });
+      rows.push(...k.rows);
+      Object.assign(results, k.results);
     }
   } catch (err) {
     // Keep what was measured: the table and the JSON still get written.

@@ -56,6 +56,7 @@ export function createDetector(model: ModelFile): Detector {
       model.training.dataEndTime === null ? undefined : Date.parse(model.training.dataEndTime),
     features: featurizer.names,
     fields: spec.fields ?? NetworkEventSchema.fields.map((f) => f.name),
+    lineage: model.lineage,
   };
 
   /** The `top` largest of `explainContributions`, largest first. */

@@ -1,4 +1,5 @@
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+import type { ModelLineage } from "./model-file.js";
 
 /** How much one feature pushed an event towards "anomalous". */
 export interface Contribution {
@@ -45,6 +46,8 @@ export interface ModelInfo {
    * the others are ignored when scoring. Empty for table models (NSL-KDD).
    */
   fields: readonly string[];
+  /** Where a model learned from the stream came from; undefined for trainer models. */
+  lineage: ModelLineage | undefined;
 }
 
 /**

@@ -176,6 +176,14 @@ describe("fitTelemetryFeatures() fields", () => {
     return [...out];
   };
 
+  it("counts each event once in the global volume baseline when events carry no process", () => {
+    // The global baseline's key is "", as is a missing process: counted
+    // twice, the model file failed its own check (n > rows) on load.
+    const global = flowSpec.baselines.find(([key]) => key === "");
+    expect(global?.[1][0]).toBe(flows.length);
+    expect(flowSpec.baselines.every(([, b]) => b[0] <= flowSpec.rows)).toBe(true);
+  });
+
   it("records the fields the training data carried, and leaves full-schema specs unmarked", () => {
     expect(flowSpec.fields).toEqual([
       "timestamp",

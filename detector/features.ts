@@ -225,7 +225,9 @@ export function fitTelemetryFeatures(events: readonly NetworkEvent[]): Telemetry
     const s = Math.log1p(Number(e.bytesSent));
     const r = Math.log1p(Number(e.bytesRecv));
     addMoment("", s, r);
-    addMoment(k.process, s, r);
+    // No process (flow and log sources): the global baseline is its baseline,
+    // under the same key, so it is not counted twice.
+    if (k.process !== "") addMoment(k.process, s, r);
     addMoment(k.process + SEP + k.port, s, r);
   }
   const tables = {} as Record<RarityTable, [string, number][]>;

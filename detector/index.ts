@@ -13,7 +13,7 @@ export {
 } from "./features.js";
 export type { FitOptions, Forest, IsolationTree, Matrix } from "./isolation-forest.js";
 export { fitForest, pathLength, scoreFromPathSum, scoreRowReference } from "./isolation-forest.js";
-export type { FeatureSpec, ModelFile, ModelParams } from "./model-file.js";
+export type { FeatureSpec, ModelFile, ModelLineage, ModelParams } from "./model-file.js";
 export {
   FORMAT_VERSION,
   ModelFileError,

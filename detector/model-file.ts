@@ -49,6 +49,8 @@ export interface ModelFile {
   /** Scores at or above this are anomalous; in (0, 1]. */
   threshold: number;
   featureSpec: FeatureSpec;
+  /** Present on models learned from the stream; see {@link ModelLineage}. */
+  lineage?: ModelLineage;
   forest: Forest;
 }
 
@@ -78,6 +80,24 @@ export interface ReadModelOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Where a model learned from the stream (`--learn`) came from: the model it
+ * replaced and the window of events it learned from. Trainer models have none.
+ */
+export interface ModelLineage {
+  /** Version of the model this one replaced. */
+  parentVersion: string;
+  /** Retrains since the first model of the line: the parent's generation + 1. */
+  generation: number;
+  /** Earliest and latest event time in the sample it learned from, ISO 8601. */
+  windowStart: string;
+  windowEnd: string;
+  /** What started the retrain: the schedule, drift past the retrain bound, or a call. */
+  trigger: "schedule" | "drift" | "manual";
+  /** Events of the sample that the model they were scored by had flagged, admitted by the guard. */
+  admittedFlagged: number;
+}
+
 /** A model file that can't be used; the message names the problem. */
 export class ModelFileError extends Error {
   override name = "ModelFileError";
@@ -93,6 +113,7 @@ export function sealModel(model: Omit<ModelFile, "checksum" | "formatVersion">):
     training: model.training,
     threshold: model.threshold,
     featureSpec: model.featureSpec,
+    ...(model.lineage === undefined ? {} : { lineage: model.lineage }),
     forest: model.forest,
   };
   const checksum = sha256(JSON.stringify(body));
@@ -332,6 +353,18 @@ function validateStructure(m: ModelFile): void {
     validateTableSpec(spec as unknown as Record<string, unknown>, fail);
   } else {
     fail(`featureSpec.kind ${show((spec as { kind?: unknown }).kind)} is unknown`);
+  }
+  if (m.lineage !== undefined) {
+    const l = m.lineage;
+    if (
+      !isObject(l) ||
+      typeof l.parentVersion !== "string" ||
+      !Number.isSafeInteger(l.generation) ||
+      typeof l.windowStart !== "string" ||
+      typeof l.windowEnd !== "string"
+    ) {
+      fail("lineage must hold parentVersion, generation, windowStart and windowEnd");
+    }
   }
   const f = m.forest;
   if (!isObject(f) || !Array.isArray(f.trees)) fail("forest.trees is missing");

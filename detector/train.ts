@@ -3,7 +3,13 @@ import { compileForest } from "./compiled-forest.js";
 import { fitTailStats, TAIL_FEATURES } from "./context-tails.js";
 import { createTelemetryFeaturizer, fitTelemetryFeatures } from "./features.js";
 import { type Forest, fitForest, type Matrix } from "./isolation-forest.js";
-import { type FeatureSpec, type ModelFile, type ModelParams, sealModel } from "./model-file.js";
+import {
+  type FeatureSpec,
+  type ModelFile,
+  type ModelLineage,
+  type ModelParams,
+  sealModel,
+} from "./model-file.js";
 import { createRandom } from "./random.js";
 import { calibrateThreshold } from "./threshold.js";
 
@@ -29,6 +35,8 @@ export interface TrainOptions {
    * is a sample of it; default the latest time among `events`.
    */
   dataEndTimeMs?: number;
+  /** Lineage of a model learned from the stream, written into the file. */
+  lineage?: ModelLineage;
 }
 
 /** Defaults merged in one place. */
@@ -96,6 +104,7 @@ export function trainModel(events: readonly NetworkEvent[], options: TrainOption
   return trainOnMatrix({ data, nRows: events.length, nFeatures: nf }, spec, params, {
     rows: options.totalRows ?? events.length,
     dataEndTime: Number.isFinite(endMs) ? new Date(endMs).toISOString() : null,
+    ...(options.lineage === undefined ? {} : { lineage: options.lineage }),
   });
 }
 
@@ -107,7 +116,7 @@ export function trainOnMatrix(
   x: Matrix,
   featureSpec: FeatureSpec,
   params: ModelParams,
-  training: { rows: number; dataEndTime: string | null },
+  training: { rows: number; dataEndTime: string | null; lineage?: ModelLineage },
 ): ModelFile {
   const forest: Forest = fitForest(x, createRandom(params.seed), {
     nEstimators: params.nEstimators,
@@ -120,6 +129,7 @@ export function trainOnMatrix(
     training: { rows: training.rows, sampledRows: x.nRows, dataEndTime: training.dataEndTime },
     threshold: calibrateThreshold(scores, params.contamination),
     featureSpec,
+    ...(training.lineage === undefined ? {} : { lineage: training.lineage }),
     forest,
   });
 }

@@ -68,7 +68,7 @@ export async function createModelHolder(options: ModelHolderOptions): Promise<Mo
     return detector.info.version;
   };
 
-  return {
+  const holder: ModelHolder = {
     current: () => detector,
     reload(trigger) {
       running = running.then(() => reloadOnce(trigger));
@@ -80,7 +80,7 @@ export async function createModelHolder(options: ModelHolderOptions): Promise<Mo
       watcher = watch(dirname(path), () => {
         clearTimeout(timer);
         timer = setTimeout(
-          () => void this.reload("watch"),
+          () => void holder.reload("watch"),
           options.debounceMs ?? RELOAD_DEBOUNCE_MS,
         );
       });
@@ -93,4 +93,5 @@ export async function createModelHolder(options: ModelHolderOptions): Promise<Mo
       watcher = undefined;
     },
   };
+  return holder;
 }

@@ -74,7 +74,6 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
     reset: (why: "limit" | "timeout") => void,
     path: string,
     contentType: string | undefined,
-    cutEarly: boolean,
   ) => {
     let charged = 0;
     // JSON bodies (Connect unary and streaming) are measured for nesting as they arrive.
@@ -108,8 +107,8 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
       if (meter !== undefined && meter(chunk) > MAX_JSON_DEPTH) {
         stats.tooDeep++;
         warn({ path, maxDepth: MAX_JSON_DEPTH }, "JSON request nested too deep: body cut");
-        // HTTP/1.1 waits for the real end (below): the body timeout still applies.
-        release(!cutEarly);
+        // The body's real end is awaited (below): the body timeout still applies.
+        release(true);
         cut.now = true;
         return;
       }
@@ -146,11 +145,10 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
       encoding?: BufferEncoding,
     ): boolean => {
       if (!cut.now) return push(chunk, encoding);
-      // HTTP/2 ends the body at once (the answer comes while the client may
-      // still send, and the rest is dropped). HTTP/1.1 waits for the body's
-      // real end, dropping what comes: answering a client still uploading on
-      // HTTP/1.1 made Node reset the connection.
-      if (!cut.done && (cutEarly || chunk === null)) {
+      // Both protocols wait for the body's real end, dropping what comes:
+      // answering a client still uploading made Node reset the connection
+      // on HTTP/1.1 and, under load, whole HTTP/2 sessions.
+      if (!cut.done && chunk === null) {
         cut.done = true;
         push(CUT);
         push(null);
@@ -182,7 +180,6 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
         },
         headers[":path"] ?? "",
         headers["content-type"],
-        true,
       );
       if (stream.readableEnded || (stream as { endAfterHeaders?: boolean }).endAfterHeaders) {
         release();
@@ -218,7 +215,6 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
         () => setImmediate(() => req.socket.destroy()),
         req.url?.split("?")[0] ?? "",
         req.headers["content-type"],
-        false,
       );
       if (req.complete) {
         release();

@@ -5,6 +5,7 @@ import { parseFlags, UsageError } from "../cli/usage-error.js";
 import { DEFAULT_MAX_MODEL_BYTES } from "../detector/model-file.js";
 import { parseSecurityConfig, SECURITY_FLAGS, type SecurityConfig } from "./auth-config.js";
 import { availableCpus } from "./cpu-limit.js";
+import { LEARN_FLAGS, type LearnConfig, parseLearnConfig } from "./learn-config.js";
 import { DEFAULT_ANOMALY_LINES_PER_SECOND } from "./logging.js";
 import {
   OPERATIONS_FLAGS,
@@ -70,6 +71,8 @@ export interface ServerConfig {
   maxModelBytes: number;
   /** Most `anomalous event` log lines per second, 0 (no limit) to 1e6; default 100. */
   anomalyLogRate: number;
+  /** `--learn` and its settings; undefined (the default) learns nothing. */
+  learn: LearnConfig | undefined;
 }
 
 /** Largest `--workers`. */
@@ -96,6 +99,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     "anomaly-log-rate": { type: "string" },
     ...SECURITY_FLAGS,
     ...OPERATIONS_FLAGS,
+    ...LEARN_FLAGS,
   });
   const pick = (flag: string, envName: string): string | undefined => {
     const v = values[flag];
@@ -176,6 +180,7 @@ export function parseConfig(args: readonly string[], env: NodeJS.ProcessEnv): Se
     operations: parseOperationsConfig(values, env, (m) => new UsageError(m)),
     maxModelBytes,
     anomalyLogRate,
+    learn: parseLearnConfig(values, model),
   };
 }
 

@@ -391,6 +391,7 @@ class FastCall {
         this.log,
         undefined,
         this.shared.observer,
+        this.shared.models.observer,
       );
       this.write(encodeStreamScoreResponseEnvelope(res));
     } catch (e) {

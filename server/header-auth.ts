@@ -1,8 +1,9 @@
 import type * as http from "node:http";
 import * as http2 from "node:http2";
-import type { ConnectError } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { ScoringService } from "../gen/netanomaly/v1/scoring_service_pb.js";
+import type { GrpcMetrics, GrpcType } from "../metrics/grpc-metrics.js";
 import { type ApiKeys, authenticate } from "./auth.js";
 import { grpcStatus } from "./errors.js";
 import { logRpcEnd } from "./logging.js";
@@ -18,7 +19,9 @@ import { logRpcEnd } from "./logging.js";
  * connection is closed after it.
  *
  * The answer is what the auth interceptor would have given (same code and
- * message), and the call is logged with its code as any other.
+ * message), and the call is logged with its code as any other, and counted
+ * in the gRPC metrics (started, handled `Unauthenticated`) when it names a
+ * method of the scoring service.
  */
 
 /** Options for {@link createHeaderAuth}. */
@@ -27,6 +30,8 @@ export interface HeaderAuthOptions {
   /** Protect every service, not only `netanomaly.v1.ScoringService`. */
   all: boolean;
   logger: Logger;
+  /** Counts refused calls to the scoring service as the metrics interceptor would. */
+  grpcMetrics?: GrpcMetrics;
 }
 
 /** A header check built by {@link createHeaderAuth}. */
@@ -54,6 +59,18 @@ function framingOf(contentType: string | undefined): Framing | undefined {
 }
 
 const SCORING_PREFIX = `/${ScoringService.typeName}/`;
+
+const KINDS: Record<string, GrpcType> = {
+  unary: "unary",
+  server_streaming: "server_stream",
+  client_streaming: "client_stream",
+  bidi_streaming: "bidi_stream",
+};
+
+/** `grpc_type` of each scoring method by path: a fixed set, so no label is unbounded. */
+const SCORING_TYPES = new Map<string, GrpcType>(
+  ScoringService.methods.map((m) => [`${SCORING_PREFIX}${m.name}`, KINDS[m.methodKind] ?? "unary"]),
+);
 
 /** Methods that stream (client, server or both): Connect frames them as `application/connect+*`. */
 const STREAMING = ["/StreamScore", "/WatchAnomalies", "/ServerReflectionInfo", "/Watch"];
@@ -100,7 +117,13 @@ function answer(
 
 /** Creates the header check; with no keys it lets everything through. */
 export function createHeaderAuth(options: HeaderAuthOptions): HeaderAuth {
-  const { keys, all, logger } = options;
+  const { keys, all, logger, grpcMetrics } = options;
+  const count = (path: string | undefined) => {
+    const type = path === undefined ? undefined : SCORING_TYPES.get(path);
+    if (grpcMetrics === undefined || type === undefined) return;
+    const method = (path as string).slice(SCORING_PREFIX.length);
+    grpcMetrics.start(ScoringService.typeName, method, type).end(Code.Unauthenticated);
+  };
   const logs = new Map<string, Logger>();
   const logFor = (path: string): Logger => {
     const rpc = path.slice(1);
@@ -166,6 +189,7 @@ export function createHeaderAuth(options: HeaderAuthOptions): HeaderAuth {
         });
       }
       logRpcEnd(logFor(path as string), start, refused.error);
+      count(path);
       return true;
     },
     checkRequest(req, res) {
@@ -185,7 +209,9 @@ export function createHeaderAuth(options: HeaderAuthOptions): HeaderAuth {
       res.shouldKeepAlive = false;
       res.writeHead(status, { ...out, connection: "close" });
       res.end(body, () => req.socket.destroySoon());
-      logRpcEnd(logFor(req.url?.split("?")[0] ?? "/"), start, refused.error);
+      const url = req.url?.split("?")[0];
+      logRpcEnd(logFor(url ?? "/"), start, refused.error);
+      count(url);
       return true;
     },
   };

@@ -23,6 +23,18 @@ and Connect on one port. Flags win over environment variables.
                                                 Connect API, same keys) on its own HTTP/1.1 listener;
                                                 HOST defaults to 127.0.0.1 (default off)
 
+learning from the stream (off by default; see docs/operations.md):
+  --learn                                       keep a bounded sample of recent traffic, retrain in a
+                                                worker thread, check and swap the model in; learned
+                                                models go to --learn-dir, a restart resumes the newest
+  --retrain-every N|Nm|Nh                       every N events, N minutes or N hours (default 60m)
+  --learn-dir DIR                               learned and refused models (default <model dir>/learned)
+  --guard-hosts K / --guard-minutes T           a flagged pattern (process x destination) is learnable
+                                                once seen from K hosts over T minutes (default 3, 30)
+  --guard-rate R                                ... and at most R of its events per hour (default 50)
+  --benign FILE                                 process_path|destination lines learnable at once
+  --drift-warn P / --drift-retrain P            PSI that logs drift / retrains early (default 0.25, 0.5)
+
 security (see docs/security.md):
   --api-keys-file FILE   (and/or API_KEYS=k1,k2) keys clients send as "authorization: Bearer <key>"
   --auth-all                                    require a key for health and reflection too

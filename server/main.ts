@@ -10,6 +10,7 @@ import { LOG_REDACT, securityServerOptions } from "./auth-config.js";
 import { parseConfig } from "./config.js";
 import { tuneHeap } from "./heap-tuning.js";
 import { HELP } from "./help.js";
+import { startLearning } from "./learn-setup.js";
 import { serverLogDestination } from "./log-destination.js";
 import { setAnomalyLogRate } from "./logging.js";
 import { loadModelHere } from "./model-loader.js";
@@ -64,9 +65,14 @@ async function main(): Promise<void> {
   const security = securityServerOptions(config.security, config.host, (m) => new UsageError(m));
   const logger = pino({ level: config.logLevel, redact: LOG_REDACT }, serverLogDestination());
   setAnomalyLogRate(config.anomalyLogRate);
+  const learning =
+    config.learn === undefined
+      ? undefined
+      : await startLearning(config.learn, config.model, config.threshold, logger);
   // Nothing is served yet: loaded on this thread (reloads use a worker thread).
-  let detector = await loadModelHere(config.model, { maxBytes: config.maxModelBytes });
-  if (config.threshold !== undefined) {
+  let detector =
+    learning?.detector ?? (await loadModelHere(config.model, { maxBytes: config.maxModelBytes }));
+  if (learning === undefined && config.threshold !== undefined) {
     detector = detector.withThreshold(config.threshold);
   }
   const ops = await startOperations(config.operations, {
@@ -84,6 +90,7 @@ async function main(): Promise<void> {
     ...(ops.feedback === undefined ? {} : { feedback: ops.feedback }),
   });
   ops.watchModels(app.models);
+  learning?.attach(app.models);
   // Watching before listening: once `listening` is logged, a replaced model file is seen.
   const reloader = createModelReloader({
     path: config.model,
@@ -99,7 +106,10 @@ async function main(): Promise<void> {
     },
     maxModelBytes: config.maxModelBytes,
   });
-  reloader.watch();
+  // With --learn the learned models are the newer ones: only SIGHUP goes back to --model.
+  if (learning === undefined) {
+    reloader.watch();
+  }
   reload = () => void reloader.reload("SIGHUP");
   const address = await app.listen(config.port, config.host);
   logger.info(
@@ -117,6 +127,17 @@ async function main(): Promise<void> {
             : "none (loopback clients only)",
       tls:
         security.tls === undefined ? "off" : security.tls.clientCa === undefined ? "on" : "mutual",
+      learn:
+        config.learn === undefined
+          ? "off"
+          : {
+              dir: config.learn.dir,
+              retrainEvery:
+                config.learn.everyEvents !== undefined
+                  ? `${config.learn.everyEvents} events`
+                  : `${(config.learn.everyMs ?? 0) / 60_000} min`,
+              guard: `${config.learn.guardHosts} hosts over ${config.learn.guardMinutes} min, ${config.learn.guardRate}/pattern/h`,
+            },
     },
     "listening",
   );
@@ -150,6 +171,7 @@ async function main(): Promise<void> {
     stopping = true;
     reloader.close();
     stopStats();
+    await learning?.close();
     logger.info({ signal }, "shutting down");
     const [outcome] = await Promise.all([
       app.shutdown(SHUTDOWN_DEADLINE_MS),

@@ -37,7 +37,7 @@ import {
   shuttingDownError,
 } from "./errors.js";
 import { logAnomaly, rpcLoggerKey } from "./logging.js";
-import type { ModelHolder } from "./model-holder.js";
+import type { ModelHolder, ScoreObserver } from "./model-holder.js";
 import type { RateLimiter } from "./rate-limit.js";
 
 /** How many feature contributions a score carries, largest first. */
@@ -152,7 +152,15 @@ export function createScoringService(
           return;
         }
         checkRateLimit(rateLimiter, client, next.value.events.length, observer);
-        yield scoreBatchRequest(next.value, snapshot(), scores, log, ctx.signal, observer);
+        yield scoreBatchRequest(
+          next.value,
+          snapshot(),
+          scores,
+          log,
+          ctx.signal,
+          observer,
+          models.observer,
+        );
       }
     },
 
@@ -170,7 +178,36 @@ export function createScoringService(
     getModelInfo() {
       const detector = snapshot();
       const info = detector.info;
+      const learner = models.observer?.status();
+      const lineage = info.lineage;
       return create(GetModelInfoResponseSchema, {
+        ...(lineage === undefined
+          ? {}
+          : {
+              lineage: {
+                parentVersion: lineage.parentVersion,
+                generation: lineage.generation,
+                windowStart: timestampOf(lineage.windowStart),
+                windowEnd: timestampOf(lineage.windowEnd),
+                trigger: lineage.trigger,
+                admittedFlagged: BigInt(lineage.admittedFlagged),
+              },
+            }),
+        learning: learner !== undefined,
+        ...(learner?.drift === undefined
+          ? {}
+          : {
+              drift: {
+                scorePsi: learner.drift.scorePsi,
+                features: learner.drift.features,
+                maxFeaturePsi: learner.drift.maxFeaturePsi,
+                worstFeature: learner.drift.worstFeature,
+                referenceRows: BigInt(learner.drift.referenceRows),
+                recentRows: BigInt(learner.drift.recentRows),
+              },
+            }),
+        retrainsPromoted: BigInt(learner?.promoted ?? 0),
+        retrainsRefused: BigInt(learner?.refused ?? 0),
         modelVersion: info.version,
         formatVersion: info.formatVersion,
         dataEndTime:
@@ -188,6 +225,11 @@ export function createScoringService(
       });
     },
   };
+}
+
+function timestampOf(iso: string) {
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? timestampFromMs(ms) : undefined;
 }
 
 /**
@@ -252,6 +294,9 @@ export function scoreRequest(
   const detector = snapshotDetector(models);
   const { score, contributions } = detector.scoreAndExplain(event, TOP_CONTRIBUTIONS);
   const anomalous = score >= detector.threshold;
+  if (models.observer !== undefined) {
+    models.observer.observe([event], Float64Array.of(score), detector.threshold);
+  }
   if (anomalous) {
     logAnomaly(log, event, {
       score,
@@ -276,7 +321,9 @@ export function scoreRequest(
  * an `EventError`, the rest are scored with one `scoreBatch` call; only
  * anomalies are explained and logged. A batch that breaks a whole-request
  * rule is answered with one error result. `signal` is checked every
- * {@link SIGNAL_CHECK_EVERY} events.
+ * {@link SIGNAL_CHECK_EVERY} events. The valid events and their scores
+ * are offered to `learner` (the `--learn` learner) when there is one;
+ * `observer` (metrics, alerts) hears what was scored, rejected and flagged.
  *
  * @param scores scratch space of at least {@link MAX_BATCH_EVENTS} entries.
  */
@@ -287,6 +334,7 @@ export function scoreBatchRequest(
   log: Logger,
   signal?: AbortSignal,
   observer?: ScoringObserver,
+  learner?: ScoreObserver,
 ): StreamScoreResponse {
   const { threshold } = detector;
   const modelVersion = detector.info.version;
@@ -317,6 +365,9 @@ export function scoreBatchRequest(
   }
   if (valid.length > 0) {
     detector.scoreBatch(valid, scores);
+    if (learner !== undefined) {
+      learner.observe(valid, scores, threshold);
+    }
   }
   let anomalies: ScoredAnomaly[] | undefined;
   for (let j = 0; j < valid.length; j++) {

@@ -314,6 +314,7 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     keys: options.apiKeys ?? createApiKeys([]),
     all: options.authAll ?? false,
     logger: options.logger,
+    ...(options.metrics === undefined ? {} : { grpcMetrics: options.metrics.grpc }),
   });
   const bodyLimits = createBodyLimits({
     maxConnectionBytes: options.maxConnectionBodyBytes ?? DEFAULT_MAX_CONNECTION_BODY_BYTES,

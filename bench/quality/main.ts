@@ -2,8 +2,9 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { parseArgs, promisify } from "node:util";
+import { formatDrift, runDriftBench } from "./drift-bench.js";
 import { LOTL_EVAL_SEED, type LotlResult, runLotlBench } from "./lotl-bench.js";
 import {
   type BenchRun,
@@ -69,15 +70,19 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 /**
  * `npm run bench:quality`: detection quality of our Isolation Forest against
  * scikit-learn's on NSL-KDD (same feature matrices, same fit/test split, same
- * seeds), then on the project's labelled telemetry. Prints tables and writes
+ * seeds), then on the project's labelled telemetry, then on a drifting stream
+ * (frozen, retrained, `--learn`, River HalfSpaceTrees). Prints tables and writes
  * bench/results/quality.json.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { seeds: { type: "string" }, only: { type: "string" } },
   });
-  // --only nsl-kdd,telemetry,lotl picks sections (default all).
-  const sections = new Set((values.only ?? "nsl-kdd,telemetry,lotl").split(","));
+  // --only nsl-kdd,telemetry,lotl,drift picks sections (default all).
+  const sections = new Set((values.only ?? "nsl-kdd,telemetry,lotl,drift").split(","));
+  for (const name of sections)
+    if (!["nsl-kdd", "telemetry", "lotl", "drift"].includes(name))
+      throw new Error(`--only takes nsl-kdd, telemetry, lotl, drift; got ${name}`);
   const nSeeds = Number(values.seeds ?? 5);
   if (!Number.isInteger(nSeeds) || nSeeds < 1 || nSeeds > 50) {
     throw new Error(`--seeds must be an integer in [1, 50], got ${values.seeds}`);
@@ -112,12 +117,24 @@ async function main(): Promise<void> {
     }
     if (!existsSync(join(ROOT, TELEMETRY_TRAIN)))
       log(`bench: ${TELEMETRY_TRAIN} is absent; skipping the telemetry sections`);
+    if (sections.has("drift")) {
+      // The drift stream is simulated: it needs no data files. Three seeds at most (each is a 12-day stream).
+      log("bench: drift: frozen model, periodic retraining, --learn and River HalfSpaceTrees");
+      const drift = await runDriftBench(await ensurePythonEnv(log), seeds.slice(0, 3), dir, log);
+      results.drift = drift;
+      process.stdout.write(formatDrift(drift));
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
   await mkdir(join(ROOT, "bench", "results"), { recursive: true });
-  await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-  process.stdout.write(`\nwrote bench/results/quality.json\n`);
+  // A partial run (--only) keeps the full run's file: its results go beside it.
+  const out =
+    values.only === undefined
+      ? RESULTS
+      : RESULTS.replace(/\.json$/, `-${[...sections].sort().join("-")}.json`);
+  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\nwrote ${relative(ROOT, out)}\n`);
 }
 
 async function runNslKdd(python: string, seeds: number[], dir: string) {

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file netanomaly/v1/scoring_service.proto.
  */
 export const file_netanomaly_v1_scoring_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNuZXRhbm9tYWx5L3YxL3Njb3Jpbmdfc2VydmljZS5wcm90bxINbmV0YW5vbWFseS52MSI6CgxTY29yZVJlcXVlc3QSKgoFZXZlbnQYASABKAsyGy5uZXRhbm9tYWx5LnYxLk5ldHdvcmtFdmVudCKsAQoNU2NvcmVSZXNwb25zZRINCgVzY29yZRgBIAEoARInCgd2ZXJkaWN0GAIgASgOMhYubmV0YW5vbWFseS52MS5WZXJkaWN0EhEKCXRocmVzaG9sZBgDIAEoARIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEjkKDWNvbnRyaWJ1dGlvbnMYBSADKAsyIi5uZXRhbm9tYWx5LnYxLkZlYXR1cmVDb250cmlidXRpb24iVQoSU3RyZWFtU2NvcmVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSKwoGZXZlbnRzGAIgAygLMhsubmV0YW5vbWFseS52MS5OZXR3b3JrRXZlbnQigAEKE1N0cmVhbVNjb3JlUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIrCgdyZXN1bHRzGAIgAygLMhoubmV0YW5vbWFseS52MS5FdmVudFJlc3VsdBIVCg1tb2RlbF92ZXJzaW9uGAMgASgJEhEKCXRocmVzaG9sZBgEIAEoASJwCgtFdmVudFJlc3VsdBIqCgVzY29yZRgBIAEoCzIZLm5ldGFub21hbHkudjEuRXZlbnRTY29yZUgAEioKBWVycm9yGAIgASgLMhkubmV0YW5vbWFseS52MS5FdmVudEVycm9ySABCCQoHb3V0Y29tZSJ/CgpFdmVudFNjb3JlEg0KBXNjb3JlGAEgASgBEicKB3ZlcmRpY3QYAiABKA4yFi5uZXRhbm9tYWx5LnYxLlZlcmRpY3QSOQoNY29udHJpYnV0aW9ucxgDIAMoCzIiLm5ldGFub21hbHkudjEuRmVhdHVyZUNvbnRyaWJ1dGlvbiI6CgpFdmVudEVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVmaWVsZBgDIAEoCSIVChNHZXRNb2RlbEluZm9SZXF1ZXN0IsACChRHZXRNb2RlbEluZm9SZXNwb25zZRIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEhYKDmZvcm1hdF92ZXJzaW9uGAIgASgNEjEKDWRhdGFfZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG5fZXN0aW1hdG9ycxgEIAEoDRITCgttYXhfc2FtcGxlcxgFIAEoDRIRCgltYXhfZGVwdGgYBiABKA0SDAoEc2VlZBgHIAEoBBIVCg1jb250YW1pbmF0aW9uGAggASgBEhEKCXRocmVzaG9sZBgJIAEoARIXCg9tb2RlbF90aHJlc2hvbGQYCiABKAESFQoNdHJhaW5pbmdfcm93cxgLIAEoBBIQCghmZWF0dXJlcxgMIAMoCRIOCgZmaWVsZHMYDSADKAkiKAoVV2F0Y2hBbm9tYWxpZXNSZXF1ZXN0Eg8KB2JhY2tsb2cYASABKA0ifgoWV2F0Y2hBbm9tYWxpZXNSZXNwb25zZRIpCglhbm9tYWxpZXMYASADKAsyFi5uZXRhbm9tYWx5LnYxLkFub21hbHkSKAoFc3RhdHMYAiABKAsyGS5uZXRhbm9tYWx5LnYxLldhdGNoU3RhdHMSDwoHZHJvcHBlZBgDIAEoBCL3AQoHQW5vbWFseRIQCghhbGVydF9pZBgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgVldmVudBgDIAEoCzIbLm5ldGFub21hbHkudjEuTmV0d29ya0V2ZW50Eg0KBXNjb3JlGAQgASgBEhEKCXRocmVzaG9sZBgFIAEoARIVCg1tb2RlbF92ZXJzaW9uGAYgASgJEjkKDWNvbnRyaWJ1dGlvbnMYByADKAsyIi5uZXRhbm9tYWx5LnYxLkZlYXR1cmVDb250cmlidXRpb24SEAoIc2VxdWVuY2UYCCABKAQi4gEKCldhdGNoU3RhdHMSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRZXZlbnRzX3Blcl9zZWNvbmQYAiABKAESHAoUYW5vbWFsaWVzX3Blcl9zZWNvbmQYAyABKAESFAoMZXZlbnRzX3RvdGFsGAQgASgEEhcKD2Fub21hbGllc190b3RhbBgFIAEoBBIXCg9zY29yZV9oaXN0b2dyYW0YBiADKAQSKQoFbW9kZWwYByABKAsyGi5uZXRhbm9tYWx5LnYxLk1vZGVsU3RhdHVzIu8BCgtNb2RlbFN0YXR1cxIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEhUKDXRyYWluaW5nX3Jvd3MYAiABKAQSEQoJdGhyZXNob2xkGAMgASgBEi8KC2xvYWRlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X3JlbG9hZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbChNsYXN0X3JlbG9hZF9vdXRjb21lGAYgASgJEhsKE2xhc3RfcmVsb2FkX21lc3NhZ2UYByABKAkikQEKD0ZlZWRiYWNrUmVxdWVzdBIQCghhbGVydF9pZBgBIAEoCRIsCgd2ZXJkaWN0GAIgASgOMhsubmV0YW5vbWFseS52MS5BbGVydFZlcmRpY3QSEAoIc3VwcHJlc3MYAyABKAgSDgoGcmVhc29uGAQgASgJEhwKFHN1cHByZXNzX2Zvcl9zZWNvbmRzGAUgASgNIlYKEEZlZWRiYWNrUmVzcG9uc2USEAoIYWxlcnRfaWQYASABKAkSFgoOc3VwcHJlc3Npb25faWQYAiABKAkSGAoQc3VwcHJlc3Npb25fcnVsZRgDIAEoCSpkCgxBbGVydFZlcmRpY3QSHQoZQUxFUlRfVkVSRElDVF9VTlNQRUNJRklFRBAAEhgKFEFMRVJUX1ZFUkRJQ1RfQkVOSUdOEAESGwoXQUxFUlRfVkVSRElDVF9NQUxJQ0lPVVMQAjK1AwoOU2NvcmluZ1NlcnZpY2USQgoFU2NvcmUSGy5uZXRhbm9tYWx5LnYxLlNjb3JlUmVxdWVzdBocLm5ldGFub21hbHkudjEuU2NvcmVSZXNwb25zZRJYCgtTdHJlYW1TY29yZRIhLm5ldGFub21hbHkudjEuU3RyZWFtU2NvcmVSZXF1ZXN0GiIubmV0YW5vbWFseS52MS5TdHJlYW1TY29yZVJlc3BvbnNlKAEwARJXCgxHZXRNb2RlbEluZm8SIi5uZXRhbm9tYWx5LnYxLkdldE1vZGVsSW5mb1JlcXVlc3QaIy5uZXRhbm9tYWx5LnYxLkdldE1vZGVsSW5mb1Jlc3BvbnNlEl8KDldhdGNoQW5vbWFsaWVzEiQubmV0YW5vbWFseS52MS5XYXRjaEFub21hbGllc1JlcXVlc3QaJS5uZXRhbm9tYWx5LnYxLldhdGNoQW5vbWFsaWVzUmVzcG9uc2UwARJLCghGZWVkYmFjaxIeLm5ldGFub21hbHkudjEuRmVlZGJhY2tSZXF1ZXN0Gh8ubmV0YW5vbWFseS52MS5GZWVkYmFja1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_netanomaly_v1_telemetry]);
+  fileDesc("CiNuZXRhbm9tYWx5L3YxL3Njb3Jpbmdfc2VydmljZS5wcm90bxINbmV0YW5vbWFseS52MSI6CgxTY29yZVJlcXVlc3QSKgoFZXZlbnQYASABKAsyGy5uZXRhbm9tYWx5LnYxLk5ldHdvcmtFdmVudCKsAQoNU2NvcmVSZXNwb25zZRINCgVzY29yZRgBIAEoARInCgd2ZXJkaWN0GAIgASgOMhYubmV0YW5vbWFseS52MS5WZXJkaWN0EhEKCXRocmVzaG9sZBgDIAEoARIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEjkKDWNvbnRyaWJ1dGlvbnMYBSADKAsyIi5uZXRhbm9tYWx5LnYxLkZlYXR1cmVDb250cmlidXRpb24iVQoSU3RyZWFtU2NvcmVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSKwoGZXZlbnRzGAIgAygLMhsubmV0YW5vbWFseS52MS5OZXR3b3JrRXZlbnQigAEKE1N0cmVhbVNjb3JlUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIrCgdyZXN1bHRzGAIgAygLMhoubmV0YW5vbWFseS52MS5FdmVudFJlc3VsdBIVCg1tb2RlbF92ZXJzaW9uGAMgASgJEhEKCXRocmVzaG9sZBgEIAEoASJwCgtFdmVudFJlc3VsdBIqCgVzY29yZRgBIAEoCzIZLm5ldGFub21hbHkudjEuRXZlbnRTY29yZUgAEioKBWVycm9yGAIgASgLMhkubmV0YW5vbWFseS52MS5FdmVudEVycm9ySABCCQoHb3V0Y29tZSJ/CgpFdmVudFNjb3JlEg0KBXNjb3JlGAEgASgBEicKB3ZlcmRpY3QYAiABKA4yFi5uZXRhbm9tYWx5LnYxLlZlcmRpY3QSOQoNY29udHJpYnV0aW9ucxgDIAMoCzIiLm5ldGFub21hbHkudjEuRmVhdHVyZUNvbnRyaWJ1dGlvbiI6CgpFdmVudEVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVmaWVsZBgDIAEoCSIVChNHZXRNb2RlbEluZm9SZXF1ZXN0IrAHChRHZXRNb2RlbEluZm9SZXNwb25zZRIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEhYKDmZvcm1hdF92ZXJzaW9uGAIgASgNEjEKDWRhdGFfZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG5fZXN0aW1hdG9ycxgEIAEoDRITCgttYXhfc2FtcGxlcxgFIAEoDRIRCgltYXhfZGVwdGgYBiABKA0SDAoEc2VlZBgHIAEoBBIVCg1jb250YW1pbmF0aW9uGAggASgBEhEKCXRocmVzaG9sZBgJIAEoARIXCg9tb2RlbF90aHJlc2hvbGQYCiABKAESFQoNdHJhaW5pbmdfcm93cxgLIAEoBBIQCghmZWF0dXJlcxgMIAMoCRIOCgZmaWVsZHMYDSADKAkSPAoHbGluZWFnZRgOIAEoCzIrLm5ldGFub21hbHkudjEuR2V0TW9kZWxJbmZvUmVzcG9uc2UuTGluZWFnZRIQCghsZWFybmluZxgPIAEoCBI4CgVkcmlmdBgQIAEoCzIpLm5ldGFub21hbHkudjEuR2V0TW9kZWxJbmZvUmVzcG9uc2UuRHJpZnQSGQoRcmV0cmFpbnNfcHJvbW90ZWQYESABKAQSGAoQcmV0cmFpbnNfcmVmdXNlZBgSIAEoBBrCAQoHTGluZWFnZRIWCg5wYXJlbnRfdmVyc2lvbhgBIAEoCRISCgpnZW5lcmF0aW9uGAIgASgNEjAKDHdpbmRvd19zdGFydBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdHJpZ2dlchgFIAEoCRIYChBhZG1pdHRlZF9mbGFnZ2VkGAYgASgEGiwKDEZlYXR1cmVEcmlmdBIPCgdmZWF0dXJlGAEgASgJEgsKA3BzaRgCIAEoARq7AQoFRHJpZnQSEQoJc2NvcmVfcHNpGAEgASgBEkIKCGZlYXR1cmVzGAIgAygLMjAubmV0YW5vbWFseS52MS5HZXRNb2RlbEluZm9SZXNwb25zZS5GZWF0dXJlRHJpZnQSFwoPbWF4X2ZlYXR1cmVfcHNpGAMgASgBEhUKDXdvcnN0X2ZlYXR1cmUYBCABKAkSFgoOcmVmZXJlbmNlX3Jvd3MYBSABKAQSEwoLcmVjZW50X3Jvd3MYBiABKAQiKAoVV2F0Y2hBbm9tYWxpZXNSZXF1ZXN0Eg8KB2JhY2tsb2cYASABKA0ifgoWV2F0Y2hBbm9tYWxpZXNSZXNwb25zZRIpCglhbm9tYWxpZXMYASADKAsyFi5uZXRhbm9tYWx5LnYxLkFub21hbHkSKAoFc3RhdHMYAiABKAsyGS5uZXRhbm9tYWx5LnYxLldhdGNoU3RhdHMSDwoHZHJvcHBlZBgDIAEoBCL3AQoHQW5vbWFseRIQCghhbGVydF9pZBgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgVldmVudBgDIAEoCzIbLm5ldGFub21hbHkudjEuTmV0d29ya0V2ZW50Eg0KBXNjb3JlGAQgASgBEhEKCXRocmVzaG9sZBgFIAEoARIVCg1tb2RlbF92ZXJzaW9uGAYgASgJEjkKDWNvbnRyaWJ1dGlvbnMYByADKAsyIi5uZXRhbm9tYWx5LnYxLkZlYXR1cmVDb250cmlidXRpb24SEAoIc2VxdWVuY2UYCCABKAQi4gEKCldhdGNoU3RhdHMSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRZXZlbnRzX3Blcl9zZWNvbmQYAiABKAESHAoUYW5vbWFsaWVzX3Blcl9zZWNvbmQYAyABKAESFAoMZXZlbnRzX3RvdGFsGAQgASgEEhcKD2Fub21hbGllc190b3RhbBgFIAEoBBIXCg9zY29yZV9oaXN0b2dyYW0YBiADKAQSKQoFbW9kZWwYByABKAsyGi5uZXRhbm9tYWx5LnYxLk1vZGVsU3RhdHVzIu8BCgtNb2RlbFN0YXR1cxIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEhUKDXRyYWluaW5nX3Jvd3MYAiABKAQSEQoJdGhyZXNob2xkGAMgASgBEi8KC2xvYWRlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X3JlbG9hZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbChNsYXN0X3JlbG9hZF9vdXRjb21lGAYgASgJEhsKE2xhc3RfcmVsb2FkX21lc3NhZ2UYByABKAkikQEKD0ZlZWRiYWNrUmVxdWVzdBIQCghhbGVydF9pZBgBIAEoCRIsCgd2ZXJkaWN0GAIgASgOMhsubmV0YW5vbWFseS52MS5BbGVydFZlcmRpY3QSEAoIc3VwcHJlc3MYAyABKAgSDgoGcmVhc29uGAQgASgJEhwKFHN1cHByZXNzX2Zvcl9zZWNvbmRzGAUgASgNIlYKEEZlZWRiYWNrUmVzcG9uc2USEAoIYWxlcnRfaWQYASABKAkSFgoOc3VwcHJlc3Npb25faWQYAiABKAkSGAoQc3VwcHJlc3Npb25fcnVsZRgDIAEoCSpkCgxBbGVydFZlcmRpY3QSHQoZQUxFUlRfVkVSRElDVF9VTlNQRUNJRklFRBAAEhgKFEFMRVJUX1ZFUkRJQ1RfQkVOSUdOEAESGwoXQUxFUlRfVkVSRElDVF9NQUxJQ0lPVVMQAjK1AwoOU2NvcmluZ1NlcnZpY2USQgoFU2NvcmUSGy5uZXRhbm9tYWx5LnYxLlNjb3JlUmVxdWVzdBocLm5ldGFub21hbHkudjEuU2NvcmVSZXNwb25zZRJYCgtTdHJlYW1TY29yZRIhLm5ldGFub21hbHkudjEuU3RyZWFtU2NvcmVSZXF1ZXN0GiIubmV0YW5vbWFseS52MS5TdHJlYW1TY29yZVJlc3BvbnNlKAEwARJXCgxHZXRNb2RlbEluZm8SIi5uZXRhbm9tYWx5LnYxLkdldE1vZGVsSW5mb1JlcXVlc3QaIy5uZXRhbm9tYWx5LnYxLkdldE1vZGVsSW5mb1Jlc3BvbnNlEl8KDldhdGNoQW5vbWFsaWVzEiQubmV0YW5vbWFseS52MS5XYXRjaEFub21hbGllc1JlcXVlc3QaJS5uZXRhbm9tYWx5LnYxLldhdGNoQW5vbWFsaWVzUmVzcG9uc2UwARJLCghGZWVkYmFjaxIeLm5ldGFub21hbHkudjEuRmVlZGJhY2tSZXF1ZXN0Gh8ubmV0YW5vbWFseS52MS5GZWVkYmFja1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_netanomaly_v1_telemetry]);
 
 /**
  * ScoreRequest carries the one event to score.
@@ -389,6 +389,42 @@ export type GetModelInfoResponse = Message<"netanomaly.v1.GetModelInfoResponse">
    * @generated from field: repeated string fields = 13;
    */
   fields: string[];
+
+  /**
+   * Lineage of the model; unset for a model made by the trainer.
+   *
+   * @generated from field: netanomaly.v1.GetModelInfoResponse.Lineage lineage = 14;
+   */
+  lineage?: GetModelInfoResponse_Lineage | undefined;
+
+  /**
+   * Whether the server learns from the stream (`--learn`).
+   *
+   * @generated from field: bool learning = 15;
+   */
+  learning: boolean;
+
+  /**
+   * Drift at the last measurement; unset without `--learn` or before the
+   * first measurement.
+   *
+   * @generated from field: netanomaly.v1.GetModelInfoResponse.Drift drift = 16;
+   */
+  drift?: GetModelInfoResponse_Drift | undefined;
+
+  /**
+   * Learned models promoted since the server started.
+   *
+   * @generated from field: uint64 retrains_promoted = 17;
+   */
+  retrainsPromoted: bigint;
+
+  /**
+   * Learned models the safety check refused since the server started.
+   *
+   * @generated from field: uint64 retrains_refused = 18;
+   */
+  retrainsRefused: bigint;
 };
 
 /**
@@ -397,6 +433,148 @@ export type GetModelInfoResponse = Message<"netanomaly.v1.GetModelInfoResponse">
  */
 export const GetModelInfoResponseSchema: GenMessage<GetModelInfoResponse> = /*@__PURE__*/
   messageDesc(file_netanomaly_v1_scoring_service, 8);
+
+/**
+ * Where a model learned from the stream (`--learn`) came from.
+ *
+ * @generated from message netanomaly.v1.GetModelInfoResponse.Lineage
+ */
+export type GetModelInfoResponse_Lineage = Message<"netanomaly.v1.GetModelInfoResponse.Lineage"> & {
+  /**
+   * Version of the model this one replaced.
+   *
+   * @generated from field: string parent_version = 1;
+   */
+  parentVersion: string;
+
+  /**
+   * Retrains since the first model of the line, starting at 1.
+   *
+   * @generated from field: uint32 generation = 2;
+   */
+  generation: number;
+
+  /**
+   * Time of the earliest event in the sample the model learned from.
+   *
+   * @generated from field: google.protobuf.Timestamp window_start = 3;
+   */
+  windowStart?: Timestamp | undefined;
+
+  /**
+   * Time of the latest event in the sample the model learned from.
+   *
+   * @generated from field: google.protobuf.Timestamp window_end = 4;
+   */
+  windowEnd?: Timestamp | undefined;
+
+  /**
+   * What started the retrain: `schedule`, `drift` or `manual`.
+   *
+   * @generated from field: string trigger = 5;
+   */
+  trigger: string;
+
+  /**
+   * Events in the sample that had been flagged and were admitted by the
+   * guard (seen from enough hosts over enough time, or marked benign).
+   *
+   * @generated from field: uint64 admitted_flagged = 6;
+   */
+  admittedFlagged: bigint;
+};
+
+/**
+ * Describes the message netanomaly.v1.GetModelInfoResponse.Lineage.
+ * Use `create(GetModelInfoResponse_LineageSchema)` to create a new message.
+ */
+export const GetModelInfoResponse_LineageSchema: GenMessage<GetModelInfoResponse_Lineage> = /*@__PURE__*/
+  messageDesc(file_netanomaly_v1_scoring_service, 8, 0);
+
+/**
+ * The population stability index of one feature.
+ *
+ * @generated from message netanomaly.v1.GetModelInfoResponse.FeatureDrift
+ */
+export type GetModelInfoResponse_FeatureDrift = Message<"netanomaly.v1.GetModelInfoResponse.FeatureDrift"> & {
+  /**
+   * Feature name, as in `features`.
+   *
+   * @generated from field: string feature = 1;
+   */
+  feature: string;
+
+  /**
+   * PSI of recent traffic against the training sample; below 0.1 is
+   * stable, above 0.25 a large shift.
+   *
+   * @generated from field: double psi = 2;
+   */
+  psi: number;
+};
+
+/**
+ * Describes the message netanomaly.v1.GetModelInfoResponse.FeatureDrift.
+ * Use `create(GetModelInfoResponse_FeatureDriftSchema)` to create a new message.
+ */
+export const GetModelInfoResponse_FeatureDriftSchema: GenMessage<GetModelInfoResponse_FeatureDrift> = /*@__PURE__*/
+  messageDesc(file_netanomaly_v1_scoring_service, 8, 1);
+
+/**
+ * Drift of recent traffic against the sample the model was trained on.
+ *
+ * @generated from message netanomaly.v1.GetModelInfoResponse.Drift
+ */
+export type GetModelInfoResponse_Drift = Message<"netanomaly.v1.GetModelInfoResponse.Drift"> & {
+  /**
+   * PSI of the model's score distribution.
+   *
+   * @generated from field: double score_psi = 1;
+   */
+  scorePsi: number;
+
+  /**
+   * PSI of every feature, in the order of `features`.
+   *
+   * @generated from field: repeated netanomaly.v1.GetModelInfoResponse.FeatureDrift features = 2;
+   */
+  features: GetModelInfoResponse_FeatureDrift[];
+
+  /**
+   * The largest feature PSI.
+   *
+   * @generated from field: double max_feature_psi = 3;
+   */
+  maxFeaturePsi: number;
+
+  /**
+   * The feature with the largest PSI.
+   *
+   * @generated from field: string worst_feature = 4;
+   */
+  worstFeature: string;
+
+  /**
+   * Number of training-sample events compared.
+   *
+   * @generated from field: uint64 reference_rows = 5;
+   */
+  referenceRows: bigint;
+
+  /**
+   * Number of recent events compared.
+   *
+   * @generated from field: uint64 recent_rows = 6;
+   */
+  recentRows: bigint;
+};
+
+/**
+ * Describes the message netanomaly.v1.GetModelInfoResponse.Drift.
+ * Use `create(GetModelInfoResponse_DriftSchema)` to create a new message.
+ */
+export const GetModelInfoResponse_DriftSchema: GenMessage<GetModelInfoResponse_Drift> = /*@__PURE__*/
+  messageDesc(file_netanomaly_v1_scoring_service, 8, 2);
 
 /**
  * WatchAnomaliesRequest sets up one watch.

@@ -626,9 +626,20 @@ type GetModelInfoResponse struct {
 	// training data carried. Fields not listed are ignored when scoring, so a
 	// model trained on flow records (no process fields) does not call an
 	// event anomalous for having, or lacking, a process.
-	Fields        []string `protobuf:"bytes,13,rep,name=fields,proto3" json:"fields,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Fields []string `protobuf:"bytes,13,rep,name=fields,proto3" json:"fields,omitempty"`
+	// Lineage of the model; unset for a model made by the trainer.
+	Lineage *GetModelInfoResponse_Lineage `protobuf:"bytes,14,opt,name=lineage,proto3" json:"lineage,omitempty"`
+	// Whether the server learns from the stream (`--learn`).
+	Learning bool `protobuf:"varint,15,opt,name=learning,proto3" json:"learning,omitempty"`
+	// Drift at the last measurement; unset without `--learn` or before the
+	// first measurement.
+	Drift *GetModelInfoResponse_Drift `protobuf:"bytes,16,opt,name=drift,proto3" json:"drift,omitempty"`
+	// Learned models promoted since the server started.
+	RetrainsPromoted uint64 `protobuf:"varint,17,opt,name=retrains_promoted,json=retrainsPromoted,proto3" json:"retrains_promoted,omitempty"`
+	// Learned models the safety check refused since the server started.
+	RetrainsRefused uint64 `protobuf:"varint,18,opt,name=retrains_refused,json=retrainsRefused,proto3" json:"retrains_refused,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GetModelInfoResponse) Reset() {
@@ -750,6 +761,41 @@ func (x *GetModelInfoResponse) GetFields() []string {
 		return x.Fields
 	}
 	return nil
+}
+
+func (x *GetModelInfoResponse) GetLineage() *GetModelInfoResponse_Lineage {
+	if x != nil {
+		return x.Lineage
+	}
+	return nil
+}
+
+func (x *GetModelInfoResponse) GetLearning() bool {
+	if x != nil {
+		return x.Learning
+	}
+	return false
+}
+
+func (x *GetModelInfoResponse) GetDrift() *GetModelInfoResponse_Drift {
+	if x != nil {
+		return x.Drift
+	}
+	return nil
+}
+
+func (x *GetModelInfoResponse) GetRetrainsPromoted() uint64 {
+	if x != nil {
+		return x.RetrainsPromoted
+	}
+	return 0
+}
+
+func (x *GetModelInfoResponse) GetRetrainsRefused() uint64 {
+	if x != nil {
+		return x.RetrainsRefused
+	}
+	return 0
 }
 
 // WatchAnomaliesRequest sets up one watch.
@@ -1337,6 +1383,245 @@ func (x *FeedbackResponse) GetSuppressionRule() string {
 	return ""
 }
 
+// Where a model learned from the stream (`--learn`) came from.
+type GetModelInfoResponse_Lineage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Version of the model this one replaced.
+	ParentVersion string `protobuf:"bytes,1,opt,name=parent_version,json=parentVersion,proto3" json:"parent_version,omitempty"`
+	// Retrains since the first model of the line, starting at 1.
+	Generation uint32 `protobuf:"varint,2,opt,name=generation,proto3" json:"generation,omitempty"`
+	// Time of the earliest event in the sample the model learned from.
+	WindowStart *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"`
+	// Time of the latest event in the sample the model learned from.
+	WindowEnd *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=window_end,json=windowEnd,proto3" json:"window_end,omitempty"`
+	// What started the retrain: `schedule`, `drift` or `manual`.
+	Trigger string `protobuf:"bytes,5,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// Events in the sample that had been flagged and were admitted by the
+	// guard (seen from enough hosts over enough time, or marked benign).
+	AdmittedFlagged uint64 `protobuf:"varint,6,opt,name=admitted_flagged,json=admittedFlagged,proto3" json:"admitted_flagged,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetModelInfoResponse_Lineage) Reset() {
+	*x = GetModelInfoResponse_Lineage{}
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetModelInfoResponse_Lineage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetModelInfoResponse_Lineage) ProtoMessage() {}
+
+func (x *GetModelInfoResponse_Lineage) ProtoReflect() protoreflect.Message {
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetModelInfoResponse_Lineage.ProtoReflect.Descriptor instead.
+func (*GetModelInfoResponse_Lineage) Descriptor() ([]byte, []int) {
+	return file_netanomaly_v1_scoring_service_proto_rawDescGZIP(), []int{8, 0}
+}
+
+func (x *GetModelInfoResponse_Lineage) GetParentVersion() string {
+	if x != nil {
+		return x.ParentVersion
+	}
+	return ""
+}
+
+func (x *GetModelInfoResponse_Lineage) GetGeneration() uint32 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *GetModelInfoResponse_Lineage) GetWindowStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowStart
+	}
+	return nil
+}
+
+func (x *GetModelInfoResponse_Lineage) GetWindowEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowEnd
+	}
+	return nil
+}
+
+func (x *GetModelInfoResponse_Lineage) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *GetModelInfoResponse_Lineage) GetAdmittedFlagged() uint64 {
+	if x != nil {
+		return x.AdmittedFlagged
+	}
+	return 0
+}
+
+// The population stability index of one feature.
+type GetModelInfoResponse_FeatureDrift struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Feature name, as in `features`.
+	Feature string `protobuf:"bytes,1,opt,name=feature,proto3" json:"feature,omitempty"`
+	// PSI of recent traffic against the training sample; below 0.1 is
+	// stable, above 0.25 a large shift.
+	Psi           float64 `protobuf:"fixed64,2,opt,name=psi,proto3" json:"psi,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetModelInfoResponse_FeatureDrift) Reset() {
+	*x = GetModelInfoResponse_FeatureDrift{}
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetModelInfoResponse_FeatureDrift) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetModelInfoResponse_FeatureDrift) ProtoMessage() {}
+
+func (x *GetModelInfoResponse_FeatureDrift) ProtoReflect() protoreflect.Message {
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetModelInfoResponse_FeatureDrift.ProtoReflect.Descriptor instead.
+func (*GetModelInfoResponse_FeatureDrift) Descriptor() ([]byte, []int) {
+	return file_netanomaly_v1_scoring_service_proto_rawDescGZIP(), []int{8, 1}
+}
+
+func (x *GetModelInfoResponse_FeatureDrift) GetFeature() string {
+	if x != nil {
+		return x.Feature
+	}
+	return ""
+}
+
+func (x *GetModelInfoResponse_FeatureDrift) GetPsi() float64 {
+	if x != nil {
+		return x.Psi
+	}
+	return 0
+}
+
+// Drift of recent traffic against the sample the model was trained on.
+type GetModelInfoResponse_Drift struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// PSI of the model's score distribution.
+	ScorePsi float64 `protobuf:"fixed64,1,opt,name=score_psi,json=scorePsi,proto3" json:"score_psi,omitempty"`
+	// PSI of every feature, in the order of `features`.
+	Features []*GetModelInfoResponse_FeatureDrift `protobuf:"bytes,2,rep,name=features,proto3" json:"features,omitempty"`
+	// The largest feature PSI.
+	MaxFeaturePsi float64 `protobuf:"fixed64,3,opt,name=max_feature_psi,json=maxFeaturePsi,proto3" json:"max_feature_psi,omitempty"`
+	// The feature with the largest PSI.
+	WorstFeature string `protobuf:"bytes,4,opt,name=worst_feature,json=worstFeature,proto3" json:"worst_feature,omitempty"`
+	// Number of training-sample events compared.
+	ReferenceRows uint64 `protobuf:"varint,5,opt,name=reference_rows,json=referenceRows,proto3" json:"reference_rows,omitempty"`
+	// Number of recent events compared.
+	RecentRows    uint64 `protobuf:"varint,6,opt,name=recent_rows,json=recentRows,proto3" json:"recent_rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetModelInfoResponse_Drift) Reset() {
+	*x = GetModelInfoResponse_Drift{}
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetModelInfoResponse_Drift) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetModelInfoResponse_Drift) ProtoMessage() {}
+
+func (x *GetModelInfoResponse_Drift) ProtoReflect() protoreflect.Message {
+	mi := &file_netanomaly_v1_scoring_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetModelInfoResponse_Drift.ProtoReflect.Descriptor instead.
+func (*GetModelInfoResponse_Drift) Descriptor() ([]byte, []int) {
+	return file_netanomaly_v1_scoring_service_proto_rawDescGZIP(), []int{8, 2}
+}
+
+func (x *GetModelInfoResponse_Drift) GetScorePsi() float64 {
+	if x != nil {
+		return x.ScorePsi
+	}
+	return 0
+}
+
+func (x *GetModelInfoResponse_Drift) GetFeatures() []*GetModelInfoResponse_FeatureDrift {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
+func (x *GetModelInfoResponse_Drift) GetMaxFeaturePsi() float64 {
+	if x != nil {
+		return x.MaxFeaturePsi
+	}
+	return 0
+}
+
+func (x *GetModelInfoResponse_Drift) GetWorstFeature() string {
+	if x != nil {
+		return x.WorstFeature
+	}
+	return ""
+}
+
+func (x *GetModelInfoResponse_Drift) GetReferenceRows() uint64 {
+	if x != nil {
+		return x.ReferenceRows
+	}
+	return 0
+}
+
+func (x *GetModelInfoResponse_Drift) GetRecentRows() uint64 {
+	if x != nil {
+		return x.RecentRows
+	}
+	return 0
+}
+
 var File_netanomaly_v1_scoring_service_proto protoreflect.FileDescriptor
 
 const file_netanomaly_v1_scoring_service_proto_rawDesc = "" +
@@ -1374,7 +1659,8 @@ const file_netanomaly_v1_scoring_service_proto_rawDesc = "" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
 	"\x05field\x18\x03 \x01(\tR\x05field\"\x15\n" +
-	"\x13GetModelInfoRequest\"\xdd\x03\n" +
+	"\x13GetModelInfoRequest\"\xb1\n" +
+	"\n" +
 	"\x14GetModelInfoResponse\x12#\n" +
 	"\rmodel_version\x18\x01 \x01(\tR\fmodelVersion\x12%\n" +
 	"\x0eformat_version\x18\x02 \x01(\rR\rformatVersion\x12>\n" +
@@ -1390,7 +1676,33 @@ const file_netanomaly_v1_scoring_service_proto_rawDesc = "" +
 	" \x01(\x01R\x0emodelThreshold\x12#\n" +
 	"\rtraining_rows\x18\v \x01(\x04R\ftrainingRows\x12\x1a\n" +
 	"\bfeatures\x18\f \x03(\tR\bfeatures\x12\x16\n" +
-	"\x06fields\x18\r \x03(\tR\x06fields\"1\n" +
+	"\x06fields\x18\r \x03(\tR\x06fields\x12E\n" +
+	"\alineage\x18\x0e \x01(\v2+.netanomaly.v1.GetModelInfoResponse.LineageR\alineage\x12\x1a\n" +
+	"\blearning\x18\x0f \x01(\bR\blearning\x12?\n" +
+	"\x05drift\x18\x10 \x01(\v2).netanomaly.v1.GetModelInfoResponse.DriftR\x05drift\x12+\n" +
+	"\x11retrains_promoted\x18\x11 \x01(\x04R\x10retrainsPromoted\x12)\n" +
+	"\x10retrains_refused\x18\x12 \x01(\x04R\x0fretrainsRefused\x1a\x8f\x02\n" +
+	"\aLineage\x12%\n" +
+	"\x0eparent_version\x18\x01 \x01(\tR\rparentVersion\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x02 \x01(\rR\n" +
+	"generation\x12=\n" +
+	"\fwindow_start\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vwindowStart\x129\n" +
+	"\n" +
+	"window_end\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\twindowEnd\x12\x18\n" +
+	"\atrigger\x18\x05 \x01(\tR\atrigger\x12)\n" +
+	"\x10admitted_flagged\x18\x06 \x01(\x04R\x0fadmittedFlagged\x1a:\n" +
+	"\fFeatureDrift\x12\x18\n" +
+	"\afeature\x18\x01 \x01(\tR\afeature\x12\x10\n" +
+	"\x03psi\x18\x02 \x01(\x01R\x03psi\x1a\x87\x02\n" +
+	"\x05Drift\x12\x1b\n" +
+	"\tscore_psi\x18\x01 \x01(\x01R\bscorePsi\x12L\n" +
+	"\bfeatures\x18\x02 \x03(\v20.netanomaly.v1.GetModelInfoResponse.FeatureDriftR\bfeatures\x12&\n" +
+	"\x0fmax_feature_psi\x18\x03 \x01(\x01R\rmaxFeaturePsi\x12#\n" +
+	"\rworst_feature\x18\x04 \x01(\tR\fworstFeature\x12%\n" +
+	"\x0ereference_rows\x18\x05 \x01(\x04R\rreferenceRows\x12\x1f\n" +
+	"\vrecent_rows\x18\x06 \x01(\x04R\n" +
+	"recentRows\"1\n" +
 	"\x15WatchAnomaliesRequest\x12\x18\n" +
 	"\abacklog\x18\x01 \x01(\rR\abacklog\"\x99\x01\n" +
 	"\x16WatchAnomaliesResponse\x124\n" +
@@ -1459,66 +1771,74 @@ func file_netanomaly_v1_scoring_service_proto_rawDescGZIP() []byte {
 }
 
 var file_netanomaly_v1_scoring_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netanomaly_v1_scoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_netanomaly_v1_scoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_netanomaly_v1_scoring_service_proto_goTypes = []any{
-	(AlertVerdict)(0),              // 0: netanomaly.v1.AlertVerdict
-	(*ScoreRequest)(nil),           // 1: netanomaly.v1.ScoreRequest
-	(*ScoreResponse)(nil),          // 2: netanomaly.v1.ScoreResponse
-	(*StreamScoreRequest)(nil),     // 3: netanomaly.v1.StreamScoreRequest
-	(*StreamScoreResponse)(nil),    // 4: netanomaly.v1.StreamScoreResponse
-	(*EventResult)(nil),            // 5: netanomaly.v1.EventResult
-	(*EventScore)(nil),             // 6: netanomaly.v1.EventScore
-	(*EventError)(nil),             // 7: netanomaly.v1.EventError
-	(*GetModelInfoRequest)(nil),    // 8: netanomaly.v1.GetModelInfoRequest
-	(*GetModelInfoResponse)(nil),   // 9: netanomaly.v1.GetModelInfoResponse
-	(*WatchAnomaliesRequest)(nil),  // 10: netanomaly.v1.WatchAnomaliesRequest
-	(*WatchAnomaliesResponse)(nil), // 11: netanomaly.v1.WatchAnomaliesResponse
-	(*Anomaly)(nil),                // 12: netanomaly.v1.Anomaly
-	(*WatchStats)(nil),             // 13: netanomaly.v1.WatchStats
-	(*ModelStatus)(nil),            // 14: netanomaly.v1.ModelStatus
-	(*FeedbackRequest)(nil),        // 15: netanomaly.v1.FeedbackRequest
-	(*FeedbackResponse)(nil),       // 16: netanomaly.v1.FeedbackResponse
-	(*NetworkEvent)(nil),           // 17: netanomaly.v1.NetworkEvent
-	(Verdict)(0),                   // 18: netanomaly.v1.Verdict
-	(*FeatureContribution)(nil),    // 19: netanomaly.v1.FeatureContribution
-	(*timestamppb.Timestamp)(nil),  // 20: google.protobuf.Timestamp
+	(AlertVerdict)(0),                         // 0: netanomaly.v1.AlertVerdict
+	(*ScoreRequest)(nil),                      // 1: netanomaly.v1.ScoreRequest
+	(*ScoreResponse)(nil),                     // 2: netanomaly.v1.ScoreResponse
+	(*StreamScoreRequest)(nil),                // 3: netanomaly.v1.StreamScoreRequest
+	(*StreamScoreResponse)(nil),               // 4: netanomaly.v1.StreamScoreResponse
+	(*EventResult)(nil),                       // 5: netanomaly.v1.EventResult
+	(*EventScore)(nil),                        // 6: netanomaly.v1.EventScore
+	(*EventError)(nil),                        // 7: netanomaly.v1.EventError
+	(*GetModelInfoRequest)(nil),               // 8: netanomaly.v1.GetModelInfoRequest
+	(*GetModelInfoResponse)(nil),              // 9: netanomaly.v1.GetModelInfoResponse
+	(*WatchAnomaliesRequest)(nil),             // 10: netanomaly.v1.WatchAnomaliesRequest
+	(*WatchAnomaliesResponse)(nil),            // 11: netanomaly.v1.WatchAnomaliesResponse
+	(*Anomaly)(nil),                           // 12: netanomaly.v1.Anomaly
+	(*WatchStats)(nil),                        // 13: netanomaly.v1.WatchStats
+	(*ModelStatus)(nil),                       // 14: netanomaly.v1.ModelStatus
+	(*FeedbackRequest)(nil),                   // 15: netanomaly.v1.FeedbackRequest
+	(*FeedbackResponse)(nil),                  // 16: netanomaly.v1.FeedbackResponse
+	(*GetModelInfoResponse_Lineage)(nil),      // 17: netanomaly.v1.GetModelInfoResponse.Lineage
+	(*GetModelInfoResponse_FeatureDrift)(nil), // 18: netanomaly.v1.GetModelInfoResponse.FeatureDrift
+	(*GetModelInfoResponse_Drift)(nil),        // 19: netanomaly.v1.GetModelInfoResponse.Drift
+	(*NetworkEvent)(nil),                      // 20: netanomaly.v1.NetworkEvent
+	(Verdict)(0),                              // 21: netanomaly.v1.Verdict
+	(*FeatureContribution)(nil),               // 22: netanomaly.v1.FeatureContribution
+	(*timestamppb.Timestamp)(nil),             // 23: google.protobuf.Timestamp
 }
 var file_netanomaly_v1_scoring_service_proto_depIdxs = []int32{
-	17, // 0: netanomaly.v1.ScoreRequest.event:type_name -> netanomaly.v1.NetworkEvent
-	18, // 1: netanomaly.v1.ScoreResponse.verdict:type_name -> netanomaly.v1.Verdict
-	19, // 2: netanomaly.v1.ScoreResponse.contributions:type_name -> netanomaly.v1.FeatureContribution
-	17, // 3: netanomaly.v1.StreamScoreRequest.events:type_name -> netanomaly.v1.NetworkEvent
+	20, // 0: netanomaly.v1.ScoreRequest.event:type_name -> netanomaly.v1.NetworkEvent
+	21, // 1: netanomaly.v1.ScoreResponse.verdict:type_name -> netanomaly.v1.Verdict
+	22, // 2: netanomaly.v1.ScoreResponse.contributions:type_name -> netanomaly.v1.FeatureContribution
+	20, // 3: netanomaly.v1.StreamScoreRequest.events:type_name -> netanomaly.v1.NetworkEvent
 	5,  // 4: netanomaly.v1.StreamScoreResponse.results:type_name -> netanomaly.v1.EventResult
 	6,  // 5: netanomaly.v1.EventResult.score:type_name -> netanomaly.v1.EventScore
 	7,  // 6: netanomaly.v1.EventResult.error:type_name -> netanomaly.v1.EventError
-	18, // 7: netanomaly.v1.EventScore.verdict:type_name -> netanomaly.v1.Verdict
-	19, // 8: netanomaly.v1.EventScore.contributions:type_name -> netanomaly.v1.FeatureContribution
-	20, // 9: netanomaly.v1.GetModelInfoResponse.data_end_time:type_name -> google.protobuf.Timestamp
-	12, // 10: netanomaly.v1.WatchAnomaliesResponse.anomalies:type_name -> netanomaly.v1.Anomaly
-	13, // 11: netanomaly.v1.WatchAnomaliesResponse.stats:type_name -> netanomaly.v1.WatchStats
-	20, // 12: netanomaly.v1.Anomaly.time:type_name -> google.protobuf.Timestamp
-	17, // 13: netanomaly.v1.Anomaly.event:type_name -> netanomaly.v1.NetworkEvent
-	19, // 14: netanomaly.v1.Anomaly.contributions:type_name -> netanomaly.v1.FeatureContribution
-	20, // 15: netanomaly.v1.WatchStats.time:type_name -> google.protobuf.Timestamp
-	14, // 16: netanomaly.v1.WatchStats.model:type_name -> netanomaly.v1.ModelStatus
-	20, // 17: netanomaly.v1.ModelStatus.loaded_time:type_name -> google.protobuf.Timestamp
-	20, // 18: netanomaly.v1.ModelStatus.last_reload_time:type_name -> google.protobuf.Timestamp
-	0,  // 19: netanomaly.v1.FeedbackRequest.verdict:type_name -> netanomaly.v1.AlertVerdict
-	1,  // 20: netanomaly.v1.ScoringService.Score:input_type -> netanomaly.v1.ScoreRequest
-	3,  // 21: netanomaly.v1.ScoringService.StreamScore:input_type -> netanomaly.v1.StreamScoreRequest
-	8,  // 22: netanomaly.v1.ScoringService.GetModelInfo:input_type -> netanomaly.v1.GetModelInfoRequest
-	10, // 23: netanomaly.v1.ScoringService.WatchAnomalies:input_type -> netanomaly.v1.WatchAnomaliesRequest
-	15, // 24: netanomaly.v1.ScoringService.Feedback:input_type -> netanomaly.v1.FeedbackRequest
-	2,  // 25: netanomaly.v1.ScoringService.Score:output_type -> netanomaly.v1.ScoreResponse
-	4,  // 26: netanomaly.v1.ScoringService.StreamScore:output_type -> netanomaly.v1.StreamScoreResponse
-	9,  // 27: netanomaly.v1.ScoringService.GetModelInfo:output_type -> netanomaly.v1.GetModelInfoResponse
-	11, // 28: netanomaly.v1.ScoringService.WatchAnomalies:output_type -> netanomaly.v1.WatchAnomaliesResponse
-	16, // 29: netanomaly.v1.ScoringService.Feedback:output_type -> netanomaly.v1.FeedbackResponse
-	25, // [25:30] is the sub-list for method output_type
-	20, // [20:25] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	21, // 7: netanomaly.v1.EventScore.verdict:type_name -> netanomaly.v1.Verdict
+	22, // 8: netanomaly.v1.EventScore.contributions:type_name -> netanomaly.v1.FeatureContribution
+	23, // 9: netanomaly.v1.GetModelInfoResponse.data_end_time:type_name -> google.protobuf.Timestamp
+	17, // 10: netanomaly.v1.GetModelInfoResponse.lineage:type_name -> netanomaly.v1.GetModelInfoResponse.Lineage
+	19, // 11: netanomaly.v1.GetModelInfoResponse.drift:type_name -> netanomaly.v1.GetModelInfoResponse.Drift
+	12, // 12: netanomaly.v1.WatchAnomaliesResponse.anomalies:type_name -> netanomaly.v1.Anomaly
+	13, // 13: netanomaly.v1.WatchAnomaliesResponse.stats:type_name -> netanomaly.v1.WatchStats
+	23, // 14: netanomaly.v1.Anomaly.time:type_name -> google.protobuf.Timestamp
+	20, // 15: netanomaly.v1.Anomaly.event:type_name -> netanomaly.v1.NetworkEvent
+	22, // 16: netanomaly.v1.Anomaly.contributions:type_name -> netanomaly.v1.FeatureContribution
+	23, // 17: netanomaly.v1.WatchStats.time:type_name -> google.protobuf.Timestamp
+	14, // 18: netanomaly.v1.WatchStats.model:type_name -> netanomaly.v1.ModelStatus
+	23, // 19: netanomaly.v1.ModelStatus.loaded_time:type_name -> google.protobuf.Timestamp
+	23, // 20: netanomaly.v1.ModelStatus.last_reload_time:type_name -> google.protobuf.Timestamp
+	0,  // 21: netanomaly.v1.FeedbackRequest.verdict:type_name -> netanomaly.v1.AlertVerdict
+	23, // 22: netanomaly.v1.GetModelInfoResponse.Lineage.window_start:type_name -> google.protobuf.Timestamp
+	23, // 23: netanomaly.v1.GetModelInfoResponse.Lineage.window_end:type_name -> google.protobuf.Timestamp
+	18, // 24: netanomaly.v1.GetModelInfoResponse.Drift.features:type_name -> netanomaly.v1.GetModelInfoResponse.FeatureDrift
+	1,  // 25: netanomaly.v1.ScoringService.Score:input_type -> netanomaly.v1.ScoreRequest
+	3,  // 26: netanomaly.v1.ScoringService.StreamScore:input_type -> netanomaly.v1.StreamScoreRequest
+	8,  // 27: netanomaly.v1.ScoringService.GetModelInfo:input_type -> netanomaly.v1.GetModelInfoRequest
+	10, // 28: netanomaly.v1.ScoringService.WatchAnomalies:input_type -> netanomaly.v1.WatchAnomaliesRequest
+	15, // 29: netanomaly.v1.ScoringService.Feedback:input_type -> netanomaly.v1.FeedbackRequest
+	2,  // 30: netanomaly.v1.ScoringService.Score:output_type -> netanomaly.v1.ScoreResponse
+	4,  // 31: netanomaly.v1.ScoringService.StreamScore:output_type -> netanomaly.v1.StreamScoreResponse
+	9,  // 32: netanomaly.v1.ScoringService.GetModelInfo:output_type -> netanomaly.v1.GetModelInfoResponse
+	11, // 33: netanomaly.v1.ScoringService.WatchAnomalies:output_type -> netanomaly.v1.WatchAnomaliesResponse
+	16, // 34: netanomaly.v1.ScoringService.Feedback:output_type -> netanomaly.v1.FeedbackResponse
+	30, // [30:35] is the sub-list for method output_type
+	25, // [25:30] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_netanomaly_v1_scoring_service_proto_init() }
@@ -1537,7 +1857,7 @@ func file_netanomaly_v1_scoring_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netanomaly_v1_scoring_service_proto_rawDesc), len(file_netanomaly_v1_scoring_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   16,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -88,34 +88,81 @@ class GetModelInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetModelInfoResponse(_message.Message):
-    __slots__ = ["contamination", "data_end_time", "features", "fields", "format_version", "max_depth", "max_samples", "model_threshold", "model_version", "n_estimators", "seed", "threshold", "training_rows"]
+    __slots__ = ["contamination", "data_end_time", "drift", "features", "fields", "format_version", "learning", "lineage", "max_depth", "max_samples", "model_threshold", "model_version", "n_estimators", "retrains_promoted", "retrains_refused", "seed", "threshold", "training_rows"]
+    class Drift(_message.Message):
+        __slots__ = ["features", "max_feature_psi", "recent_rows", "reference_rows", "score_psi", "worst_feature"]
+        FEATURES_FIELD_NUMBER: _ClassVar[int]
+        MAX_FEATURE_PSI_FIELD_NUMBER: _ClassVar[int]
+        RECENT_ROWS_FIELD_NUMBER: _ClassVar[int]
+        REFERENCE_ROWS_FIELD_NUMBER: _ClassVar[int]
+        SCORE_PSI_FIELD_NUMBER: _ClassVar[int]
+        WORST_FEATURE_FIELD_NUMBER: _ClassVar[int]
+        features: _containers.RepeatedCompositeFieldContainer[GetModelInfoResponse.FeatureDrift]
+        max_feature_psi: float
+        recent_rows: int
+        reference_rows: int
+        score_psi: float
+        worst_feature: str
+        def __init__(self, score_psi: _Optional[float] = ..., features: _Optional[_Iterable[_Union[GetModelInfoResponse.FeatureDrift, _Mapping]]] = ..., max_feature_psi: _Optional[float] = ..., worst_feature: _Optional[str] = ..., reference_rows: _Optional[int] = ..., recent_rows: _Optional[int] = ...) -> None: ...
+    class FeatureDrift(_message.Message):
+        __slots__ = ["feature", "psi"]
+        FEATURE_FIELD_NUMBER: _ClassVar[int]
+        PSI_FIELD_NUMBER: _ClassVar[int]
+        feature: str
+        psi: float
+        def __init__(self, feature: _Optional[str] = ..., psi: _Optional[float] = ...) -> None: ...
+    class Lineage(_message.Message):
+        __slots__ = ["admitted_flagged", "generation", "parent_version", "trigger", "window_end", "window_start"]
+        ADMITTED_FLAGGED_FIELD_NUMBER: _ClassVar[int]
+        GENERATION_FIELD_NUMBER: _ClassVar[int]
+        PARENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+        TRIGGER_FIELD_NUMBER: _ClassVar[int]
+        WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+        WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+        admitted_flagged: int
+        generation: int
+        parent_version: str
+        trigger: str
+        window_end: _timestamp_pb2.Timestamp
+        window_start: _timestamp_pb2.Timestamp
+        def __init__(self, parent_version: _Optional[str] = ..., generation: _Optional[int] = ..., window_start: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., window_end: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., trigger: _Optional[str] = ..., admitted_flagged: _Optional[int] = ...) -> None: ...
     CONTAMINATION_FIELD_NUMBER: _ClassVar[int]
     DATA_END_TIME_FIELD_NUMBER: _ClassVar[int]
+    DRIFT_FIELD_NUMBER: _ClassVar[int]
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
     FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_FIELD_NUMBER: _ClassVar[int]
+    LINEAGE_FIELD_NUMBER: _ClassVar[int]
     MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
     MAX_SAMPLES_FIELD_NUMBER: _ClassVar[int]
     MODEL_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     N_ESTIMATORS_FIELD_NUMBER: _ClassVar[int]
+    RETRAINS_PROMOTED_FIELD_NUMBER: _ClassVar[int]
+    RETRAINS_REFUSED_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     TRAINING_ROWS_FIELD_NUMBER: _ClassVar[int]
     contamination: float
     data_end_time: _timestamp_pb2.Timestamp
+    drift: GetModelInfoResponse.Drift
     features: _containers.RepeatedScalarFieldContainer[str]
     fields: _containers.RepeatedScalarFieldContainer[str]
     format_version: int
+    learning: bool
+    lineage: GetModelInfoResponse.Lineage
     max_depth: int
     max_samples: int
     model_threshold: float
     model_version: str
     n_estimators: int
+    retrains_promoted: int
+    retrains_refused: int
     seed: int
     threshold: float
     training_rows: int
-    def __init__(self, model_version: _Optional[str] = ..., format_version: _Optional[int] = ..., data_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., n_estimators: _Optional[int] = ..., max_samples: _Optional[int] = ..., max_depth: _Optional[int] = ..., seed: _Optional[int] = ..., contamination: _Optional[float] = ..., threshold: _Optional[float] = ..., model_threshold: _Optional[float] = ..., training_rows: _Optional[int] = ..., features: _Optional[_Iterable[str]] = ..., fields: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, model_version: _Optional[str] = ..., format_version: _Optional[int] = ..., data_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., n_estimators: _Optional[int] = ..., max_samples: _Optional[int] = ..., max_depth: _Optional[int] = ..., seed: _Optional[int] = ..., contamination: _Optional[float] = ..., threshold: _Optional[float] = ..., model_threshold: _Optional[float] = ..., training_rows: _Optional[int] = ..., features: _Optional[_Iterable[str]] = ..., fields: _Optional[_Iterable[str]] = ..., lineage: _Optional[_Union[GetModelInfoResponse.Lineage, _Mapping]] = ..., learning: bool = ..., drift: _Optional[_Union[GetModelInfoResponse.Drift, _Mapping]] = ..., retrains_promoted: _Optional[int] = ..., retrains_refused: _Optional[int] = ...) -> None: ...
 
 class ModelStatus(_message.Message):
     __slots__ = ["last_reload_message", "last_reload_outcome", "last_reload_time", "loaded_time", "model_version", "threshold", "training_rows"]
