@@ -139,7 +139,9 @@ describe("npm run evaluate", () => {
     expect(missing.stderr).toBe(`evaluate: model file ${join(dir, "nope.json")} does not exist\n`);
     const directory = await runCli(EVALUATE, ["--model", dir, "--data", SEED_CSV]);
     expect(directory.code).toBe(1);
-    expect(directory.stderr).toBe(`evaluate: cannot read model file ${dir}: EISDIR\n`);
+    expect(directory.stderr).toBe(
+      `evaluate: model file ${dir} is a directory, not a regular file: refused\n`,
+    );
   });
 
   it("names a label column the data lacks", async () => {

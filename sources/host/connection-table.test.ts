@@ -162,6 +162,23 @@ describe("createConnectionTable() with reused 4-tuples", () => {
     expect(t.stats.duplicates).toBe(1);
   });
 
+  it("does not reopen a socket that a poll taken before its destroy event still shows", () => {
+    // The poll's ss ran before the close; its output is applied after the
+    // destroy event, and before or after that close was reported.
+    for (const takenBetween of [false, true]) {
+      const { t } = table();
+      t.applyPoll([LISTEN, CLIENT(200, 50, 1000)], 0);
+      t.applyDestroy(DESTROY_CLIENT(60, 5000), 500);
+      const early = takenBetween ? t.takeDue(600) : [];
+      t.applyPoll([LISTEN, CLIENT(200, 50, 1000)], 650);
+      const due = [...early, ...t.takeDue(700)];
+      expect(due.map((d) => d.connection.sent)).toEqual([60n]);
+      t.applyPoll([LISTEN], 1000);
+      expect(t.takeDue(2000)).toEqual([]);
+      expect(t.stats.duplicates).toBe(1);
+    }
+  });
+
   it("reports each connection of a 4-tuple reused at once (tcp_tw_reuse), not only the first", () => {
     const { t } = table();
     // A reused 4-tuple is a new socket: a new cookie.

@@ -76,7 +76,7 @@ export interface ConnectionTableStats {
   shortUnattributed: number;
   /** Dropped because the table was full. */
   evicted: number;
-  /** Late destroy events for connections already reported. */
+  /** Late destroy events, and stale poll records, of connections already closed. */
   duplicates: number;
 }
 
@@ -217,6 +217,18 @@ export function createConnectionTable(options: ConnectionTableOptions): Connecti
       for (const r of records) {
         if (r.remote === undefined || r.state === "LISTEN" || r.state === "TIME-WAIT") continue;
         const key = connectionKey(r.proto, r.local, r.remote);
+        // A poll is a snapshot taken before it is applied: a socket whose
+        // destroy event came in between is closed already, not a new one.
+        if (r.cookie !== undefined && !live.has(key)) {
+          const pending = closing.get(key);
+          if (
+            reportedCookies.has(r.cookie) ||
+            (pending?.closedBy === "destroy" && pending.cookie === r.cookie)
+          ) {
+            stats.duplicates++;
+            continue;
+          }
+        }
         let connection = live.get(key);
         if (
           connection !== undefined &&
