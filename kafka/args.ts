@@ -24,6 +24,8 @@ spread the input's partitions over them; a copy that dies has its partitions tak
   --threshold T          verdict threshold in (0, 1] instead of the model's
   --batch N              most records per produce and commit, [1, 10000] (default 1000)
   --session-timeout MS   group session timeout, ms (default 10000)
+  --stall-timeout MS     with partitions assigned, no fetch completing for this long means the
+                         consumer is stuck: it leaves and joins the group again (default 30000)
   --client-id ID         Kafka client id (default netanomaly-scorer-<pid>)
 
 Delivery is at least once: offsets are committed only after the broker acknowledged
@@ -45,6 +47,7 @@ export interface ScorerArgs {
   threshold: number | undefined;
   batch: number;
   sessionTimeoutMs: number;
+  stallTimeoutMs: number;
   clientId: string;
   help: boolean;
 }
@@ -97,6 +100,7 @@ export function parseScorerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     threshold: { type: "string" },
     batch: { type: "string" },
     "session-timeout": { type: "string" },
+    "stall-timeout": { type: "string" },
     "client-id": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
@@ -131,6 +135,7 @@ export function parseScorerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     threshold,
     batch: intFlag("batch", str("batch"), 1_000, 1, 10_000),
     sessionTimeoutMs: intFlag("session-timeout", str("session-timeout"), 10_000, 1_000, 300_000),
+    stallTimeoutMs: intFlag("stall-timeout", str("stall-timeout"), 30_000, 1_000, 600_000),
     clientId: str("client-id") ?? `netanomaly-scorer-${process.pid}`,
     help,
   };

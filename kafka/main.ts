@@ -61,6 +61,7 @@ async function main(): Promise<number> {
       models,
       maxBatch: args.batch,
       sessionTimeoutMs: args.sessionTimeoutMs,
+      stallTimeoutMs: args.stallTimeoutMs,
       signal: stop.signal,
       onLog: line,
     });

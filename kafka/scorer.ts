@@ -37,6 +37,12 @@ export interface ScorerOptions {
   maxBatch?: number;
   /** Session timeout of the group membership, ms: how soon a dead copy's partitions move. Default 10,000. */
   sessionTimeoutMs?: number;
+  /**
+   * With partitions assigned and the stream flowing, no fetch completing for
+   * this long ends the session (a fetch whose answer never comes, seen after
+   * a broker restart, would otherwise starve the partitions for good). Default 30,000.
+   */
+  stallTimeoutMs?: number;
   /** Aborting stops after the batch in hand is produced and committed (or abandoned uncommitted). */
   signal: AbortSignal;
   /** Receives notable events: retries, dead-lettered records, commit failures. */
@@ -61,6 +67,8 @@ export interface ScorerStats {
   commitFailures: number;
   /** Times the consumer failed for good and the scorer joined the group again. */
   sessionRestarts: number;
+  /** Sessions ended because no fetch answered for `stallTimeoutMs` (counted in sessionRestarts too). */
+  stalls: number;
 }
 
 /** Dead-letter lines shown per run before they are only counted. */
@@ -91,6 +99,7 @@ export async function runScorer(options: ScorerOptions): Promise<ScorerStats> {
     produceRetries: 0,
     commitFailures: 0,
     sessionRestarts: 0,
+    stalls: 0,
   };
   const { signal } = options;
   const base = {
@@ -177,12 +186,32 @@ async function session(
       streamError = e;
       poke();
     });
+    // A flowing stream fetches without pause (each fetch waits at most
+    // maxWaitTime), so silence with partitions assigned is a stuck fetch.
+    const stallMs = options.stallTimeoutMs ?? 30_000;
+    let lastFetchMs = Date.now();
+    stream.on("fetch", () => {
+      lastFetchMs = Date.now();
+    });
+    const assigned = () => (consumer.assignments ?? []).some((a) => a.partitions.length > 0);
     while (!signal.aborted) {
       if (streamError !== undefined) throw streamError;
       if (queue.length === 0) {
+        let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve) => {
           wake = resolve;
+          timer = setTimeout(resolve, Math.min(stallMs, 5_000));
         });
+        clearTimeout(timer);
+        wake = undefined;
+        const silentMs = Date.now() - lastFetchMs;
+        if (queue.length === 0 && !stream.isPaused() && assigned() && silentMs > stallMs) {
+          stats.stalls++;
+          throw new Error(
+            `no fetch answered in ${Math.round(silentMs / 1000)} s: the consumer is stuck`,
+          );
+        }
+        if (!assigned()) lastFetchMs = Date.now();
         continue;
       }
       const batch = queue.splice(0, maxBatch);

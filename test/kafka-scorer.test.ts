@@ -4,7 +4,14 @@
  * version from the next batch on), SIGHUP not killing it, and the agent's
  * Kafka sink riding out a broker that is not up yet.
  */
-import { copyFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -63,7 +70,7 @@ function events(count: number, from: number): NetworkEvent[] {
   );
 }
 
-async function produce(list: NetworkEvent[], extra: Buffer[] = []): Promise<void> {
+async function produce(list: NetworkEvent[], extra: Buffer[] = [], topic = "pb-in"): Promise<void> {
   const p = new Producer({
     clientId: "pb-test",
     bootstrapBrokers: (broker as LocalBroker).brokers,
@@ -73,11 +80,11 @@ async function produce(list: NetworkEvent[], extra: Buffer[] = []): Promise<void
     await p.send({
       messages: [
         ...list.map((e) => ({
-          topic: "pb-in",
+          topic,
           key: Buffer.from(e.sourceIp),
           value: Buffer.from(toBinary(NetworkEventSchema, e)),
         })),
-        ...extra.map((value) => ({ topic: "pb-in", key: Buffer.from("bad"), value })),
+        ...extra.map((value) => ({ topic, key: Buffer.from("bad"), value })),
       ],
     });
   } finally {
@@ -85,9 +92,9 @@ async function produce(list: NetworkEvent[], extra: Buffer[] = []): Promise<void
   }
 }
 
-async function verdicts(): Promise<VerdictRecord[]> {
+async function verdicts(topic = "pb-out"): Promise<VerdictRecord[]> {
   const out: VerdictRecord[] = [];
-  await readTopic((broker as LocalBroker).brokers, "pb-out", (m) => {
+  await readTopic((broker as LocalBroker).brokers, topic, (m) => {
     out.push(JSON.parse(m.value.toString()) as VerdictRecord);
   });
   return out;
@@ -134,6 +141,42 @@ describe.skipIf(missing !== undefined && !CI)("npm run consume on a real broker"
     expect(scorer.child.exitCode).toBeNull();
     scorer.child.kill("SIGTERM");
     expect(await scorer.exited).toBe(0);
+  }, 180_000);
+
+  it("leaves and joins the group again when its fetches stop being answered", async () => {
+    const b = broker as LocalBroker;
+    await createTopics(b.brokers, ["st-in", "st-out"], 3);
+    await createTopics(b.brokers, ["st-in.dead-letter"], 1);
+    const positions = async () =>
+      new Set((await verdicts("st-out")).map((v) => `${v.input.partition}/${v.input.offset}`));
+    scorer = spawnScorer([
+      ...["--brokers", b.brokers.join(","), "--in", "st-in", "--out", "st-out"],
+      ...["--format", "protobuf", "--group", "st", "--stall-timeout", "2000"],
+    ]);
+    await produce(events(50, 0), [], "st-in");
+    await waitFor("50 verdicts", async () => (await positions()).size >= 50, 60_000, 500);
+    // A broker that keeps its connections and stops answering (SIGSTOP):
+    // fetches hang far below the client's 30 s request timeout.
+    const pid = Number(readFileSync(join(b.dir, "broker.pid"), "utf8").trim());
+    process.kill(pid, "SIGSTOP");
+    try {
+      await waitFor(
+        "the stall",
+        () => scorer?.log().includes("the consumer is stuck") === true,
+        30_000,
+      );
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    expect(scorer.log()).toMatch(
+      /consumer failed \(no fetch answered in \d+ s: the consumer is stuck\); joining the group again/,
+    );
+    await produce(events(50, 1_000), [], "st-in");
+    await waitFor("100 verdicts", async () => (await positions()).size >= 100, 90_000, 500);
+    expect(scorer.child.exitCode).toBeNull();
+    scorer.child.kill("SIGTERM");
+    expect(await scorer.exited).toBe(0);
+    expect(scorer.log()).toMatch(/stalls\W+1\b/);
   }, 180_000);
 
   it("publishes with the agent's Kafka sink through a broker restart, losing nothing", async () => {
