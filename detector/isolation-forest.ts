@@ -107,7 +107,7 @@ const TRANSPOSE_READS = 8;
 const SPARSE_SHARE = 0.8;
 
 /** Rows, evenly spaced, whose most common value per feature becomes its "usual" value. */
-const USUAL_VALUE_PROBE = 1024;
+const USUAL_VALUE_PROBE = 256;
 
 /**
  * Grows one tree at a time on the sub-sample in `rows`, without allocating
@@ -149,9 +149,18 @@ class TreeGrower {
   private readonly columns: Float64Array;
   private readonly featureStride: number;
   private readonly rowStride: number;
-  /** Row r departs from the usual value in features `departs[departStart[r] .. departStart[r + 1])`. */
-  private readonly departStart: Int32Array;
-  private readonly departs: Int32Array;
+  /**
+   * Row r departs from the usual value in the features `departs[departFrom[r] ..
+   * departFrom[r] + departCount[r])`; built the first time a tree samples r
+   * (departFrom −1 until then).
+   */
+  private readonly departFrom: Int32Array;
+  private readonly departCount: Int32Array;
+  private departs: Int32Array;
+  private nDeparts = 0;
+  /** The sparse features, and their usual values. */
+  private readonly sparse: Int32Array;
+  private readonly usual: Float64Array;
   /** 1 for the features counted by departs (sparse ones), 0 for those compared row by row. */
   private readonly tracked: Uint8Array;
   /** Scratch of `varyingFeatures`: dense features not yet seen to vary, and which did. */
@@ -193,23 +202,13 @@ class TreeGrower {
     const { usual, tracked } = usualValues(x);
     this.data = data;
     this.tracked = tracked;
-    const departStart = new Int32Array(nRows + 1);
-    let nDeparts = 0;
-    for (let r = 0; r < nRows; r++) {
-      const base = r * nf;
-      for (let f = 0; f < nf; f++)
-        if (tracked[f] === 1 && (data[base + f] as number) !== usual[f]) nDeparts++;
-      departStart[r + 1] = nDeparts;
-    }
-    const departs = new Int32Array(nDeparts);
-    let k = 0;
-    for (let r = 0; r < nRows; r++) {
-      const base = r * nf;
-      for (let f = 0; f < nf; f++)
-        if (tracked[f] === 1 && (data[base + f] as number) !== usual[f]) departs[k++] = f;
-    }
-    this.departStart = departStart;
-    this.departs = departs;
+    this.usual = usual;
+    const sparse: number[] = [];
+    for (let f = 0; f < nf; f++) if (tracked[f] === 1) sparse.push(f);
+    this.sparse = Int32Array.from(sparse);
+    this.departFrom = new Int32Array(nRows).fill(-1);
+    this.departCount = new Int32Array(nRows);
+    this.departs = new Int32Array(1024);
     this.counts = new Int32Array((maxDepth + 1) * nf);
     this.pending = new Int32Array(nf);
     this.varies = new Uint8Array(nf);
@@ -232,28 +231,55 @@ class TreeGrower {
     for (let f = 0; f < nf; f++) this.candidates[f] = f;
     this.nCandidates[0] = nf;
     const n = this.rows.length;
+    for (let i = 0; i < n; i++) {
+      const r = this.rows[i] as number;
+      if ((this.departFrom[r] as number) < 0) this.listDeparts(r);
+    }
     if (this.maxDepth > 0 && n > 1) this.countDeparts(0, 0, n);
     this.growNode(0, n, 0);
     const nodes = this.nodes;
     return {
-      feature: Array.from(this.feature.subarray(0, nodes)),
-      threshold: Array.from(this.threshold.subarray(0, nodes)),
-      right: Array.from(this.right.subarray(0, nodes)),
-      size: Array.from(this.size.subarray(0, nodes)),
-      low: Array.from(this.low.subarray(0, nodes)),
-      high: Array.from(this.high.subarray(0, nodes)),
+      feature: toArray(this.feature, nodes),
+      threshold: toArray(this.threshold, nodes),
+      right: toArray(this.right, nodes),
+      size: toArray(this.size, nodes),
+      low: toArray(this.low, nodes),
+      high: toArray(this.high, nodes),
     };
+  }
+
+  /** Appends row r's list of departing sparse features to `departs`. */
+  private listDeparts(r: number): void {
+    const { data, nf, sparse, usual } = this;
+    const m = sparse.length;
+    if (this.nDeparts + m > this.departs.length) {
+      const grown = new Int32Array(Math.max(2 * this.departs.length, this.nDeparts + m));
+      grown.set(this.departs.subarray(0, this.nDeparts));
+      this.departs = grown;
+    }
+    const departs = this.departs;
+    const base = r * nf;
+    const from = this.nDeparts;
+    let k = from;
+    for (let j = 0; j < m; j++) {
+      const f = sparse[j] as number;
+      if ((data[base + f] as number) !== usual[f]) departs[k++] = f;
+    }
+    this.departFrom[r] = from;
+    this.departCount[r] = k - from;
+    this.nDeparts = k;
   }
 
   /** Counts, per feature, the rows in rows[start..end) that depart, into depth `depth`. */
   private countDeparts(depth: number, start: number, end: number): void {
-    const { rows, departStart, departs, counts, nf } = this;
+    const { rows, departFrom, departCount, departs, counts, nf } = this;
     const to = depth * nf;
     for (let f = 0; f < nf; f++) counts[to + f] = 0;
     for (let i = start; i < end; i++) {
       const r = rows[i] as number;
-      const last = departStart[r + 1] as number;
-      for (let k = departStart[r] as number; k < last; k++) counts[to + (departs[k] as number)]++;
+      const first = departFrom[r] as number;
+      const last = first + (departCount[r] as number);
+      for (let k = first; k < last; k++) counts[to + (departs[k] as number)]++;
     }
   }
 
@@ -384,6 +410,13 @@ class TreeGrower {
     if (counted) this.subtractCounts(depth);
     this.growNode(mid, end, depth + 1);
   }
+}
+
+/** The first n values of a typed array as a plain array (a loop: `Array.from` iterates slowly). */
+function toArray(values: Int32Array | Float64Array, n: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(values[i] as number);
+  return out;
 }
 
 /**
