@@ -76,9 +76,13 @@ export function fitForest(x: Matrix, random: Random, options: FitOptions = {}): 
   const maxDepth = Math.ceil(Math.log2(psi));
   const permutation = new Int32Array(x.nRows);
   for (let i = 0; i < x.nRows; i++) permutation[i] = i;
-  // A column-major copy pays off once the trees read each row many times over.
-  const transpose = nEstimators * psi >= TRANSPOSE_READS * x.nRows;
-  const grower = new TreeGrower(x, psi, maxDepth, random, transpose);
+  const layout: FitLayout =
+    psi * x.nFeatures <= COMPACT_VALUES
+      ? "compact"
+      : nEstimators * psi >= TRANSPOSE_READS * x.nRows
+        ? "columns"
+        : "rows";
+  const grower = new TreeGrower(x, psi, maxDepth, random, layout);
   const trees: IsolationTree[] = [];
   const sample = grower.rows;
   for (let t = 0; t < nEstimators; t++) {
@@ -95,6 +99,17 @@ export function fitForest(x: Matrix, random: Random, options: FitOptions = {}): 
   }
   return { nFeatures: x.nFeatures, maxSamples: psi, maxDepth, trees };
 }
+
+/**
+ * How a fit reads the matrix: `compact`, each tree copies its sampled rows
+ * together (small trees: they then sit in cache); `columns`, a column-major
+ * copy of the whole matrix made once (large trees reading each row many times
+ * over); `rows`, the caller's matrix as it is.
+ */
+type FitLayout = "compact" | "columns" | "rows";
+
+/** Values (ψ × features) up to which a tree's sample is copied together. */
+const COMPACT_VALUES = 1 << 16;
 
 /** Sampled rows per matrix row at or above which `fitForest` works on a column-major copy. */
 const TRANSPOSE_READS = 8;
@@ -142,7 +157,11 @@ class TreeGrower {
   /** The sub-sample's row indices; the caller fills it before each `grow`. */
   readonly rows: Int32Array;
   private readonly nf: number;
+  /** The rows the nodes index: the caller's matrix, or the tree's compact copy. */
   private readonly data: Float64Array;
+  /** The caller's matrix. */
+  private readonly source: Float64Array;
+  private readonly compact: boolean;
   private readonly maxDepth: number;
   private readonly random: Random;
   /** Value (r, f) at `f · featureStride + r · rowStride`: a column-major copy, or the matrix. */
@@ -179,13 +198,17 @@ class TreeGrower {
   private readonly high: Float64Array;
   private nodes = 0;
 
-  constructor(x: Matrix, psi: number, maxDepth: number, random: Random, transpose: boolean) {
-    const { data, nRows, nFeatures: nf } = x;
+  constructor(x: Matrix, psi: number, maxDepth: number, random: Random, layout: FitLayout) {
+    const { nRows, nFeatures: nf } = x;
     this.rows = new Int32Array(psi);
     this.nf = nf;
     this.maxDepth = maxDepth;
     this.random = random;
-    if (transpose) {
+    this.source = x.data;
+    this.compact = layout === "compact";
+    // Compact: each tree's rows copied together, numbered 0 … ψ − 1 in sample order.
+    const data = this.compact ? new Float64Array(psi * nf) : x.data;
+    if (layout === "columns") {
       const columns = new Float64Array(nRows * nf);
       for (let r = 0; r < nRows; r++) {
         const base = r * nf;
@@ -206,8 +229,8 @@ class TreeGrower {
     const sparse: number[] = [];
     for (let f = 0; f < nf; f++) if (tracked[f] === 1) sparse.push(f);
     this.sparse = Int32Array.from(sparse);
-    this.departFrom = new Int32Array(nRows).fill(-1);
-    this.departCount = new Int32Array(nRows);
+    this.departFrom = new Int32Array(this.compact ? psi : nRows).fill(-1);
+    this.departCount = new Int32Array(this.compact ? psi : nRows);
     this.departs = new Int32Array(1024);
     this.counts = new Int32Array((maxDepth + 1) * nf);
     this.pending = new Int32Array(nf);
@@ -231,9 +254,21 @@ class TreeGrower {
     for (let f = 0; f < nf; f++) this.candidates[f] = f;
     this.nCandidates[0] = nf;
     const n = this.rows.length;
-    for (let i = 0; i < n; i++) {
-      const r = this.rows[i] as number;
-      if ((this.departFrom[r] as number) < 0) this.listDeparts(r);
+    const rows = this.rows;
+    if (this.compact) {
+      const { source, data } = this;
+      for (let i = 0; i < n; i++) {
+        const from = (rows[i] as number) * nf;
+        data.set(source.subarray(from, from + nf), i * nf);
+        rows[i] = i;
+      }
+      this.nDeparts = 0;
+      for (let i = 0; i < n; i++) this.listDeparts(i);
+    } else {
+      for (let i = 0; i < n; i++) {
+        const r = rows[i] as number;
+        if ((this.departFrom[r] as number) < 0) this.listDeparts(r);
+      }
     }
     if (this.maxDepth > 0 && n > 1) this.countDeparts(0, 0, n);
     this.growNode(0, n, 0);

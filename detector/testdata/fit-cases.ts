@@ -90,6 +90,19 @@ export function fitCases(): FitCase[] {
       options: { nEstimators: 5, maxSamples: 32 },
     },
     { name: "two rows", x: cloud(2, 2, 3), seed: 0, options: { nEstimators: 3 } },
+    // Sizes past the per-tree copy, so the column-major and in-place layouts are checked too.
+    {
+      name: "heavy 9000×9, 10 trees × 8192, column-major copy",
+      x: heavy(9000, 10),
+      seed: 11,
+      options: { nEstimators: 10, maxSamples: 8192 },
+    },
+    {
+      name: "heavy 20000×9, 2 trees × 8192, rows in place",
+      x: heavy(20000, 12),
+      seed: 12,
+      options: { nEstimators: 2, maxSamples: 8192 },
+    },
   ];
 }
 
