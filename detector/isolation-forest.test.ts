@@ -130,6 +130,7 @@ describe("fitForest()", () => {
 
 /** The first field where two forests differ, as "tree t, node n: field a ≠ b", or "". */
 function firstDifference(a: Forest, b: Forest): string {
+  const show = (v: unknown) => (Object.is(v, -0) ? "-0" : String(v));
   for (const k of ["nFeatures", "maxSamples", "maxDepth"] as const)
     if (!Object.is(a[k], b[k])) return `${k}: ${a[k]} ≠ ${b[k]}`;
   if (a.trees.length !== b.trees.length) return `trees: ${a.trees.length} ≠ ${b.trees.length}`;
@@ -141,7 +142,7 @@ function firstDifference(a: Forest, b: Forest): string {
         return `tree ${t}: ${ta[k].length} ≠ ${tb[k].length} nodes`;
       for (let n = 0; n < ta[k].length; n++)
         if (!Object.is(ta[k][n], tb[k][n]))
-          return `tree ${t}, node ${n}: ${k} ${ta[k][n]} ≠ ${tb[k][n]}`;
+          return `tree ${t}, node ${n}: ${k} ${show(ta[k][n])} ≠ ${show(tb[k][n])}`;
     }
   }
   return "";

@@ -162,6 +162,17 @@ class TreeGrower {
   /** The caller's matrix. */
   private readonly source: Float64Array;
   private readonly compact: boolean;
+  /**
+   * Whether each node keeps its rows in row order (sorted sample, stable
+   * partition), so that its passes read the matrix forwards. Only the order
+   * among equal values could change the forest, through which of −0 and 0 a
+   * min or max is; so only for matrices without −0, and not for compact
+   * copies, which sit in cache anyway. Otherwise the rows keep the plain
+   * version's order (sample order, in-place partition).
+   */
+  private readonly sorted: boolean;
+  private readonly picked: Uint8Array;
+  private readonly scratch: Int32Array;
   private readonly maxDepth: number;
   private readonly random: Random;
   /** Value (r, f) at `f · featureStride + r · rowStride`: a column-major copy, or the matrix. */
@@ -206,6 +217,9 @@ class TreeGrower {
     this.random = random;
     this.source = x.data;
     this.compact = layout === "compact";
+    this.sorted = !this.compact && !hasNegativeZero(x.data);
+    this.picked = new Uint8Array(this.sorted ? nRows : 0);
+    this.scratch = new Int32Array(this.sorted ? psi : 0);
     // Compact: each tree's rows copied together, numbered 0 … ψ − 1 in sample order.
     const data = this.compact ? new Float64Array(psi * nf) : x.data;
     if (layout === "columns") {
@@ -268,6 +282,18 @@ class TreeGrower {
       for (let i = 0; i < n; i++) {
         const r = rows[i] as number;
         if ((this.departFrom[r] as number) < 0) this.listDeparts(r);
+      }
+      if (this.sorted) {
+        // Row order, by marking: the passes over a node then read the matrix forwards.
+        const picked = this.picked;
+        for (let i = 0; i < n; i++) picked[rows[i] as number] = 1;
+        let k = 0;
+        for (let r = 0; r < picked.length; r++) {
+          if (picked[r] === 1) {
+            picked[r] = 0;
+            rows[k++] = r;
+          }
+        }
       }
     }
     if (this.maxDepth > 0 && n > 1) this.countDeparts(0, 0, n);
@@ -418,11 +444,23 @@ class TreeGrower {
     // empty, or above max, which would leave the right side empty.
     if (!(threshold > min) || threshold > max) threshold = max;
     let mid = start;
-    for (let i = start; i < end; i++) {
-      const r = rows[i] as number;
-      if ((column[offset + r * stride] as number) < threshold) {
-        rows[i] = rows[mid] as number;
-        rows[mid++] = r;
+    if (this.sorted) {
+      // Stable: both sides stay in row order (the right side via scratch).
+      const scratch = this.scratch;
+      let k = 0;
+      for (let i = start; i < end; i++) {
+        const r = rows[i] as number;
+        if ((column[offset + r * stride] as number) < threshold) rows[mid++] = r;
+        else scratch[k++] = r;
+      }
+      for (let i = 0; i < k; i++) rows[mid + i] = scratch[i] as number;
+    } else {
+      for (let i = start; i < end; i++) {
+        const r = rows[i] as number;
+        if ((column[offset + r * stride] as number) < threshold) {
+          rows[i] = rows[mid] as number;
+          rows[mid++] = r;
+        }
       }
     }
     this.feature[node] = f;
@@ -445,6 +483,13 @@ class TreeGrower {
     if (counted) this.subtractCounts(depth);
     this.growNode(mid, end, depth + 1);
   }
+}
+
+/** Whether any value is −0. */
+function hasNegativeZero(data: Float64Array): boolean {
+  for (let i = 0; i < data.length; i++)
+    if (data[i] === 0 && 1 / (data[i] as number) < 0) return true;
+  return false;
 }
 
 /** The first n values of a typed array as a plain array (a loop: `Array.from` iterates slowly). */

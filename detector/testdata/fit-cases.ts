@@ -55,6 +55,10 @@ function binary(nRows: number, nf: number, seed: number): Matrix {
 
 /** The fits the test compares, old implementation against new. */
 export function fitCases(): FitCase[] {
+  // −0 beside 0: which of the two a node's min or max is depends on the order of its rows.
+  const signedZeros = heavy(9000, 13);
+  for (let i = 0; i < signedZeros.nRows; i++)
+    if (i % 5 === 0) (signedZeros.data as Float64Array)[i * 9 + 8] = -0;
   const constant: Matrix = { data: new Float64Array(60 * 3).fill(2.5), nRows: 60, nFeatures: 3 };
   (constant.data as Float64Array)[59 * 3 + 1] = 3;
   return [
@@ -95,6 +99,12 @@ export function fitCases(): FitCase[] {
       name: "heavy 9000×9, 10 trees × 8192, column-major copy",
       x: heavy(9000, 10),
       seed: 11,
+      options: { nEstimators: 10, maxSamples: 8192 },
+    },
+    {
+      name: "heavy 9000×9 with −0, 10 trees × 8192",
+      x: signedZeros,
+      seed: 13,
       options: { nEstimators: 10, maxSamples: 8192 },
     },
     {
