@@ -150,8 +150,9 @@ const USUAL_VALUE_PROBE = 256;
  *
  * Same draws as Liu et al.'s recursion in the same order (feature, then
  * threshold, then the left subtree before the right), the points of each node
- * in the same order: the same forest, bit for bit, as the plain version kept
- * in detector/testdata/reference-fit.ts.
+ * in the same order (or, see `sorted`, in one that cannot change the result):
+ * the same forest, bit for bit, as the plain version kept in
+ * detector/testdata/reference-fit.ts, which the tests compare it with.
  */
 class TreeGrower {
   /** The sub-sample's row indices; the caller fills it before each `grow`. */
