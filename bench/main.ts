@@ -4,6 +4,8 @@
  * Sections (all on 127.0.0.1, every load bounded by `timeout`):
  * - engine: the scoring kernel in process on the telemetry feature vector,
  *   against scikit-learn's `score_samples` on the same matrix, one thread each;
+ * - fit: growing a forest (100 × 256 and 500 × 10,000) on NSL-KDD and on our
+ *   telemetry features, against isotree and scikit-learn, one thread each;
  * - footprint: spawn-to-SERVING time under tsx and compiled, RSS;
  * - stream: StreamScore over one HTTP/2 connection, batched and one event
  *   per message, latency at half the maximum rate, and the real agent;
@@ -26,7 +28,9 @@ import { parseArgs, promisify } from "node:util";
 import { readCpuTicks, stealShare } from "./cpu-steal.js";
 import { type EngineResults, runEngineBench } from "./engine-bench.js";
 import { createEngineFixture } from "./engine-fixture.js";
+import { fitRows, runFitBench } from "./fit-bench.js";
 import { runKafkaSection, runMetricsSection } from "./operations-section.js";
+import { ensurePythonEnv } from "./quality/python-env.js";
 import { fixed, fmt, fmtRates, renderTable, type TableRow, verdict } from "./report.js";
 import { runEngineScaling } from "./scaling-bench.js";
 import {
@@ -47,6 +51,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const MODEL = "models/default.model.json";
 const SECTIONS = [
   "engine",
+  "fit",
   "footprint",
   "stream",
   "unary",
@@ -194,6 +199,20 @@ async function main(): Promise<void> {
         verdict: "",
       },
     );
+  }
+
+  if (only.has("fit")) {
+    let python: string | undefined;
+    try {
+      python = await ensurePythonEnv(log);
+    } catch (e) {
+      log(`fit: isotree and scikit-learn unavailable: ${(e as Error).message.split("\n")[0]}`);
+    }
+    section("fit");
+    const fit = await runFitBench({ root: ROOT, repeats: quick ? 3 : repeats, python, log });
+    results.fit = fit;
+    rows.push(...fitRows(fit));
+    if (fit.command) commands.push(fit.command);
   }
 
   // The compiled server is what the container runs; build it once.

@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { compileForest } from "./compiled-forest.js";
-import { fitForest, type Matrix, scoreFromPathSum, scoreRowReference } from "./isolation-forest.js";
+import {
+  type Forest,
+  fitForest,
+  type IsolationTree,
+  type Matrix,
+  scoreFromPathSum,
+  scoreRowReference,
+} from "./isolation-forest.js";
 import { createRandom } from "./random.js";
+import { fitCases, forestDigest } from "./testdata/fit-cases.js";
+import digests from "./testdata/fit-forest-digests.json" with { type: "json" };
+import { fitForestReference } from "./testdata/reference-fit.js";
 
 /** Gaussian-ish cloud of n rows with nf features, plus planted outliers appended. */
 function cloud(n: number, nf: number, seed: number, outliers: number[][] = []): Matrix {
@@ -115,6 +125,65 @@ describe("fitForest()", () => {
     const x = cloud(10, 2, 1);
     expect(() => fitForest(x, createRandom(1), { nEstimators: 0 })).toThrow(/nEstimators .* got 0/);
     expect(() => fitForest(x, createRandom(1), { maxSamples: 1 })).toThrow(/maxSamples .* got 1/);
+  });
+});
+
+/** The first field where two forests differ, as "tree t, node n: field a ≠ b", or "". */
+function firstDifference(a: Forest, b: Forest): string {
+  const show = (v: unknown) => (Object.is(v, -0) ? "-0" : String(v));
+  for (const k of ["nFeatures", "maxSamples", "maxDepth"] as const)
+    if (!Object.is(a[k], b[k])) return `${k}: ${a[k]} ≠ ${b[k]}`;
+  if (a.trees.length !== b.trees.length) return `trees: ${a.trees.length} ≠ ${b.trees.length}`;
+  for (let t = 0; t < a.trees.length; t++) {
+    const ta = a.trees[t] as IsolationTree;
+    const tb = b.trees[t] as IsolationTree;
+    for (const k of ["feature", "threshold", "right", "size", "low", "high"] as const) {
+      if (ta[k].length !== tb[k].length)
+        return `tree ${t}: ${ta[k].length} ≠ ${tb[k].length} nodes`;
+      for (let n = 0; n < ta[k].length; n++)
+        if (!Object.is(ta[k][n], tb[k][n]))
+          return `tree ${t}, node ${n}: ${k} ${show(ta[k][n])} ≠ ${show(tb[k][n])}`;
+    }
+  }
+  return "";
+}
+
+describe("fitForest() against the reference fit", () => {
+  const cases = fitCases();
+  const pinned = digests as Record<string, string>;
+
+  it("keeps the reference fit pinned to the digests it gave before the rewrite", () => {
+    expect(Object.keys(pinned).sort()).toEqual(cases.map((c) => c.name).sort());
+    for (const c of cases)
+      expect(forestDigest(fitForestReference(c.x, createRandom(c.seed), c.options)), c.name).toBe(
+        pinned[c.name],
+      );
+  });
+
+  it("grows the same forest bit for bit and leaves the generator in the same state", () => {
+    for (const c of cases) {
+      const ours = createRandom(c.seed);
+      const theirs = createRandom(c.seed);
+      const a = fitForest(c.x, ours, c.options);
+      const b = fitForestReference(c.x, theirs, c.options);
+      expect(firstDifference(a, b), c.name).toBe("");
+      expect(forestDigest(a), c.name).toBe(pinned[c.name]);
+      // Same number of draws: the next value of each generator agrees.
+      expect(ours.next(), c.name).toBe(theirs.next());
+      // Plain arrays, as model files and the compiler expect.
+      for (const t of a.trees) expect(Array.isArray(t.threshold)).toBe(true);
+    }
+  });
+
+  it("tells a forest apart from one whose single split moved", () => {
+    const c = cases[1] as (typeof cases)[number];
+    const a = fitForest(c.x, createRandom(c.seed), c.options);
+    const b = fitForest(c.x, createRandom(c.seed), c.options);
+    const tree = b.trees[3] as IsolationTree;
+    const n = tree.feature.findIndex((f, i) => f >= 0 && i > 5);
+    tree.threshold[n] = (tree.threshold[n] as number) * (1 + 2 ** -52);
+    expect(firstDifference(a, b)).toMatch(/^tree 3, node \d+: threshold/);
+    expect(forestDigest(b)).not.toBe(forestDigest(a));
   });
 });
 

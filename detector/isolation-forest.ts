@@ -76,8 +76,15 @@ export function fitForest(x: Matrix, random: Random, options: FitOptions = {}): 
   const maxDepth = Math.ceil(Math.log2(psi));
   const permutation = new Int32Array(x.nRows);
   for (let i = 0; i < x.nRows; i++) permutation[i] = i;
+  const layout: FitLayout =
+    psi * x.nFeatures <= COMPACT_VALUES
+      ? "compact"
+      : nEstimators * psi >= TRANSPOSE_READS * x.nRows
+        ? "columns"
+        : "rows";
+  const grower = new TreeGrower(x, psi, maxDepth, random, layout);
   const trees: IsolationTree[] = [];
-  const sample = new Int32Array(psi);
+  const sample = grower.rows;
   for (let t = 0; t < nEstimators; t++) {
     // Partial Fisher–Yates: the first ψ slots become a uniform sample without
     // replacement, whatever order earlier trees left the permutation in.
@@ -88,76 +95,442 @@ export function fitForest(x: Matrix, random: Random, options: FitOptions = {}): 
       permutation[j] = tmp;
       sample[i] = permutation[i] as number;
     }
-    trees.push(growTree(x, sample, maxDepth, random));
+    trees.push(grower.grow());
   }
   return { nFeatures: x.nFeatures, maxSamples: psi, maxDepth, trees };
 }
 
-function growTree(x: Matrix, sample: Int32Array, maxDepth: number, random: Random): IsolationTree {
-  const tree: IsolationTree = {
-    feature: [],
-    threshold: [],
-    right: [],
-    size: [],
-    low: [],
-    high: [],
-  };
-  const rows = Int32Array.from(sample);
-  const nf = x.nFeatures;
-  const lo = new Float64Array(nf);
-  const hi = new Float64Array(nf);
-  const candidates = new Int32Array(nf);
+/**
+ * How a fit reads the matrix: `compact`, each tree copies its sampled rows
+ * together (small trees: they then sit in cache); `columns`, a column-major
+ * copy of the whole matrix made once (large trees reading each row many times
+ * over); `rows`, the caller's matrix as it is.
+ */
+type FitLayout = "compact" | "columns" | "rows";
 
-  const grow = (start: number, end: number, depth: number): void => {
-    const node = tree.feature.length;
-    const n = end - start;
-    tree.feature.push(-1);
-    tree.threshold.push(0);
-    tree.right.push(-1);
-    tree.size.push(n);
-    tree.low.push(0);
-    tree.high.push(0);
-    if (depth >= maxDepth || n <= 1) return;
-    lo.fill(Number.POSITIVE_INFINITY);
-    hi.fill(Number.NEGATIVE_INFINITY);
-    for (let i = start; i < end; i++) {
-      const base = (rows[i] as number) * nf;
-      for (let f = 0; f < nf; f++) {
-        const v = x.data[base + f] as number;
-        if (v < (lo[f] as number)) lo[f] = v;
-        if (v > (hi[f] as number)) hi[f] = v;
+/** Values (ψ × features) up to which a tree's sample is copied together. */
+const COMPACT_VALUES = 1 << 16;
+
+/** Sampled rows per matrix row at or above which `fitForest` works on a column-major copy. */
+const TRANSPOSE_READS = 8;
+
+/**
+ * Share of probed rows at a feature's usual value from which its departs are
+ * counted; below it, values are compared row by row, which finds a difference
+ * within a few rows.
+ */
+const SPARSE_SHARE = 0.8;
+
+/** Rows, evenly spaced, whose most common value per feature becomes its "usual" value. */
+const USUAL_VALUE_PROBE = 256;
+
+/**
+ * Grows one tree at a time on the sub-sample in `rows`, without allocating
+ * per node: the node's points are a range of `rows`, partitioned in place;
+ * nodes go into preallocated typed arrays (a tree on ψ points has at most
+ * 2ψ − 1 nodes) and are copied out once per tree.
+ *
+ * The split feature is drawn among the features not constant at the node,
+ * as in the paper, so every node must know which features vary. Scanning
+ * every feature over the node's rows (the plain way) costs ψ × features per
+ * tree level, and a feature that is mostly one value (a one-hot column, a
+ * rarely non-zero count) needs long scans to find a row that differs.
+ * Instead such sparse features get a usual value (their most common one),
+ * each row a list of the sparse features where it departs from theirs, and
+ * each node a count per feature of its rows that depart: a feature varies
+ * where that count is neither 0 nor all of the node (only at "all" are values
+ * compared). Counts go down the tree by the subtraction trick: scan the
+ * smaller child's rows, subtract from the parent for the larger one. Dense
+ * features are compared row by row with the node's first row, which finds a
+ * difference within a row or two. A feature constant at a node stays so below
+ * it, so each node only checks the features still varying at its parent (a
+ * list per depth, in feature order). The split feature's min, max and
+ * partition read a column-major copy of the matrix when the trees read each
+ * row often enough to pay for it.
+ *
+ * Same draws as Liu et al.'s recursion in the same order (feature, then
+ * threshold, then the left subtree before the right), the points of each node
+ * in the same order (or, see `sorted`, in one that cannot change the result):
+ * the same forest, bit for bit, as the plain version kept in
+ * detector/testdata/reference-fit.ts, which the tests compare it with.
+ */
+class TreeGrower {
+  /** The sub-sample's row indices; the caller fills it before each `grow`. */
+  readonly rows: Int32Array;
+  private readonly nf: number;
+  /** The rows the nodes index: the caller's matrix, or the tree's compact copy. */
+  private readonly data: Float64Array;
+  /** The caller's matrix. */
+  private readonly source: Float64Array;
+  private readonly compact: boolean;
+  /**
+   * Whether each node keeps its rows in row order (sorted sample, stable
+   * partition), so that its passes read the matrix forwards. Only the order
+   * among equal values could change the forest, through which of −0 and 0 a
+   * min or max is; so only for matrices without −0, and not for compact
+   * copies, which sit in cache anyway. Otherwise the rows keep the plain
+   * version's order (sample order, in-place partition).
+   */
+  private readonly sorted: boolean;
+  private readonly picked: Uint8Array;
+  private readonly scratch: Int32Array;
+  private readonly maxDepth: number;
+  private readonly random: Random;
+  /** Value (r, f) at `f · featureStride + r · rowStride`: a column-major copy, or the matrix. */
+  private readonly columns: Float64Array;
+  private readonly featureStride: number;
+  private readonly rowStride: number;
+  /**
+   * Row r departs from the usual value in the features `departs[departFrom[r] ..
+   * departFrom[r] + departCount[r])`; built the first time a tree samples r
+   * (departFrom −1 until then).
+   */
+  private readonly departFrom: Int32Array;
+  private readonly departCount: Int32Array;
+  private departs: Int32Array;
+  private nDeparts = 0;
+  /** The sparse features, and their usual values. */
+  private readonly sparse: Int32Array;
+  private readonly usual: Float64Array;
+  /** 1 for the features counted by departs (sparse ones), 0 for those compared row by row. */
+  private readonly tracked: Uint8Array;
+  /** Scratch of `varyingFeatures`: dense features not yet seen to vary, and which did. */
+  private readonly pending: Int32Array;
+  private readonly varies: Uint8Array;
+  /** Per depth d, at d · nf: rows of the node on the current path that depart, per feature. */
+  private readonly counts: Int32Array;
+  /** Features not constant at the node on the current path at each depth, at d · nf. */
+  private readonly candidates: Int32Array;
+  private readonly nCandidates: Int32Array;
+  private readonly feature: Int32Array;
+  private readonly threshold: Float64Array;
+  private readonly right: Int32Array;
+  private readonly size: Int32Array;
+  private readonly low: Float64Array;
+  private readonly high: Float64Array;
+  private nodes = 0;
+
+  constructor(x: Matrix, psi: number, maxDepth: number, random: Random, layout: FitLayout) {
+    const { nRows, nFeatures: nf } = x;
+    this.rows = new Int32Array(psi);
+    this.nf = nf;
+    this.maxDepth = maxDepth;
+    this.random = random;
+    this.source = x.data;
+    this.compact = layout === "compact";
+    this.sorted = !this.compact && !hasNegativeZero(x.data);
+    this.picked = new Uint8Array(this.sorted ? nRows : 0);
+    this.scratch = new Int32Array(this.sorted ? psi : 0);
+    // Compact: each tree's rows copied together, numbered 0 … ψ − 1 in sample order.
+    const data = this.compact ? new Float64Array(psi * nf) : x.data;
+    if (layout === "columns") {
+      const columns = new Float64Array(nRows * nf);
+      for (let r = 0; r < nRows; r++) {
+        const base = r * nf;
+        for (let f = 0; f < nf; f++) columns[f * nRows + r] = data[base + f] as number;
+      }
+      this.columns = columns;
+      this.featureStride = nRows;
+      this.rowStride = 1;
+    } else {
+      this.columns = data;
+      this.featureStride = 1;
+      this.rowStride = nf;
+    }
+    const { usual, tracked } = usualValues(x);
+    this.data = data;
+    this.tracked = tracked;
+    this.usual = usual;
+    const sparse: number[] = [];
+    for (let f = 0; f < nf; f++) if (tracked[f] === 1) sparse.push(f);
+    this.sparse = Int32Array.from(sparse);
+    this.departFrom = new Int32Array(this.compact ? psi : nRows).fill(-1);
+    this.departCount = new Int32Array(this.compact ? psi : nRows);
+    this.departs = new Int32Array(1024);
+    this.counts = new Int32Array((maxDepth + 1) * nf);
+    this.pending = new Int32Array(nf);
+    this.varies = new Uint8Array(nf);
+    this.candidates = new Int32Array((maxDepth + 1) * nf);
+    this.nCandidates = new Int32Array(maxDepth + 1);
+    const capacity = 2 * psi - 1;
+    this.feature = new Int32Array(capacity);
+    this.threshold = new Float64Array(capacity);
+    this.right = new Int32Array(capacity);
+    this.size = new Int32Array(capacity);
+    this.low = new Float64Array(capacity);
+    this.high = new Float64Array(capacity);
+  }
+
+  /** Grows a tree on `rows` (reordering it) and returns it as plain arrays. */
+  grow(): IsolationTree {
+    this.nodes = 0;
+    const nf = this.nf;
+    // The root's "parent" list is every feature; the root narrows it in place.
+    for (let f = 0; f < nf; f++) this.candidates[f] = f;
+    this.nCandidates[0] = nf;
+    const n = this.rows.length;
+    const rows = this.rows;
+    if (this.compact) {
+      const { source, data } = this;
+      for (let i = 0; i < n; i++) {
+        const from = (rows[i] as number) * nf;
+        data.set(source.subarray(from, from + nf), i * nf);
+        rows[i] = i;
+      }
+      this.nDeparts = 0;
+      for (let i = 0; i < n; i++) this.listDeparts(i);
+    } else {
+      for (let i = 0; i < n; i++) {
+        const r = rows[i] as number;
+        if ((this.departFrom[r] as number) < 0) this.listDeparts(r);
+      }
+      if (this.sorted) {
+        // Row order, by marking: the passes over a node then read the matrix forwards.
+        const picked = this.picked;
+        for (let i = 0; i < n; i++) picked[rows[i] as number] = 1;
+        let k = 0;
+        for (let r = 0; r < picked.length; r++) {
+          if (picked[r] === 1) {
+            picked[r] = 0;
+            rows[k++] = r;
+          }
+        }
       }
     }
-    let nCandidates = 0;
-    for (let f = 0; f < nf; f++)
-      if ((hi[f] as number) > (lo[f] as number)) candidates[nCandidates++] = f;
+    if (this.maxDepth > 0 && n > 1) this.countDeparts(0, 0, n);
+    this.growNode(0, n, 0);
+    const nodes = this.nodes;
+    return {
+      feature: toArray(this.feature, nodes),
+      threshold: toArray(this.threshold, nodes),
+      right: toArray(this.right, nodes),
+      size: toArray(this.size, nodes),
+      low: toArray(this.low, nodes),
+      high: toArray(this.high, nodes),
+    };
+  }
+
+  /** Appends row r's list of departing sparse features to `departs`. */
+  private listDeparts(r: number): void {
+    const { data, nf, sparse, usual } = this;
+    const m = sparse.length;
+    if (this.nDeparts + m > this.departs.length) {
+      const grown = new Int32Array(Math.max(2 * this.departs.length, this.nDeparts + m));
+      grown.set(this.departs.subarray(0, this.nDeparts));
+      this.departs = grown;
+    }
+    const departs = this.departs;
+    const base = r * nf;
+    const from = this.nDeparts;
+    let k = from;
+    for (let j = 0; j < m; j++) {
+      const f = sparse[j] as number;
+      if ((data[base + f] as number) !== usual[f]) departs[k++] = f;
+    }
+    this.departFrom[r] = from;
+    this.departCount[r] = k - from;
+    this.nDeparts = k;
+  }
+
+  /** Counts, per feature, the rows in rows[start..end) that depart, into depth `depth`. */
+  private countDeparts(depth: number, start: number, end: number): void {
+    const { rows, departFrom, departCount, departs, counts, nf } = this;
+    const to = depth * nf;
+    for (let f = 0; f < nf; f++) counts[to + f] = 0;
+    for (let i = start; i < end; i++) {
+      const r = rows[i] as number;
+      const first = departFrom[r] as number;
+      const last = first + (departCount[r] as number);
+      for (let k = first; k < last; k++) counts[to + (departs[k] as number)]++;
+    }
+  }
+
+  /** counts[depth + 1] = counts[depth] − counts[depth + 1], over the node's candidates. */
+  private subtractCounts(depth: number): void {
+    const { counts, candidates, nf } = this;
+    const parent = depth * nf;
+    const child = parent + nf;
+    const m = this.nCandidates[depth] as number;
+    for (let j = 0; j < m; j++) {
+      const f = candidates[parent + j] as number;
+      counts[child + f] = (counts[parent + f] as number) - (counts[child + f] as number);
+    }
+  }
+
+  /**
+   * Narrows the candidate list of depth `depth − 1` (at the root, depth 0's
+   * own) to the features that vary among rows[start..end), whose depart
+   * counts are at `depth`; writes it at `depth` and returns its length.
+   */
+  private varyingFeatures(start: number, end: number, depth: number): number {
+    const { rows, nf, candidates, counts, columns, featureStride, rowStride, tracked } = this;
+    const { data, pending, varies } = this;
+    const from = depth === 0 ? 0 : (depth - 1) * nf;
+    const m = this.nCandidates[depth === 0 ? 0 : depth - 1] as number;
+    const at = depth * nf;
+    const n = end - start;
+    let nPending = 0;
+    for (let j = 0; j < m; j++) {
+      const f = candidates[from + j] as number;
+      if (tracked[f] === 0) {
+        pending[nPending++] = f;
+        continue;
+      }
+      const c = counts[at + f] as number;
+      if (c > 0 && c < n) varies[f] = 1;
+      else if (c === n) {
+        // Every row departs from the usual value: compare them with the first.
+        const offset = f * featureStride;
+        const first = columns[offset + (rows[start] as number) * rowStride] as number;
+        for (let i = start + 1; i < end; i++) {
+          if ((columns[offset + (rows[i] as number) * rowStride] as number) !== first) {
+            varies[f] = 1;
+            break;
+          }
+        }
+      }
+    }
+    // Dense features: compare whole rows with the first, until each has differed once.
+    const first = (rows[start] as number) * nf;
+    for (let i = start + 1; i < end && nPending > 0; i++) {
+      const base = (rows[i] as number) * nf;
+      let kept = 0;
+      for (let j = 0; j < nPending; j++) {
+        const f = pending[j] as number;
+        if ((data[base + f] as number) !== (data[first + f] as number)) varies[f] = 1;
+        else pending[kept++] = f;
+      }
+      nPending = kept;
+    }
+    // In the parent's (feature) order; the flags go back to 0.
+    let kept = 0;
+    for (let j = 0; j < m; j++) {
+      const f = candidates[from + j] as number;
+      if (varies[f] === 1) {
+        varies[f] = 0;
+        candidates[at + kept++] = f;
+      }
+    }
+    this.nCandidates[depth] = kept;
+    return kept;
+  }
+
+  private growNode(start: number, end: number, depth: number): void {
+    const node = this.nodes++;
+    const n = end - start;
+    this.feature[node] = -1;
+    this.threshold[node] = 0;
+    this.right[node] = -1;
+    this.size[node] = n;
+    this.low[node] = 0;
+    this.high[node] = 0;
+    if (depth >= this.maxDepth || n <= 1) return;
+    const nCandidates = this.varyingFeatures(start, end, depth);
     if (nCandidates === 0) return; // every point at this node is identical: a leaf
-    const f = candidates[random.int(nCandidates)] as number;
-    const min = lo[f] as number;
-    const max = hi[f] as number;
+    const f = this.candidates[depth * this.nf + this.random.int(nCandidates)] as number;
+    const rows = this.rows;
+    const column = this.columns;
+    const offset = f * this.featureStride;
+    const stride = this.rowStride;
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = start; i < end; i++) {
+      const v = column[offset + (rows[i] as number) * stride] as number;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
     const from = signedLog1p(min);
-    let threshold = signedExpm1(from + random.next() * (signedLog1p(max) - from));
+    let threshold = signedExpm1(from + this.random.next() * (signedLog1p(max) - from));
     // Rounding can land on or below min, which would leave the left side
     // empty, or above max, which would leave the right side empty.
     if (!(threshold > min) || threshold > max) threshold = max;
     let mid = start;
-    for (let i = start; i < end; i++) {
-      const r = rows[i] as number;
-      if ((x.data[r * nf + f] as number) < threshold) {
-        rows[i] = rows[mid] as number;
-        rows[mid++] = r;
+    if (this.sorted) {
+      // Stable: both sides stay in row order (the right side via scratch).
+      const scratch = this.scratch;
+      let k = 0;
+      for (let i = start; i < end; i++) {
+        const r = rows[i] as number;
+        if ((column[offset + r * stride] as number) < threshold) rows[mid++] = r;
+        else scratch[k++] = r;
+      }
+      for (let i = 0; i < k; i++) rows[mid + i] = scratch[i] as number;
+    } else {
+      for (let i = start; i < end; i++) {
+        const r = rows[i] as number;
+        if ((column[offset + r * stride] as number) < threshold) {
+          rows[i] = rows[mid] as number;
+          rows[mid++] = r;
+        }
       }
     }
-    tree.feature[node] = f;
-    tree.threshold[node] = threshold;
-    tree.low[node] = min;
-    tree.high[node] = max;
-    grow(start, mid, depth + 1);
-    tree.right[node] = tree.feature.length;
-    grow(mid, end, depth + 1);
-  };
-  grow(0, rows.length, 0);
-  return tree;
+    this.feature[node] = f;
+    this.threshold[node] = threshold;
+    this.low[node] = min;
+    this.high[node] = max;
+    // Children below the height limit are leaves and need no counts.
+    const counted = depth + 1 < this.maxDepth;
+    if (counted) {
+      // The left child's counts at depth + 1, from the smaller side.
+      if (mid - start <= end - mid) this.countDeparts(depth + 1, start, mid);
+      else {
+        this.countDeparts(depth + 1, mid, end);
+        this.subtractCounts(depth);
+      }
+    }
+    this.growNode(start, mid, depth + 1);
+    this.right[node] = this.nodes;
+    // The left subtree wrote only below depth + 1: the left counts are intact.
+    if (counted) this.subtractCounts(depth);
+    this.growNode(mid, end, depth + 1);
+  }
+}
+
+/** Whether any value is −0. */
+function hasNegativeZero(data: Float64Array): boolean {
+  for (let i = 0; i < data.length; i++)
+    if (data[i] === 0 && 1 / (data[i] as number) < 0) return true;
+  return false;
+}
+
+/** The first n values of a typed array as a plain array (a loop: `Array.from` iterates slowly). */
+function toArray(values: Int32Array | Float64Array, n: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(values[i] as number);
+  return out;
+}
+
+/**
+ * Each feature's most common value among up to `USUAL_VALUE_PROBE` evenly
+ * spaced rows (the smallest on ties). Any value would give the same forest;
+ * the most common one makes the rows' depart lists short.
+ */
+function usualValues(x: Matrix): { usual: Float64Array; tracked: Uint8Array } {
+  const { data, nRows, nFeatures: nf } = x;
+  const probe = Math.min(nRows, USUAL_VALUE_PROBE);
+  const values = new Float64Array(probe);
+  const usual = new Float64Array(nf);
+  const tracked = new Uint8Array(nf);
+  for (let f = 0; f < nf; f++) {
+    for (let i = 0; i < probe; i++) {
+      values[i] = data[Math.floor((i * nRows) / probe) * nf + f] as number;
+    }
+    values.sort();
+    let best = values[0] as number;
+    let bestRun = 0;
+    for (let i = 0; i < probe; ) {
+      let j = i + 1;
+      while (j < probe && values[j] === values[i]) j++;
+      if (j - i > bestRun) {
+        bestRun = j - i;
+        best = values[i] as number;
+      }
+      i = j;
+    }
+    usual[f] = best;
+    tracked[f] = bestRun >= probe * SPARSE_SHARE ? 1 : 0;
+  }
+  return { usual, tracked };
 }
 
 /** Levels from the root whose nodes check their range; see `rangeCheckLevels`. */
