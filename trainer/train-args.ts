@@ -58,7 +58,7 @@ export const TRAIN_DEFAULTS = {
  */
 export const NSL_KDD_TRAIN_DEFAULTS = {
   trees: 500,
-  sampleSize: 4096,
+  sampleSize: 3072,
 } as const;
 
 export const TRAIN_USAGE = `usage: npm run train -- --data <csv> --out <model file> [options]

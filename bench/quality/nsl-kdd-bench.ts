@@ -46,13 +46,15 @@ export const DEFAULT_SIZE: ForestSize = {
 
 /**
  * Sizes grown on the default feature set, to show what each choice costs
- * and buys: scikit-learn's defaults, two steps up, the trainer's default and isotree's defaults (500 × 10,000).
+ * and buys: scikit-learn's defaults, two steps up, the trainer's default,
+ * one step past it and isotree's defaults (500 × 10,000).
  */
 export const SWEEP_SIZES: readonly ForestSize[] = [
   SKLEARN_SIZE,
   { name: "200 × 1024", trees: 200, samples: 1024 },
   { name: "300 × 2048", trees: 300, samples: 2048 },
   DEFAULT_SIZE,
+  { name: "500 × 4096", trees: 500, samples: 4096 },
   { name: "500 × 10000", trees: 500, samples: 10_000 },
 ].filter((s, i, all) => all.findIndex((t) => t.name === s.name) === i);
 
