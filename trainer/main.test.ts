@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseModel } from "../detector/index.js";
 import { runCli, SEED_CSV } from "./testdata/run-cli.js";
 import { syntheticNslKdd } from "./testdata/synthetic-nsl-kdd.js";
+import { NSL_KDD_TRAIN_DEFAULTS } from "./train-args.js";
 
 const TRAIN = "trainer/main.ts";
 let dir: string;
@@ -204,9 +205,12 @@ describe("npm run train", () => {
       "--out",
       join(dir, "kdd-oh.json"),
     ]);
-    // n38oh: 38 numeric + protocol_type {icmp, tcp, udp} + flag {REJ, S0, SF}.
-    expect(oh.stdout).toMatch(/format:\s+nsl-kdd \(n38oh\)\n/);
-    expect(oh.stdout).toMatch(/features:\s+44\n/);
+    // The default, all: 38 numeric + protocol_type {icmp, tcp, udp} + service {http} + flag {REJ, S0, SF},
+    // in a forest of the nsl-kdd default size (the sample clamped to the 60 rows).
+    expect(oh.stdout).toMatch(/format:\s+nsl-kdd \(all\)\n/);
+    expect(oh.stdout).toMatch(/features:\s+45\n/);
+    expect(oh.stdout).toMatch(new RegExp(`trees:\\s+${NSL_KDD_TRAIN_DEFAULTS.trees}\\n`));
+    expect(oh.stdout).toMatch(/sample size:\s+60\n/);
   });
 
   it.each([

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
+  DEFAULT_NSL_KDD_FEATURES,
   NSL_KDD_COLUMNS,
   NSL_KDD_FEATURE_COLUMNS,
   NSL_KDD_FEATURE_SETS,
@@ -21,6 +22,12 @@ describe("NSL-KDD layout", () => {
     expect(NSL_KDD_NUMERIC).toHaveLength(38);
     expect(NSL_KDD_NUMERIC).not.toContain("service");
     expect(NSL_KDD_FEATURE_SETS.n38oh.onehot).toEqual(["protocol_type", "flag"]);
+  });
+
+  it("uses every column by default, service one-hot too", () => {
+    const set = NSL_KDD_FEATURE_SETS[DEFAULT_NSL_KDD_FEATURES];
+    expect(set.onehot).toEqual(["protocol_type", "service", "flag"]);
+    expect([...set.numeric, ...set.onehot].sort()).toEqual([...NSL_KDD_FEATURE_COLUMNS].sort());
   });
 
   it.skipIf(!existsSync(FIELD_NAMES))("matches the dataset's field_names.csv", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FORMATS, parseTrainArgs, TRAIN_DEFAULTS } from "./train-args.js";
+import { FORMATS, NSL_KDD_TRAIN_DEFAULTS, parseTrainArgs, TRAIN_DEFAULTS } from "./train-args.js";
 
 const base = ["--data", "d.csv", "--out", "m.json"];
 
@@ -13,12 +13,27 @@ describe("parseTrainArgs()", () => {
       seed: TRAIN_DEFAULTS.seed,
       contamination: TRAIN_DEFAULTS.contamination,
       format: "telemetry",
-      features: "n38oh",
+      features: "all",
       reservoir: TRAIN_DEFAULTS.reservoir,
       maxBad: TRAIN_DEFAULTS.maxBad,
       quiet: false,
       help: false,
     });
+  });
+
+  it("sizes the forest for nsl-kdd by its own defaults, every column included", () => {
+    const args = parseTrainArgs([...base, "--format", "nsl-kdd"]);
+    expect(args).toMatchObject({
+      trees: NSL_KDD_TRAIN_DEFAULTS.trees,
+      sampleSize: NSL_KDD_TRAIN_DEFAULTS.sampleSize,
+      features: "all",
+    });
+    expect(NSL_KDD_TRAIN_DEFAULTS.trees).not.toBe(TRAIN_DEFAULTS.trees);
+  });
+
+  it("lets --trees and --sample-size override the nsl-kdd defaults", () => {
+    const args = parseTrainArgs([...base, "--format=nsl-kdd", "--trees=100", "--sample-size=256"]);
+    expect(args).toMatchObject({ trees: 100, sampleSize: 256 });
   });
 
   it("reads every flag", () => {
@@ -63,8 +78,8 @@ describe("parseTrainArgs()", () => {
     [[...base, "--format", "parquet"], `--format must be one of ${FORMATS.join("|")}, got parquet`],
     [[...base, "--features", "n38"], "--features applies only to --format nsl-kdd"],
     [
-      [...base, "--format", "nsl-kdd", "--features", "all"],
-      "--features must be one of n38|n38oh, got all",
+      [...base, "--format", "nsl-kdd", "--features", "every"],
+      "--features must be one of n38|n38oh|all, got every",
     ],
     [[...base, "--max-bad", "2"], "--max-bad must be in [0, 1], got 2"],
     [[...base, "--bogus"], "unknown flag --bogus"],

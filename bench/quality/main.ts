@@ -2,17 +2,22 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { formatDrift, runDriftBench } from "./drift-bench.js";
 import { LOTL_EVAL_SEED, type LotlResult, runLotlBench } from "./lotl-bench.js";
 import {
   type BenchRun,
+  DEFAULT_FEATURES,
+  DEFAULT_SIZE,
   FEATURE_SETS,
   type FeatureSetName,
+  type ForestSize,
   PROTOCOLS,
   type Protocol,
   prepareRuns,
+  SKLEARN_SIZE,
+  SWEEP_SIZES,
 } from "./nsl-kdd-bench.js";
 import { NSL_KDD_TEST, readNslKdd } from "./nsl-kdd-data.js";
 import { ensurePythonEnv } from "./python-env.js";
@@ -25,7 +30,8 @@ import {
   type TelemetryResult,
 } from "./telemetry-bench.js";
 
-const NSL_KDD_DIR = join(ROOT, "..", "shared", "data", "nsl-kdd");
+/** The dataset's directory; `--nsl-kdd <dir>` points elsewhere (a git worktree has no ../shared). */
+let NSL_KDD_DIR = join(ROOT, "..", "shared", "data", "nsl-kdd");
 const RESULTS = join(ROOT, "bench", "results", "quality.json");
 const SCRIPT = new URL("./sklearn_iforest.py", import.meta.url).pathname;
 
@@ -56,13 +62,40 @@ interface NslKddRow {
 }
 
 interface PythonResult {
-  sklearn_version: string;
-  numpy_version: string;
+  versions: Record<string, string>;
   runs: {
     id: string;
-    ours: { roc_auc: number; pr_auc: number };
-    sklearn: { roc_auc: number; pr_auc: number };
+    ours: Record<string, { roc_auc: number; pr_auc: number }>;
+    peers: Record<string, { roc_auc: number; pr_auc: number; fit_ms: number; score_ms: number }>;
   }[];
+}
+
+const SKLEARN = "scikit-learn IsolationForest";
+
+/** One detector on the default feature set and one protocol, over the seeds. */
+interface DetectorRow {
+  detector: string;
+  /** Ours at the trainer's default size. */
+  isDefault: boolean;
+  roc_auc: MeanSd;
+  pr_auc: MeanSd;
+  fit_ms: MeanSd;
+  score_ms: MeanSd;
+}
+
+/** Every detector on the trainer's default features, per protocol, and the goal's verdict. */
+interface PeerTable {
+  protocol: Protocol;
+  fit_rows: number;
+  n_features: number;
+  rows: DetectorRow[];
+  /** |CLI − bench| on the first seed, the CLI run with no size or feature flags. */
+  cli_check: {
+    roc_auc_cli: number;
+    pr_auc_cli: number;
+    roc_auc_bench: number;
+    pr_auc_bench: number;
+  };
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -76,8 +109,9 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { seeds: { type: "string" }, only: { type: "string" } },
+    options: { seeds: { type: "string" }, only: { type: "string" }, "nsl-kdd": { type: "string" } },
   });
+  if (values["nsl-kdd"] !== undefined) NSL_KDD_DIR = resolve(values["nsl-kdd"]);
   // --only nsl-kdd,telemetry,lotl,drift picks sections (default all).
   const sections = new Set((values.only ?? "nsl-kdd,telemetry,lotl,drift").split(","));
   for (const name of sections)
@@ -97,7 +131,8 @@ async function main(): Promise<void> {
       const python = await ensurePythonEnv(log);
       const nsl = await runNslKdd(python, seeds, dir);
       results.nsl_kdd = nsl;
-      process.stdout.write(formatNslKdd(nsl.rows, seeds, nsl.sklearn_version));
+      process.stdout.write(formatNslKdd(nsl.rows, seeds, nsl.versions["scikit-learn"] ?? "?"));
+      process.stdout.write(formatPeerTables(nsl.peer_tables, seeds, nsl.versions));
     } else {
       log(`bench: ${NSL_KDD_DIR} is absent; skipping the NSL-KDD comparison`);
       results.nsl_kdd = null;
@@ -138,7 +173,7 @@ async function main(): Promise<void> {
 }
 
 async function runNslKdd(python: string, seeds: number[], dir: string) {
-  log("bench: NSL-KDD: featurizing and fitting our forests");
+  log("bench: NSL-KDD: featurizing, fitting and timing our forests");
   const data = await readNslKdd(NSL_KDD_DIR);
   const runs = await prepareRuns(data, seeds, dir);
   const manifest = join(dir, "manifest.json");
@@ -146,7 +181,7 @@ async function runNslKdd(python: string, seeds: number[], dir: string) {
     manifest,
     JSON.stringify({ labels: "labels.u8", runs: runs.map(({ fitIndices: _, ...run }) => run) }),
   );
-  log(`bench: NSL-KDD: scikit-learn ${runs.length} runs`);
+  log(`bench: NSL-KDD: the peers on ${runs.length} runs (isotree ndim=2 takes ~10 s a run)`);
   const { stdout } = await promisify(execFile)(python, [SCRIPT, manifest], {
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -157,20 +192,21 @@ async function runNslKdd(python: string, seeds: number[], dir: string) {
     for (const protocol of PROTOCOLS) {
       const group = runs.filter((r) => r.features === features && r.protocol === protocol);
       const res = group.map((r) => byId.get(r.id) ?? fail(`python returned no result for ${r.id}`));
+      const ours = (m: "roc_auc" | "pr_auc") =>
+        meanSd(res.map((r) => (r.ours[SKLEARN_SIZE.name] ?? fail("no 100 × 256 forest"))[m]));
+      const sk = (m: "roc_auc" | "pr_auc") =>
+        meanSd(res.map((r) => (r.peers[SKLEARN] ?? fail("no scikit-learn result"))[m]));
       const paired = (m: "roc_auc" | "pr_auc"): PairedMetric => ({
-        ours: meanSd(res.map((r) => r.ours[m])),
-        sklearn: meanSd(res.map((r) => r.sklearn[m])),
-        difference: differenceOfMeans(
-          meanSd(res.map((r) => r.ours[m])),
-          meanSd(res.map((r) => r.sklearn[m])),
-        ),
+        ours: ours(m),
+        sklearn: sk(m),
+        difference: differenceOfMeans(ours(m), sk(m)),
       });
       const first = group[0] as BenchRun;
       log(
         `bench: NSL-KDD: cross-checking ${features}/${protocol} seed ${first.seed} through the CLIs`,
       );
-      const cli = await crossCheck(first, data.train.lines, dir);
-      const firstResult = res[0] ?? fail("no runs");
+      const cli = await crossCheck(first, data.train.lines, dir, SKLEARN_SIZE, features);
+      const firstOurs = res[0]?.ours[SKLEARN_SIZE.name] ?? fail("no runs");
       rows.push({
         features,
         protocol,
@@ -180,30 +216,83 @@ async function runNslKdd(python: string, seeds: number[], dir: string) {
         pr_auc: paired("pr_auc"),
         cli_check: {
           roc_auc_cli: cli.roc_auc,
-          roc_auc_sklearn_metric: firstResult.ours.roc_auc,
+          roc_auc_sklearn_metric: firstOurs.roc_auc,
           pr_auc_cli: cli.pr_auc,
-          pr_auc_sklearn_metric: firstResult.ours.pr_auc,
+          pr_auc_sklearn_metric: firstOurs.pr_auc,
         },
       });
     }
   }
-  return { sklearn_version: py.sklearn_version, numpy_version: py.numpy_version, rows };
+  const peerTables: PeerTable[] = [];
+  for (const protocol of PROTOCOLS) {
+    const group = runs.filter((r) => r.features === DEFAULT_FEATURES && r.protocol === protocol);
+    const res = group.map((r) => byId.get(r.id) ?? fail(`python returned no result for ${r.id}`));
+    const detectors: DetectorRow[] = SWEEP_SIZES.map((size) => {
+      const timing = group.map((r) => r.ours.find((o) => o.name === size.name) ?? fail(size.name));
+      const metric = res.map((r) => r.ours[size.name] ?? fail(size.name));
+      return {
+        detector: `ours ${size.name}${size === DEFAULT_SIZE ? " (default)" : ""}`,
+        isDefault: size === DEFAULT_SIZE,
+        roc_auc: meanSd(metric.map((m) => m.roc_auc)),
+        pr_auc: meanSd(metric.map((m) => m.pr_auc)),
+        fit_ms: meanSd(timing.map((t) => t.fitMs)),
+        score_ms: meanSd(timing.map((t) => t.scoreMs)),
+      };
+    });
+    for (const peer of Object.keys(res[0]?.peers ?? {})) {
+      const m = res.map((r) => r.peers[peer] ?? fail(`${peer} missing`));
+      detectors.push({
+        detector: peer,
+        isDefault: false,
+        roc_auc: meanSd(m.map((x) => x.roc_auc)),
+        pr_auc: meanSd(m.map((x) => x.pr_auc)),
+        fit_ms: meanSd(m.map((x) => x.fit_ms)),
+        score_ms: meanSd(m.map((x) => x.score_ms)),
+      });
+    }
+    const first = group[0] as BenchRun;
+    log(`bench: NSL-KDD: cross-checking the trainer's defaults (${protocol}, seed ${first.seed})`);
+    const cli = await crossCheck(first, data.train.lines, dir);
+    const bench = res[0]?.ours[DEFAULT_SIZE.name] ?? fail("no default forest");
+    peerTables.push({
+      protocol,
+      fit_rows: first.fitRows,
+      n_features: first.nFeatures,
+      rows: detectors,
+      cli_check: {
+        roc_auc_cli: cli.roc_auc,
+        pr_auc_cli: cli.pr_auc,
+        roc_auc_bench: bench.roc_auc,
+        pr_auc_bench: bench.pr_auc,
+      },
+    });
+  }
+  return { versions: py.versions, rows, peer_tables: peerTables };
 }
 
 /**
  * Trains on the run's fit rows with `npm run train -- --format nsl-kdd` and
  * evaluates on the test file with `npm run evaluate`: both must reproduce the
- * bench's forest, and our metrics must equal sklearn's on its scores.
+ * bench's forest, and our metrics must equal sklearn's on its scores. With no
+ * size and features given, the CLI runs on its own defaults.
  */
-async function crossCheck(run: BenchRun, trainLines: readonly string[], dir: string) {
+async function crossCheck(
+  run: BenchRun,
+  trainLines: readonly string[],
+  dir: string,
+  size?: ForestSize,
+  features?: FeatureSetName,
+) {
   const fit = join(dir, `${run.id}.fit.txt`);
   await writeFile(fit, `${Array.from(run.fitIndices, (i) => trainLines[i]).join("\n")}\n`);
-  const model = join(dir, `${run.id}.model.json`);
+  const model = join(dir, `${run.id}-${size?.trees ?? "default"}.model.json`);
   const common = ["--format", "nsl-kdd"];
   await runCli("trainer/main.ts", [
     ...common,
-    "--features",
-    run.features,
+    ...(features === undefined ? [] : ["--features", features]),
+    ...(size === undefined
+      ? []
+      : ["--trees", String(size.trees), "--sample-size", String(size.samples)]),
     "--data",
     fit,
     "--out",
@@ -227,7 +316,7 @@ async function crossCheck(run: BenchRun, trainLines: readonly string[], dir: str
 function formatNslKdd(rows: NslKddRow[], seeds: number[], sklearnVersion: string): string {
   const lines = [
     "",
-    `NSL-KDD: fit on KDDTrain+_20Percent, score KDDTest+; attack = positive; seeds ${seeds.join(",")}; 100 trees, 256 samples`,
+    `NSL-KDD: fit on KDDTrain+_20Percent, score KDDTest+; attack = positive; seeds ${seeds.join(",")}; ${SKLEARN_SIZE.name} (trees × samples) for both`,
     `ours vs scikit-learn ${sklearnVersion} IsolationForest on the same feature matrices; Δ = mean ours − mean sklearn ± its standard error`,
     "",
     "(* = differs by more than 2 standard errors)",
@@ -251,6 +340,59 @@ function formatNslKdd(rows: NslKddRow[], seeds: number[], sklearnVersion: string
     `mean ROC-AUC: ours ≥ sklearn on ${rows.filter((r) => r.roc_auc.difference.mean >= 0).length} of ${rows.length} rows; ` +
       `ours ≥ sklearn or within 2 standard errors on ${rows.filter((r) => r.roc_auc.difference.mean >= 0 || r.roc_auc.difference.withinNoise).length} of ${rows.length}`,
   );
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The goal's table: on the trainer's default features, our forests at each
+ * size of the sweep beside every peer at its defaults; mean ± sd over seeds,
+ * fit and score times in ms (one thread; ours' fit includes compiling), and
+ * whether our default reaches the best peer on each metric.
+ */
+function formatPeerTables(
+  tables: PeerTable[],
+  seeds: number[],
+  versions: Record<string, string>,
+): string {
+  const lines = [
+    "",
+    `NSL-KDD, the trainer's defaults (--features ${DEFAULT_FEATURES}, ${DEFAULT_SIZE.name}) beside the peers at their defaults, on the same matrices; seeds ${seeds.join(",")}`,
+    `peers: ${Object.entries(versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(
+        ", ",
+      )}; one thread; fit and score times are means in ms (score = the 22,544 KDDTest+ rows)`,
+  ];
+  for (const t of tables) {
+    lines.push(
+      "",
+      `${t.protocol}: ${t.fit_rows} fit rows, ${t.n_features} features`,
+      `${"detector".padEnd(30)}${"ROC-AUC".padEnd(18)}${"PR-AUC".padEnd(18)}${"fit ms".padStart(8)}${"score ms".padStart(10)}`,
+    );
+    for (const r of t.rows) {
+      lines.push(
+        `${r.detector.padEnd(30)}${formatMeanSd(r.roc_auc).padEnd(18)}${formatMeanSd(r.pr_auc).padEnd(18)}${r.fit_ms.mean.toFixed(0).padStart(8)}${r.score_ms.mean.toFixed(0).padStart(10)}`,
+      );
+    }
+    const ours = t.rows.find((r) => r.isDefault) ?? fail("no default row");
+    const peers = t.rows.filter((r) => !r.detector.startsWith("ours "));
+    for (const m of ["roc_auc", "pr_auc"] as const) {
+      const best = peers.reduce((a, b) => (b[m].mean > a[m].mean ? b : a));
+      const d = ours[m].mean - best[m].mean;
+      const se = Math.sqrt((ours[m].sd ** 2 + best[m].sd ** 2) / ours[m].values.length);
+      const verdict = d >= 0 ? "met" : Math.abs(d) <= 2 * se ? "MISSED (within 2 se)" : "MISSED";
+      lines.push(
+        `goal ${m === "roc_auc" ? "ROC-AUC" : "PR-AUC"}: ours (default) ${ours[m].mean.toFixed(4)} vs best peer ${best.detector} ${best[m].mean.toFixed(4)}: ${d >= 0 ? "+" : ""}${d.toFixed(4)} ± ${se.toFixed(4)}  ${verdict}`,
+      );
+    }
+    const worst = Math.max(
+      Math.abs(t.cli_check.roc_auc_cli - t.cli_check.roc_auc_bench),
+      Math.abs(t.cli_check.pr_auc_cli - t.cli_check.pr_auc_bench),
+    );
+    lines.push(
+      `CLI cross-check (npm run train -- --format nsl-kdd with no other flag, seed ${seeds[0]}): max |Δ| = ${worst.toExponential(2)}${worst < 1e-9 ? " (ok)" : " (MISMATCH)"}`,
+    );
+  }
   return `${lines.join("\n")}\n`;
 }
 
