@@ -5,10 +5,10 @@ import {
   EventResultSchema,
   type ScoringService,
   type StreamScoreRequest,
-  StreamScoreRequestSchema,
   type StreamScoreResponse,
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { EventsEncoder } from "./event-encoder.js";
 import { Outbox } from "./outbox.js";
 
 /** One event waiting for its score, with the caller's data attached. */
@@ -135,6 +135,7 @@ export class StreamClient<M> {
   private batch: PendingEvent<M>[] = [];
   private readonly inFlight = new Map<string, InFlight<M>>();
   private nextId = 1;
+  private readonly encoder = new EventsEncoder();
   private outbox: Outbox<StreamScoreRequest> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private roomWaiters: (() => void)[] = [];
@@ -245,10 +246,10 @@ export class StreamClient<M> {
     const items = this.batch;
     this.batch = [];
     const id = String(this.nextId++);
-    const request = create(StreamScoreRequestSchema, {
-      requestId: id,
-      events: items.map((i) => i.event),
-    });
+    const events: NetworkEvent[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) events[i] = (items[i] as PendingEvent<M>).event;
+    // Encoded here once, by hand: the transport writes the bytes as they are.
+    const request = this.encoder.request(id, events);
     const inFlight: InFlight<M> = { id, items, request, taken: false };
     if (this.inFlight.size === 0) this.lastProgress = performance.now();
     this.inFlight.set(id, inFlight);
