@@ -97,6 +97,9 @@ const RETRYABLE = new Set<Code>([
   Code.ResourceExhausted,
 ]);
 
+/** What `enqueue` returns when there is room at once. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
 interface InFlight<M> {
   id: string;
   items: PendingEvent<M>[];
@@ -186,9 +189,9 @@ export class StreamClient<M> {
    * more; rejects with the fatal error if the client has given up, or with
    * `signal.reason` if the signal aborts while waiting.
    */
-  async enqueue(event: NetworkEvent, meta: M, signal?: AbortSignal): Promise<void> {
-    if (this.fatalError) throw this.fatalError;
-    if (this.closing) throw new Error("enqueue after finish");
+  enqueue(event: NetworkEvent, meta: M, signal?: AbortSignal): Promise<void> {
+    if (this.fatalError) return Promise.reject(this.fatalError);
+    if (this.closing) return Promise.reject(new Error("enqueue after finish"));
     this.batch.push({ event, meta, enqueuedAt: performance.now() });
     if (this.batch.length >= this.opts.batchSize) {
       this.flush();
@@ -198,6 +201,12 @@ export class StreamClient<M> {
         this.flush();
       }, this.opts.flushMs);
     }
+    // The common case, room in the window: no promise made per event.
+    if (this.inFlight.size < this.opts.window && !this.fatalError) return RESOLVED;
+    return this.waitForRoom(signal);
+  }
+
+  private async waitForRoom(signal?: AbortSignal): Promise<void> {
     while (this.inFlight.size >= this.opts.window && !this.fatalError) {
       signal?.throwIfAborted();
       await new Promise<void>((resolve) => {
