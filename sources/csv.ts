@@ -48,7 +48,7 @@ export const csvSource: Source = {
           },
           onSkip: ({ line, message }) => ctx.onSkip({ where: `${input}:${line}`, message }),
         };
-        // A file without quotes is split at commas: same rows, a fraction of the CPU.
+        // Plain lines are split at commas: same rows, a fraction of the CPU.
         const rows = (await plainCsvRows(input, rowOptions)) ?? readCsvRows(input, rowOptions);
         for await (const { record, line } of rows) {
           if (ctx.signal.aborted) return;
