@@ -5,10 +5,10 @@ import {
   EventResultSchema,
   type ScoringService,
   type StreamScoreRequest,
-  StreamScoreRequestSchema,
   type StreamScoreResponse,
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { EventsEncoder } from "./event-encoder.js";
 import { Outbox } from "./outbox.js";
 
 /** One event waiting for its score, with the caller's data attached. */
@@ -97,6 +97,9 @@ const RETRYABLE = new Set<Code>([
   Code.ResourceExhausted,
 ]);
 
+/** What `enqueue` returns when there is room at once. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
 interface InFlight<M> {
   id: string;
   items: PendingEvent<M>[];
@@ -135,6 +138,7 @@ export class StreamClient<M> {
   private batch: PendingEvent<M>[] = [];
   private readonly inFlight = new Map<string, InFlight<M>>();
   private nextId = 1;
+  private readonly encoder = new EventsEncoder();
   private outbox: Outbox<StreamScoreRequest> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private roomWaiters: (() => void)[] = [];
@@ -185,9 +189,9 @@ export class StreamClient<M> {
    * more; rejects with the fatal error if the client has given up, or with
    * `signal.reason` if the signal aborts while waiting.
    */
-  async enqueue(event: NetworkEvent, meta: M, signal?: AbortSignal): Promise<void> {
-    if (this.fatalError) throw this.fatalError;
-    if (this.closing) throw new Error("enqueue after finish");
+  enqueue(event: NetworkEvent, meta: M, signal?: AbortSignal): Promise<void> {
+    if (this.fatalError) return Promise.reject(this.fatalError);
+    if (this.closing) return Promise.reject(new Error("enqueue after finish"));
     this.batch.push({ event, meta, enqueuedAt: performance.now() });
     if (this.batch.length >= this.opts.batchSize) {
       this.flush();
@@ -197,6 +201,12 @@ export class StreamClient<M> {
         this.flush();
       }, this.opts.flushMs);
     }
+    // The common case, room in the window: no promise made per event.
+    if (this.inFlight.size < this.opts.window && !this.fatalError) return RESOLVED;
+    return this.waitForRoom(signal);
+  }
+
+  private async waitForRoom(signal?: AbortSignal): Promise<void> {
     while (this.inFlight.size >= this.opts.window && !this.fatalError) {
       signal?.throwIfAborted();
       await new Promise<void>((resolve) => {
@@ -245,10 +255,10 @@ export class StreamClient<M> {
     const items = this.batch;
     this.batch = [];
     const id = String(this.nextId++);
-    const request = create(StreamScoreRequestSchema, {
-      requestId: id,
-      events: items.map((i) => i.event),
-    });
+    const events: NetworkEvent[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) events[i] = (items[i] as PendingEvent<M>).event;
+    // Encoded here once, by hand: the transport writes the bytes as they are.
+    const request = this.encoder.request(id, events);
     const inFlight: InFlight<M> = { id, items, request, taken: false };
     if (this.inFlight.size === 0) this.lastProgress = performance.now();
     this.inFlight.set(id, inFlight);

@@ -9,6 +9,8 @@
  * - footprint: spawn-to-SERVING time under tsx and compiled, RSS;
  * - stream: StreamScore over one HTTP/2 connection, batched and one event
  *   per message, latency at half the maximum rate, and the real agent;
+ * - agent: the agent's CPU per event sent (simulated and replayed) beside
+ *   the server's in the same runs;
  * - unary: Score under ghz with 16–50 concurrent calls, and under h2load,
  *   against one server process and against `--workers 2`;
  * - scaling: the engine against trees, ψ and feature width; the server
@@ -25,6 +27,7 @@ import { execFile } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { parseArgs, promisify } from "node:util";
+import { runAgentCpuBench } from "./agent-cpu-bench.js";
 import { readCpuTicks, stealShare } from "./cpu-steal.js";
 import { type EngineResults, runEngineBench } from "./engine-bench.js";
 import { createEngineFixture } from "./engine-fixture.js";
@@ -54,6 +57,7 @@ const SECTIONS = [
   "fit",
   "footprint",
   "stream",
+  "agent",
   "unary",
   "scaling",
   "sources",
@@ -217,7 +221,13 @@ async function main(): Promise<void> {
 
   // The compiled server is what the container runs; build it once.
   let built = false;
-  if (only.has("footprint") || only.has("stream") || only.has("unary") || only.has("scaling")) {
+  if (
+    only.has("footprint") ||
+    only.has("stream") ||
+    only.has("agent") ||
+    only.has("unary") ||
+    only.has("scaling")
+  ) {
     log("npm run build");
     try {
       await run("timeout", ["300", "npm", "run", "build"], { cwd: ROOT, maxBuffer: 1 << 24 });
@@ -371,6 +381,20 @@ async function main(): Promise<void> {
           verdict: "",
         },
       );
+    }
+
+    if (only.has("agent")) {
+      section("agent");
+      const a = await runAgentCpuBench({
+        root: ROOT,
+        server: await ensureServer(),
+        repeats,
+        quick,
+        log,
+      });
+      rows.push(...a.rows);
+      commands.push(...a.results.commands);
+      results.agentCpu = a.results;
     }
 
     if (only.has("unary")) {

@@ -7,7 +7,8 @@ import {
 } from "../telemetry/event-csv.js";
 import { TELEMETRY_COLUMNS } from "../telemetry/schema.js";
 import { simEvent } from "../telemetry/sim-event.js";
-import { readCsvRows } from "./csv-rows.js";
+import { plainCsvRows } from "./csv-plain-rows.js";
+import { type CsvRowsOptions, readCsvRows } from "./csv-rows.js";
 import { labelOf } from "./jsonl.js";
 import type { Source, SourceEvent } from "./source.js";
 
@@ -39,14 +40,16 @@ export const csvSource: Source = {
     if (input === undefined) throw new Error("--source csv needs --input FILE");
     return {
       async *[Symbol.asyncIterator](): AsyncGenerator<SourceEvent> {
-        const rows = readCsvRows(input, {
+        const rowOptions: CsvRowsOptions = {
           onHeader(header) {
             const missing = missingColumns(header);
             if (missing.length > 0)
               throw new Error(`${input}: header lacks column(s) ${missing.join(", ")}`);
           },
           onSkip: ({ line, message }) => ctx.onSkip({ where: `${input}:${line}`, message }),
-        });
+        };
+        // Plain lines are split at commas: same rows, a fraction of the CPU.
+        const rows = (await plainCsvRows(input, rowOptions)) ?? readCsvRows(input, rowOptions);
         for await (const { record, line } of rows) {
           if (ctx.signal.aborted) return;
           let event: NetworkEvent;

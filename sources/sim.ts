@@ -20,9 +20,31 @@ export const simSource: Source = {
       anomalyRate: options.anomalyRate ?? 0.02,
       startMs: options.startMs ?? DEFAULT_START_MS,
     });
+    // A plain iterator, not an async generator: the agent takes hundreds of
+    // thousands of events a second, and a generator's queue and extra
+    // promise per event cost more than making the event.
+    let finished = false;
+    const end: IteratorResult<SourceEvent> = { value: undefined, done: true };
     return {
-      async *[Symbol.asyncIterator](): AsyncGenerator<SourceEvent> {
-        while (!ctx.signal.aborted) yield sim.next();
+      [Symbol.asyncIterator](): AsyncIterator<SourceEvent> {
+        return {
+          next: () => {
+            if (finished || ctx.signal.aborted) {
+              finished = true;
+              return Promise.resolve(end);
+            }
+            try {
+              return Promise.resolve({ value: sim.next(), done: false });
+            } catch (err) {
+              finished = true;
+              return Promise.reject(err);
+            }
+          },
+          return: () => {
+            finished = true;
+            return Promise.resolve(end);
+          },
+        };
       },
     };
   },

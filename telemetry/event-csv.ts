@@ -1,6 +1,5 @@
-import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
+import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { TELEMETRY_COLUMNS } from "./schema.js";
 import { quote, validateEvent } from "./validate.js";
 
@@ -80,6 +79,8 @@ function parseCount(column: string, text: string, max: bigint): bigint {
   return n;
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /**
  * Turns one CSV record (keyed by header name) into a validated `NetworkEvent`.
  * Empty cells become missing values.
@@ -92,21 +93,24 @@ export function eventFromRecord(
 ): NetworkEvent {
   const cell = (c: string) => (record[c] ?? "").trim();
   const ms = parseTimestamp(cell("timestamp"));
-  const event = create(NetworkEventSchema, {
-    timestamp: ms === undefined ? undefined : timestampFromMs(ms),
+  // The object `create(NetworkEventSchema, {...})` makes, keys in its order,
+  // without its reflection: a replay builds one per row.
+  const event: NetworkEvent = {
+    $typeName: "netanomaly.v1.NetworkEvent",
     processPath: cell("process_path"),
     processHash: cell("process_hash"),
     sourceIp: cell("source_ip"),
     destIp: cell("dest_ip"),
     destDomain: cell("dest_domain"),
     destPort: Number(parseCount("dest_port", cell("dest_port"), 65535n)),
-    bytesSent: parseCount("bytes_sent", cell("bytes_sent"), BigInt(Number.MAX_SAFE_INTEGER)),
-    bytesRecv: parseCount("bytes_recv", cell("bytes_recv"), BigInt(Number.MAX_SAFE_INTEGER)),
+    bytesSent: parseCount("bytes_sent", cell("bytes_sent"), MAX_SAFE),
+    bytesRecv: parseCount("bytes_recv", cell("bytes_recv"), MAX_SAFE),
     protocol: cell("protocol"),
     dnsQuery: cell("dns_query"),
     parentProcess: cell("parent_process"),
     userContext: cell("user_context"),
-  });
+  };
+  if (ms !== undefined) event.timestamp = timestampFromMs(ms);
   const violation = validateEvent(event);
   if (violation) throw new CsvRowError(violation.field, violation.message);
   return event;

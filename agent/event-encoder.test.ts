@@ -1,0 +1,77 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { TimestampSchema } from "@bufbuild/protobuf/wkt";
+import { describe, expect, it } from "vitest";
+import { StreamScoreRequestSchema } from "../gen/netanomaly/v1/scoring_service_pb.js";
+import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { csvSource } from "../sources/csv.js";
+import { createSimulator } from "../telemetry/simulator.js";
+import { EventsEncoder } from "./event-encoder.js";
+
+/** The bytes protobuf-es writes for a request with these events. */
+const canonical = (id: string, events: NetworkEvent[]) =>
+  toBinary(StreamScoreRequestSchema, create(StreamScoreRequestSchema, { requestId: id, events }));
+
+const ours = (encoder: EventsEncoder, id: string, events: NetworkEvent[]) =>
+  toBinary(StreamScoreRequestSchema, encoder.request(id, events));
+
+/** Asserts equal bytes; the slow deep comparison runs only to show a difference. */
+function expectSame(a: Uint8Array, b: Uint8Array, what: string): void {
+  if (!Buffer.from(a).equals(Buffer.from(b))) expect(Buffer.from(a), what).toEqual(Buffer.from(b));
+}
+
+describe("EventsEncoder.request()", () => {
+  it("writes the bytes toBinary writes, for 20,000 simulated events in batches", () => {
+    const sim = createSimulator({ seed: 3, anomalyRate: 0.2 });
+    const encoder = new EventsEncoder();
+    for (const size of [1, 7, 100, 1000]) {
+      for (let b = 0; b < 5; b++) {
+        const events = Array.from({ length: size }, () => sim.next().event);
+        expectSame(ours(encoder, "r", events), canonical("r", events), `batch ${size}.${b}`);
+      }
+    }
+  });
+
+  it("writes the bytes toBinary writes for the replayed data/telemetry.csv", async () => {
+    const events: NetworkEvent[] = [];
+    const source = csvSource.open(
+      { input: "data/telemetry.csv" },
+      { signal: new AbortController().signal, onSkip: () => {}, onNotice: () => {} },
+    );
+    for await (const { event } of source) events.push(event);
+    expect(events.length).toBeGreaterThan(20_000);
+    const encoder = new EventsEncoder();
+    for (let i = 0; i < events.length; i += 500) {
+      const batch = events.slice(i, i + 500);
+      expectSame(ours(encoder, String(i), batch), canonical(String(i), batch), `rows from ${i}`);
+    }
+  });
+
+  it("writes the bytes toBinary writes for edge cases", () => {
+    const base = createSimulator({ seed: 1 }).next().event;
+    const cases: NetworkEvent[] = [
+      create(NetworkEventSchema, {}),
+      { ...base, timestamp: undefined },
+      { ...base, processPath: "C:\\Programme\\Über\\naïve.exe", dnsQuery: "日本.example" },
+      { ...base, userContext: "emoji 🙂 and a lone \ud800 surrogate" },
+      {
+        ...base,
+        destDomain: "a".repeat(127),
+        dnsQuery: "b".repeat(128),
+        protocol: "é".repeat(200),
+      },
+      { ...base, processHash: "x".repeat(70_000) },
+      { ...base, destPort: 0, bytesSent: 0n, bytesRecv: 2n ** 64n - 1n },
+      { ...base, bytesSent: 2n ** 53n, bytesRecv: 2n ** 53n - 1n, destPort: 2 ** 32 - 1 },
+      { ...base, timestamp: create(TimestampSchema, { seconds: -5n, nanos: 7 }) },
+      { ...base, timestamp: create(TimestampSchema, { seconds: 0n, nanos: 0 }) },
+      { ...base, timestamp: create(TimestampSchema, { seconds: 2n ** 62n, nanos: 999_999_999 }) },
+      { ...base, $unknown: [{ no: 99, wireType: 0, data: new Uint8Array([1]) }] },
+    ];
+    const encoder = new EventsEncoder();
+    for (const [i, e] of cases.entries()) {
+      expectSame(ours(encoder, String(i), [e]), canonical(String(i), [e]), `case ${i}`);
+    }
+    expectSame(ours(encoder, "all", cases), canonical("all", cases), "all cases");
+    expectSame(ours(encoder, "none", []), canonical("none", []), "no events");
+  });
+});
