@@ -122,6 +122,10 @@ export async function runScorer(options: ScorerOptions): Promise<ScorerStats> {
         heartbeatInterval: 1_000,
         maxWaitTime: 200,
       });
+      // The client emits 'error' when it cannot rejoin after a failed
+      // heartbeat (a broker restart, or a close during the rejoin): unheard,
+      // that would kill the process. The session listens too, and ends.
+      consumer.on("error", (e: Error) => log("warn", `consumer error: ${errorText(e)}`));
       try {
         await session(consumer, producer, options, stats, () => {
           failures = 0;
@@ -184,6 +188,10 @@ async function session(
     });
     stream.on("error", (e: Error) => {
       streamError = e;
+      poke();
+    });
+    consumer.on("error", (e: Error) => {
+      streamError ??= e;
       poke();
     });
     // A flowing stream fetches without pause (each fetch waits at most

@@ -179,6 +179,30 @@ describe.skipIf(missing !== undefined && !CI)("npm run consume on a real broker"
     expect(scorer.log()).toMatch(/stalls\W+1\b/);
   }, 180_000);
 
+  it("outlives a broker that stays down longer than the client's retries, and goes on scoring", async () => {
+    const b = broker as LocalBroker;
+    await createTopics(b.brokers, ["dn-in", "dn-out"], 3);
+    await createTopics(b.brokers, ["dn-in.dead-letter"], 1);
+    const positions = async () =>
+      new Set((await verdicts("dn-out")).map((v) => `${v.input.partition}/${v.input.offset}`));
+    scorer = spawnScorer([
+      ...["--brokers", b.brokers.join(","), "--in", "dn-in", "--out", "dn-out"],
+      ...["--format", "protobuf", "--group", "dn"],
+    ]);
+    await produce(events(50, 0), [], "dn-in");
+    await waitFor("50 verdicts", async () => (await positions()).size >= 50, 60_000, 500);
+    // Down past the heartbeat's failure and the rejoin's 10 × 500 ms of retries.
+    await b.stop();
+    await new Promise((r) => setTimeout(r, 12_000));
+    await b.start();
+    expect(scorer.child.exitCode, scorer.log().slice(-3000)).toBeNull();
+    await produce(events(50, 1_000), [], "dn-in");
+    await waitFor("100 verdicts", async () => (await positions()).size >= 100, 90_000, 500);
+    expect(scorer.child.exitCode, scorer.log().slice(-3000)).toBeNull();
+    scorer.child.kill("SIGTERM");
+    expect(await scorer.exited).toBe(0);
+  }, 180_000);
+
   it("publishes with the agent's Kafka sink through a broker restart, losing nothing", async () => {
     const b = broker as LocalBroker;
     await createTopics(b.brokers, ["sink"], 3);
