@@ -1,12 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import type { GrpcCall, GrpcMetrics, GrpcType } from "./grpc-metrics.js";
-
-const TYPES: Record<string, GrpcType> = {
-  unary: "unary",
-  server_streaming: "server_stream",
-  client_streaming: "client_stream",
-  bidi_streaming: "bidi_stream",
-};
+import { type GrpcCall, type GrpcMetrics, grpcTypeOf } from "./grpc-metrics.js";
 
 /**
  * A Connect interceptor feeding {@link GrpcMetrics}: a call starts when it
@@ -21,7 +14,7 @@ export function createGrpcInterceptorFor(metrics: GrpcMetrics): Interceptor {
     const call = metrics.start(
       req.service.typeName,
       req.method.name,
-      TYPES[req.method.methodKind] ?? "unary",
+      grpcTypeOf(req.method.methodKind),
     );
     let res: Awaited<ReturnType<typeof next>>;
     try {

@@ -4,6 +4,18 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 /** `grpc_type` as go-grpc-prometheus spells it. */
 export type GrpcType = "unary" | "client_stream" | "server_stream" | "bidi_stream";
 
+const TYPES: Record<string, GrpcType> = {
+  unary: "unary",
+  server_streaming: "server_stream",
+  client_streaming: "client_stream",
+  bidi_streaming: "bidi_stream",
+};
+
+/** `grpc_type` of a method from its protobuf-es `methodKind`. */
+export function grpcTypeOf(methodKind: string): GrpcType {
+  return TYPES[methodKind] ?? "unary";
+}
+
 /** One call being counted; every method may be called from any path, once `end` has not run. */
 export interface GrpcCall {
   /** One request message read. */

@@ -3,7 +3,7 @@ import * as http2 from "node:http2";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { ScoringService } from "../gen/netanomaly/v1/scoring_service_pb.js";
-import type { GrpcMetrics, GrpcType } from "../metrics/grpc-metrics.js";
+import { type GrpcMetrics, type GrpcType, grpcTypeOf } from "../metrics/grpc-metrics.js";
 import { type ApiKeys, authenticate } from "./auth.js";
 import { grpcStatus } from "./errors.js";
 import { logRpcEnd } from "./logging.js";
@@ -60,16 +60,9 @@ function framingOf(contentType: string | undefined): Framing | undefined {
 
 const SCORING_PREFIX = `/${ScoringService.typeName}/`;
 
-const KINDS: Record<string, GrpcType> = {
-  unary: "unary",
-  server_streaming: "server_stream",
-  client_streaming: "client_stream",
-  bidi_streaming: "bidi_stream",
-};
-
 /** `grpc_type` of each scoring method by path: a fixed set, so no label is unbounded. */
 const SCORING_TYPES = new Map<string, GrpcType>(
-  ScoringService.methods.map((m) => [`${SCORING_PREFIX}${m.name}`, KINDS[m.methodKind] ?? "unary"]),
+  ScoringService.methods.map((m) => [`${SCORING_PREFIX}${m.name}`, grpcTypeOf(m.methodKind)]),
 );
 
 /** Methods that stream (client, server or both): Connect frames them as `application/connect+*`. */
