@@ -1,13 +1,11 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fitForest } from "../detector/isolation-forest.js";
 import { createRandom } from "../detector/random.js";
 import { type FitMatrix, findNslKdd, nslKddFitMatrix, telemetryFitMatrix } from "./fit-matrices.js";
+import { startPythonWorker } from "./python-worker.js";
 import { type TableRow, verdict } from "./report.js";
-import { singleThreadEnv } from "./sklearn-worker.js";
 import { type Summary, summarize, wallSeconds } from "./stats.js";
 
 /** Forest sizes the fit benchmark compares: scikit-learn's default and isotree's. */
@@ -71,43 +69,19 @@ async function startPeers(python: string, m: FitMatrix, dir: string): Promise<Pe
   await writeFile(matrixPath, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   await writeFile(metaPath, JSON.stringify({ matrixPath, nFeatures: m.x.nFeatures }));
   const script = new URL("./fit-peers.py", import.meta.url).pathname;
-  // `timeout` ends the worker should this process die without closing it.
-  const child = spawn("timeout", ["1800", python, script, metaPath], {
-    env: singleThreadEnv(),
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async <T>(what: string): Promise<T> => {
-    const line = await lines.next();
-    if (line.done) {
-      await exited;
-      throw new Error(`fit-peers.py ended before its ${what} (exit ${child.exitCode}): ${stderr}`);
-    }
-    const parsed = JSON.parse(line.value) as T & { error?: string };
-    if (parsed.error) throw new Error(`fit-peers.py: ${parsed.error}`);
-    return parsed;
-  };
+  const worker = startPythonWorker(python, script, metaPath, 1800);
   try {
-    const info = await next<FitPeersInfo>("versions");
+    const info = await worker.next<FitPeersInfo>("versions");
     return {
       info,
       async fit(tool, trees, psi, seed) {
-        child.stdin.write(`fit ${tool} ${trees} ${psi} ${seed}\n`);
-        return (await next<{ seconds: number }>(`${tool} fit`)).seconds;
+        return (await worker.ask<{ seconds: number }>(`fit ${tool} ${trees} ${psi} ${seed}`))
+          .seconds;
       },
-      async close() {
-        child.stdin.end();
-        await exited;
-      },
+      close: () => worker.close(),
     };
   } catch (e) {
-    child.kill();
-    await exited;
+    await worker.kill();
     throw e;
   }
 }

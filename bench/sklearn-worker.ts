@@ -1,8 +1,7 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { startPythonWorker } from "./python-worker.js";
 
 /** What bench/sklearn-score.py reports once it has fitted its forest. */
 export interface SklearnInfo {
@@ -29,23 +28,6 @@ export interface SklearnWorker {
   close(): Promise<void>;
 }
 
-/** Environment that pins every BLAS/OpenMP pool to one thread. */
-export function singleThreadEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    OMP_NUM_THREADS: "1",
-    OPENBLAS_NUM_THREADS: "1",
-    MKL_NUM_THREADS: "1",
-    VECLIB_MAXIMUM_THREADS: "1",
-    NUMEXPR_NUM_THREADS: "1",
-  };
-  // Set on this machine for old OpenBLAS builds; they slow a current numpy
-  // down (see the machine notes), so the comparison runs without them.
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  return env;
-}
-
 /**
  * Starts bench/sklearn-score.py on the two row-major matrices and resolves
  * once its forest is fitted (100 trees, ψ 256, as the engine's).
@@ -67,54 +49,26 @@ export async function startSklearn(
     JSON.stringify({ trainPath, rowsPath, nFeatures, nEstimators: 100, maxSamples: 256 }),
   );
   const script = new URL("./sklearn-score.py", import.meta.url).pathname;
-  // `timeout` ends the worker should this process die without closing it.
-  const child = spawn("timeout", ["600", python, script, metaPath], {
-    env: singleThreadEnv(),
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async <T>(what: string): Promise<T> => {
-    const line = await lines.next();
-    if (line.done) {
-      await exited;
-      throw new Error(
-        `sklearn-score.py ended before its ${what} (exit ${child.exitCode}): ${stderr}`,
-      );
-    }
-    const parsed = JSON.parse(line.value) as T & { error?: string };
-    if (parsed.error) throw new Error(`sklearn-score.py: ${parsed.error}`);
-    return parsed;
-  };
-  const ask = <T>(command: string): Promise<T> => {
-    child.stdin.write(`${command}\n`);
-    return next<T>(command);
-  };
+  const worker = startPythonWorker(python, script, metaPath, 600);
   try {
-    const info = await next<SklearnInfo>("fitted forest");
+    const info = await worker.next<SklearnInfo>("fitted forest");
     return {
       info,
       command: `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 ${python} bench/sklearn-score.py META.json`,
       async batch() {
-        const r = await ask<{ rowsPerSecond: number; rowsPerCpuSecond: number }>("batch");
+        const r = await worker.ask<{ rowsPerSecond: number; rowsPerCpuSecond: number }>("batch");
         return { wall: r.rowsPerSecond, cpu: r.rowsPerCpuSecond };
       },
       async single() {
-        return (await ask<{ singleRowSeconds: number }>("single")).singleRowSeconds;
+        return (await worker.ask<{ singleRowSeconds: number }>("single")).singleRowSeconds;
       },
       async close() {
-        child.stdin.end();
-        await exited;
+        await worker.close();
         await rm(dir, { recursive: true, force: true });
       },
     };
   } catch (e) {
-    child.kill();
-    await exited;
+    await worker.kill();
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
