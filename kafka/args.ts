@@ -24,7 +24,7 @@ spread the input's partitions over them; a copy that dies has its partitions tak
   --threshold T          verdict threshold in (0, 1] instead of the model's
   --batch N              most records per produce and commit, [1, 10000] (default 1000)
   --session-timeout MS   group session timeout, ms (default 10000)
-  --stall-timeout MS     with partitions assigned, no fetch completing for this long means the
+  --stall-timeout MS     a group join, or with partitions assigned a fetch, not completing in this long means the
                          consumer is stuck: it leaves and joins the group again (default 30000)
   --client-id ID         Kafka client id (default netanomaly-scorer-<pid>)
 

@@ -168,8 +168,12 @@ async function session(
   };
   signal.addEventListener("abort", poke, { once: true });
   const scores = new Float64Array(maxBatch);
+  const stallMs = options.stallTimeoutMs ?? 30_000;
+  let joinTimer: NodeJS.Timeout | undefined;
   try {
-    const stream = await consumer.consume({
+    // Joining (group join, sync, offsets) is bounded too: a join that never
+    // completes would otherwise leave this copy silent and its share unread.
+    const joined = consumer.consume({
       topics: [options.input],
       mode: "committed",
       fallbackMode: "earliest",
@@ -181,6 +185,18 @@ async function session(
       // keeping fetches near a batch keeps those duplicates few.
       maxBytes: 1_048_576,
     });
+    // Given up on, it may still fail later: that must not go unheard.
+    joined.catch(() => {});
+    const stream = await Promise.race([
+      joined,
+      new Promise<never>((_, reject) => {
+        joinTimer = setTimeout(
+          () => reject(new Error(`joining the group took over ${stallMs / 1000} s`)),
+          stallMs,
+        );
+      }),
+    ]);
+    clearTimeout(joinTimer);
     stream.on("data", (m: Message) => {
       queue.push(m);
       if (queue.length >= maxBatch) stream.pause();
@@ -196,7 +212,6 @@ async function session(
     });
     // A flowing stream fetches without pause (each fetch waits at most
     // maxWaitTime), so silence with partitions assigned is a stuck fetch.
-    const stallMs = options.stallTimeoutMs ?? 30_000;
     let lastFetchMs = Date.now();
     stream.on("fetch", () => {
       lastFetchMs = Date.now();
@@ -278,6 +293,7 @@ async function session(
       onProgress();
     }
   } finally {
+    clearTimeout(joinTimer);
     signal.removeEventListener("abort", poke);
   }
 }
