@@ -27,6 +27,8 @@ export interface HostCollectorBenchOptions {
   seconds?: number;
   /** The collector's poll interval, seconds; default 1 (the agent's default). */
   intervalS?: number;
+  /** The socket lister (see `HostCollectorOptions.lister`); default the collector's own (`auto`). */
+  lister?: "auto" | "sockdiag" | "ss";
   /** Run the DNS/UDP capture too; default true (as `--source host` does). */
   capture?: boolean;
   /** Progress lines; default stderr. */
@@ -36,6 +38,8 @@ export interface HostCollectorBenchOptions {
 /** One window's figures. */
 export interface HostCollectorBenchRow {
   rate: number;
+  /** The lister the collector ran: the sockdiag helper or ss. */
+  lister: string;
   /** Wall time measured: the load plus 1.5 s for its last closes to be reported. */
   seconds: number;
   /** Connections the load completed. */
@@ -46,9 +50,9 @@ export interface HostCollectorBenchRow {
   cpuPercent: number;
   /** The agent process (the collector's JavaScript, its threads, children it reaped). */
   agentPercent: number;
-  /** The shell running `ss -tuanpieOH` each interval, with its `ss` runs. */
-  ssPollPercent: number;
-  /** `ss -tuanieOHE`, the destroy watcher. */
+  /** The socket lister: the sockdiag helper, or the shell running `ss -tuanpieOH` each interval with its `ss` runs. */
+  listerPercent: number;
+  /** `ss -tuanieOHE`, the destroy watcher, when ss is the lister (the helper does both). */
   ssDestroyPercent: number;
   /** `tcpdump`, the DNS/UDP capture. */
   capturePercent: number;
@@ -77,7 +81,7 @@ export async function runHostCollectorBench(
   const abort = new AbortController();
   const notices: string[] = [];
   const collector = createHostCollector(
-    { intervalS: options.intervalS ?? 1, capture: options.capture ?? true },
+    { intervalS: options.intervalS ?? 1, capture: options.capture ?? true, lister: options.lister },
     { signal: abort.signal, onSkip: () => {}, onNotice: (m) => notices.push(m) },
   );
   let events = 0;
@@ -113,14 +117,16 @@ export async function runHostCollectorBench(
       }
       const wall = (after.wallMs - before.wallMs) / 1000;
       const pct = (s: number) => (100 * s) / wall;
+      const lister = collector.stats().lister ?? "none";
       const row: HostCollectorBenchRow = {
         rate,
+        lister,
         seconds: wall,
         connections: made,
         events: events - eventsBefore,
         cpuPercent: pct(after.total - before.total),
         agentPercent: pct(after.agent - before.agent),
-        ssPollPercent: pct(after.ssPoll - before.ssPoll),
+        listerPercent: pct(after.ssPoll - before.ssPoll),
         ssDestroyPercent: pct(after.ssDestroy - before.ssDestroy),
         capturePercent: pct(after.capture - before.capture),
         destroyEvents: collector.stats().destroyEvents - destroyBefore,
@@ -128,7 +134,7 @@ export async function runHostCollectorBench(
       };
       rows.push(row);
       log(
-        `${rate}/s: ${row.cpuPercent.toFixed(2)} % of one core (agent ${row.agentPercent.toFixed(2)}, ss polls ${row.ssPollPercent.toFixed(2)}, ss -E ${row.ssDestroyPercent.toFixed(2)}, tcpdump ${row.capturePercent.toFixed(2)}) over ${wall.toFixed(1)} s; ${made} connections, ${row.destroyEvents} destroy events, ${row.events} events, ${row.shortUnattributed} outbound without process`,
+        `${rate}/s: ${row.cpuPercent.toFixed(2)} % of one core (agent ${row.agentPercent.toFixed(2)}, ${lister} ${row.listerPercent.toFixed(2)}, ss -E ${row.ssDestroyPercent.toFixed(2)}, tcpdump ${row.capturePercent.toFixed(2)}) over ${wall.toFixed(1)} s; ${made} connections, ${row.destroyEvents} destroy events, ${row.events} events, ${row.shortUnattributed} outbound without process`,
       );
     }
   } finally {
@@ -150,8 +156,8 @@ interface CpuSample {
 }
 
 async function sample(pids: {
-  ssPoll?: number;
-  ssDestroy?: number;
+  poll?: number;
+  destroy?: number;
   capture?: number;
 }): Promise<CpuSample> {
   const usage = process.cpuUsage();
@@ -160,11 +166,11 @@ async function sample(pids: {
   const helper = async (pid: number | undefined) => {
     if (pid === undefined) return 0;
     const t = await statTimes(`/proc/${pid}/stat`);
-    return t.own + t.reaped;
+    return ((await runNs(pid)) || t.own) + t.reaped;
   };
   const agent = (usage.user + usage.system) / 1e6 + self.reaped;
-  const ssPoll = await helper(pids.ssPoll);
-  const ssDestroy = await helper(pids.ssDestroy);
+  const ssPoll = await helper(pids.poll);
+  const ssDestroy = await helper(pids.destroy);
   const capture = await helper(pids.capture);
   return {
     wallMs: performance.now(),
@@ -174,6 +180,21 @@ async function sample(pids: {
     capture,
     total: agent + ssPoll + ssDestroy + capture,
   };
+}
+
+/**
+ * Nanoseconds the process's main thread ran (first field of
+ * `/proc/PID/schedstat`): exact, where utime+stime are sampled in 10 ms
+ * ticks, too coarse for a helper using a few ms a second. Undefined
+ * without schedstats. The helpers measured here are single-threaded.
+ */
+async function runNs(pid: number): Promise<number | undefined> {
+  try {
+    const first = Number((await readFile(`/proc/${pid}/schedstat`, "utf8")).split(" ")[0]);
+    return Number.isFinite(first) ? first / 1e9 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** utime+stime (fields 14, 15) and cutime+cstime (16, 17), in seconds. */

@@ -2,13 +2,15 @@
  * The host collector: the connections of the machine (or network namespace)
  * the agent runs on, with the process that owns each one.
  *
- * How it sees them (eBPF is not available, and Node has no netlink):
- * - every `intervalS` seconds (default 1) a poll `ss -tuanpieOH exclude
- *   time-wait` lists TCP and UDP sockets, IPv4 and IPv6, with their inode,
- *   owning process (`users:`) and tcp_info byte counters (run by one
- *   long-lived shell, `ss-poller.ts`, so the agent does not fork each poll);
- * - a long-running `ss -tuanieOHE` reports each socket the kernel destroys,
- *   with its final tcp_info counters (but inode 0 and no process);
+ * How it sees them (eBPF is not available, and Node has no netlink), through
+ * a socket watch (`socket-watch.ts`): the `netanomaly-sockdiag` helper
+ * (`sockdiag/sockdiag.c`, built with the host's `cc` on first use), or
+ * iproute2's `ss` where it cannot be built (`ss-watch.ts`, several times the CPU):
+ * - every `intervalS` seconds (default 1) a poll lists TCP and UDP sockets
+ *   (all states but TIME-WAIT), IPv4 and IPv6, with their inode, owning
+ *   process and tcp_info byte counters;
+ * - each socket the kernel destroys is reported as it goes, with its final
+ *   tcp_info counters (but inode 0 and no process);
  * - an optional `tcpdump … udp` capture (`dns-watch.ts`) reads DNS answers
  *   for `dest_domain`, DNS questions for `dns_query`, and meters UDP bytes.
  *
@@ -60,12 +62,11 @@
  * CAP_DAC_READ_SEARCH (`ss -p` lists `/proc/PID/fd` and reads its links;
  * `/proc/PID/exe` needs CAP_SYS_PTRACE); the capture needs CAP_NET_RAW.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type NetworkEvent, NetworkEventSchema } from "../../gen/netanomaly/v1/telemetry_pb.js";
+import type { NetworkEvent } from "../../gen/netanomaly/v1/telemetry_pb.js";
 import type { TelemetryColumn } from "../../telemetry/schema.js";
+import { logEvent } from "../log-event.js";
 import type { Source, SourceContext, SourceEvent } from "../source.js";
 import {
   type Attribution,
@@ -76,8 +77,11 @@ import {
 import { type DnsWatch, startDnsWatch } from "./dns-watch.js";
 import { createExeHasher } from "./exe-hash.js";
 import { createProcessReader } from "./proc-info.js";
-import { parseSsLine, SsParseError, type SsRecord } from "./ss-parse.js";
-import { type SsPoller, startSsPoller } from "./ss-poller.js";
+import { buildSockdiag } from "./sockdiag/sockdiag-build.js";
+import { startSockdiagWatch } from "./sockdiag/sockdiag-watch.js";
+import type { SocketWatch } from "./socket-watch.js";
+import type { SsRecord } from "./ss-parse.js";
+import { startSsWatch } from "./ss-watch.js";
 
 /** Options of {@link createHostCollector}; defaults merged in one place below. */
 export interface HostCollectorOptions {
@@ -93,6 +97,12 @@ export interface HostCollectorOptions {
   maxConnections?: number;
   /** Events waiting for the consumer at most; past it new events are dropped and counted. */
   maxQueued?: number;
+  /**
+   * How sockets are listed: `sockdiag` (a C helper built on first use with
+   * the host's `cc`, see `sockdiag/`), `ss` (iproute2), or `auto` (the
+   * default: sockdiag, else ss with a notice).
+   */
+  lister?: "auto" | "sockdiag" | "ss";
   /** Called after each poll is applied (tests and the lab wait on it). */
   onPoll?(poll: { count: number; sockets: number; timeMs: number }): void;
 }
@@ -103,6 +113,8 @@ export interface HostCollectorStats {
   events: number;
   dropped: number;
   destroyEvents: number;
+  /** Which lister the collector runs (undefined before the first poll). */
+  lister: SocketWatch["kind"] | undefined;
   badLines: number;
   /** False when the host (or namespace) has IPv6 off: only IPv4 is collected. */
   ipv6: boolean;
@@ -117,8 +129,12 @@ export interface HostCollector {
   /** The events; iterating starts the children, ending or aborting stops them. */
   events: AsyncIterable<SourceEvent>;
   stats(): HostCollectorStats;
-  /** pids of the long-running children (ss shell, destroy watcher, capture), for CPU accounting. */
-  childPids(): { ssPoll?: number; ssDestroy?: number; capture?: number };
+  /**
+   * pids of the long-running children, for CPU accounting: the socket lister
+   * (`poll`: the sockdiag helper, or the shell running `ss` polls), the `ss
+   * -E` destroy watcher when ss is the lister (`destroy`), the capture.
+   */
+  childPids(): { poll?: number; destroy?: number; capture?: number };
   /** Resolves once the first poll is applied and the capture is listening (or failed). */
   readonly ready: Promise<void>;
 }
@@ -181,7 +197,6 @@ export function createHostCollector(
     polls: 0,
     events: 0,
     dropped: 0,
-    destroyEvents: 0,
     badLines: 0,
     procVanished: 0,
     procDenied: 0,
@@ -219,13 +234,21 @@ export function createHostCollector(
   };
   // One /proc read per process and poll, however many sockets it holds.
   let perPoll = new Map<number, Promise<Attribution>>();
+  // What each attribution resolved to, so emitDue need not await a settled one
+  // (a listener's is shared by every short inbound connection on its port).
+  const settled = new WeakMap<Promise<Attribution>, Attribution>();
   const table = createConnectionTable({
     reportMs,
     maxConnections: options.maxConnections,
     attribute: (pid) => {
       let hit = perPoll.get(pid);
       if (hit === undefined) {
-        hit = attribute(pid);
+        const started = attribute(pid);
+        started.then(
+          (who) => settled.set(started, who),
+          () => {},
+        );
+        hit = started;
         perPoll.set(pid, hit);
       }
       return hit;
@@ -233,7 +256,6 @@ export function createHostCollector(
   });
   let dns: DnsWatch | undefined;
   let ipv6 = true;
-  let destroyPid: number | undefined;
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => {
     markReady = resolve;
@@ -280,7 +302,8 @@ export function createHostCollector(
           `outbound connections opened and closed between two polls (every ${intervalMs / 1000} s) have no process fields (counted in table.shortUnattributed); inbound ones take their listener's process`,
         );
       }
-      let who = connection.attribution === undefined ? EMPTY : await connection.attribution;
+      const pending = connection.attribution;
+      let who = pending === undefined ? EMPTY : (settled.get(pending) ?? (await pending));
       // No process (not permitted, or gone before a poll): the socket's own uid still names the user.
       if (who.user === "" && connection.uid !== undefined) {
         who = { ...who, user: await procs.userName(connection.uid) };
@@ -289,87 +312,46 @@ export function createHostCollector(
     }
   }
 
-  let poller: SsPoller | undefined;
-  async function pollOnce(): Promise<void> {
-    poller ??= startSsPoller(
-      ["-tuanpieOH", "exclude", "time-wait"],
+  let watch: SocketWatch | undefined;
+  async function startWatch(): Promise<SocketWatch> {
+    const hooks = {
       signal,
-      options.netns === undefined ? [] : ["ip", "netns", "exec", options.netns],
+      netns: options.netns,
+      onDestroy: (record: SsRecord, nowMs: number) => table.applyDestroy(record, nowMs),
+      onBadLine: (where: string, message: string) => {
+        counts.badLines++;
+        ctx.onSkip({ where, message });
+      },
+      onNotice: noticeOnce,
+    };
+    const lister = options.lister ?? "auto";
+    if (lister === "ss") return startSsWatch(hooks);
+    const built = await buildSockdiag();
+    if (built.ok) return startSockdiagWatch(built.path, hooks);
+    if (lister === "sockdiag")
+      throw new Error(`the sockdiag helper could not be built: ${built.why}`);
+    noticeOnce(
+      "lister",
+      `the sockdiag helper could not be built (${built.why}): listing sockets with ss instead, at several times the CPU`,
     );
-    let text: string;
+    return startSsWatch(hooks);
+  }
+
+  async function pollOnce(): Promise<void> {
+    watch ??= await startWatch();
+    let records: SsRecord[];
     try {
-      text = await poller.poll();
+      records = await watch.poll();
     } catch (err) {
       if (signal.aborted) return;
       throw err;
     }
     if (signal.aborted) return;
     counts.polls++;
-    const records: SsRecord[] = [];
-    let lineNo = 0;
-    for (const line of text.split("\n")) {
-      lineNo++;
-      const record = parse(line, () => `ss poll ${counts.polls} line ${lineNo}`);
-      if (record !== undefined) records.push(record);
-    }
     const nowMs = Date.now();
     perPoll = new Map();
     table.applyPoll(records, nowMs);
     options.onPoll?.({ count: counts.polls, sockets: records.length, timeMs: nowMs });
-  }
-
-  function parse(line: string, where: () => string): SsRecord | undefined {
-    try {
-      return parseSsLine(line);
-    } catch (err) {
-      if (!(err instanceof SsParseError)) throw err;
-      counts.badLines++;
-      ctx.onSkip({ where: where(), message: err.message });
-      return undefined;
-    }
-  }
-
-  function startDestroyWatch(): void {
-    // ss writes through stdio: stdbuf makes it flush each line into the pipe.
-    const [cmd, args] = wrap("stdbuf", ["-oL", "ss", "-tuanieOHE"]);
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], signal });
-    destroyPid = child.pid;
-    let lineNo = 0;
-    let stderr = "";
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (t: string) => {
-      stderr = (stderr + t).slice(-400);
-    });
-    // Lines split by hand: cheaper than readline at thousands of lines a second.
-    let partial = "";
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
-      const text = partial + chunk;
-      const nowMs = Date.now();
-      let from = 0;
-      for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", from)) {
-        const line = text.slice(from, nl);
-        from = nl + 1;
-        lineNo++;
-        const record = parse(line, () => `ss -E line ${lineNo}`);
-        if (record === undefined) continue;
-        counts.destroyEvents++;
-        table.applyDestroy(record, nowMs);
-      }
-      partial = text.slice(from);
-    });
-    const lost = (why: string) =>
-      noticeOnce(
-        "destroy",
-        `socket-destroy events unavailable (${why}): a connection is reported when it vanishes from a poll, with the last poll's counters, and one shorter than a poll is missed`,
-      );
-    child.on("error", (err) => {
-      if (err.name !== "AbortError") lost(err.message);
-    });
-    child.on("exit", (code, killedBy) => {
-      if (!signal.aborted)
-        lost(`${cmd} exited with ${killedBy ?? `code ${code}`} ${stderr.trim()}`);
-    });
   }
 
   async function checkHost(): Promise<void> {
@@ -419,7 +401,6 @@ export function createHostCollector(
         netns: options.netns,
       });
     }
-    startDestroyWatch();
     let failure: unknown;
     signal.addEventListener("abort", () => wake?.(), { once: true });
     const loop = (async () => {
@@ -469,8 +450,15 @@ export function createHostCollector(
   return {
     events: { [Symbol.asyncIterator]: () => run() },
     ready,
-    childPids: () => ({ ssPoll: poller?.pid, ssDestroy: destroyPid, capture: dns?.pid }),
-    stats: () => ({ ...counts, ipv6, table: table.stats, dns: dns?.stats }),
+    childPids: () => ({ ...watch?.pids(), capture: dns?.pid }),
+    stats: () => ({
+      ...counts,
+      destroyEvents: watch?.destroyEvents ?? 0,
+      lister: watch?.kind,
+      ipv6,
+      table: table.stats,
+      dns: dns?.stats,
+    }),
   };
 }
 
@@ -490,8 +478,8 @@ export function toEvent(
     const flow = dns.udpFlow(initiator.ip, initiator.port, responder.ip, responder.port);
     dnsQuery = (flow?.queries ?? []).join(",").slice(0, 1024);
   }
-  return create(NetworkEventSchema, {
-    timestamp: timestampFromMs(nowMs),
+  return logEvent({
+    timeMs: nowMs,
     processPath: who.path,
     processHash: who.hash,
     sourceIp: initiator.ip,

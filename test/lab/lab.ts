@@ -282,7 +282,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
       `tcpdump: ${captured.captured} packets captured, ${captured.dropped} dropped by the kernel`,
       `softflowd -r: ${/Flows exported:.*/.exec(replayed)?.[0] ?? "no summary"}`,
       `UDP datagrams dropped on the servers host (flow collectors' receive buffers): ${udpDrops}`,
-      `host attribution: ${attributed.attributed} of ${attributed.of} office events carry a process (poll every ${HOST_INTERVAL_S} s)`,
+      `host attribution: ${attributed.attributed} of ${attributed.of} office events carry a process (poll every ${HOST_INTERVAL_S} s); sockets listed by ${/listing sockets with ss instead/.test(hostOut.stderr) ? "ss (the sockdiag helper could not be built)" : "the sockdiag helper"}`,
       "attacks:",
       ...attackRecords.map(
         (a) =>
