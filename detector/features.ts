@@ -1,6 +1,7 @@
 import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { type TailStats, tailValues } from "./context-tails.js";
 import { TELEMETRY_FEATURES } from "./feature-names.js";
+import { ALL_BUCKETS, createCoverageTracker, unseenHourRarity } from "./hour-profile.js";
 import { createLookalikeChecker } from "./lookalike.js";
 
 /** The event's fields by their proto (and CSV) names, in field-number order. */
@@ -67,6 +68,15 @@ export interface TelemetryFeatureSpec {
    * score alone.
    */
   tails?: TailStats;
+  /**
+   * Processes (of at least 3 timestamped training rows) whose history,
+   * first to last sighting, passes through fewer hour buckets of the day
+   * than the training window does, with a mask of those it passes through
+   * (bit b for hours 3b to 3b + 2), sorted by process (`hour-profile.ts`):
+   * an unseen bucket outside the mask is no evidence. Absent when there are
+   * none, and in older model files: every unseen bucket is evidence.
+   */
+  hourCoverage?: [string, number][];
 }
 
 /** The fields of an event `fitTelemetryFeatures` checks for, with how to blank each. */
@@ -203,6 +213,7 @@ export function fitTelemetryFeatures(events: readonly NetworkEvent[]): Telemetry
     RARITY_TABLES.map((t) => [t, new Map<string, number>()]),
   ) as Record<RarityTable, Map<string, number>>;
   const moments = new Map<string, [number, number, number, number, number]>();
+  const coverage = createCoverageTracker();
   const addMoment = (key: string, s: number, r: number) => {
     let m = moments.get(key);
     if (!m) {
@@ -222,6 +233,7 @@ export function fitTelemetryFeatures(events: readonly NetworkEvent[]): Telemetry
       const map = counts[t];
       map.set(key, (map.get(key) ?? 0) + 1);
     }
+    if (e.timestamp !== undefined) coverage.add(k.process, Number(e.timestamp.seconds));
     const s = Math.log1p(Number(e.bytesSent));
     const r = Math.log1p(Number(e.bytesRecv));
     addMoment("", s, r);
@@ -257,6 +269,7 @@ export function fitTelemetryFeatures(events: readonly NetworkEvent[]): Telemetry
   }
   baselines.sort((a, b) => compare(a[0], b[0]));
   const fields = fieldsPresent(events);
+  const hourCoverage = coverage.partial();
   return {
     kind: "telemetry",
     features: [...TELEMETRY_FEATURES],
@@ -265,6 +278,8 @@ export function fitTelemetryFeatures(events: readonly NetworkEvent[]): Telemetry
     baselines,
     // Only written when some field is missing, so full-schema models keep their bytes.
     ...(fields.length < TELEMETRY_COLUMNS.length ? { fields } : {}),
+    // Likewise only when some process was seen for less than a day.
+    ...(hourCoverage.length > 0 ? { hourCoverage } : {}),
   };
 }
 
@@ -331,6 +346,7 @@ export function createTelemetryFeaturizer(spec: TelemetryFeatureSpec): Featurize
   const usualParent = typicalBySecond("parent_process");
   const usualUser = typicalBySecond("user_process");
   const baselines = new Map(spec.baselines);
+  const coverage = new Map(spec.hourCoverage);
   const global = baselines.get("") ?? [1, 0, 1, 0, 1];
   // "process\u0000port" baselines by process, then port, so the hot path
   // builds no key: a port holds no separator, so a key's last one splits it
@@ -367,6 +383,7 @@ export function createTelemetryFeaturizer(spec: TelemetryFeatureSpec): Featurize
       usualParent: usualParent.get(process) ?? logN1,
       usualUser: usualUser.get(process) ?? logN1,
       usualHour: usualHour.get(process) ?? logN1,
+      hourMask: coverage.get(process) ?? ALL_BUCKETS,
       ports: innerOf("process_port", process),
       dests: innerOf("process_dest", process),
       hours: innerOf("process_hour", process),
@@ -438,7 +455,11 @@ export function createTelemetryFeaturizer(spec: TelemetryFeatureSpec): Featurize
     out[o++] = portInfo.rarity;
     out[o++] = protocols(e.protocol);
     out[o++] = ip.internal ? portInfo.internalRarity : portInfo.externalRarity;
-    out[o++] = hour < 0 ? p.usualHour : (p.hours.get(HOUR_BUCKETS[hour] as string) ?? logN1);
+    out[o++] =
+      hour < 0
+        ? p.usualHour
+        : (p.hours.get(HOUR_BUCKETS[hour] as string) ??
+          unseenHourRarity(p.hourMask, Math.floor(hour / 3), logN1, p.usualHour));
     out[o++] = dns.zoneRarity;
     out[o++] = e.destIp === "" ? 0.5 : ip.internal ? 1 : 0;
     out[o++] = e.destDomain === "" ? 1 : 0;
@@ -506,6 +527,8 @@ interface ProcessInfo {
   usualParent: number;
   usualUser: number;
   usualHour: number;
+  /** Hour buckets the process's training history passes through (`hour-profile.ts`); all for most. */
+  hourMask: number;
   /** Rarity by port, destination and hour bucket, for this process. */
   ports: ReadonlyMap<string, number>;
   dests: ReadonlyMap<string, number>;

@@ -198,6 +198,22 @@ describe("parseModel() bounds every size it reads (issue 23, items 6 and 7)", ()
       /featureSpec.rows must be a positive integer, got "400"/,
     ],
     [
+      "an hour-coverage mask outside 1 to 254",
+      (m) => {
+        if (m.featureSpec.kind !== "telemetry") return;
+        m.featureSpec.hourCoverage = [["new.exe", 255]];
+      },
+      /featureSpec.hourCoverage\[0\] must be \[process, bucket mask in \[1, 254\]\], got \["new.exe",255\]/,
+    ],
+    [
+      "an hour coverage that is not a list",
+      (m) => {
+        if (m.featureSpec.kind !== "telemetry") return;
+        (m.featureSpec as { hourCoverage: unknown }).hourCoverage = { "new.exe": 3 };
+      },
+      /featureSpec.hourCoverage must be a list/,
+    ],
+    [
       "a tree with more nodes than its sample allows",
       (m) => {
         const t = m.forest.trees[0];
@@ -214,5 +230,16 @@ describe("parseModel() bounds every size it reads (issue 23, items 6 and 7)", ()
 
   it("still accepts the model as trained", () => {
     expect(parseModel(resealed(() => {})).checksum).toBe(model.checksum);
+  });
+
+  it("accepts hour coverage, a field newer than version 2's first files, and reads files without it", () => {
+    expect(model.featureSpec.kind === "telemetry" && model.featureSpec.hourCoverage).toBe(
+      undefined,
+    );
+    const text = resealed((m) => {
+      if (m.featureSpec.kind === "telemetry") m.featureSpec.hourCoverage = [["new.exe", 0b11]];
+    });
+    const spec = parseModel(text).featureSpec;
+    expect(spec.kind === "telemetry" && spec.hourCoverage).toEqual([["new.exe", 3]]);
   });
 });

@@ -9,6 +9,7 @@ import {
   TELEMETRY_FEATURES,
   type TelemetryFeatureSpec,
 } from "./features.js";
+import { ALL_BUCKETS } from "./hour-profile.js";
 import type { Forest, IsolationTree } from "./isolation-forest.js";
 import { type TableFeatureSpec, tableFeatureNames } from "./table-features.js";
 
@@ -470,6 +471,23 @@ function validateTelemetrySpec(spec: Record<string, unknown>, fail: Fail): void 
           `featureSpec.tables.${t}[${i}] must be [key of ≤ ${MAX_KEY_CHARS} characters, count in [1, rows ${n}]], got ${show(entry)}`,
         );
       }
+    });
+  }
+  // Added after version 2's first files, which lack it: optional.
+  if (spec.hourCoverage !== undefined) {
+    const coverage: unknown = spec.hourCoverage;
+    if (!Array.isArray(coverage) || coverage.length > MAX_TABLE_KEYS)
+      fail(`featureSpec.hourCoverage must be a list of at most ${MAX_TABLE_KEYS} entries`);
+    (coverage as unknown[]).forEach((entry, i) => {
+      const ok =
+        Array.isArray(entry) &&
+        entry.length === 2 &&
+        isKey(entry[0]) &&
+        isIntIn(entry[1], 1, ALL_BUCKETS - 1);
+      if (!ok)
+        fail(
+          `featureSpec.hourCoverage[${i}] must be [process, bucket mask in [1, ${ALL_BUCKETS - 1}]], got ${show(entry)}`,
+        );
     });
   }
   const baselines = spec.baselines;
