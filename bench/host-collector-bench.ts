@@ -40,7 +40,7 @@ export interface HostCollectorBenchRow {
   rate: number;
   /** The lister the collector ran: the sockdiag helper or ss. */
   lister: string;
-  /** Wall time measured: the load plus 1.5 s for its last closes to be reported. */
+  /** Wall time measured: the load plus 2.5 s (a poll, the 500 ms hold of a close and the helper's 100 ms batches) for its last closes to be reported. */
   seconds: number;
   /** Connections the load completed. */
   connections: number;
@@ -69,7 +69,7 @@ const CLK_TCK = 100;
  * Runs the windows in order (after a 2 s warm-up that hashes the load's
  * executable once) and returns one row per rate. Linux only; as root it
  * measures the full collector (attribution, capture). Each window is
- * `seconds` of load plus 1.5 s for the last closes; 1,000/s for 10 s leaves
+ * `seconds` of load plus 2.5 s for the last closes; 1,000/s for 10 s leaves
  * about 10,000 loopback sockets in TIME-WAIT.
  */
 export async function runHostCollectorBench(
@@ -107,7 +107,7 @@ export async function runHostCollectorBench(
       const shortBefore = collector.stats().table.shortUnattributed;
       const made = load ? await load.done : await sleepFor(seconds * 1000);
       // Let the last closes pass their grace and be emitted.
-      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise((r) => setTimeout(r, 2500));
       const after = await sample(collector.childPids());
       if (load !== undefined) {
         // Reap the load now, so its CPU lands before the next window's first sample.

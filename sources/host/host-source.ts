@@ -515,7 +515,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export const hostSource: Source = {
   name: "host",
   description:
-    "this host's TCP/UDP connections with their processes, from ss and a DNS capture (--interval S)",
+    "this host's TCP/UDP connections with their processes, from sock_diag (a small C helper, or ss) and a DNS capture (--interval S)",
   kind: "live",
   fields: HOST_FIELDS,
   open(options, ctx) {
