@@ -86,5 +86,7 @@ function counter(text: string, what: string): bigint | undefined {
   if (text === "-") return undefined;
   if (!/^\d+$/.test(text))
     throw new SsParseError(`bytes ${what} ${JSON.stringify(text.slice(0, 24))} is not a number`);
-  return BigInt(text);
+  // A bigint from a safe integer is made without parsing the digits again.
+  const n = Number(text);
+  return n <= Number.MAX_SAFE_INTEGER ? BigInt(n) : BigInt(text);
 }
