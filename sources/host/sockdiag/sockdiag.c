@@ -235,7 +235,12 @@ static int dump(int fd, const void *req, size_t len, uint8_t proto) {
         errno = -e->error;
         return e->error == 0 ? 0 : -1;
       }
-      if (nrecs < MAX_SOCKETS && read_msg(h, proto, &recs[nrecs])) nrecs++;
+      if (nrecs < MAX_SOCKETS) {
+        if (read_msg(h, proto, &recs[nrecs])) nrecs++;
+      } else {
+        static int said_many;
+        say_once(&said_many, "more than 262144 sockets: a poll lists the first 262144");
+      }
     }
   }
 }
