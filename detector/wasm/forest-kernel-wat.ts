@@ -318,6 +318,8 @@ ${lanes(W / 2, (k) => pairSum(k, `$o${2 * k}`, `$o${2 * k + 1}`))}
       (br $blocks)))
   )
 
+${nodeBlockPaths(W)}
+
   ;; Copies nRows row-major rows of nf f64 each at \`src\` into groups of ${W}
   ;; at \`dst\`, the layout blockPaths reads: row j of a group has feature f
   ;; at group + (f × ${W} + j) × 8. Lanes past the last row keep what they held.
@@ -444,5 +446,100 @@ ${credit("$o", "$iso", "$tb")}
       (local.set $tb (i32.add (local.get $tb) (local.get $treeBytes)))
       (br $rest)))
     (local.get $sum)
+  )`;
+}
+
+/**
+ * One level of descent through a node array: a = left + 16·(value >= threshold),
+ * `left` being the left child's address (i32 at +12; right = left + 16). A
+ * leaf points at itself with a NaN threshold, which no value passes.
+ */
+const stepNode = (a: string, row: string, laneOffset: number): string => `
+            (local.set ${a}
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get ${a}))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=${laneOffset} (i32.add (local.get ${row}) (i32.load offset=8 (local.get ${a}))))
+                  (f64.load (local.get ${a})))))`;
+
+/**
+ * `nodeBlockPaths`: `blockPaths` for trees laid out as arrays of their real
+ * nodes (`detector/node-forest.ts`), for forests too deep for complete trees.
+ * A node is 16 bytes (f64 threshold, i32 feature offset, i32 left child's
+ * address); each tree's nodes are breadth first from the address in the i32
+ * table at `trees`, so the root's children sit at +16 and +32, where the
+ * complete layout has them too, and the range checks are blockPaths' own.
+ * The path length of the leaf at address a is the f64 at `values + a / 2`
+ * (nodes start at address 0).
+ */
+function nodeBlockPaths(W: number): string {
+  return `  ;; blockPaths on node arrays: trees of any shape up to \`depth\` levels,
+  ;; their base addresses in the i32 table at \`trees\`, leaf values at
+  ;; \`values\` + node address / 2.
+  (func (export "nodeBlockPaths")
+    (param $trees i32) (param $nTrees i32) (param $depth i32)
+    (param $rows i32) (param $groupBytes i32) (param $nGroups i32) (param $out i32) (param $blockGroups i32)
+    (param $ranges i32) (param $values i32)
+    (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $rt i32) (local $g i32) (local $level i32)
+    (local $rb i32) (local $rv i32) (local $tb16 i32) (local $left i32) (local $dst i32) (local $rf i32) (local $f1 i32) (local $f2 i32) (local $thr0 f64)
+    (local $vthr0 v128) (local $lo0 v128) (local $hi0 v128) (local $lo1 v128) (local $hi1 v128)
+    (local $lo2 v128) (local $hi2 v128) (local $x v128) (local $right v128) (local $out0 v128) (local $out1 v128)
+${lanes(W, (j) => `    (local $o${j} i32)`)}
+    (local.set $dst (local.get $out))
+    (local.set $end (i32.add (local.get $out) (i32.mul (local.get $nGroups) (i32.const ${W * 8}))))
+    (block $zeroed (loop $zero
+      (br_if $zeroed (i32.ge_u (local.get $dst) (local.get $end)))
+      (f64.store (local.get $dst) (f64.const 0))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+      (br $zero)))
+    (local.set $start (i32.const 0))
+    (block $blocksDone (loop $blocks
+      (br_if $blocksDone (i32.ge_u (local.get $start) (local.get $nGroups)))
+      (local.set $end (i32.add (local.get $start) (local.get $blockGroups)))
+      (if (i32.gt_u (local.get $end) (local.get $nGroups)) (then (local.set $end (local.get $nGroups))))
+      (local.set $t (i32.const 0))
+      (local.set $rt (local.get $ranges))
+      (block $treesDone (loop $trees
+        (br_if $treesDone (i32.ge_u (local.get $t) (local.get $nTrees)))
+        (local.set $tb (i32.load (i32.add (local.get $trees) (i32.shl (local.get $t) (i32.const 2)))))
+        (local.set $rf (i32.load offset=8 (local.get $tb)))
+        (local.set $f1 (i32.load offset=24 (local.get $tb)))
+        (local.set $f2 (i32.load offset=40 (local.get $tb)))
+        (local.set $thr0 (f64.load (local.get $tb)))
+        (local.set $vthr0 (f64x2.splat (local.get $thr0)))
+        (local.set $lo0 (v128.load64_splat (local.get $rt)))
+        (local.set $hi0 (v128.load64_splat offset=8 (local.get $rt)))
+        (local.set $lo1 (v128.load64_splat offset=16 (local.get $rt)))
+        (local.set $hi1 (v128.load64_splat offset=24 (local.get $rt)))
+        (local.set $lo2 (v128.load64_splat offset=32 (local.get $rt)))
+        (local.set $hi2 (v128.load64_splat offset=40 (local.get $rt)))
+        (local.set $tb16 (i32.add (local.get $tb) (i32.const 16)))
+        (local.set $g (local.get $start))
+        (block $groupsDone (loop $groups
+          (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $end)))
+          (local.set $rb (i32.add (local.get $rows) (i32.mul (local.get $g) (local.get $groupBytes))))
+          (local.set $rv (i32.add (local.get $rb) (local.get $rf)))
+${lanes(
+  W,
+  (j) => `          (local.set $o${j}
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=${8 * j} (local.get $rv)) (local.get $thr0)) (i32.const 4))))`,
+)}
+${walk(
+  lanes(W, (j) => stepNode(`$o${j}`, "$rb", 8 * j)),
+  "          ",
+  "(i32.sub (local.get $depth) (i32.const 1))",
+)}
+${lanes(W, (j) => `          (local.set $o${j} (i32.add (local.get $values) (i32.shr_u (local.get $o${j}) (i32.const 1))))`)}
+          (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $g) (i32.const ${W * 8}))))
+${lanes(W / 2, (k) => pairSum(k, `$o${2 * k}`, `$o${2 * k + 1}`))}
+          (local.set $g (i32.add (local.get $g) (i32.const 1)))
+          (br $groups)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+        (br $trees)))
+      (local.set $start (local.get $end))
+      (br $blocks)))
   )`;
 }

@@ -254,6 +254,259 @@
       (br $blocks)))
   )
 
+  ;; blockPaths on node arrays: trees of any shape up to `depth` levels,
+  ;; their base addresses in the i32 table at `trees`, leaf values at
+  ;; `values` + node address / 2.
+  (func (export "nodeBlockPaths")
+    (param $trees i32) (param $nTrees i32) (param $depth i32)
+    (param $rows i32) (param $groupBytes i32) (param $nGroups i32) (param $out i32) (param $blockGroups i32)
+    (param $ranges i32) (param $values i32)
+    (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $rt i32) (local $g i32) (local $level i32)
+    (local $rb i32) (local $rv i32) (local $tb16 i32) (local $left i32) (local $dst i32) (local $rf i32) (local $f1 i32) (local $f2 i32) (local $thr0 f64)
+    (local $vthr0 v128) (local $lo0 v128) (local $hi0 v128) (local $lo1 v128) (local $hi1 v128)
+    (local $lo2 v128) (local $hi2 v128) (local $x v128) (local $right v128) (local $out0 v128) (local $out1 v128)
+    (local $o0 i32)
+    (local $o1 i32)
+    (local $o2 i32)
+    (local $o3 i32)
+    (local $o4 i32)
+    (local $o5 i32)
+    (local $o6 i32)
+    (local $o7 i32)
+    (local.set $dst (local.get $out))
+    (local.set $end (i32.add (local.get $out) (i32.mul (local.get $nGroups) (i32.const 64))))
+    (block $zeroed (loop $zero
+      (br_if $zeroed (i32.ge_u (local.get $dst) (local.get $end)))
+      (f64.store (local.get $dst) (f64.const 0))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+      (br $zero)))
+    (local.set $start (i32.const 0))
+    (block $blocksDone (loop $blocks
+      (br_if $blocksDone (i32.ge_u (local.get $start) (local.get $nGroups)))
+      (local.set $end (i32.add (local.get $start) (local.get $blockGroups)))
+      (if (i32.gt_u (local.get $end) (local.get $nGroups)) (then (local.set $end (local.get $nGroups))))
+      (local.set $t (i32.const 0))
+      (local.set $rt (local.get $ranges))
+      (block $treesDone (loop $trees
+        (br_if $treesDone (i32.ge_u (local.get $t) (local.get $nTrees)))
+        (local.set $tb (i32.load (i32.add (local.get $trees) (i32.shl (local.get $t) (i32.const 2)))))
+        (local.set $rf (i32.load offset=8 (local.get $tb)))
+        (local.set $f1 (i32.load offset=24 (local.get $tb)))
+        (local.set $f2 (i32.load offset=40 (local.get $tb)))
+        (local.set $thr0 (f64.load (local.get $tb)))
+        (local.set $vthr0 (f64x2.splat (local.get $thr0)))
+        (local.set $lo0 (v128.load64_splat (local.get $rt)))
+        (local.set $hi0 (v128.load64_splat offset=8 (local.get $rt)))
+        (local.set $lo1 (v128.load64_splat offset=16 (local.get $rt)))
+        (local.set $hi1 (v128.load64_splat offset=24 (local.get $rt)))
+        (local.set $lo2 (v128.load64_splat offset=32 (local.get $rt)))
+        (local.set $hi2 (v128.load64_splat offset=40 (local.get $rt)))
+        (local.set $tb16 (i32.add (local.get $tb) (i32.const 16)))
+        (local.set $g (local.get $start))
+        (block $groupsDone (loop $groups
+          (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $end)))
+          (local.set $rb (i32.add (local.get $rows) (i32.mul (local.get $g) (local.get $groupBytes))))
+          (local.set $rv (i32.add (local.get $rb) (local.get $rf)))
+          (local.set $o0
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=0 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o1
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=8 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o2
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=16 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o3
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=24 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o4
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=32 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o5
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=40 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o6
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=48 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o7
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=56 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+
+          (local.set $level (i32.sub (local.get $depth) (i32.const 1)))
+          (block $levelsDone (loop $levels
+            (br_if $levelsDone (i32.eqz (local.get $level)))
+
+            (local.set $o0
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o0))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=0 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o0))))
+                  (f64.load (local.get $o0)))))
+
+            (local.set $o1
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o1))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=8 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o1))))
+                  (f64.load (local.get $o1)))))
+
+            (local.set $o2
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o2))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=16 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o2))))
+                  (f64.load (local.get $o2)))))
+
+            (local.set $o3
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o3))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=24 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o3))))
+                  (f64.load (local.get $o3)))))
+
+            (local.set $o4
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o4))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=32 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o4))))
+                  (f64.load (local.get $o4)))))
+
+            (local.set $o5
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o5))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=40 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o5))))
+                  (f64.load (local.get $o5)))))
+
+            (local.set $o6
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o6))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=48 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o6))))
+                  (f64.load (local.get $o6)))))
+
+            (local.set $o7
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o7))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=56 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o7))))
+                  (f64.load (local.get $o7)))))
+            (local.set $level (i32.sub (local.get $level) (i32.const 1)))
+            (br $levels)))
+          (local.set $o0 (i32.add (local.get $values) (i32.shr_u (local.get $o0) (i32.const 1))))
+          (local.set $o1 (i32.add (local.get $values) (i32.shr_u (local.get $o1) (i32.const 1))))
+          (local.set $o2 (i32.add (local.get $values) (i32.shr_u (local.get $o2) (i32.const 1))))
+          (local.set $o3 (i32.add (local.get $values) (i32.shr_u (local.get $o3) (i32.const 1))))
+          (local.set $o4 (i32.add (local.get $values) (i32.shr_u (local.get $o4) (i32.const 1))))
+          (local.set $o5 (i32.add (local.get $values) (i32.shr_u (local.get $o5) (i32.const 1))))
+          (local.set $o6 (i32.add (local.get $values) (i32.shr_u (local.get $o6) (i32.const 1))))
+          (local.set $o7 (i32.add (local.get $values) (i32.shr_u (local.get $o7) (i32.const 1))))
+          (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $g) (i32.const 64))))
+
+          (local.set $x (v128.load offset=0 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=0 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=0 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=0 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=0 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o1) (v128.load64_zero (local.get $o0)))
+                  (local.get $out1))
+                (local.get $out0))))
+
+          (local.set $x (v128.load offset=16 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=16 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=16 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=16 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=16 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o3) (v128.load64_zero (local.get $o2)))
+                  (local.get $out1))
+                (local.get $out0))))
+
+          (local.set $x (v128.load offset=32 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=32 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=32 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=32 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=32 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o5) (v128.load64_zero (local.get $o4)))
+                  (local.get $out1))
+                (local.get $out0))))
+
+          (local.set $x (v128.load offset=48 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=48 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=48 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=48 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=48 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o7) (v128.load64_zero (local.get $o6)))
+                  (local.get $out1))
+                (local.get $out0))))
+          (local.set $g (i32.add (local.get $g) (i32.const 1)))
+          (br $groups)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+        (br $trees)))
+      (local.set $start (local.get $end))
+      (br $blocks)))
+  )
+
   ;; Copies nRows row-major rows of nf f64 each at `src` into groups of 8
   ;; at `dst`, the layout blockPaths reads: row j of a group has feature f
   ;; at group + (f × 8 + j) × 8. Lanes past the last row keep what they held.
