@@ -486,6 +486,7 @@ function nodeBlockPaths(W: number): string {
     (local $vthr0 v128) (local $lo0 v128) (local $hi0 v128) (local $lo1 v128) (local $hi1 v128)
     (local $lo2 v128) (local $hi2 v128) (local $x v128) (local $right v128) (local $out0 v128) (local $out1 v128)
 ${lanes(W, (j) => `    (local $o${j} i32)`)}
+    (local $moved i32) (local $was i32)
     (local.set $dst (local.get $out))
     (local.set $end (i32.add (local.get $out) (i32.mul (local.get $nGroups) (i32.const ${W * 8}))))
     (block $zeroed (loop $zero
@@ -526,11 +527,7 @@ ${lanes(
             (i32.add (local.get $tb16)
               (i32.shl (f64.ge (f64.load offset=${8 * j} (local.get $rv)) (local.get $thr0)) (i32.const 4))))`,
 )}
-${walk(
-  lanes(W, (j) => stepNode(`$o${j}`, "$rb", 8 * j)),
-  "          ",
-  "(i32.sub (local.get $depth) (i32.const 1))",
-)}
+${walkUntilLeaves(W)}
 ${lanes(W, (j) => `          (local.set $o${j} (i32.add (local.get $values) (i32.shr_u (local.get $o${j}) (i32.const 1))))`)}
           (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $g) (i32.const ${W * 8}))))
 ${lanes(W / 2, (k) => pairSum(k, `$o${2 * k}`, `$o${2 * k + 1}`))}
@@ -543,3 +540,23 @@ ${lanes(W / 2, (k) => pairSum(k, `$o${2 * k}`, `$o${2 * k + 1}`))}
       (br $blocks)))
   )`;
 }
+
+/**
+ * The walk of `nodeBlockPaths`: up to depth − 1 levels below the root, and
+ * no further once a level moved no lane (every lane sits on a leaf, which
+ * points at itself): rows of a group that end at shallow leaves, as in
+ * data with many duplicate rows, stop early.
+ */
+const walkUntilLeaves = (W: number): string => `
+          (local.set $level (i32.sub (local.get $depth) (i32.const 1)))
+          (block $levelsDone (loop $levels
+            (br_if $levelsDone (i32.eqz (local.get $level)))
+            (local.set $moved (i32.const 0))
+${lanes(
+  W,
+  (j) => `            (local.set $was (local.get $o${j}))${stepNode(`$o${j}`, "$rb", 8 * j)}
+            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o${j}))))`,
+)}
+            (br_if $levelsDone (i32.eqz (local.get $moved)))
+            (local.set $level (i32.sub (local.get $level) (i32.const 1)))
+            (br $levels)))`;

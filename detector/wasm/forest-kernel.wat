@@ -273,6 +273,7 @@
     (local $o5 i32)
     (local $o6 i32)
     (local $o7 i32)
+    (local $moved i32) (local $was i32)
     (local.set $dst (local.get $out))
     (local.set $end (i32.add (local.get $out) (i32.mul (local.get $nGroups) (i32.const 64))))
     (block $zeroed (loop $zero
@@ -335,7 +336,8 @@
           (local.set $level (i32.sub (local.get $depth) (i32.const 1)))
           (block $levelsDone (loop $levels
             (br_if $levelsDone (i32.eqz (local.get $level)))
-
+            (local.set $moved (i32.const 0))
+            (local.set $was (local.get $o0))
             (local.set $o0
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o0))) (i32.const 16))
@@ -343,7 +345,8 @@
                 (f64.ge
                   (f64.load offset=0 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o0))))
                   (f64.load (local.get $o0)))))
-
+            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o0))))
+            (local.set $was (local.get $o1))
             (local.set $o1
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o1))) (i32.const 16))
@@ -351,7 +354,8 @@
                 (f64.ge
                   (f64.load offset=8 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o1))))
                   (f64.load (local.get $o1)))))
-
+            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o1))))
+            (local.set $was (local.get $o2))
             (local.set $o2
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o2))) (i32.const 16))
@@ -359,7 +363,8 @@
                 (f64.ge
                   (f64.load offset=16 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o2))))
                   (f64.load (local.get $o2)))))
-
+            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o2))))
+            (local.set $was (local.get $o3))
             (local.set $o3
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o3))) (i32.const 16))
@@ -367,7 +372,8 @@
                 (f64.ge
                   (f64.load offset=24 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o3))))
                   (f64.load (local.get $o3)))))
-
+            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o3))))
+            (local.set $was (local.get $o4))
             (local.set $o4
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o4))) (i32.const 16))
@@ -375,7 +381,8 @@
                 (f64.ge
                   (f64.load offset=32 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o4))))
                   (f64.load (local.get $o4)))))
-
+            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o4))))
+            (local.set $was (local.get $o5))
             (local.set $o5
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o5))) (i32.const 16))
@@ -383,7 +390,8 @@
                 (f64.ge
                   (f64.load offset=40 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o5))))
                   (f64.load (local.get $o5)))))
-
+            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o5))))
+            (local.set $was (local.get $o6))
             (local.set $o6
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o6))) (i32.const 16))
@@ -391,7 +399,8 @@
                 (f64.ge
                   (f64.load offset=48 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o6))))
                   (f64.load (local.get $o6)))))
-
+            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o6))))
+            (local.set $was (local.get $o7))
             (local.set $o7
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o7))) (i32.const 16))
@@ -399,6 +408,8 @@
                 (f64.ge
                   (f64.load offset=56 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o7))))
                   (f64.load (local.get $o7)))))
+            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o7))))
+            (br_if $levelsDone (i32.eqz (local.get $moved)))
             (local.set $level (i32.sub (local.get $level) (i32.const 1)))
             (br $levels)))
           (local.set $o0 (i32.add (local.get $values) (i32.shr_u (local.get $o0) (i32.const 1))))
