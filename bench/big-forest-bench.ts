@@ -1,7 +1,11 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CompiledForest, compileForest } from "../detector/compiled-forest.js";
+import {
+  COMPLETE_LAYOUT_MAX_DEPTH,
+  type CompiledForest,
+  compileForest,
+} from "../detector/compiled-forest.js";
 import { fitForest, type Matrix } from "../detector/isolation-forest.js";
 import { createRandom } from "../detector/random.js";
 import { type FitMatrix, findNslKdd, nslKddFitMatrix, telemetryFitMatrix } from "./fit-matrices.js";
@@ -59,9 +63,21 @@ export interface BigForestComparison {
   overIsotree?: Summary;
 }
 
+/** Both layouts on one forest either side of `COMPLETE_LAYOUT_MAX_DEPTH`, our telemetry rows. */
+export interface LayoutPoint {
+  trees: number;
+  psi: number;
+  depth: number;
+  chosen: CompiledForest["layout"];
+  complete: Rates;
+  nodes: Rates;
+}
+
 /** Results of `runBigForestBench`. */
 export interface BigForestResults {
   comparisons: BigForestComparison[];
+  /** The layouts around the depth where `compileForest` switches. */
+  layouts: LayoutPoint[];
   command?: string;
 }
 
@@ -156,7 +172,7 @@ export async function runBigForestBench(options: BigForestOptions): Promise<BigF
   matrices.push(telemetryFitMatrix(options.scoreEvents));
   const threads = cpus().length;
   const dir = await mkdtemp(join(tmpdir(), "netanomaly-bigforest-"));
-  const results: BigForestResults = { comparisons: [] };
+  const results: BigForestResults = { comparisons: [], layouts: [] };
   try {
     for (const m of matrices) {
       log(`bigforest: ${m.name}, fitting ${BIG_FOREST.trees} × ${BIG_FOREST.psi}`);
@@ -237,57 +253,88 @@ export async function runBigForestBench(options: BigForestOptions): Promise<BigF
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+  const telemetry = matrices[matrices.length - 1] as FitMatrix;
+  for (const depth of [COMPLETE_LAYOUT_MAX_DEPTH, COMPLETE_LAYOUT_MAX_DEPTH + 1]) {
+    const psi = 2 ** depth;
+    log(`bigforest: layouts at 100 × ${psi}`);
+    const forest = fitForest(telemetry.x, createRandom(1), { nEstimators: 100, maxSamples: psi });
+    const rows = telemetry.rows;
+    const out = new Float64Array(rows.nRows);
+    const [complete, nodes] = (["complete", "nodes"] as const).map((layout) => {
+      const f = compileForest(forest, { layout });
+      return timeRuns(repeats, rows.nRows, () => f.scoreRows(rows, out));
+    }) as [Rates, Rates];
+    results.layouts.push({
+      trees: 100,
+      psi,
+      depth: forest.maxDepth,
+      chosen: compileForest(forest).layout,
+      complete,
+      nodes,
+    });
+  }
   return results;
 }
 
 /** The benchmark table's rows: per matrix, the rates, and the ratios with their verdicts. */
 export function bigForestRows(results: BigForestResults): TableRow[] {
   const times = (s: Summary) => `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
-  return results.comparisons.flatMap((c): TableRow[] => {
-    const id = `bigforest.${c.matrix}`;
-    const shape = `${c.trees} trees × ψ ${c.psi} (depth ${c.depth}, ${si(c.nodes / c.trees)} nodes/tree), ${c.source}, ${si(c.rows)} held-out rows`;
-    const rows: TableRow[] = [
-      {
-        id: `${id}.ours`,
-        what: `big forest, ${shape}: ours (${c.layout} layout, ${c.kernel} kernel, 1 thread), rows/s`,
-        value: fmtRates(c.ours, ""),
-        goal: "",
-        verdict: "",
-      },
-      {
-        id: `${id}.complete`,
-        what: `  same forest, complete layout (before), rows/s; scores equal bit for bit`,
-        value: fmtRates(c.complete, ""),
-        goal: "",
-        verdict: "",
-      },
-    ];
-    if (!c.sklearn || !c.isotree || !c.overSklearn || !c.overIsotree || !c.peers) {
-      rows.push({
-        id: `${id}.peers`,
-        what: "  peers",
-        value: "unavailable",
-        goal: "",
-        verdict: "",
-      });
+  const layouts = results.layouts.map(
+    (p): TableRow => ({
+      id: `bigforest.layout.${p.psi}`,
+      what: `layouts at ${p.trees} trees × ψ ${p.psi} (depth ${p.depth}), telemetry: complete vs nodes, rows/s (compileForest picks ${p.chosen})`,
+      value: `${fmt(p.complete.wall)} vs ${fmt(p.nodes.wall)}`,
+      goal: "",
+      verdict: "",
+    }),
+  );
+  return results.comparisons
+    .flatMap((c): TableRow[] => {
+      const id = `bigforest.${c.matrix}`;
+      const shape = `${c.trees} trees × ψ ${c.psi} (depth ${c.depth}, ${si(c.nodes / c.trees)} nodes/tree), ${c.source}, ${si(c.rows)} held-out rows`;
+      const rows: TableRow[] = [
+        {
+          id: `${id}.ours`,
+          what: `big forest, ${shape}: ours (${c.layout} layout, ${c.kernel} kernel, 1 thread), rows/s`,
+          value: fmtRates(c.ours, ""),
+          goal: "",
+          verdict: "",
+        },
+        {
+          id: `${id}.complete`,
+          what: `  same forest, complete layout (before), rows/s; scores equal bit for bit`,
+          value: fmtRates(c.complete, ""),
+          goal: "",
+          verdict: "",
+        },
+      ];
+      if (!c.sklearn || !c.isotree || !c.overSklearn || !c.overIsotree || !c.peers) {
+        rows.push({
+          id: `${id}.peers`,
+          what: "  peers",
+          value: "unavailable",
+          goal: "",
+          verdict: "",
+        });
+        return rows;
+      }
+      rows.push(
+        {
+          id: `${id}.sklearn`,
+          what: `  scikit-learn ${c.peers.sklearn} score_samples, 1 thread, rows/s; ours ÷ it, turn by turn`,
+          value: `${fmt(c.sklearn.wall)}; ${times(c.overSklearn)}`,
+          goal: `≥ ${BIG_FOREST_GOAL.overSklearn}×`,
+          verdict: verdict(c.overSklearn.median, "min", BIG_FOREST_GOAL.overSklearn),
+        },
+        {
+          id: `${id}.isotree`,
+          what: `  isotree ${c.peers.isotree} predict, nthreads=${c.isotreeThreads}, rows/s; ours ÷ it, turn by turn`,
+          value: `${fmt(c.isotree.wall)}; ${times(c.overIsotree)}`,
+          goal: `≥ ${BIG_FOREST_GOAL.overIsotree}×`,
+          verdict: verdict(c.overIsotree.median, "min", BIG_FOREST_GOAL.overIsotree),
+        },
+      );
       return rows;
-    }
-    rows.push(
-      {
-        id: `${id}.sklearn`,
-        what: `  scikit-learn ${c.peers.sklearn} score_samples, 1 thread, rows/s; ours ÷ it, turn by turn`,
-        value: `${fmt(c.sklearn.wall)}; ${times(c.overSklearn)}`,
-        goal: `≥ ${BIG_FOREST_GOAL.overSklearn}×`,
-        verdict: verdict(c.overSklearn.median, "min", BIG_FOREST_GOAL.overSklearn),
-      },
-      {
-        id: `${id}.isotree`,
-        what: `  isotree ${c.peers.isotree} predict, nthreads=${c.isotreeThreads}, rows/s; ours ÷ it, turn by turn`,
-        value: `${fmt(c.isotree.wall)}; ${times(c.overIsotree)}`,
-        goal: `≥ ${BIG_FOREST_GOAL.overIsotree}×`,
-        verdict: verdict(c.overIsotree.median, "min", BIG_FOREST_GOAL.overIsotree),
-      },
-    );
-    return rows;
-  });
+    })
+    .concat(layouts);
 }
