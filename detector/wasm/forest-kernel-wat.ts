@@ -545,18 +545,18 @@ ${lanes(W / 2, (k) => pairSum(k, `$o${2 * k}`, `$o${2 * k + 1}`))}
  * The walk of `nodeBlockPaths`: up to depth − 1 levels below the root, and
  * no further once a level moved no lane (every lane sits on a leaf, which
  * points at itself): rows of a group that end at shallow leaves, as in
- * data with many duplicate rows, stop early.
+ * data with many duplicate rows, stop early. A lane that moves goes to a
+ * child, numbered after its parent, so the lanes' address sum grows while
+ * any lane moves and stays put once none does.
  */
 const walkUntilLeaves = (W: number): string => `
           (local.set $level (i32.sub (local.get $depth) (i32.const 1)))
+          (local.set $was (i32.const -1))
           (block $levelsDone (loop $levels
             (br_if $levelsDone (i32.eqz (local.get $level)))
-            (local.set $moved (i32.const 0))
-${lanes(
-  W,
-  (j) => `            (local.set $was (local.get $o${j}))${stepNode(`$o${j}`, "$rb", 8 * j)}
-            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o${j}))))`,
-)}
-            (br_if $levelsDone (i32.eqz (local.get $moved)))
+${lanes(W, (j) => stepNode(`$o${j}`, "$rb", 8 * j))}
+            (local.set $moved ${Array.from({ length: W - 1 }, () => "(i32.add ").join("")}(local.get $o0)${Array.from({ length: W - 1 }, (_, j) => ` (local.get $o${j + 1}))`).join("")})
+            (br_if $levelsDone (i32.eq (local.get $moved) (local.get $was)))
+            (local.set $was (local.get $moved))
             (local.set $level (i32.sub (local.get $level) (i32.const 1)))
             (br $levels)))`;

@@ -334,10 +334,10 @@
               (i32.shl (f64.ge (f64.load offset=56 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
 
           (local.set $level (i32.sub (local.get $depth) (i32.const 1)))
+          (local.set $was (i32.const -1))
           (block $levelsDone (loop $levels
             (br_if $levelsDone (i32.eqz (local.get $level)))
-            (local.set $moved (i32.const 0))
-            (local.set $was (local.get $o0))
+
             (local.set $o0
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o0))) (i32.const 16))
@@ -345,8 +345,7 @@
                 (f64.ge
                   (f64.load offset=0 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o0))))
                   (f64.load (local.get $o0)))))
-            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o0))))
-            (local.set $was (local.get $o1))
+
             (local.set $o1
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o1))) (i32.const 16))
@@ -354,8 +353,7 @@
                 (f64.ge
                   (f64.load offset=8 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o1))))
                   (f64.load (local.get $o1)))))
-            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o1))))
-            (local.set $was (local.get $o2))
+
             (local.set $o2
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o2))) (i32.const 16))
@@ -363,8 +361,7 @@
                 (f64.ge
                   (f64.load offset=16 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o2))))
                   (f64.load (local.get $o2)))))
-            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o2))))
-            (local.set $was (local.get $o3))
+
             (local.set $o3
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o3))) (i32.const 16))
@@ -372,8 +369,7 @@
                 (f64.ge
                   (f64.load offset=24 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o3))))
                   (f64.load (local.get $o3)))))
-            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o3))))
-            (local.set $was (local.get $o4))
+
             (local.set $o4
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o4))) (i32.const 16))
@@ -381,8 +377,7 @@
                 (f64.ge
                   (f64.load offset=32 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o4))))
                   (f64.load (local.get $o4)))))
-            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o4))))
-            (local.set $was (local.get $o5))
+
             (local.set $o5
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o5))) (i32.const 16))
@@ -390,8 +385,7 @@
                 (f64.ge
                   (f64.load offset=40 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o5))))
                   (f64.load (local.get $o5)))))
-            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o5))))
-            (local.set $was (local.get $o6))
+
             (local.set $o6
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o6))) (i32.const 16))
@@ -399,8 +393,7 @@
                 (f64.ge
                   (f64.load offset=48 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o6))))
                   (f64.load (local.get $o6)))))
-            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o6))))
-            (local.set $was (local.get $o7))
+
             (local.set $o7
               (select
                 (i32.add (local.tee $left (i32.load offset=12 (local.get $o7))) (i32.const 16))
@@ -408,8 +401,9 @@
                 (f64.ge
                   (f64.load offset=56 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o7))))
                   (f64.load (local.get $o7)))))
-            (local.set $moved (i32.or (local.get $moved) (i32.xor (local.get $was) (local.get $o7))))
-            (br_if $levelsDone (i32.eqz (local.get $moved)))
+            (local.set $moved (i32.add (i32.add (i32.add (i32.add (i32.add (i32.add (i32.add (local.get $o0) (local.get $o1)) (local.get $o2)) (local.get $o3)) (local.get $o4)) (local.get $o5)) (local.get $o6)) (local.get $o7)))
+            (br_if $levelsDone (i32.eq (local.get $moved) (local.get $was)))
+            (local.set $was (local.get $moved))
             (local.set $level (i32.sub (local.get $level) (i32.const 1)))
             (br $levels)))
           (local.set $o0 (i32.add (local.get $values) (i32.shr_u (local.get $o0) (i32.const 1))))

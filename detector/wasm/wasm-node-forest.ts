@@ -15,8 +15,13 @@ const BLOCK_BYTES = 1 << 19;
 /** Bounds of the rows in a block, in groups. */
 const MIN_BLOCK_GROUPS = 16;
 const MAX_BLOCK_GROUPS = 1024;
-/** Largest node area the kernel takes on; bigger forests stay on the JS kernel. */
-const MAX_NODE_BYTES = 1024 * 1024 * 1024;
+/**
+ * Largest node area the kernel takes on; bigger forests stay on the JS
+ * kernel. Under 2^28 bytes, one level's moves add less than 2^31 to the
+ * lanes' address sum, which then cannot wrap round to its old value (see
+ * `walkUntilLeaves`): 16M nodes, 800 trees at ψ 10,000 at the most.
+ */
+const MAX_NODE_BYTES = 1 << 28;
 /** Bytes per node: the threshold (f64), the feature offset (i32), the left child's address (i32). */
 const NODE_BYTES = 16;
 /** Bytes per tree in the range table: low and high (f64) of nodes 0, 1 and 2. */
@@ -57,7 +62,7 @@ export function createWasmNodeKernel(
   a: NodeArrays,
   nf: number,
   depth: number,
-  kernel: { blockBytes?: number } = {},
+  kernel: { blockBytes?: number; bytes?: Uint8Array } = {},
 ): NodePathSums | undefined {
   const W = LANES;
   const nNodes = a.treeStart[a.nTrees] as number;
@@ -77,7 +82,7 @@ export function createWasmNodeKernel(
   const stagingPtr = rowsPtr + blockGroups * groupBytes;
   const outPtr = stagingPtr + blockGroups * groupBytes;
   const total = outPtr + chunkRows * 8;
-  const instance = kernelInstance(total);
+  const instance = kernelInstance(total, kernel.bytes);
   if (!instance) return undefined;
   const k = instance.exports as unknown as NodeKernelExports;
   const f64 = new Float64Array(instance.buffer);
