@@ -1,5 +1,5 @@
 import type { NodeArrays } from "../node-forest.js";
-import { LANES } from "./forest-kernel-wat.js";
+import { NODE_LANES } from "./forest-kernel-wat.js";
 import { kernelInstance } from "./wasm-forest.js";
 
 /**
@@ -17,9 +17,9 @@ const MIN_BLOCK_GROUPS = 16;
 const MAX_BLOCK_GROUPS = 1024;
 /**
  * Largest node area the kernel takes on; bigger forests stay on the JS
- * kernel. Under 2^28 bytes, one level's moves add less than 2^31 to the
- * lanes' address sum, which then cannot wrap round to its old value (see
- * `walkUntilLeaves`): 16M nodes, 800 trees at ψ 10,000 at the most.
+ * kernel. Under 2^28 bytes, one level's moves add less than 2^32 (16 lanes
+ * × 2^28) to the lanes' address sum, which then cannot wrap round to its
+ * old value (see `walkUntilLeaves`): 16M nodes, about 800 trees at ψ 10,000.
  */
 const MAX_NODE_BYTES = 1 << 28;
 /** Bytes per node: the threshold (f64), the feature offset (i32), the left child's address (i32). */
@@ -40,7 +40,7 @@ interface NodeKernelExports {
     ranges: number,
     values: number,
   ): void;
-  groupRows(src: number, nRows: number, nFeatures: number, dst: number): void;
+  groupNodeRows(src: number, nRows: number, nFeatures: number, dst: number): void;
 }
 
 /** Path sums over many rows; the caller walks single rows itself. */
@@ -64,7 +64,7 @@ export function createWasmNodeKernel(
   depth: number,
   kernel: { blockBytes?: number; bytes?: Uint8Array } = {},
 ): NodePathSums | undefined {
-  const W = LANES;
+  const W = NODE_LANES;
   const nNodes = a.treeStart[a.nTrees] as number;
   const nodeBytes = nNodes * NODE_BYTES;
   if (depth < 1 || nodeBytes > MAX_NODE_BYTES) return undefined;
@@ -104,7 +104,7 @@ export function createWasmNodeKernel(
       for (let start = 0; start < nRows; start += chunkRows) {
         const n = Math.min(chunkRows, nRows - start);
         f64.set(data.subarray(start * nf, (start + n) * nf), stagingAt);
-        k.groupRows(stagingPtr, n, nf, rowsPtr);
+        k.groupNodeRows(stagingPtr, n, nf, rowsPtr);
         k.nodeBlockPaths(
           treesPtr,
           a.nTrees,
