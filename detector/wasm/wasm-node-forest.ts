@@ -7,9 +7,10 @@ import { kernelInstance } from "./wasm-forest.js";
  * tree is taken. A deep tree is read from beyond L1 once per block, so the
  * more rows meet it the better, as long as the block's rows stay in L2 for
  * the next tree. Wide rows (NSL-KDD's 118 features) thus get fewer rows a
- * block than narrow ones (our 26). Measured at 500 × 10,000 over 128 KiB
- * to 2 MiB: NSL-KDD peaked at 512 KiB, our telemetry at 1 MiB (with a
- * quarter less at 512 KiB); NSL-KDD, the closer to its goal, decides.
+ * block than narrow ones (our 26). Measured at 500 × 10,000 (with groups
+ * of 8 rows) over 128 KiB to 2 MiB: NSL-KDD peaked at 512 KiB, our
+ * telemetry at 1 MiB (a quarter less at 512 KiB); NSL-KDD, the further
+ * from its goal, decides.
  */
 const BLOCK_BYTES = 1 << 19;
 /** Bounds of the rows in a block, in groups. */
