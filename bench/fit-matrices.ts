@@ -12,6 +12,8 @@ export interface FitMatrix {
   /** How it was built, for the table. */
   source: string;
   x: Matrix;
+  /** Held-out rows to score, featurized the same way. */
+  rows: Matrix;
 }
 
 /** Where bench/quality looks for NSL-KDD (../shared/data beside the checkout), then /work/shared. */
@@ -28,21 +30,24 @@ export function findNslKdd(root: string): string | undefined {
 
 /**
  * Our telemetry features: 20,000 normal simulator events (seed 1),
- * featurized with the model trained on them, as the engine section does.
+ * featurized with the model trained on them, as the engine section does;
+ * `scoreEvents` held-out events (seed 2, 1% attacks) to score.
  */
-export function telemetryFitMatrix(): FitMatrix {
-  const fx = createEngineFixture({ trainEvents: 20_000, scoreEvents: 10 });
+export function telemetryFitMatrix(scoreEvents = 10): FitMatrix {
+  const fx = createEngineFixture({ trainEvents: 20_000, scoreEvents });
   return {
     name: "telemetry",
     source: `simulator, ${fx.train.nRows} events × ${fx.train.nFeatures} features`,
     x: fx.train,
+    rows: fx.rows,
   };
 }
 
 /**
  * NSL-KDD's whole training file (KDDTrain+_20Percent, attacks included): the
  * 38 numeric columns and one-hot protocol_type, service and flag, as the
- * trainer featurizes them.
+ * trainer featurizes them; the rows to score are KDDTest+, featurized with
+ * the same spec.
  */
 export async function nslKddFitMatrix(dir: string): Promise<FitMatrix> {
   const data = await readNslKdd(dir);
@@ -54,13 +59,17 @@ export async function nslKddFitMatrix(dir: string): Promise<FitMatrix> {
     records,
   );
   const nf = spec.features.length;
-  const out = new Float64Array(records.length * nf);
-  records.forEach((r, i) => {
-    featurizeTableRecord(spec, r, out, i * nf);
-  });
+  const featurize = (rs: readonly Record<string, string>[]): Matrix => {
+    const out = new Float64Array(rs.length * nf);
+    rs.forEach((r, i) => {
+      featurizeTableRecord(spec, r, out, i * nf);
+    });
+    return { data: out, nRows: rs.length, nFeatures: nf };
+  };
   return {
     name: "NSL-KDD",
     source: `KDDTrain+_20Percent, ${records.length} rows × ${nf} features`,
-    x: { data: out, nRows: records.length, nFeatures: nf },
+    x: featurize(records),
+    rows: featurize(data.test.records),
   };
 }

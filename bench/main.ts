@@ -4,6 +4,9 @@
  * Sections (all on 127.0.0.1, every load bounded by `timeout`):
  * - engine: the scoring kernel in process on the telemetry feature vector,
  *   against scikit-learn's `score_samples` on the same matrix, one thread each;
+ * - bigforest (run with engine, or alone): scoring with 500 trees × ψ 10,000
+ *   on NSL-KDD and our telemetry features, against scikit-learn (one thread)
+ *   and isotree (all cores);
  * - fit: growing a forest (100 × 256 and 500 × 10,000) on NSL-KDD and on our
  *   telemetry features, against isotree and scikit-learn, one thread each;
  * - footprint: spawn-to-SERVING time under tsx and compiled, RSS;
@@ -28,6 +31,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { parseArgs, promisify } from "node:util";
 import { runAgentCpuBench } from "./agent-cpu-bench.js";
+import { bigForestRows, runBigForestBench } from "./big-forest-bench.js";
 import { readCpuTicks, stealShare } from "./cpu-steal.js";
 import { type EngineResults, runEngineBench } from "./engine-bench.js";
 import { createEngineFixture } from "./engine-fixture.js";
@@ -54,6 +58,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const MODEL = "models/default.model.json";
 const SECTIONS = [
   "engine",
+  "bigforest",
   "fit",
   "footprint",
   "stream",
@@ -203,6 +208,28 @@ async function main(): Promise<void> {
         verdict: "",
       },
     );
+  }
+
+  if (only.has("engine") || only.has("bigforest")) {
+    let python: string | undefined;
+    try {
+      python = await ensurePythonEnv(log);
+    } catch (e) {
+      log(
+        `bigforest: isotree and scikit-learn unavailable: ${(e as Error).message.split("\n")[0]}`,
+      );
+    }
+    section("bigforest");
+    const big = await runBigForestBench({
+      root: ROOT,
+      repeats: quick ? 2 : repeats,
+      scoreEvents: quick ? 20_000 : 50_000,
+      python,
+      log,
+    });
+    results.bigForest = big;
+    rows.push(...bigForestRows(big));
+    if (big.command) commands.push(big.command);
   }
 
   if (only.has("fit")) {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { compileForest, expectedPathLengths, type ForestKernelKind } from "./compiled-forest.js";
+import {
+  COMPLETE_LAYOUT_MAX_DEPTH,
+  compileForest,
+  expectedPathLengths,
+  type ForestKernelKind,
+} from "./compiled-forest.js";
 import { fitForest, type Matrix, scoreRowReference } from "./isolation-forest.js";
 import { createRandom } from "./random.js";
 
@@ -136,6 +141,111 @@ describe("compileForest() kernels", () => {
       const out = new Float64Array(nf);
       compiled.attributeRow(row, out);
       expect(out).toEqual(reference);
+    }
+  });
+});
+
+/** Like `rows`, but every value of a row far outside the training ranges at `every`-th rows. */
+function withOutliers(m: Matrix, every: number): Matrix {
+  const data = m.data.slice();
+  for (let i = 0; i < m.nRows; i += every) {
+    data[i * m.nFeatures + (i % m.nFeatures)] = i % 2 === 0 ? 1e9 : -1e9;
+  }
+  return { ...m, data };
+}
+
+describe("compileForest() layouts", () => {
+  it("lays out complete trees up to the depth limit and real nodes beyond it", () => {
+    const x = rows(3000, 4, 5);
+    const shallow = fitForest(x, createRandom(1), {
+      nEstimators: 2,
+      maxSamples: 2 ** COMPLETE_LAYOUT_MAX_DEPTH,
+    });
+    const deep = fitForest(x, createRandom(1), {
+      nEstimators: 2,
+      maxSamples: 2 ** COMPLETE_LAYOUT_MAX_DEPTH + 1,
+    });
+    expect(compileForest(shallow).layout).toBe("complete");
+    expect(compileForest(deep).layout).toBe("nodes");
+    expect(compileForest(deep).kernel).toBe("wasm");
+    expect(compileForest(deep, { kernel: "js" }).kernel).toBe("js");
+    expect(compileForest(shallow, { layout: "nodes" }).layout).toBe("nodes");
+  });
+
+  for (const kernel of KERNELS) {
+    it(`${kernel}: node layout matches the reference walk bit for bit across depths`, () => {
+      // Depths 1 to 14, trees the fit stopped early (ties, few distinct
+      // values), rows outside the root's and level 1's ranges, row counts off
+      // the 8-row groups and the blocks.
+      for (const [n, nf, psi, trees] of [
+        [37, 5, 2, 13],
+        [9, 26, 8, 1],
+        [333, 40, 64, 8],
+        [2500, 26, 256, 20],
+        [1030, 1, 1024, 9],
+        [5000, 3, 4096, 3],
+        [10_007, 12, 10_000, 2],
+      ] as const) {
+        const x = rows(n, nf, n + nf);
+        const forest = fitForest(x, createRandom(psi), { maxSamples: psi, nEstimators: trees });
+        const compiled = compileForest(forest, { kernel, layout: "nodes" });
+        expect(compiled.kernel).toBe(kernel);
+        expect(compiled.layout).toBe("nodes");
+        for (const m of [x, withOutliers(rows(n, nf, 3 * n), 3)]) {
+          const out = new Float64Array(m.nRows);
+          compiled.scoreRows(m, out);
+          for (let i = 0; i < m.nRows; i++) {
+            const row = m.data.slice(i * nf, (i + 1) * nf);
+            const reference = scoreRowReference(forest, row);
+            expect(out[i]).toBe(reference);
+            if (i % 7 === 0) expect(compiled.scoreRow(row)).toBe(reference);
+          }
+        }
+      }
+    });
+  }
+
+  it("node layout scores a forest whose trees are single leaves (all rows alike)", () => {
+    const x: Matrix = { data: new Float64Array(3 * 50).fill(2), nRows: 50, nFeatures: 3 };
+    const forest = fitForest(x, createRandom(3), { maxSamples: 32, nEstimators: 4 });
+    expect(forest.trees.every((t) => t.feature.length === 1)).toBe(true);
+    const probe = withOutliers(rows(20, 3, 8), 2);
+    for (const kernel of KERNELS) {
+      const compiled = compileForest(forest, { kernel, layout: "nodes" });
+      const out = new Float64Array(probe.nRows);
+      compiled.scoreRows(probe, out);
+      for (let i = 0; i < probe.nRows; i++) {
+        const row = probe.data.slice(i * 3, i * 3 + 3);
+        expect(out[i]).toBe(scoreRowReference(forest, row));
+        expect(compiled.scoreRow(row)).toBe(out[i]);
+      }
+    }
+  });
+
+  it("node layout attributes and scores in one walk exactly as the complete layout does", () => {
+    for (const [n, nf, psi, trees] of [
+      [400, 26, 256, 30],
+      [37, 5, 2, 13],
+      [3000, 7, 2048, 4],
+    ] as const) {
+      const x = rows(n, nf, n + nf);
+      const forest = fitForest(x, createRandom(psi), { maxSamples: psi, nEstimators: trees });
+      const nodes = compileForest(forest, { layout: "nodes" });
+      const complete = compileForest(forest, { layout: "complete", kernel: "js" });
+      expect(nodes.meanRootPathLength).toBe(complete.meanRootPathLength);
+      const probe = withOutliers(rows(Math.min(n, 300), nf, 5 * n), 4);
+      for (let i = 0; i < probe.nRows; i++) {
+        const row = probe.data.slice(i * nf, (i + 1) * nf);
+        const a = new Float64Array(nf).fill(0.25);
+        const b = new Float64Array(nf).fill(0.25);
+        const c = new Float64Array(nf).fill(0.25);
+        const score = nodes.scoreAndAttributeRow(row, a);
+        complete.attributeRow(row, b);
+        nodes.attributeRow(row, c);
+        expect(score).toBe(scoreRowReference(forest, row));
+        expect(a).toEqual(b);
+        expect(c).toEqual(b);
+      }
     }
   });
 });

@@ -5,28 +5,39 @@ import {
   pathSumExponent,
   rangeCheckLevels,
 } from "./isolation-forest.js";
+import { createNodeKernel, layOutNodes } from "./node-forest.js";
 import { averagePathLength } from "./path-length.js";
 import { createWasmKernel, type PathSumKernel } from "./wasm/wasm-forest.js";
+import { createWasmNodeKernel } from "./wasm/wasm-node-forest.js";
 
 /** Rows scored together per tree, so a tree's arrays stay in cache. */
 const BLOCK = 16;
 
 /**
- * A forest laid out for speed: each tree as a complete binary tree of its
- * height limit L in flat typed arrays (children of slot i at 2i+1 and 2i+2),
- * leaves that the fit stopped early padded down to depth L with nodes that
- * always go left. Every walk is exactly L steps with no data-dependent loop
- * exit, and a block of rows walks each tree in turn. A walk that leaves a
- * slot's training range in the checked top levels (see `pathLength`) goes
- * on to the end but counts the depth where it left.
+ * A forest laid out for speed, in one of two layouts chosen by the height
+ * limit L (see `COMPLETE_LAYOUT_MAX_DEPTH`):
+ * - "complete": each tree as a complete binary tree of height L in flat
+ *   typed arrays (children of slot i at 2i+1 and 2i+2), leaves that the fit
+ *   stopped early padded down to depth L with nodes that always go left.
+ *   2^L slots a tree: small and regular for shallow trees.
+ * - "nodes": each tree's real nodes only, breadth first (see
+ *   `node-forest.ts`), for deep trees, where the complete layout would be
+ *   mostly padding (2^14 slots a tree at ψ 10,000, against a few thousand
+ *   nodes) and too large to stay in cache.
+ * Either way every walk is L steps with no data-dependent loop exit, and a
+ * block of rows walks each tree in turn. A walk that leaves a node's
+ * training range in the checked top levels (see `pathLength`) goes on to
+ * the end but counts the depth where it left.
  *
  * Scores equal `scoreRowReference` bit for bit: the same thresholds and
  * ranges, the same path lengths (depth + c(size) at a leaf, depth + 1 where
  * a range check isolates) summed in the same tree order.
  */
 export interface CompiledForest {
-  /** Which kernel scores: the WebAssembly one, or the JS fallback. */
+  /** Which kernel scores batches: the WebAssembly one, or the JS fallback. */
   readonly kernel: ForestKernelKind;
+  /** How the trees are laid out: complete binary trees, or their real nodes. */
+  readonly layout: ForestLayout;
   readonly nFeatures: number;
   readonly nTrees: number;
   readonly maxSamples: number;
@@ -58,13 +69,35 @@ export interface CompiledForest {
 /** The scoring kernels; both give bit-identical scores. */
 export type ForestKernelKind = "wasm" | "js";
 
+/** The tree layouts; both give bit-identical scores. */
+export type ForestLayout = "complete" | "nodes";
+
+/**
+ * Deepest height limit laid out as complete trees; deeper forests get the
+ * node layout. At L = 8 (ψ 256) the complete layout of a tree is 8 KiB and
+ * its fixed-shape walk the fastest; at L = 14 it is 512 KiB of mostly
+ * padding a tree, and the node layout scores several times faster (the
+ * bench's big-forest rows).
+ */
+export const COMPLETE_LAYOUT_MAX_DEPTH = 10;
+
 /** Options of `compileForest`. */
 export interface CompileOptions {
   /**
-   * Kernel to score with. Default "wasm", which falls back to "js" where
-   * WebAssembly is unavailable or the forest too large for it.
+   * Kernel to score batches with. Default "wasm", which falls back to "js"
+   * where WebAssembly is unavailable or the forest too large for it.
    */
   kernel?: ForestKernelKind;
+  /** Tree layout; default by depth, "complete" up to `COMPLETE_LAYOUT_MAX_DEPTH`. */
+  layout?: ForestLayout;
+}
+
+/** Path sums over the trees in tree order, as each layout's kernel gives them. */
+interface PathSums {
+  pathSums(data: Float64Array, nRows: number, out: Float64Array): void;
+  rowPathSum(row: Float64Array): number;
+  /** Σ_t h_t(row), and the row's attribution credits added to `out` in tree and level order. */
+  rowAttribution(row: Float64Array, out: Float64Array): number;
 }
 
 /**
@@ -73,6 +106,23 @@ export interface CompileOptions {
  * @param forest a forest from `fitForest` or a validated model file.
  */
 export function compileForest(forest: Forest, options: CompileOptions = {}): CompiledForest {
+  const depth = forest.maxDepth;
+  const layout = options.layout ?? (depth > COMPLETE_LAYOUT_MAX_DEPTH ? "nodes" : "complete");
+  if (layout === "nodes") {
+    const expected = forest.trees.map(expectedPathLengths);
+    const arrays = layOutNodes(forest, rangeCheckLevels(depth), expected);
+    const js = createNodeKernel(arrays, forest.nFeatures);
+    const wasm =
+      options.kernel === "js" ? undefined : createWasmNodeKernel(arrays, forest.nFeatures, depth);
+    const rootSum = expected.reduce((sum, e) => sum + (e[0] as number), 0);
+    const sums = wasm ? { ...js, pathSums: wasm.pathSums } : js;
+    return assemble(forest, { kernel: wasm ? "wasm" : "js", layout }, sums, rootSum);
+  }
+  return compileComplete(forest, options);
+}
+
+/** `compileForest` with the complete layout. */
+function compileComplete(forest: Forest, options: CompileOptions): CompiledForest {
   const depth = forest.maxDepth;
   // Levels that check the row against the slot's range (see pathLength).
   const checked = rangeCheckLevels(depth);
@@ -128,8 +178,6 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
   });
 
   const nf = forest.nFeatures;
-  const maxSamples = forest.maxSamples;
-  const scoreExponent = pathSumExponent(nTrees, maxSamples);
   const acc = new Float64Array(BLOCK);
 
   const jsPathSums = (data: Float64Array, nRows: number, out: Float64Array): void => {
@@ -241,20 +289,6 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
           leaf,
           delta,
         });
-  const pathSums = wasm ? wasm.pathSums : jsPathSums;
-  const rowPathSum = wasm ? wasm.rowPathSum : jsRowPathSum;
-
-  const scoreRows = (rows: Matrix, out: Float64Array): void => {
-    if (rows.nFeatures !== nf) {
-      throw new RangeError(`rows have ${rows.nFeatures} features, model expects ${nf}`);
-    }
-    pathSums(rows.data, rows.nRows, out);
-    // scoreFromPathSum's formula with its exponent computed once: the same operations, the same bits.
-    for (let r = 0; r < rows.nRows; r++) out[r] = Math.exp((out[r] as number) * scoreExponent);
-  };
-
-  const scoreRow = (row: Float64Array): number => Math.exp(rowPathSum(row) * scoreExponent);
-
   /** The reference attribution walk: adds each tree's credits to `out`, in tree and level order. */
   const jsAttributeRow = (row: Float64Array, out: Float64Array): void => {
     for (let t = 0; t < nTrees; t++) {
@@ -276,33 +310,54 @@ export function compileForest(forest: Forest, options: CompileOptions = {}): Com
     }
   };
 
-  const attributeRow = (row: Float64Array, out: Float64Array): void => {
-    if (wasm) {
-      wasm.rowAttribution(row, out);
-    } else {
-      jsAttributeRow(row, out);
-    }
-  };
+  const sums: PathSums = wasm
+    ? wasm
+    : {
+        pathSums: jsPathSums,
+        rowPathSum: jsRowPathSum,
+        rowAttribution(row, out) {
+          jsAttributeRow(row, out);
+          return jsRowPathSum(row);
+        },
+      };
+  return assemble(forest, { kernel: wasm ? "wasm" : "js", layout: "complete" }, sums, rootSum);
+}
 
-  const scoreAndAttributeRow = (row: Float64Array, out: Float64Array): number => {
-    if (wasm) {
-      return Math.exp(wasm.rowAttribution(row, out) * scoreExponent);
+/** The compiled forest around a layout's path sums: scores from sums, and the checks. */
+function assemble(
+  forest: Forest,
+  kind: { kernel: ForestKernelKind; layout: ForestLayout },
+  sums: PathSums,
+  rootSum: number,
+): CompiledForest {
+  const nf = forest.nFeatures;
+  const nTrees = forest.trees.length;
+  const maxSamples = forest.maxSamples;
+  const scoreExponent = pathSumExponent(nTrees, maxSamples);
+  const { pathSums, rowPathSum, rowAttribution } = sums;
+
+  const scoreRows = (rows: Matrix, out: Float64Array): void => {
+    if (rows.nFeatures !== nf) {
+      throw new RangeError(`rows have ${rows.nFeatures} features, model expects ${nf}`);
     }
-    jsAttributeRow(row, out);
-    return scoreRow(row);
+    pathSums(rows.data, rows.nRows, out);
+    // scoreFromPathSum's formula with its exponent computed once: the same operations, the same bits.
+    for (let r = 0; r < rows.nRows; r++) out[r] = Math.exp((out[r] as number) * scoreExponent);
   };
 
   return {
-    kernel: wasm ? "wasm" : "js",
+    ...kind,
     nFeatures: nf,
     nTrees,
     maxSamples,
-    maxDepth: depth,
+    maxDepth: forest.maxDepth,
     meanRootPathLength: rootSum / nTrees,
     scoreRows,
-    scoreRow,
-    attributeRow,
-    scoreAndAttributeRow,
+    scoreRow: (row) => Math.exp(rowPathSum(row) * scoreExponent),
+    attributeRow: (row, out) => {
+      rowAttribution(row, out);
+    },
+    scoreAndAttributeRow: (row, out) => Math.exp(rowAttribution(row, out) * scoreExponent),
   };
 }
 

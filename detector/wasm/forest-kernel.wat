@@ -254,6 +254,456 @@
       (br $blocks)))
   )
 
+  ;; blockPaths on node arrays: trees of any shape up to `depth` levels,
+  ;; their base addresses in the i32 table at `trees`, leaf values at
+  ;; `values` + node address / 2.
+  (func (export "nodeBlockPaths")
+    (param $trees i32) (param $nTrees i32) (param $depth i32)
+    (param $rows i32) (param $groupBytes i32) (param $nGroups i32) (param $out i32) (param $blockGroups i32)
+    (param $ranges i32) (param $values i32)
+    (local $start i32) (local $end i32) (local $t i32) (local $tb i32) (local $rt i32) (local $g i32) (local $level i32)
+    (local $rb i32) (local $rv i32) (local $tb16 i32) (local $left i32) (local $dst i32) (local $rf i32) (local $f1 i32) (local $f2 i32) (local $thr0 f64)
+    (local $vthr0 v128) (local $lo0 v128) (local $hi0 v128) (local $lo1 v128) (local $hi1 v128)
+    (local $lo2 v128) (local $hi2 v128) (local $x v128) (local $right v128) (local $out0 v128) (local $out1 v128)
+    (local $o0 i32)
+    (local $o1 i32)
+    (local $o2 i32)
+    (local $o3 i32)
+    (local $o4 i32)
+    (local $o5 i32)
+    (local $o6 i32)
+    (local $o7 i32)
+    (local $o8 i32)
+    (local $o9 i32)
+    (local $o10 i32)
+    (local $o11 i32)
+    (local $o12 i32)
+    (local $o13 i32)
+    (local $o14 i32)
+    (local $o15 i32)
+    (local $moved i32) (local $was i32)
+    (local.set $dst (local.get $out))
+    (local.set $end (i32.add (local.get $out) (i32.mul (local.get $nGroups) (i32.const 128))))
+    (block $zeroed (loop $zero
+      (br_if $zeroed (i32.ge_u (local.get $dst) (local.get $end)))
+      (f64.store (local.get $dst) (f64.const 0))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+      (br $zero)))
+    (local.set $start (i32.const 0))
+    (block $blocksDone (loop $blocks
+      (br_if $blocksDone (i32.ge_u (local.get $start) (local.get $nGroups)))
+      (local.set $end (i32.add (local.get $start) (local.get $blockGroups)))
+      (if (i32.gt_u (local.get $end) (local.get $nGroups)) (then (local.set $end (local.get $nGroups))))
+      (local.set $t (i32.const 0))
+      (local.set $rt (local.get $ranges))
+      (block $treesDone (loop $trees
+        (br_if $treesDone (i32.ge_u (local.get $t) (local.get $nTrees)))
+        (local.set $tb (i32.load (i32.add (local.get $trees) (i32.shl (local.get $t) (i32.const 2)))))
+        (local.set $rf (i32.load offset=8 (local.get $tb)))
+        (local.set $f1 (i32.load offset=24 (local.get $tb)))
+        (local.set $f2 (i32.load offset=40 (local.get $tb)))
+        (local.set $thr0 (f64.load (local.get $tb)))
+        (local.set $vthr0 (f64x2.splat (local.get $thr0)))
+        (local.set $lo0 (v128.load64_splat (local.get $rt)))
+        (local.set $hi0 (v128.load64_splat offset=8 (local.get $rt)))
+        (local.set $lo1 (v128.load64_splat offset=16 (local.get $rt)))
+        (local.set $hi1 (v128.load64_splat offset=24 (local.get $rt)))
+        (local.set $lo2 (v128.load64_splat offset=32 (local.get $rt)))
+        (local.set $hi2 (v128.load64_splat offset=40 (local.get $rt)))
+        (local.set $tb16 (i32.add (local.get $tb) (i32.const 16)))
+        (local.set $g (local.get $start))
+        (block $groupsDone (loop $groups
+          (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $end)))
+          (local.set $rb (i32.add (local.get $rows) (i32.mul (local.get $g) (local.get $groupBytes))))
+          (local.set $rv (i32.add (local.get $rb) (local.get $rf)))
+          (local.set $o0
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=0 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o1
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=8 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o2
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=16 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o3
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=24 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o4
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=32 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o5
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=40 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o6
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=48 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o7
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=56 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o8
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=64 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o9
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=72 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o10
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=80 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o11
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=88 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o12
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=96 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o13
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=104 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o14
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=112 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+          (local.set $o15
+            (i32.add (local.get $tb16)
+              (i32.shl (f64.ge (f64.load offset=120 (local.get $rv)) (local.get $thr0)) (i32.const 4))))
+
+          (local.set $level (i32.sub (local.get $depth) (i32.const 1)))
+          (local.set $was (i32.const -1))
+          (block $levelsDone (loop $levels
+            (br_if $levelsDone (i32.eqz (local.get $level)))
+
+            (local.set $o0
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o0))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=0 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o0))))
+                  (f64.load (local.get $o0)))))
+
+            (local.set $o1
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o1))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=8 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o1))))
+                  (f64.load (local.get $o1)))))
+
+            (local.set $o2
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o2))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=16 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o2))))
+                  (f64.load (local.get $o2)))))
+
+            (local.set $o3
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o3))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=24 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o3))))
+                  (f64.load (local.get $o3)))))
+
+            (local.set $o4
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o4))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=32 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o4))))
+                  (f64.load (local.get $o4)))))
+
+            (local.set $o5
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o5))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=40 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o5))))
+                  (f64.load (local.get $o5)))))
+
+            (local.set $o6
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o6))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=48 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o6))))
+                  (f64.load (local.get $o6)))))
+
+            (local.set $o7
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o7))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=56 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o7))))
+                  (f64.load (local.get $o7)))))
+
+            (local.set $o8
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o8))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=64 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o8))))
+                  (f64.load (local.get $o8)))))
+
+            (local.set $o9
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o9))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=72 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o9))))
+                  (f64.load (local.get $o9)))))
+
+            (local.set $o10
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o10))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=80 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o10))))
+                  (f64.load (local.get $o10)))))
+
+            (local.set $o11
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o11))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=88 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o11))))
+                  (f64.load (local.get $o11)))))
+
+            (local.set $o12
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o12))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=96 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o12))))
+                  (f64.load (local.get $o12)))))
+
+            (local.set $o13
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o13))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=104 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o13))))
+                  (f64.load (local.get $o13)))))
+
+            (local.set $o14
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o14))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=112 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o14))))
+                  (f64.load (local.get $o14)))))
+
+            (local.set $o15
+              (select
+                (i32.add (local.tee $left (i32.load offset=12 (local.get $o15))) (i32.const 16))
+                (local.get $left)
+                (f64.ge
+                  (f64.load offset=120 (i32.add (local.get $rb) (i32.load offset=8 (local.get $o15))))
+                  (f64.load (local.get $o15)))))
+            (local.set $moved (i32.add (i32.add (i32.add (i32.add (i32.add (i32.add (i32.add (i32.add (i32.add (i32.add (i32.add (i32.add (i32.add (i32.add (i32.add (local.get $o0) (local.get $o1)) (local.get $o2)) (local.get $o3)) (local.get $o4)) (local.get $o5)) (local.get $o6)) (local.get $o7)) (local.get $o8)) (local.get $o9)) (local.get $o10)) (local.get $o11)) (local.get $o12)) (local.get $o13)) (local.get $o14)) (local.get $o15)))
+            (br_if $levelsDone (i32.eq (local.get $moved) (local.get $was)))
+            (local.set $was (local.get $moved))
+            (local.set $level (i32.sub (local.get $level) (i32.const 1)))
+            (br $levels)))
+          (local.set $o0 (i32.add (local.get $values) (i32.shr_u (local.get $o0) (i32.const 1))))
+          (local.set $o1 (i32.add (local.get $values) (i32.shr_u (local.get $o1) (i32.const 1))))
+          (local.set $o2 (i32.add (local.get $values) (i32.shr_u (local.get $o2) (i32.const 1))))
+          (local.set $o3 (i32.add (local.get $values) (i32.shr_u (local.get $o3) (i32.const 1))))
+          (local.set $o4 (i32.add (local.get $values) (i32.shr_u (local.get $o4) (i32.const 1))))
+          (local.set $o5 (i32.add (local.get $values) (i32.shr_u (local.get $o5) (i32.const 1))))
+          (local.set $o6 (i32.add (local.get $values) (i32.shr_u (local.get $o6) (i32.const 1))))
+          (local.set $o7 (i32.add (local.get $values) (i32.shr_u (local.get $o7) (i32.const 1))))
+          (local.set $o8 (i32.add (local.get $values) (i32.shr_u (local.get $o8) (i32.const 1))))
+          (local.set $o9 (i32.add (local.get $values) (i32.shr_u (local.get $o9) (i32.const 1))))
+          (local.set $o10 (i32.add (local.get $values) (i32.shr_u (local.get $o10) (i32.const 1))))
+          (local.set $o11 (i32.add (local.get $values) (i32.shr_u (local.get $o11) (i32.const 1))))
+          (local.set $o12 (i32.add (local.get $values) (i32.shr_u (local.get $o12) (i32.const 1))))
+          (local.set $o13 (i32.add (local.get $values) (i32.shr_u (local.get $o13) (i32.const 1))))
+          (local.set $o14 (i32.add (local.get $values) (i32.shr_u (local.get $o14) (i32.const 1))))
+          (local.set $o15 (i32.add (local.get $values) (i32.shr_u (local.get $o15) (i32.const 1))))
+          (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $g) (i32.const 128))))
+
+          (local.set $x (v128.load offset=0 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=0 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=0 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=0 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=0 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o1) (v128.load64_zero (local.get $o0)))
+                  (local.get $out1))
+                (local.get $out0))))
+
+          (local.set $x (v128.load offset=16 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=16 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=16 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=16 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=16 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o3) (v128.load64_zero (local.get $o2)))
+                  (local.get $out1))
+                (local.get $out0))))
+
+          (local.set $x (v128.load offset=32 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=32 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=32 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=32 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=32 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o5) (v128.load64_zero (local.get $o4)))
+                  (local.get $out1))
+                (local.get $out0))))
+
+          (local.set $x (v128.load offset=48 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=48 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=48 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=48 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=48 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o7) (v128.load64_zero (local.get $o6)))
+                  (local.get $out1))
+                (local.get $out0))))
+
+          (local.set $x (v128.load offset=64 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=64 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=64 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=64 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=64 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o9) (v128.load64_zero (local.get $o8)))
+                  (local.get $out1))
+                (local.get $out0))))
+
+          (local.set $x (v128.load offset=80 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=80 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=80 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=80 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=80 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o11) (v128.load64_zero (local.get $o10)))
+                  (local.get $out1))
+                (local.get $out0))))
+
+          (local.set $x (v128.load offset=96 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=96 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=96 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=96 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=96 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o13) (v128.load64_zero (local.get $o12)))
+                  (local.get $out1))
+                (local.get $out0))))
+
+          (local.set $x (v128.load offset=112 (local.get $rv)))
+          (local.set $right (f64x2.ge (local.get $x) (local.get $vthr0)))
+          (local.set $out0 (v128.or (f64x2.lt (local.get $x) (local.get $lo0)) (f64x2.gt (local.get $x) (local.get $hi0))))
+          (local.set $x (v128.load offset=112 (i32.add (local.get $rb) (local.get $f1))))
+          (local.set $out1 (v128.or (f64x2.lt (local.get $x) (local.get $lo1)) (f64x2.gt (local.get $x) (local.get $hi1))))
+          (local.set $x (v128.load offset=112 (i32.add (local.get $rb) (local.get $f2))))
+          (local.set $out1
+            (v128.bitselect
+              (v128.or (f64x2.lt (local.get $x) (local.get $lo2)) (f64x2.gt (local.get $x) (local.get $hi2)))
+              (local.get $out1)
+              (local.get $right)))
+          (v128.store offset=112 (local.get $dst)
+            (f64x2.add
+              (v128.load offset=112 (local.get $dst))
+              (v128.bitselect
+                (v128.const f64x2 1 1)
+                (v128.bitselect
+                  (v128.const f64x2 2 2)
+                  (v128.load64_lane 1 (local.get $o15) (v128.load64_zero (local.get $o14)))
+                  (local.get $out1))
+                (local.get $out0))))
+          (local.set $g (i32.add (local.get $g) (i32.const 1)))
+          (br $groups)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (local.set $rt (i32.add (local.get $rt) (i32.const 48)))
+        (br $trees)))
+      (local.set $start (local.get $end))
+      (br $blocks)))
+  )
+
   ;; Copies nRows row-major rows of nf f64 each at `src` into groups of 8
   ;; at `dst`, the layout blockPaths reads: row j of a group has feature f
   ;; at group + (f × 8 + j) × 8. Lanes past the last row keep what they held.
@@ -308,6 +758,90 @@
         (f64.store (local.get $d) (f64.load (local.get $p)))
         (local.set $p (i32.add (local.get $p) (i32.const 8)))
         (local.set $d (i32.add (local.get $d) (i32.const 64)))
+        (local.set $f (i32.add (local.get $f) (i32.const 1)))
+        (br $restFeatures)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rest)))
+  )
+
+  ;; Copies nRows row-major rows of nf f64 each at `src` into groups of 16
+  ;; at `dst`, the layout blockPaths reads: row j of a group has feature f
+  ;; at group + (f × 16 + j) × 8. Lanes past the last row keep what they held.
+  (func (export "groupNodeRows") (param $src i32) (param $nRows i32) (param $nf i32) (param $dst i32)
+    (local $rowBytes i32) (local $g i32) (local $p i32) (local $end i32) (local $d i32) (local $r i32) (local $f i32)
+    (local $at1 i32)
+    (local $at2 i32)
+    (local $at3 i32)
+    (local $at4 i32)
+    (local $at5 i32)
+    (local $at6 i32)
+    (local $at7 i32)
+    (local $at8 i32)
+    (local $at9 i32)
+    (local $at10 i32)
+    (local $at11 i32)
+    (local $at12 i32)
+    (local $at13 i32)
+    (local $at14 i32)
+    (local $at15 i32)
+    (local.set $rowBytes (i32.shl (local.get $nf) (i32.const 3)))
+    (local.set $at1 (i32.mul (local.get $rowBytes) (i32.const 1)))
+    (local.set $at2 (i32.mul (local.get $rowBytes) (i32.const 2)))
+    (local.set $at3 (i32.mul (local.get $rowBytes) (i32.const 3)))
+    (local.set $at4 (i32.mul (local.get $rowBytes) (i32.const 4)))
+    (local.set $at5 (i32.mul (local.get $rowBytes) (i32.const 5)))
+    (local.set $at6 (i32.mul (local.get $rowBytes) (i32.const 6)))
+    (local.set $at7 (i32.mul (local.get $rowBytes) (i32.const 7)))
+    (local.set $at8 (i32.mul (local.get $rowBytes) (i32.const 8)))
+    (local.set $at9 (i32.mul (local.get $rowBytes) (i32.const 9)))
+    (local.set $at10 (i32.mul (local.get $rowBytes) (i32.const 10)))
+    (local.set $at11 (i32.mul (local.get $rowBytes) (i32.const 11)))
+    (local.set $at12 (i32.mul (local.get $rowBytes) (i32.const 12)))
+    (local.set $at13 (i32.mul (local.get $rowBytes) (i32.const 13)))
+    (local.set $at14 (i32.mul (local.get $rowBytes) (i32.const 14)))
+    (local.set $at15 (i32.mul (local.get $rowBytes) (i32.const 15)))
+    (block $fullDone (loop $full
+      (br_if $fullDone (i32.gt_u (i32.add (local.get $g) (i32.const 16)) (local.get $nRows)))
+      (local.set $p (i32.add (local.get $src) (i32.mul (local.get $g) (local.get $rowBytes))))
+      (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $g) (local.get $rowBytes))))
+      (local.set $end (i32.add (local.get $p) (local.get $rowBytes)))
+      (block $featuresDone (loop $features
+        (br_if $featuresDone (i32.ge_u (local.get $p) (local.get $end)))
+        (f64.store (local.get $d) (f64.load (local.get $p)))
+        (f64.store offset=8 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at1))))
+        (f64.store offset=16 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at2))))
+        (f64.store offset=24 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at3))))
+        (f64.store offset=32 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at4))))
+        (f64.store offset=40 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at5))))
+        (f64.store offset=48 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at6))))
+        (f64.store offset=56 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at7))))
+        (f64.store offset=64 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at8))))
+        (f64.store offset=72 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at9))))
+        (f64.store offset=80 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at10))))
+        (f64.store offset=88 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at11))))
+        (f64.store offset=96 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at12))))
+        (f64.store offset=104 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at13))))
+        (f64.store offset=112 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at14))))
+        (f64.store offset=120 (local.get $d) (f64.load (i32.add (local.get $p) (local.get $at15))))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (local.set $d (i32.add (local.get $d) (i32.const 128)))
+        (br $features)))
+      (local.set $g (i32.add (local.get $g) (i32.const 16)))
+      (br $full)))
+    (local.set $r (local.get $g))
+    (block $restDone (loop $rest
+      (br_if $restDone (i32.ge_u (local.get $r) (local.get $nRows)))
+      (local.set $p (i32.add (local.get $src) (i32.mul (local.get $r) (local.get $rowBytes))))
+      (local.set $d
+        (i32.add (local.get $dst)
+          (i32.add (i32.mul (local.get $g) (local.get $rowBytes))
+            (i32.shl (i32.sub (local.get $r) (local.get $g)) (i32.const 3)))))
+      (local.set $f (i32.const 0))
+      (block $restFeaturesDone (loop $restFeatures
+        (br_if $restFeaturesDone (i32.ge_u (local.get $f) (local.get $nf)))
+        (f64.store (local.get $d) (f64.load (local.get $p)))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (local.set $d (i32.add (local.get $d) (i32.const 128)))
         (local.set $f (i32.add (local.get $f) (i32.const 1)))
         (br $restFeatures)))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))

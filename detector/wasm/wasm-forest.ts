@@ -110,6 +110,24 @@ function kernelModule(): object | null {
 }
 
 /**
+ * A fresh instance of the kernel module with at least `bytes` of memory, or
+ * undefined where WebAssembly is unavailable. The memory never grows again,
+ * so views of `buffer` stay valid.
+ */
+export function kernelInstance(
+  bytes: number,
+  moduleBytes?: Uint8Array,
+): { exports: unknown; buffer: ArrayBuffer } | undefined {
+  const module = moduleBytes && wasmApi ? new wasmApi.Module(moduleBytes) : kernelModule();
+  if (!module || !wasmApi) return undefined;
+  const instance = new wasmApi.Instance(module, {});
+  const memory = (instance.exports as { memory: WasmMemory }).memory;
+  const have = memory.buffer.byteLength;
+  if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+  return { exports: instance.exports, buffer: memory.buffer };
+}
+
+/**
  * Loads a forest into a fresh instance of the WebAssembly kernel. Returns
  * undefined when WebAssembly is unavailable, the forest is too large, or it
  * checks ranges deeper than the kernel does (MAX_CHECKED_LEVELS), so the
@@ -124,8 +142,6 @@ export function createWasmKernel(
   forest: ForestArrays,
   kernel: { bytes?: Uint8Array; lanes?: number; blockGroups?: number } = {},
 ): PathSumKernel | undefined {
-  const module = kernel.bytes && wasmApi ? new wasmApi.Module(kernel.bytes) : kernelModule();
-  if (!module || !wasmApi) return undefined;
   const W = kernel.lanes ?? LANES;
   const blockGroups = kernel.blockGroups ?? BLOCK_GROUPS;
   const { nTrees, nFeatures: nf, depth, checkedLevels } = forest;
@@ -150,13 +166,11 @@ export function createWasmKernel(
   const attributionPtr = isoDeltasPtr + nTrees * ISO_DELTA_BYTES;
   const total = attributionPtr + nf * 8;
 
-  const instance = new wasmApi.Instance(module, {});
-  const k = instance.exports as unknown as KernelExports;
-  const have = k.memory.buffer.byteLength;
-  if (total > have) k.memory.grow(Math.ceil((total - have) / PAGE_BYTES));
-  // The memory never grows again, so these views stay valid.
-  const f64 = new Float64Array(k.memory.buffer);
-  const i32 = new Int32Array(k.memory.buffer);
+  const instance = kernelInstance(total, kernel.bytes);
+  if (!instance) return undefined;
+  const k = instance.exports as KernelExports;
+  const f64 = new Float64Array(instance.buffer);
+  const i32 = new Int32Array(instance.buffer);
   for (let t = 0; t < nTrees; t++) {
     const base = (t * treeBytes) / 8; // in f64 units; a slot is 2 of them
     for (let i = 0; i < nInternal; i++) {
