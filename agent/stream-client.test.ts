@@ -3,10 +3,9 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { Code, createClient } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
-import { ScoringService } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { createSimulator } from "../telemetry/simulator.js";
 import { type RetryInfo, StreamClient } from "./stream-client.js";
@@ -38,7 +37,7 @@ async function stream(
   const sim = createSimulator({ seed: 9 });
   const outcomes = new Map<number, string[]>();
   const client = new StreamClient<number>({
-    client: createClient(ScoringService, createGrpcTransport({ baseUrl: srv.url })),
+    transport: createGrpcTransport({ baseUrl: srv.url }),
     batchSize: opts.batchSize ?? 10,
     window: opts.window ?? 4,
     backoffBaseMs: 1,
@@ -87,7 +86,7 @@ describe("StreamClient", () => {
     server = undefined;
     const sim = createSimulator({ seed: 9 });
     const client = new StreamClient<number>({
-      client: createClient(ScoringService, createGrpcTransport({ baseUrl: url })),
+      transport: createGrpcTransport({ baseUrl: url }),
       batchSize: 10,
       window: 4,
       backoffBaseMs: 1,
@@ -175,7 +174,7 @@ describe("StreamClient", () => {
     const srv = await startServer();
     const results: string[] = [];
     const client = new StreamClient<number>({
-      client: createClient(ScoringService, createGrpcTransport({ baseUrl: srv.url })),
+      transport: createGrpcTransport({ baseUrl: srv.url }),
       onResult: (_item, r) => results.push(r.outcome.case ?? "none"),
     });
     await client.enqueue(create(NetworkEventSchema, { destPort: 70_000 }), 0);
@@ -190,7 +189,7 @@ describe("StreamClient", () => {
     const url = srv.url;
     await srv.stop();
     const client = new StreamClient<number>({
-      client: createClient(ScoringService, createGrpcTransport({ baseUrl: url })),
+      transport: createGrpcTransport({ baseUrl: url }),
       backoffBaseMs: 1,
       backoffMaxMs: 2,
       maxAttempts: 3,
@@ -259,7 +258,7 @@ describe("StreamClient against a silent peer (issue 23, item 9)", () => {
       try {
         const retries: RetryInfo[] = [];
         const client = new StreamClient<number>({
-          client: createClient(ScoringService, createGrpcTransport({ baseUrl: peer.url })),
+          transport: createGrpcTransport({ baseUrl: peer.url }),
           responseTimeoutMs: 200,
           maxAttempts: 2,
           backoffBaseMs: 1,
@@ -288,7 +287,7 @@ describe("StreamClient against a silent peer (issue 23, item 9)", () => {
     const peer = await silentPeer("tcp");
     try {
       const client = new StreamClient<number>({
-        client: createClient(ScoringService, createGrpcTransport({ baseUrl: peer.url })),
+        transport: createGrpcTransport({ baseUrl: peer.url }),
         responseTimeoutMs: 0,
         onResult: () => {},
       });

@@ -1,15 +1,15 @@
 import { create } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import {
   type EventResult,
   EventResultSchema,
-  type ScoringService,
   type StreamScoreRequest,
-  type StreamScoreResponse,
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { EventsEncoder } from "./event-encoder.js";
+import { decodeEventResult } from "./event-result-decoder.js";
 import { Outbox } from "./outbox.js";
+import { ScoringServiceView, type StreamScoreResponseView } from "./stream-score-view.js";
 
 /** One event waiting for its score, with the caller's data attached. */
 export interface PendingEvent<M> {
@@ -30,7 +30,11 @@ export interface RetryInfo {
 
 /** Options of `StreamClient`. */
 export interface StreamClientOptions<M> {
-  client: Client<typeof ScoringService>;
+  /**
+   * The transport to the scoring service; binary formats only (gRPC, or
+   * Connect with protobuf), since the results are decoded by hand.
+   */
+  transport: Transport;
   /** Events per request, 1 to 1000. Default 1. */
   batchSize?: number;
   /** A partial batch is sent after this many ms. Default 5. */
@@ -135,6 +139,7 @@ export class StreamClient<M> {
   };
   private readonly opts: Required<Omit<StreamClientOptions<M>, "onRetry">> &
     Pick<StreamClientOptions<M>, "onRetry">;
+  private readonly client: Client<ScoringServiceView>;
   private batch: PendingEvent<M>[] = [];
   private readonly inFlight = new Map<string, InFlight<M>>();
   private nextId = 1;
@@ -169,6 +174,7 @@ export class StreamClient<M> {
     if (!(Number.isInteger(window) && window >= 1)) {
       throw new RangeError(`window must be a positive integer, got ${window}`);
     }
+    this.client = createClient(ScoringServiceView, this.opts.transport);
     this.loop = this.run();
   }
 
@@ -276,7 +282,7 @@ export class StreamClient<M> {
     for (const w of waiters) w();
   }
 
-  private handle(res: StreamScoreResponse): void {
+  private handle(res: StreamScoreResponseView): void {
     const inFlight = this.inFlight.get(res.requestId);
     if (inFlight === undefined) {
       const n = Number(res.requestId);
@@ -285,11 +291,19 @@ export class StreamClient<M> {
         this.stats.duplicates += res.results.length;
       return;
     }
+    // Decoded before anything is reported: a result that cannot be read
+    // fails the stream with this request still in flight, as a response
+    // protobuf-es could not parse did.
+    const { items } = inFlight;
+    const results: EventResult[] = new Array(res.results.length);
+    for (let i = 0; i < results.length; i++) {
+      results[i] = decodeEventResult(res.results[i] as Uint8Array);
+    }
     this.inFlight.delete(res.requestId);
     this.lastProgress = performance.now();
-    inFlight.items.forEach((item, i) => {
+    items.forEach((item, i) => {
       const result =
-        res.results[i] ??
+        results[i] ??
         create(EventResultSchema, {
           outcome: {
             case: "error",
@@ -326,7 +340,7 @@ export class StreamClient<M> {
       this.lastProgress = performance.now();
       const watchdog = this.watch(attemptAbort);
       try {
-        const responses = this.opts.client.streamScore(outbox, { signal: attemptSignal });
+        const responses = this.client.streamScore(outbox, { signal: attemptSignal });
         for await (const res of abortable(responses, attemptSignal)) {
           attempt = 0;
           this.handle(res);
