@@ -52,3 +52,58 @@ describe("eventFromRecord()", () => {
     expect("timestamp" in ours).toBe(false);
   });
 });
+
+describe("parseTimestamp() on ISO 8601 UTC", () => {
+  /** What the general path gives: `Date.parse`, then the 1970..2100 rule. */
+  const general = (s: string): number | "throws" => {
+    const ms = Date.parse(s);
+    return Number.isFinite(ms) && ms >= 0 && ms < 4_102_444_800_000 ? ms : "throws";
+  };
+  const ours = (s: string): number | "throws" => {
+    try {
+      return parseTimestamp(s) as number;
+    } catch {
+      return "throws";
+    }
+  };
+
+  it("agrees with Date.parse on 20,000 timestamps with fields in and out of range", () => {
+    let state = 12345;
+    const rand = (n: number) => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state % n;
+    };
+    const pad = (v: number, w: number) => String(v).padStart(w, "0");
+    for (let i = 0; i < 20_000; i++) {
+      const date = `${pad(1960 + rand(150), 4)}-${pad(rand(14), 2)}-${pad(rand(33), 2)}`;
+      const time = `${pad(rand(26), 2)}:${pad(rand(62), 2)}:${pad(rand(62), 2)}`;
+      const s = `${date}T${time}${i % 2 === 0 ? `.${pad(rand(1000), 3)}` : ""}Z`;
+      expect(ours(s), s).toBe(general(s));
+    }
+  });
+
+  it("agrees with Date.parse on near misses of the common form", () => {
+    for (const s of [
+      "2024-12-02T00:01:03.047Z",
+      "2024-12-02T00:01:03Z",
+      "2024-02-29T12:00:00Z",
+      "2023-02-29T12:00:00Z",
+      "2024-04-31T12:00:00Z",
+      "2099-12-31T23:59:59.999Z",
+      "2100-01-01T00:00:00Z",
+      "1969-12-31T23:59:59Z",
+      "1970-01-01T00:00:00.000Z",
+      "2024-12-02T24:00:00Z",
+      "2024-12-02T00:01:60Z",
+      "2024-12-02 00:01:03Z",
+      "2024-12-02T00:01:03z",
+      "2024-12-02T00:01:03,047Z",
+      "2024-12-02T00:01:03.04aZ",
+      "2024-1a-02T00:01:03Z",
+      "+02024-12-02T00:01:03Z",
+      "2024-12-02T00:01:03.0470Z",
+    ]) {
+      expect(ours(s), s).toBe(general(s));
+    }
+  });
+});
