@@ -107,3 +107,40 @@ describe("parseTimestamp() on ISO 8601 UTC", () => {
     }
   });
 });
+
+describe("eventFromRecord() counts", () => {
+  const base = {
+    timestamp: "2024-12-16T09:00:00Z",
+    process_path: "a.exe",
+    dest_ip: "8.8.8.8",
+    protocol: "UDP",
+  };
+  const read = (cells: Record<string, string>) => {
+    try {
+      const e = eventFromRecord({ ...base, ...cells });
+      return [e.destPort, e.bytesSent, e.bytesRecv];
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+
+  it("reads ports and byte counts, with their limits, as BigInt of the text does", () => {
+    expect(read({ dest_port: "0053", bytes_sent: "007", bytes_recv: " 12 " })).toEqual([
+      53,
+      7n,
+      12n,
+    ]);
+    expect(read({ dest_port: "65535", bytes_sent: "", bytes_recv: "0" })).toEqual([65535, 0n, 0n]);
+    expect(read({ dest_port: "65536" })).toBe("dest_port 65536 is out of range 0..65535");
+    expect(read({ dest_port: "000000000000000000053" })).toEqual([53, 0n, 0n]);
+    expect(read({ bytes_sent: "999999999999999" })).toEqual([0, 999_999_999_999_999n, 0n]);
+    expect(read({ bytes_sent: "9007199254740991" })).toEqual([0, 9_007_199_254_740_991n, 0n]);
+    expect(read({ bytes_sent: "9007199254740992" })).toBe(
+      "bytes_sent 9007199254740992 is out of range 0..9007199254740991",
+    );
+    expect(read({ bytes_recv: "+5" })).toBe('bytes_recv "+5" is not a non-negative integer');
+    expect(read({ bytes_recv: "1e3" })).toBe('bytes_recv "1e3" is not a non-negative integer');
+    expect(read({ dest_port: "5.0" })).toBe('dest_port "5.0" is not a non-negative integer');
+    expect(read({ dest_port: "-1" })).toBe('dest_port "-1" is not a non-negative integer');
+  });
+});

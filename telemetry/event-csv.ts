@@ -110,7 +110,32 @@ function plainIsoUtc(s: string): number | undefined {
   return Date.UTC(year, month - 1, day, hour, minute, second, milli);
 }
 
+/**
+ * The value of 1 to 15 ASCII digits (exact as a double), or -1 for any
+ * other text: the common case of `parseCount`, without a regular
+ * expression or a decimal-string BigInt.
+ */
+function shortCount(s: string): number {
+  const n = s.length;
+  if (n === 0 || n > 15) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/** `Number(parseCount(...))`, without the BigInt in the common case. */
+function parseCountNumber(column: string, text: string, max: bigint): number {
+  const v = shortCount(text);
+  return v >= 0 && v <= Number(max) ? v : Number(parseCount(column, text, max));
+}
+
 function parseCount(column: string, text: string, max: bigint): bigint {
+  const v = shortCount(text);
+  if (v >= 0 && v <= Number(max)) return BigInt(v);
   const s = text.trim();
   if (s === "") return 0n;
   if (!/^\d+$/.test(s)) {
@@ -143,7 +168,7 @@ export function eventFromRecord(
     sourceIp: cellOf(record, "source_ip"),
     destIp: cellOf(record, "dest_ip"),
     destDomain: cellOf(record, "dest_domain"),
-    destPort: Number(parseCount("dest_port", cellOf(record, "dest_port"), 65535n)),
+    destPort: parseCountNumber("dest_port", cellOf(record, "dest_port"), 65535n),
     bytesSent: parseCount("bytes_sent", cellOf(record, "bytes_sent"), MAX_SAFE),
     bytesRecv: parseCount("bytes_recv", cellOf(record, "bytes_recv"), MAX_SAFE),
     protocol: cellOf(record, "protocol"),
