@@ -6,7 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
-import { NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { createSimulator } from "../telemetry/simulator.js";
 import { type RetryInfo, StreamClient } from "./stream-client.js";
 import { FakeScoringServer, type RequestHook } from "./testdata/fake-scoring-server.js";
@@ -55,6 +55,34 @@ async function stream(
 }
 
 describe("StreamClient", () => {
+  it("hands onResult each event as it was enqueued, with its meta and enqueue time", async () => {
+    const srv = await startServer();
+    const sim = createSimulator({ seed: 5, anomalyRate: 0.3 });
+    const sent = Array.from({ length: 250 }, () => sim.next().event);
+    // Events the fast encoder leaves to toBinary travel as objects: one per batch here.
+    sent[17] = {
+      ...(sent[17] as NetworkEvent),
+      $unknown: [{ no: 99, wireType: 0, data: Uint8Array.of(1) }],
+    };
+    sent[120] = create(NetworkEventSchema, { destIp: "10.0.0.1", protocol: "TCP" });
+    const seen = new Map<number, { event: NetworkEvent; enqueuedAt: number }>();
+    const before = performance.now();
+    const client = new StreamClient<number>({
+      transport: createGrpcTransport({ baseUrl: srv.url }),
+      batchSize: 100,
+      onResult: (item) => seen.set(item.meta, { event: item.event, enqueuedAt: item.enqueuedAt }),
+    });
+    for (const [i, event] of sent.entries()) await client.enqueue(event, i);
+    await client.finish(10_000);
+    expect(client.fatal).toBeUndefined();
+    expect(seen.size).toBe(sent.length);
+    for (const [i, event] of sent.entries()) {
+      const got = seen.get(i);
+      expect(got?.event, `event ${i}`).toStrictEqual(event);
+      expect(got?.enqueuedAt).toBeGreaterThanOrEqual(before);
+    }
+  });
+
   it("scores every event once and keeps at most `window` requests in flight", async () => {
     let maxOutstanding = 0;
     let answered = 0;

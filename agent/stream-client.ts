@@ -6,7 +6,7 @@ import {
   type StreamScoreRequest,
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
-import { EventsEncoder } from "./event-encoder.js";
+import { EventsEncoder, eventAt } from "./event-encoder.js";
 import { decodeEventResult } from "./event-result-decoder.js";
 import { Outbox } from "./outbox.js";
 import { ScoringServiceView, type StreamScoreResponseView } from "./stream-score-view.js";
@@ -104,12 +104,50 @@ const RETRYABLE = new Set<Code>([
 /** What `enqueue` returns when there is room at once. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/**
+ * A request in flight. Its events are kept as the bytes sent, not as the
+ * objects enqueued: those die young instead of surviving every garbage
+ * collection while the request waits for its answer (which made
+ * collection about a quarter of the agent's work), and the few that are
+ * looked at again (an anomaly's details) are decoded from the bytes.
+ */
 interface InFlight<M> {
   id: string;
-  items: PendingEvent<M>[];
+  /** Events in the request. */
+  count: number;
+  metas: M[];
+  enqueuedAt: Float64Array;
   request: StreamScoreRequest;
+  /** The events' encoding and where each ends (`EventsEncoder.encode`), when pre-encoded. */
+  data: Uint8Array | undefined;
+  ends: Uint32Array;
   /** Taken by a stream's transport at least once: taking it again is a resend. */
   taken: boolean;
+}
+
+/** Event `i` of a request in flight, handed to `onResult`; `event` is decoded when read. */
+class SentEvent<M> implements PendingEvent<M> {
+  private decoded: NetworkEvent | undefined;
+  readonly meta: M;
+  readonly enqueuedAt: number;
+  constructor(
+    private readonly request: InFlight<M>,
+    private readonly index: number,
+  ) {
+    this.meta = request.metas[index] as M;
+    this.enqueuedAt = request.enqueuedAt[index] as number;
+  }
+
+  get event(): NetworkEvent {
+    if (this.decoded === undefined) {
+      const { request: r, index } = this;
+      this.decoded =
+        r.data === undefined
+          ? (r.request.events[index] as NetworkEvent)
+          : eventAt(r.data, r.ends, index);
+    }
+    return this.decoded;
+  }
 }
 
 /**
@@ -186,7 +224,7 @@ export class StreamClient<M> {
   /** Events sent and not acknowledged (lost if the client stops now). */
   get unacknowledged(): number {
     let n = 0;
-    for (const r of this.inFlight.values()) n += r.items.length;
+    for (const r of this.inFlight.values()) n += r.count;
     return n;
   }
 
@@ -261,14 +299,33 @@ export class StreamClient<M> {
     const items = this.batch;
     this.batch = [];
     const id = String(this.nextId++);
-    const events: NetworkEvent[] = new Array(items.length);
-    for (let i = 0; i < items.length; i++) events[i] = (items[i] as PendingEvent<M>).event;
+    const count = items.length;
+    const events: NetworkEvent[] = new Array(count);
+    const metas: M[] = new Array(count);
+    const enqueuedAt = new Float64Array(count);
+    for (let i = 0; i < count; i++) {
+      const item = items[i] as PendingEvent<M>;
+      events[i] = item.event;
+      metas[i] = item.meta;
+      enqueuedAt[i] = item.enqueuedAt;
+    }
     // Encoded here once, by hand: the transport writes the bytes as they are.
-    const request = this.encoder.request(id, events);
-    const inFlight: InFlight<M> = { id, items, request, taken: false };
+    const ends = new Uint32Array(count);
+    const request = this.encoder.request(id, events, ends);
+    const data = request.events.length === 0 ? request.$unknown?.[0]?.data : undefined;
+    const inFlight: InFlight<M> = {
+      id,
+      count,
+      metas,
+      enqueuedAt,
+      request,
+      data: data ?? undefined,
+      ends,
+      taken: false,
+    };
     if (this.inFlight.size === 0) this.lastProgress = performance.now();
     this.inFlight.set(id, inFlight);
-    this.stats.sent += items.length;
+    this.stats.sent += count;
     this.outbox?.push(request);
   }
 
@@ -294,14 +351,13 @@ export class StreamClient<M> {
     // Decoded before anything is reported: a result that cannot be read
     // fails the stream with this request still in flight, as a response
     // protobuf-es could not parse did.
-    const { items } = inFlight;
     const results: EventResult[] = new Array(res.results.length);
     for (let i = 0; i < results.length; i++) {
       results[i] = decodeEventResult(res.results[i] as Uint8Array);
     }
     this.inFlight.delete(res.requestId);
     this.lastProgress = performance.now();
-    items.forEach((item, i) => {
+    for (let i = 0; i < inFlight.count; i++) {
       const result =
         results[i] ??
         create(EventResultSchema, {
@@ -314,9 +370,9 @@ export class StreamClient<M> {
             },
           },
         });
-      this.opts.onResult(item, result);
-    });
-    this.stats.acknowledged += inFlight.items.length;
+      this.opts.onResult(new SentEvent(inFlight, i), result);
+    }
+    this.stats.acknowledged += inFlight.count;
     this.wakeWaiters();
   }
 
@@ -327,7 +383,7 @@ export class StreamClient<M> {
       const outbox = new Outbox<StreamScoreRequest>((request) => {
         const r = this.inFlight.get(request.requestId);
         if (r === undefined) return;
-        if (r.taken) this.stats.resent += r.items.length;
+        if (r.taken) this.stats.resent += r.count;
         r.taken = true;
       });
       for (const r of this.inFlight.values()) outbox.push(r.request);
@@ -367,14 +423,16 @@ export class StreamClient<M> {
         const oldest = this.inFlight.values().next().value;
         if (oldest !== undefined) {
           this.inFlight.delete(oldest.id);
-          this.stats.rejected += oldest.items.length;
+          this.stats.rejected += oldest.count;
           const result = create(EventResultSchema, {
             outcome: {
               case: "error",
               value: { code: "invalid_argument", message: error.rawMessage, field: "" },
             },
           });
-          for (const item of oldest.items) this.opts.onResult(item, result);
+          for (let i = 0; i < oldest.count; i++) {
+            this.opts.onResult(new SentEvent(oldest, i), result);
+          }
           this.wakeWaiters();
         }
       } else if (!RETRYABLE.has(error.code) && error.code !== Code.Canceled) {
