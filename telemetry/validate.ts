@@ -64,15 +64,18 @@ export const REQUIRED_FIELD_GROUPS = [
  * @returns the first rule broken, or `undefined` when the event is valid.
  */
 export function validateEvent(event: NetworkEvent): EventViolation | undefined {
-  for (const field of stringFields) {
-    const value = (event as unknown as Record<string, string>)[jsonName[field] as string] ?? "";
-    const limit = STRING_LIMITS[field];
-    if (value.length > limit) {
-      return {
-        field,
-        rule: "max_len",
-        message: `${field} has ${value.length} characters, at most ${limit} allowed`,
-      };
+  // The loop below finds which string is too long; most events have none.
+  if (!stringsWithinLimits(event)) {
+    for (const field of stringFields) {
+      const value = (event as unknown as Record<string, string>)[jsonName[field] as string] ?? "";
+      const limit = STRING_LIMITS[field];
+      if (value.length > limit) {
+        return {
+          field,
+          rule: "max_len",
+          message: `${field} has ${value.length} characters, at most ${limit} allowed`,
+        };
+      }
     }
   }
   const badIp = ipViolation("source_ip", event.sourceIp) ?? ipViolation("dest_ip", event.destIp);
@@ -138,6 +141,20 @@ export function missingRequired(event: NetworkEvent): EventViolation | undefined
         ? `${names[0]} is required, and the event has neither`
         : `${names.join(", and ")}, are required, and the event has none of them`,
   };
+}
+
+/** Whether every string is within {@link STRING_LIMITS}, read field by field (it runs per event). */
+function stringsWithinLimits(e: NetworkEvent): boolean {
+  const L = STRING_LIMITS;
+  return (
+    (e.processPath?.length ?? 0) <= L.process_path &&
+    (e.processHash?.length ?? 0) <= L.process_hash &&
+    (e.destDomain?.length ?? 0) <= L.dest_domain &&
+    (e.protocol?.length ?? 0) <= L.protocol &&
+    (e.dnsQuery?.length ?? 0) <= L.dns_query &&
+    (e.parentProcess?.length ?? 0) <= L.parent_process &&
+    (e.userContext?.length ?? 0) <= L.user_context
+  );
 }
 
 /** The `ip` rule for one address field (written out, not looped: it runs per event). */
