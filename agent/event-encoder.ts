@@ -1,4 +1,4 @@
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import {
   type StreamScoreRequest,
@@ -35,10 +35,14 @@ export class EventsEncoder {
    * `toBinary` (and so the gRPC transport) writes as it is. Its bytes equal
    * those of `create(StreamScoreRequestSchema, { requestId, events })`.
    */
-  request(requestId: string, events: readonly NetworkEvent[]): StreamScoreRequest {
+  request(
+    requestId: string,
+    events: readonly NetworkEvent[],
+    ends?: Uint32Array,
+  ): StreamScoreRequest {
     let data: Uint8Array;
     try {
-      data = this.encode(events);
+      data = this.encode(events, ends);
     } catch {
       // An event toBinary refuses: leave it to the transport, which reports it as before.
       return create(StreamScoreRequestSchema, { requestId, events: [...events] });
@@ -56,12 +60,16 @@ export class EventsEncoder {
    * The bytes of `events` as field 2 of a request, less the first tag (the
    * writer of an unknown field writes it): length and body of the first
    * event, then tag, length and body of each next one.
+   *
+   * @param ends - when given (at least `events.length` long), receives the
+   *   offset just past each event's body, for {@link eventAt}.
    */
-  encode(events: readonly NetworkEvent[]): Uint8Array {
+  encode(events: readonly NetworkEvent[], ends?: Uint32Array): Uint8Array {
     this.pos = 0;
     for (let i = 0; i < events.length; i++) {
       if (i > 0) this.byte((EVENTS_FIELD << 3) | WireType.LengthDelimited);
       this.event(events[i] as NetworkEvent);
+      if (ends !== undefined) ends[i] = this.pos;
     }
     const out = new Uint8Array(this.pos);
     out.set(this.buf.subarray(0, this.pos));
@@ -206,4 +214,19 @@ export class EventsEncoder {
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
   }
+}
+
+/**
+ * Event `i` of bytes `encode` wrote, decoded again: an object equal, field
+ * for field, to the event encoded (the encoding is canonical).
+ *
+ * @param data - what `EventsEncoder.encode` returned.
+ * @param ends - the offsets it wrote for the same events.
+ */
+export function eventAt(data: Uint8Array, ends: Uint32Array, i: number): NetworkEvent {
+  // The first event has no tag in front: the writer of the unknown field writes it.
+  let pos = i === 0 ? 0 : (ends[i - 1] as number) + 1;
+  // Skip the length prefix: the body runs to the event's end.
+  while ((data[pos++] as number) >= 0x80);
+  return fromBinary(NetworkEventSchema, data.subarray(pos, ends[i]));
 }

@@ -1,9 +1,8 @@
 import { readFileSync } from "node:fs";
 import { toJsonString } from "@bufbuild/protobuf";
 import type { Interceptor, Transport } from "@connectrpc/connect";
-import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { type EventResult, ScoringService } from "../gen/netanomaly/v1/scoring_service_pb.js";
+import type { EventResult } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { NetworkEventSchema, Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { type SourceOptions, type SourceProblem, sourceNamed } from "../sources/index.js";
 import { KafkaSink } from "./kafka-sink.js";
@@ -251,7 +250,7 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
             ),
         })
       : new StreamClient<string | undefined>({
-          client: createClient(ScoringService, transport),
+          transport,
           batchSize: options.batch ?? defaultBatch(rate),
           window: options.window ?? 16,
           ...(options.backoffBaseMs !== undefined ? { backoffBaseMs: options.backoffBaseMs } : {}),

@@ -3,11 +3,10 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { Code, createClient } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
-import { ScoringService } from "../gen/netanomaly/v1/scoring_service_pb.js";
-import { NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { createSimulator } from "../telemetry/simulator.js";
 import { type RetryInfo, StreamClient } from "./stream-client.js";
 import { FakeScoringServer, type RequestHook } from "./testdata/fake-scoring-server.js";
@@ -38,7 +37,7 @@ async function stream(
   const sim = createSimulator({ seed: 9 });
   const outcomes = new Map<number, string[]>();
   const client = new StreamClient<number>({
-    client: createClient(ScoringService, createGrpcTransport({ baseUrl: srv.url })),
+    transport: createGrpcTransport({ baseUrl: srv.url }),
     batchSize: opts.batchSize ?? 10,
     window: opts.window ?? 4,
     backoffBaseMs: 1,
@@ -56,6 +55,34 @@ async function stream(
 }
 
 describe("StreamClient", () => {
+  it("hands onResult each event as it was enqueued, with its meta and enqueue time", async () => {
+    const srv = await startServer();
+    const sim = createSimulator({ seed: 5, anomalyRate: 0.3 });
+    const sent = Array.from({ length: 250 }, () => sim.next().event);
+    // Events the fast encoder leaves to toBinary travel as objects: one per batch here.
+    sent[17] = {
+      ...(sent[17] as NetworkEvent),
+      $unknown: [{ no: 99, wireType: 0, data: Uint8Array.of(1) }],
+    };
+    sent[120] = create(NetworkEventSchema, { destIp: "10.0.0.1", protocol: "TCP" });
+    const seen = new Map<number, { event: NetworkEvent; enqueuedAt: number }>();
+    const before = performance.now();
+    const client = new StreamClient<number>({
+      transport: createGrpcTransport({ baseUrl: srv.url }),
+      batchSize: 100,
+      onResult: (item) => seen.set(item.meta, { event: item.event, enqueuedAt: item.enqueuedAt }),
+    });
+    for (const [i, event] of sent.entries()) await client.enqueue(event, i);
+    await client.finish(10_000);
+    expect(client.fatal).toBeUndefined();
+    expect(seen.size).toBe(sent.length);
+    for (const [i, event] of sent.entries()) {
+      const got = seen.get(i);
+      expect(got?.event, `event ${i}`).toStrictEqual(event);
+      expect(got?.enqueuedAt).toBeGreaterThanOrEqual(before);
+    }
+  });
+
   it("scores every event once and keeps at most `window` requests in flight", async () => {
     let maxOutstanding = 0;
     let answered = 0;
@@ -87,7 +114,7 @@ describe("StreamClient", () => {
     server = undefined;
     const sim = createSimulator({ seed: 9 });
     const client = new StreamClient<number>({
-      client: createClient(ScoringService, createGrpcTransport({ baseUrl: url })),
+      transport: createGrpcTransport({ baseUrl: url }),
       batchSize: 10,
       window: 4,
       backoffBaseMs: 1,
@@ -175,7 +202,7 @@ describe("StreamClient", () => {
     const srv = await startServer();
     const results: string[] = [];
     const client = new StreamClient<number>({
-      client: createClient(ScoringService, createGrpcTransport({ baseUrl: srv.url })),
+      transport: createGrpcTransport({ baseUrl: srv.url }),
       onResult: (_item, r) => results.push(r.outcome.case ?? "none"),
     });
     await client.enqueue(create(NetworkEventSchema, { destPort: 70_000 }), 0);
@@ -190,7 +217,7 @@ describe("StreamClient", () => {
     const url = srv.url;
     await srv.stop();
     const client = new StreamClient<number>({
-      client: createClient(ScoringService, createGrpcTransport({ baseUrl: url })),
+      transport: createGrpcTransport({ baseUrl: url }),
       backoffBaseMs: 1,
       backoffMaxMs: 2,
       maxAttempts: 3,
@@ -259,7 +286,7 @@ describe("StreamClient against a silent peer (issue 23, item 9)", () => {
       try {
         const retries: RetryInfo[] = [];
         const client = new StreamClient<number>({
-          client: createClient(ScoringService, createGrpcTransport({ baseUrl: peer.url })),
+          transport: createGrpcTransport({ baseUrl: peer.url }),
           responseTimeoutMs: 200,
           maxAttempts: 2,
           backoffBaseMs: 1,
@@ -288,7 +315,7 @@ describe("StreamClient against a silent peer (issue 23, item 9)", () => {
     const peer = await silentPeer("tcp");
     try {
       const client = new StreamClient<number>({
-        client: createClient(ScoringService, createGrpcTransport({ baseUrl: peer.url })),
+        transport: createGrpcTransport({ baseUrl: peer.url }),
         responseTimeoutMs: 0,
         onResult: () => {},
       });

@@ -1,15 +1,15 @@
 import { create } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import {
   type EventResult,
   EventResultSchema,
-  type ScoringService,
   type StreamScoreRequest,
-  type StreamScoreResponse,
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
-import { EventsEncoder } from "./event-encoder.js";
+import { EventsEncoder, eventAt } from "./event-encoder.js";
+import { decodeEventResult } from "./event-result-decoder.js";
 import { Outbox } from "./outbox.js";
+import { ScoringServiceView, type StreamScoreResponseView } from "./stream-score-view.js";
 
 /** One event waiting for its score, with the caller's data attached. */
 export interface PendingEvent<M> {
@@ -30,7 +30,11 @@ export interface RetryInfo {
 
 /** Options of `StreamClient`. */
 export interface StreamClientOptions<M> {
-  client: Client<typeof ScoringService>;
+  /**
+   * The transport to the scoring service; binary formats only (gRPC, or
+   * Connect with protobuf), since the results are decoded by hand.
+   */
+  transport: Transport;
   /** Events per request, 1 to 1000. Default 1. */
   batchSize?: number;
   /** A partial batch is sent after this many ms. Default 5. */
@@ -100,12 +104,50 @@ const RETRYABLE = new Set<Code>([
 /** What `enqueue` returns when there is room at once. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/**
+ * A request in flight. Its events are kept as the bytes sent, not as the
+ * objects enqueued: those die young instead of surviving every garbage
+ * collection while the request waits for its answer (which made
+ * collection about a quarter of the agent's work), and the few that are
+ * looked at again (an anomaly's details) are decoded from the bytes.
+ */
 interface InFlight<M> {
   id: string;
-  items: PendingEvent<M>[];
+  /** Events in the request. */
+  count: number;
+  metas: M[];
+  enqueuedAt: Float64Array;
   request: StreamScoreRequest;
+  /** The events' encoding and where each ends (`EventsEncoder.encode`), when pre-encoded. */
+  data: Uint8Array | undefined;
+  ends: Uint32Array;
   /** Taken by a stream's transport at least once: taking it again is a resend. */
   taken: boolean;
+}
+
+/** Event `i` of a request in flight, handed to `onResult`; `event` is decoded when read. */
+class SentEvent<M> implements PendingEvent<M> {
+  private decoded: NetworkEvent | undefined;
+  readonly meta: M;
+  readonly enqueuedAt: number;
+  constructor(
+    private readonly request: InFlight<M>,
+    private readonly index: number,
+  ) {
+    this.meta = request.metas[index] as M;
+    this.enqueuedAt = request.enqueuedAt[index] as number;
+  }
+
+  get event(): NetworkEvent {
+    if (this.decoded === undefined) {
+      const { request: r, index } = this;
+      this.decoded =
+        r.data === undefined
+          ? (r.request.events[index] as NetworkEvent)
+          : eventAt(r.data, r.ends, index);
+    }
+    return this.decoded;
+  }
 }
 
 /**
@@ -135,6 +177,7 @@ export class StreamClient<M> {
   };
   private readonly opts: Required<Omit<StreamClientOptions<M>, "onRetry">> &
     Pick<StreamClientOptions<M>, "onRetry">;
+  private readonly client: Client<ScoringServiceView>;
   private batch: PendingEvent<M>[] = [];
   private readonly inFlight = new Map<string, InFlight<M>>();
   private nextId = 1;
@@ -169,6 +212,7 @@ export class StreamClient<M> {
     if (!(Number.isInteger(window) && window >= 1)) {
       throw new RangeError(`window must be a positive integer, got ${window}`);
     }
+    this.client = createClient(ScoringServiceView, this.opts.transport);
     this.loop = this.run();
   }
 
@@ -180,7 +224,7 @@ export class StreamClient<M> {
   /** Events sent and not acknowledged (lost if the client stops now). */
   get unacknowledged(): number {
     let n = 0;
-    for (const r of this.inFlight.values()) n += r.items.length;
+    for (const r of this.inFlight.values()) n += r.count;
     return n;
   }
 
@@ -255,14 +299,33 @@ export class StreamClient<M> {
     const items = this.batch;
     this.batch = [];
     const id = String(this.nextId++);
-    const events: NetworkEvent[] = new Array(items.length);
-    for (let i = 0; i < items.length; i++) events[i] = (items[i] as PendingEvent<M>).event;
+    const count = items.length;
+    const events: NetworkEvent[] = new Array(count);
+    const metas: M[] = new Array(count);
+    const enqueuedAt = new Float64Array(count);
+    for (let i = 0; i < count; i++) {
+      const item = items[i] as PendingEvent<M>;
+      events[i] = item.event;
+      metas[i] = item.meta;
+      enqueuedAt[i] = item.enqueuedAt;
+    }
     // Encoded here once, by hand: the transport writes the bytes as they are.
-    const request = this.encoder.request(id, events);
-    const inFlight: InFlight<M> = { id, items, request, taken: false };
+    const ends = new Uint32Array(count);
+    const request = this.encoder.request(id, events, ends);
+    const data = request.events.length === 0 ? request.$unknown?.[0]?.data : undefined;
+    const inFlight: InFlight<M> = {
+      id,
+      count,
+      metas,
+      enqueuedAt,
+      request,
+      data: data ?? undefined,
+      ends,
+      taken: false,
+    };
     if (this.inFlight.size === 0) this.lastProgress = performance.now();
     this.inFlight.set(id, inFlight);
-    this.stats.sent += items.length;
+    this.stats.sent += count;
     this.outbox?.push(request);
   }
 
@@ -276,7 +339,7 @@ export class StreamClient<M> {
     for (const w of waiters) w();
   }
 
-  private handle(res: StreamScoreResponse): void {
+  private handle(res: StreamScoreResponseView): void {
     const inFlight = this.inFlight.get(res.requestId);
     if (inFlight === undefined) {
       const n = Number(res.requestId);
@@ -285,11 +348,18 @@ export class StreamClient<M> {
         this.stats.duplicates += res.results.length;
       return;
     }
+    // Decoded before anything is reported: a result that cannot be read
+    // fails the stream with this request still in flight, as a response
+    // protobuf-es could not parse did.
+    const results: EventResult[] = new Array(res.results.length);
+    for (let i = 0; i < results.length; i++) {
+      results[i] = decodeEventResult(res.results[i] as Uint8Array);
+    }
     this.inFlight.delete(res.requestId);
     this.lastProgress = performance.now();
-    inFlight.items.forEach((item, i) => {
+    for (let i = 0; i < inFlight.count; i++) {
       const result =
-        res.results[i] ??
+        results[i] ??
         create(EventResultSchema, {
           outcome: {
             case: "error",
@@ -300,9 +370,9 @@ export class StreamClient<M> {
             },
           },
         });
-      this.opts.onResult(item, result);
-    });
-    this.stats.acknowledged += inFlight.items.length;
+      this.opts.onResult(new SentEvent(inFlight, i), result);
+    }
+    this.stats.acknowledged += inFlight.count;
     this.wakeWaiters();
   }
 
@@ -313,7 +383,7 @@ export class StreamClient<M> {
       const outbox = new Outbox<StreamScoreRequest>((request) => {
         const r = this.inFlight.get(request.requestId);
         if (r === undefined) return;
-        if (r.taken) this.stats.resent += r.items.length;
+        if (r.taken) this.stats.resent += r.count;
         r.taken = true;
       });
       for (const r of this.inFlight.values()) outbox.push(r.request);
@@ -326,7 +396,7 @@ export class StreamClient<M> {
       this.lastProgress = performance.now();
       const watchdog = this.watch(attemptAbort);
       try {
-        const responses = this.opts.client.streamScore(outbox, { signal: attemptSignal });
+        const responses = this.client.streamScore(outbox, { signal: attemptSignal });
         for await (const res of abortable(responses, attemptSignal)) {
           attempt = 0;
           this.handle(res);
@@ -353,14 +423,16 @@ export class StreamClient<M> {
         const oldest = this.inFlight.values().next().value;
         if (oldest !== undefined) {
           this.inFlight.delete(oldest.id);
-          this.stats.rejected += oldest.items.length;
+          this.stats.rejected += oldest.count;
           const result = create(EventResultSchema, {
             outcome: {
               case: "error",
               value: { code: "invalid_argument", message: error.rawMessage, field: "" },
             },
           });
-          for (const item of oldest.items) this.opts.onResult(item, result);
+          for (let i = 0; i < oldest.count; i++) {
+            this.opts.onResult(new SentEvent(oldest, i), result);
+          }
           this.wakeWaiters();
         }
       } else if (!RETRYABLE.has(error.code) && error.code !== Code.Canceled) {

@@ -1,6 +1,18 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { type CsvRow, type CsvRowsOptions, MAX_RECORD_CHARS, readCsvRows } from "./csv-rows.js";
+import {
+  type CsvRow,
+  type CsvRowsOptions,
+  type CsvSkip,
+  MAX_RECORD_CHARS,
+  readCsvRows,
+} from "./csv-rows.js";
+
+/**
+ * A line's outcome, in file order: a row, or a line that was skipped (the
+ * reader calls no `onSkip` for it; whoever takes the batch does).
+ */
+export type CsvItem = CsvRow | { skip: CsvSkip };
 
 /**
  * `readCsvRows` that splits plain lines itself: while a file has no double
@@ -19,6 +31,36 @@ export async function plainCsvRows(
   path: string,
   options: CsvRowsOptions,
 ): Promise<AsyncGenerator<CsvRow> | undefined> {
+  const batches = await plainCsvBatches(path, options);
+  return batches === undefined ? undefined : flatten(batches, options);
+}
+
+async function* flatten(
+  batches: AsyncGenerator<CsvItem[]>,
+  options: CsvRowsOptions,
+): AsyncGenerator<CsvRow> {
+  for await (const batch of batches) {
+    for (const item of batch) {
+      if ("skip" in item) options.onSkip(item.skip);
+      else yield item;
+    }
+  }
+}
+
+/**
+ * {@link plainCsvRows} a read chunk at a time: the rows and skips of the
+ * lines that chunk completes, in file order, skips as items (`onSkip` is not
+ * called). A consumer that takes hundreds of thousands of rows a second
+ * saves an async-generator step per row. A batch is never empty; an error
+ * (an oversized record, a bad header) comes after the batch of the lines
+ * before it.
+ *
+ * @returns the batches, or undefined when `path` is not a regular file.
+ */
+export async function plainCsvBatches(
+  path: string,
+  options: CsvRowsOptions,
+): Promise<AsyncGenerator<CsvItem[]> | undefined> {
   if (options.columns !== undefined) return undefined;
   try {
     if (!(await stat(path)).isFile()) return undefined;
@@ -31,13 +73,15 @@ export async function plainCsvRows(
 /** Thrown inside `readPlain` at the first line csv-parse must read. */
 const HAND_OVER = Symbol("hand over");
 
-async function* readPlain(path: string, options: CsvRowsOptions): AsyncGenerator<CsvRow> {
+async function* readPlain(path: string, options: CsvRowsOptions): AsyncGenerator<CsvItem[]> {
   let header: string[] | undefined;
   /** Lines reported so far (rows, skips, the header and blank lines). */
   let done = 0;
   let pending = "";
   let start = true;
-  const row = (raw: string): CsvRow | undefined => {
+  /** What the lines read since the last batch gave. */
+  let items: CsvItem[] = [];
+  const row = (raw: string): void => {
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     // csv-parse counts a carriage return outside CRLF as a line break.
     if (line.indexOf('"') !== -1 || line.indexOf("\r") !== -1) throw HAND_OVER;
@@ -45,7 +89,6 @@ async function* readPlain(path: string, options: CsvRowsOptions): AsyncGenerator
     if (line.length > MAX_RECORD_CHARS) {
       throw new Error(`${path} line ${n}: a record is longer than ${MAX_RECORD_CHARS} characters`);
     }
-    let result: CsvRow | undefined;
     if (line === "") {
       // skipped, as csv-parse's skip_empty_lines does
     } else if (header === undefined) {
@@ -56,19 +99,24 @@ async function* readPlain(path: string, options: CsvRowsOptions): AsyncGenerator
     } else {
       const cells = line.split(",");
       if (cells.length !== header.length) {
-        options.onSkip({
-          line: n,
-          message: `expected ${header.length} cells, got ${cells.length}`,
+        items.push({
+          skip: { line: n, message: `expected ${header.length} cells, got ${cells.length}` },
         });
       } else {
         const record: Record<string, string> = {};
         for (let i = 0; i < cells.length; i++) record[header[i] as string] = cells[i] as string;
-        result = { record, line: n };
+        items.push({ record, line: n });
       }
     }
     done = n;
-    return result;
   };
+  /** The items so far, to yield, and a fresh list for the next. */
+  const take = (): CsvItem[] => {
+    const batch = items;
+    items = [];
+    return batch;
+  };
+  let failure: unknown;
   try {
     for await (const chunk of createReadStream(path, {
       encoding: "utf8",
@@ -79,10 +127,14 @@ async function* readPlain(path: string, options: CsvRowsOptions): AsyncGenerator
         start = false;
       }
       let from = 0;
-      for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", from)) {
-        const r = row(text.slice(from, nl));
-        from = nl + 1;
-        if (r !== undefined) yield r;
+      try {
+        for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", from)) {
+          row(text.slice(from, nl));
+          from = nl + 1;
+        }
+      } finally {
+        // The lines before a hand-over or an error go out first.
+        if (items.length > 0) yield take();
       }
       pending = text.slice(from);
       if (pending.length > MAX_RECORD_CHARS) {
@@ -93,22 +145,29 @@ async function* readPlain(path: string, options: CsvRowsOptions): AsyncGenerator
     }
     if (pending.endsWith("\r")) throw HAND_OVER;
     if (pending !== "") {
-      const r = row(pending);
-      if (r !== undefined) yield r;
+      try {
+        row(pending);
+      } finally {
+        if (items.length > 0) yield take();
+      }
     }
   } catch (err) {
-    if (err !== HAND_OVER) throw err;
-    const reported = done;
-    const sentHeader = header !== undefined;
-    for await (const r of readCsvRows(path, {
-      onHeader: (h) => {
-        if (!sentHeader) options.onHeader?.(h);
-      },
-      onSkip: (s) => {
-        if (s.line > reported) options.onSkip(s);
-      },
-    })) {
-      if (r.line > reported) yield r;
-    }
+    failure = err;
   }
+  if (failure === undefined) return;
+  if (failure !== HAND_OVER) throw failure;
+  const reported = done;
+  const sentHeader = header !== undefined;
+  for await (const r of readCsvRows(path, {
+    onHeader: (h) => {
+      if (!sentHeader) options.onHeader?.(h);
+    },
+    onSkip: (s) => {
+      if (s.line > reported) items.push({ skip: s });
+    },
+  })) {
+    if (r.line > reported) items.push(r);
+    if (items.length > 0) yield take();
+  }
+  if (items.length > 0) yield take();
 }

@@ -89,6 +89,52 @@ describe("csv source", () => {
     expect(trainerLines).toHaveLength(lines.length);
     expect(events.at(-1)?.event.processPath).toBe(events[0]?.event.processPath);
   });
+
+  it("reports events and skips in file order across read chunks and a hand-over to csv-parse", async () => {
+    // 6,000 rows (several 64 KiB chunks); every 7th is short (skipped by the reader), every
+    // 11th has an unreadable port (skipped by the source), and a quoted cell at row 4,000
+    // hands the rest to csv-parse.
+    const lines = [HEADER];
+    const expected: string[] = [];
+    const path = join(tmpdir(), `netanomaly-replay-order-${process.pid}.csv`);
+    for (let i = 0; i < 6000; i++) {
+      const line = i + 2;
+      const name = i === 4000 ? '"quoted,app.exe"' : `app${i}.exe`;
+      if (i % 7 === 3) {
+        lines.push(`2024-12-16T09:00:00Z,${name},1`);
+        expected.push(`skip ${path}:${line}`);
+      } else if (i % 11 === 5) {
+        lines.push(`2024-12-16T09:00:00Z,${name},,,,,port,1,1,TCP,,,`);
+        expected.push(`skip ${path}:${line}`);
+      } else {
+        lines.push(`2024-12-16T09:00:00Z,${name},,,8.8.8.8,,53,1,1,UDP,,,`);
+        expected.push(`event ${i === 4000 ? "quoted,app.exe" : name}`);
+      }
+    }
+    await writeFile(path, `${lines.join("\n")}\n`);
+    const trace: string[] = [];
+    const source = sourceNamed("csv")?.open(
+      { input: path },
+      {
+        signal: new AbortController().signal,
+        onSkip: (p) => trace.push(`skip ${p.where}`),
+        onNotice() {},
+      },
+    );
+    for await (const e of source ?? []) trace.push(`event ${e.event.processPath}`);
+    expect(trace).toEqual(expected);
+  });
+
+  it("stops reading when the consumer breaks off", async () => {
+    const source = sourceNamed("csv")?.open(
+      { input: join(here, "../data/telemetry.csv") },
+      { signal: new AbortController().signal, onSkip() {}, onNotice() {} },
+    );
+    const it = source?.[Symbol.asyncIterator]();
+    expect((await it?.next())?.done).toBe(false);
+    expect(await it?.return?.()).toEqual({ value: undefined, done: true });
+    expect((await it?.next())?.done).toBe(true);
+  });
 });
 
 describe("sim source", () => {

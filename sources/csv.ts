@@ -7,10 +7,10 @@ import {
 } from "../telemetry/event-csv.js";
 import { TELEMETRY_COLUMNS } from "../telemetry/schema.js";
 import { simEvent } from "../telemetry/sim-event.js";
-import { plainCsvRows } from "./csv-plain-rows.js";
-import { type CsvRowsOptions, readCsvRows } from "./csv-rows.js";
+import { type CsvItem, plainCsvBatches } from "./csv-plain-rows.js";
+import { type CsvRow, type CsvRowsOptions, readCsvRows } from "./csv-rows.js";
 import { labelOf } from "./jsonl.js";
-import type { Source, SourceEvent } from "./source.js";
+import type { Source, SourceContext, SourceEvent } from "./source.js";
 
 const UINT32_MAX = 4_294_967_295n;
 const UINT64_MAX = 18_446_744_073_709_551_615n;
@@ -38,38 +38,135 @@ export const csvSource: Source = {
   open(options, ctx) {
     const input = options.input;
     if (input === undefined) throw new Error("--source csv needs --input FILE");
-    return {
-      async *[Symbol.asyncIterator](): AsyncGenerator<SourceEvent> {
-        const rowOptions: CsvRowsOptions = {
-          onHeader(header) {
-            const missing = missingColumns(header);
-            if (missing.length > 0)
-              throw new Error(`${input}: header lacks column(s) ${missing.join(", ")}`);
-          },
-          onSkip: ({ line, message }) => ctx.onSkip({ where: `${input}:${line}`, message }),
-        };
-        // Plain lines are split at commas: same rows, a fraction of the CPU.
-        const rows = (await plainCsvRows(input, rowOptions)) ?? readCsvRows(input, rowOptions);
-        for await (const { record, line } of rows) {
-          if (ctx.signal.aborted) return;
-          let event: NetworkEvent;
-          try {
-            event = eventFromRecord(record);
-          } catch (err) {
-            if (!(err instanceof CsvRowError)) throw err;
-            const lenient = encodableEvent(record);
-            if (typeof lenient === "string") {
-              ctx.onSkip({ where: `${input}:${line}`, message: lenient });
-              continue;
-            }
-            event = lenient;
-          }
-          yield { event, label: labelOf(record.scenario, record.label) };
-        }
-      },
-    };
+    return { [Symbol.asyncIterator]: () => csvEvents(input, ctx) };
   },
 };
+
+/**
+ * The events of `input`, one row at a time. A plain iterator over the
+ * reader's batches rather than an async generator over its rows: a replay
+ * takes hundreds of thousands of rows a second, and each generator step
+ * costs promises and a queue entry. Same events, skips and order as
+ * iterating the rows one by one.
+ */
+function csvEvents(input: string, ctx: SourceContext): AsyncIterator<SourceEvent> {
+  const rowOptions: CsvRowsOptions = {
+    onHeader(header) {
+      const missing = missingColumns(header);
+      if (missing.length > 0)
+        throw new Error(`${input}: header lacks column(s) ${missing.join(", ")}`);
+    },
+    onSkip: ({ line, message }) => ctx.onSkip({ where: `${input}:${line}`, message }),
+  };
+  const end: IteratorResult<SourceEvent> = { value: undefined, done: true };
+  let batches: AsyncIterator<CsvItem[]> | undefined;
+  let batch: CsvItem[] = [];
+  let at = 0;
+  let finished = false;
+
+  /** The next event of the current batch, reporting skipped rows; undefined when it is used up. */
+  const take = (): SourceEvent | undefined => {
+    while (at < batch.length) {
+      const item = batch[at++] as CsvItem;
+      if ("skip" in item) {
+        rowOptions.onSkip(item.skip);
+        continue;
+      }
+      const event = rowEvent(item, input, ctx);
+      if (event !== undefined) return event;
+    }
+    return undefined;
+  };
+
+  /** Stops the reader (closing the file) once, whatever happened. */
+  const stop = async (): Promise<void> => {
+    finished = true;
+    const it = batches;
+    batches = undefined;
+    await it?.return?.();
+  };
+
+  const pull = async (): Promise<IteratorResult<SourceEvent>> => {
+    try {
+      for (;;) {
+        if (ctx.signal.aborted) {
+          await stop();
+          return end;
+        }
+        const event = take();
+        if (event !== undefined) return { value: event, done: false };
+        if (batches === undefined) {
+          // Plain lines are split at commas: same rows, a fraction of the CPU.
+          batches =
+            (await plainCsvBatches(input, rowOptions)) ?? oneByOne(readCsvRows(input, rowOptions));
+        }
+        const next = await batches.next();
+        if (next.done) {
+          finished = true;
+          batches = undefined;
+          return end;
+        }
+        batch = next.value;
+        at = 0;
+      }
+    } catch (err) {
+      await stop().catch(() => {});
+      throw err;
+    }
+  };
+
+  return {
+    next: () => {
+      if (finished) return Promise.resolve(end);
+      // The common case, a row already read: no async function, one promise.
+      if (!ctx.signal.aborted && at < batch.length) {
+        try {
+          const event = take();
+          if (event !== undefined) return Promise.resolve({ value: event, done: false });
+        } catch (err) {
+          return stop().then(
+            () => Promise.reject(err),
+            () => Promise.reject(err),
+          );
+        }
+      }
+      return pull();
+    },
+    return: async () => {
+      await stop();
+      return end;
+    },
+  };
+}
+
+/** Rows as one-row batches (csv-parse's reader reports its skips itself). */
+async function* oneByOne(rows: AsyncIterable<CsvRow>): AsyncGenerator<CsvItem[]> {
+  for await (const row of rows) yield [row];
+}
+
+/**
+ * The event of one row, or undefined when it cannot be encoded (reported
+ * through `onSkip`).
+ */
+function rowEvent(
+  { record, line }: CsvRow,
+  input: string,
+  ctx: SourceContext,
+): SourceEvent | undefined {
+  let event: NetworkEvent;
+  try {
+    event = eventFromRecord(record);
+  } catch (err) {
+    if (!(err instanceof CsvRowError)) throw err;
+    const lenient = encodableEvent(record);
+    if (typeof lenient === "string") {
+      ctx.onSkip({ where: `${input}:${line}`, message: lenient });
+      return undefined;
+    }
+    event = lenient;
+  }
+  return { event, label: labelOf(record.scenario, record.label) };
+}
 
 /**
  * Builds the event a row encodes without checking contract rules.

@@ -52,3 +52,95 @@ describe("eventFromRecord()", () => {
     expect("timestamp" in ours).toBe(false);
   });
 });
+
+describe("parseTimestamp() on ISO 8601 UTC", () => {
+  /** What the general path gives: `Date.parse`, then the 1970..2100 rule. */
+  const general = (s: string): number | "throws" => {
+    const ms = Date.parse(s);
+    return Number.isFinite(ms) && ms >= 0 && ms < 4_102_444_800_000 ? ms : "throws";
+  };
+  const ours = (s: string): number | "throws" => {
+    try {
+      return parseTimestamp(s) as number;
+    } catch {
+      return "throws";
+    }
+  };
+
+  it("agrees with Date.parse on 20,000 timestamps with fields in and out of range", () => {
+    let state = 12345;
+    const rand = (n: number) => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state % n;
+    };
+    const pad = (v: number, w: number) => String(v).padStart(w, "0");
+    for (let i = 0; i < 20_000; i++) {
+      const date = `${pad(1960 + rand(150), 4)}-${pad(rand(14), 2)}-${pad(rand(33), 2)}`;
+      const time = `${pad(rand(26), 2)}:${pad(rand(62), 2)}:${pad(rand(62), 2)}`;
+      const s = `${date}T${time}${i % 2 === 0 ? `.${pad(rand(1000), 3)}` : ""}Z`;
+      expect(ours(s), s).toBe(general(s));
+    }
+  });
+
+  it("agrees with Date.parse on near misses of the common form", () => {
+    for (const s of [
+      "2024-12-02T00:01:03.047Z",
+      "2024-12-02T00:01:03Z",
+      "2024-02-29T12:00:00Z",
+      "2023-02-29T12:00:00Z",
+      "2024-04-31T12:00:00Z",
+      "2099-12-31T23:59:59.999Z",
+      "2100-01-01T00:00:00Z",
+      "1969-12-31T23:59:59Z",
+      "1970-01-01T00:00:00.000Z",
+      "2024-12-02T24:00:00Z",
+      "2024-12-02T00:01:60Z",
+      "2024-12-02 00:01:03Z",
+      "2024-12-02T00:01:03z",
+      "2024-12-02T00:01:03,047Z",
+      "2024-12-02T00:01:03.04aZ",
+      "2024-1a-02T00:01:03Z",
+      "+02024-12-02T00:01:03Z",
+      "2024-12-02T00:01:03.0470Z",
+    ]) {
+      expect(ours(s), s).toBe(general(s));
+    }
+  });
+});
+
+describe("eventFromRecord() counts", () => {
+  const base = {
+    timestamp: "2024-12-16T09:00:00Z",
+    process_path: "a.exe",
+    dest_ip: "8.8.8.8",
+    protocol: "UDP",
+  };
+  const read = (cells: Record<string, string>) => {
+    try {
+      const e = eventFromRecord({ ...base, ...cells });
+      return [e.destPort, e.bytesSent, e.bytesRecv];
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+
+  it("reads ports and byte counts, with their limits, as BigInt of the text does", () => {
+    expect(read({ dest_port: "0053", bytes_sent: "007", bytes_recv: " 12 " })).toEqual([
+      53,
+      7n,
+      12n,
+    ]);
+    expect(read({ dest_port: "65535", bytes_sent: "", bytes_recv: "0" })).toEqual([65535, 0n, 0n]);
+    expect(read({ dest_port: "65536" })).toBe("dest_port 65536 is out of range 0..65535");
+    expect(read({ dest_port: "000000000000000000053" })).toEqual([53, 0n, 0n]);
+    expect(read({ bytes_sent: "999999999999999" })).toEqual([0, 999_999_999_999_999n, 0n]);
+    expect(read({ bytes_sent: "9007199254740991" })).toEqual([0, 9_007_199_254_740_991n, 0n]);
+    expect(read({ bytes_sent: "9007199254740992" })).toBe(
+      "bytes_sent 9007199254740992 is out of range 0..9007199254740991",
+    );
+    expect(read({ bytes_recv: "+5" })).toBe('bytes_recv "+5" is not a non-negative integer');
+    expect(read({ bytes_recv: "1e3" })).toBe('bytes_recv "1e3" is not a non-negative integer');
+    expect(read({ dest_port: "5.0" })).toBe('dest_port "5.0" is not a non-negative integer');
+    expect(read({ dest_port: "-1" })).toBe('dest_port "-1" is not a non-negative integer');
+  });
+});

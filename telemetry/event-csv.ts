@@ -38,6 +38,8 @@ const usDateTime = /^(\d{1,2})\/(\d{1,2})\/(\d{2}|\d{4})(?:[ T](\d{1,2}):(\d{2})
 export function parseTimestamp(text: string): number | undefined {
   const s = text.trim();
   if (s === "") return undefined;
+  const iso = plainIsoUtc(s);
+  if (iso !== undefined) return iso;
   let ms: number;
   const us = usDateTime.exec(s);
   if (us) {
@@ -68,7 +70,72 @@ export function parseTimestamp(text: string): number | undefined {
   return ms;
 }
 
+/** `s.charCodeAt(i)` as a decimal digit, or NaN. */
+function digit(s: string, i: number): number {
+  const d = s.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : Number.NaN;
+}
+
+/**
+ * The common form, `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ`,
+ * read without regular expressions (a replay parses one per row): the
+ * value `Date.parse` gives it, for years 1970..2099 and days up to 28, when
+ * the date exists and is in range whatever the month. Anything else is
+ * undefined, for the general path to read.
+ */
+function plainIsoUtc(s: string): number | undefined {
+  const n = s.length;
+  if (n !== 20 && n !== 24) return undefined;
+  if (s[4] !== "-" || s[7] !== "-" || s[10] !== "T" || s[13] !== ":" || s[16] !== ":")
+    return undefined;
+  if (s[n - 1] !== "Z" || (n === 24 && s[19] !== ".")) return undefined;
+  const year = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
+  const month = digit(s, 5) * 10 + digit(s, 6);
+  const day = digit(s, 8) * 10 + digit(s, 9);
+  const hour = digit(s, 11) * 10 + digit(s, 12);
+  const minute = digit(s, 14) * 10 + digit(s, 15);
+  const second = digit(s, 17) * 10 + digit(s, 18);
+  const milli = n === 24 ? digit(s, 20) * 100 + digit(s, 21) * 10 + digit(s, 22) : 0;
+  // Each test is false for NaN, so a non-digit anywhere falls through.
+  if (
+    !(year >= 1970 && year <= 2099) ||
+    !(month >= 1 && month <= 12) ||
+    !(day >= 1 && day <= 28) ||
+    !(hour >= 0 && hour <= 23) ||
+    !(minute >= 0 && minute <= 59) ||
+    !(second >= 0 && second <= 59) ||
+    !(milli >= 0)
+  )
+    return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second, milli);
+}
+
+/**
+ * The value of 1 to 15 ASCII digits (exact as a double), or -1 for any
+ * other text: the common case of `parseCount`, without a regular
+ * expression or a decimal-string BigInt.
+ */
+function shortCount(s: string): number {
+  const n = s.length;
+  if (n === 0 || n > 15) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/** `Number(parseCount(...))`, without the BigInt in the common case. */
+function parseCountNumber(column: string, text: string, max: bigint): number {
+  const v = shortCount(text);
+  return v >= 0 && v <= Number(max) ? v : Number(parseCount(column, text, max));
+}
+
 function parseCount(column: string, text: string, max: bigint): bigint {
+  const v = shortCount(text);
+  if (v >= 0 && v <= Number(max)) return BigInt(v);
   const s = text.trim();
   if (s === "") return 0n;
   if (!/^\d+$/.test(s)) {
@@ -91,29 +158,37 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 export function eventFromRecord(
   record: Readonly<Record<string, string | undefined>>,
 ): NetworkEvent {
-  const cell = (c: string) => (record[c] ?? "").trim();
-  const ms = parseTimestamp(cell("timestamp"));
+  const ms = parseTimestamp(cellOf(record, "timestamp"));
   // The object `create(NetworkEventSchema, {...})` makes, keys in its order,
   // without its reflection: a replay builds one per row.
   const event: NetworkEvent = {
     $typeName: "netanomaly.v1.NetworkEvent",
-    processPath: cell("process_path"),
-    processHash: cell("process_hash"),
-    sourceIp: cell("source_ip"),
-    destIp: cell("dest_ip"),
-    destDomain: cell("dest_domain"),
-    destPort: Number(parseCount("dest_port", cell("dest_port"), 65535n)),
-    bytesSent: parseCount("bytes_sent", cell("bytes_sent"), MAX_SAFE),
-    bytesRecv: parseCount("bytes_recv", cell("bytes_recv"), MAX_SAFE),
-    protocol: cell("protocol"),
-    dnsQuery: cell("dns_query"),
-    parentProcess: cell("parent_process"),
-    userContext: cell("user_context"),
+    processPath: cellOf(record, "process_path"),
+    processHash: cellOf(record, "process_hash"),
+    sourceIp: cellOf(record, "source_ip"),
+    destIp: cellOf(record, "dest_ip"),
+    destDomain: cellOf(record, "dest_domain"),
+    destPort: parseCountNumber("dest_port", cellOf(record, "dest_port"), 65535n),
+    bytesSent: parseCount("bytes_sent", cellOf(record, "bytes_sent"), MAX_SAFE),
+    bytesRecv: parseCount("bytes_recv", cellOf(record, "bytes_recv"), MAX_SAFE),
+    protocol: cellOf(record, "protocol"),
+    dnsQuery: cellOf(record, "dns_query"),
+    parentProcess: cellOf(record, "parent_process"),
+    userContext: cellOf(record, "user_context"),
   };
   if (ms !== undefined) event.timestamp = timestampFromMs(ms);
   const violation = validateEvent(event);
   if (violation) throw new CsvRowError(violation.field, violation.message);
   return event;
+}
+
+/**
+ * A trimmed cell, "" when absent. Module-level rather than a closure in
+ * `eventFromRecord`: tsx names every closure it creates (`__name`, an
+ * `Object.defineProperty`), a visible share of a replay's CPU.
+ */
+function cellOf(record: Readonly<Record<string, string | undefined>>, column: string): string {
+  return (record[column] ?? "").trim();
 }
 
 /** Formats a timestamp for CSV output as ISO 8601 UTC without milliseconds. */

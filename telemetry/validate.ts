@@ -64,29 +64,22 @@ export const REQUIRED_FIELD_GROUPS = [
  * @returns the first rule broken, or `undefined` when the event is valid.
  */
 export function validateEvent(event: NetworkEvent): EventViolation | undefined {
-  for (const field of stringFields) {
-    const value = (event as unknown as Record<string, string>)[jsonName[field] as string] ?? "";
-    const limit = STRING_LIMITS[field];
-    if (value.length > limit) {
-      return {
-        field,
-        rule: "max_len",
-        message: `${field} has ${value.length} characters, at most ${limit} allowed`,
-      };
+  // The loop below finds which string is too long; most events have none.
+  if (!stringsWithinLimits(event)) {
+    for (const field of stringFields) {
+      const value = (event as unknown as Record<string, string>)[jsonName[field] as string] ?? "";
+      const limit = STRING_LIMITS[field];
+      if (value.length > limit) {
+        return {
+          field,
+          rule: "max_len",
+          message: `${field} has ${value.length} characters, at most ${limit} allowed`,
+        };
+      }
     }
   }
-  for (const [field, value] of [
-    ["source_ip", event.sourceIp],
-    ["dest_ip", event.destIp],
-  ] as const) {
-    if (value !== "" && (value.length > 45 || isIP(value) === 0)) {
-      return {
-        field,
-        rule: "ip",
-        message: `${field} ${quote(value)} is not an IPv4 or IPv6 address`,
-      };
-    }
-  }
+  const badIp = ipViolation("source_ip", event.sourceIp) ?? ipViolation("dest_ip", event.destIp);
+  if (badIp !== undefined) return badIp;
   if (event.destPort > 65535) {
     return {
       field: "dest_port",
@@ -94,18 +87,9 @@ export function validateEvent(event: NetworkEvent): EventViolation | undefined {
       message: `dest_port ${event.destPort} is out of range 0..65535`,
     };
   }
-  for (const [field, value] of [
-    ["bytes_sent", event.bytesSent],
-    ["bytes_recv", event.bytesRecv],
-  ] as const) {
-    if (value < 0n || value > MAX_BYTES) {
-      return {
-        field,
-        rule: "bytes_range",
-        message: `${field} ${value} is out of range 0..${MAX_BYTES}`,
-      };
-    }
-  }
+  const badBytes =
+    bytesViolation("bytes_sent", event.bytesSent) ?? bytesViolation("bytes_recv", event.bytesRecv);
+  if (badBytes !== undefined) return badBytes;
   const ts = event.timestamp;
   if (ts !== undefined) {
     if (
@@ -131,6 +115,12 @@ export function validateEvent(event: NetworkEvent): EventViolation | undefined {
  * @returns a violation naming every group the event lacks, or `undefined`.
  */
 export function missingRequired(event: NetworkEvent): EventViolation | undefined {
+  // The common case first, without the closures below (validation runs per event).
+  if (
+    (event.destIp !== "" || event.destDomain !== "") &&
+    (event.destPort !== 0 || event.protocol !== "")
+  )
+    return undefined;
   const set: Record<(typeof REQUIRED_FIELD_GROUPS)[number][number], boolean> = {
     dest_ip: event.destIp !== "",
     dest_domain: event.destDomain !== "",
@@ -150,6 +140,39 @@ export function missingRequired(event: NetworkEvent): EventViolation | undefined
       names.length === 1
         ? `${names[0]} is required, and the event has neither`
         : `${names.join(", and ")}, are required, and the event has none of them`,
+  };
+}
+
+/** Whether every string is within {@link STRING_LIMITS}, read field by field (it runs per event). */
+function stringsWithinLimits(e: NetworkEvent): boolean {
+  const L = STRING_LIMITS;
+  return (
+    (e.processPath?.length ?? 0) <= L.process_path &&
+    (e.processHash?.length ?? 0) <= L.process_hash &&
+    (e.destDomain?.length ?? 0) <= L.dest_domain &&
+    (e.protocol?.length ?? 0) <= L.protocol &&
+    (e.dnsQuery?.length ?? 0) <= L.dns_query &&
+    (e.parentProcess?.length ?? 0) <= L.parent_process &&
+    (e.userContext?.length ?? 0) <= L.user_context
+  );
+}
+
+/** The `ip` rule for one address field (written out, not looped: it runs per event). */
+function ipViolation(field: "source_ip" | "dest_ip", value: string): EventViolation | undefined {
+  if (value === "" || (value.length <= 45 && isIP(value) !== 0)) return undefined;
+  return { field, rule: "ip", message: `${field} ${quote(value)} is not an IPv4 or IPv6 address` };
+}
+
+/** The `bytes_range` rule for one byte count. */
+function bytesViolation(
+  field: "bytes_sent" | "bytes_recv",
+  value: bigint,
+): EventViolation | undefined {
+  if (value >= 0n && value <= MAX_BYTES) return undefined;
+  return {
+    field,
+    rule: "bytes_range",
+    message: `${field} ${value} is out of range 0..${MAX_BYTES}`,
   };
 }
 
