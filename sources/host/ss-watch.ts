@@ -10,6 +10,7 @@ import { spawn } from "node:child_process";
 import type { SocketWatch, SocketWatchHooks } from "./socket-watch.js";
 import { parseSsLine, SsParseError, type SsRecord } from "./ss-parse.js";
 import { startSsPoller } from "./ss-poller.js";
+import { onLines } from "./stdout-lines.js";
 
 /** Starts the destroy watcher now and the poll shell at the first poll. */
 export function startSsWatch(hooks: SocketWatchHooks): SocketWatch {
@@ -29,29 +30,16 @@ export function startSsWatch(hooks: SocketWatchHooks): SocketWatch {
   const [cmd, ...args] = [...prefix, "stdbuf", "-oL", "ss", "-tuanieOHE"];
   const child = spawn(cmd as string, args, { stdio: ["ignore", "pipe", "pipe"], signal });
   let destroyEvents = 0;
-  let lineNo = 0;
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (t: string) => {
     stderr = (stderr + t).slice(-400);
   });
-  // Lines split by hand: cheaper than readline at thousands of lines a second.
-  let partial = "";
-  child.stdout.setEncoding("utf8");
-  child.stdout.on("data", (chunk: string) => {
-    const text = partial + chunk;
-    const nowMs = Date.now();
-    let from = 0;
-    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", from)) {
-      const line = text.slice(from, nl);
-      from = nl + 1;
-      lineNo++;
-      const record = parse(line, () => `ss -E line ${lineNo}`);
-      if (record === undefined) continue;
-      destroyEvents++;
-      hooks.onDestroy(record, nowMs);
-    }
-    partial = text.slice(from);
+  onLines(child.stdout, (line, lineNo, nowMs) => {
+    const record = parse(line, () => `ss -E line ${lineNo}`);
+    if (record === undefined) return;
+    destroyEvents++;
+    hooks.onDestroy(record, nowMs);
   });
   const lost = (why: string) =>
     hooks.onNotice(

@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import type { SocketWatch, SocketWatchHooks } from "../socket-watch.js";
 import { SsParseError, type SsRecord } from "../ss-parse.js";
+import { onLines } from "../stdout-lines.js";
 import { parseSockdiagLine } from "./sockdiag-line.js";
 
 /** Starts the helper at `path`; aborting `hooks.signal` ends it. */
@@ -16,10 +17,8 @@ export function startSockdiagWatch(path: string, hooks: SocketWatchHooks): Socke
     signal: hooks.signal,
   });
   let destroyEvents = 0;
-  let lineNo = 0;
   let polls = 0;
   let stderr = "";
-  let partial = "";
   let records: SsRecord[] = [];
   let waiting: { resolve: (r: SsRecord[]) => void; reject: (err: Error) => void } | undefined;
   let dead: Error | undefined;
@@ -27,46 +26,36 @@ export function startSockdiagWatch(path: string, hooks: SocketWatchHooks): Socke
   child.stderr.on("data", (t: string) => {
     stderr = (stderr + t).slice(-2000);
   });
-  child.stdout.setEncoding("utf8");
-  child.stdout.on("data", (chunk: string) => {
-    const text = partial + chunk;
-    const nowMs = Date.now();
-    let from = 0;
-    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", from)) {
-      const line = text.slice(from, nl);
-      from = nl + 1;
-      lineNo++;
-      let parsed: ReturnType<typeof parseSockdiagLine>;
-      try {
-        parsed = parseSockdiagLine(line);
-      } catch (err) {
-        if (!(err instanceof SsParseError)) throw err;
-        hooks.onBadLine(`sockdiag line ${lineNo}`, err.message);
-        continue;
-      }
-      switch (parsed.kind) {
-        case "destroy":
-          destroyEvents++;
-          hooks.onDestroy(parsed.record, nowMs);
-          break;
-        case "socket":
-          records.push(parsed.record);
-          break;
-        case "end": {
-          polls++;
-          const done = records;
-          records = [];
-          const w = waiting;
-          waiting = undefined;
-          w?.resolve(done);
-          break;
-        }
-        case "notice":
-          hooks.onNotice(`sockdiag:${parsed.message}`, parsed.message);
-          break;
-      }
+  onLines(child.stdout, (line, lineNo, nowMs) => {
+    let parsed: ReturnType<typeof parseSockdiagLine>;
+    try {
+      parsed = parseSockdiagLine(line);
+    } catch (err) {
+      if (!(err instanceof SsParseError)) throw err;
+      hooks.onBadLine(`sockdiag line ${lineNo}`, err.message);
+      return;
     }
-    partial = text.slice(from);
+    switch (parsed.kind) {
+      case "destroy":
+        destroyEvents++;
+        hooks.onDestroy(parsed.record, nowMs);
+        break;
+      case "socket":
+        records.push(parsed.record);
+        break;
+      case "end": {
+        polls++;
+        const done = records;
+        records = [];
+        const w = waiting;
+        waiting = undefined;
+        w?.resolve(done);
+        break;
+      }
+      case "notice":
+        hooks.onNotice(`sockdiag:${parsed.message}`, parsed.message);
+        break;
+    }
   });
   const fail = (err: Error) => {
     dead ??= err;
