@@ -46,6 +46,8 @@ export async function runH2load(o: {
   connections: number;
   streams: number;
   seconds: number;
+  /** Run h2load under this command, e.g. `["taskset", "-c", "1"]`. */
+  prefix?: readonly string[];
 }): Promise<H2loadResult> {
   const dir = await mkdtemp(join(tmpdir(), "netanomaly-h2load-"));
   try {
@@ -70,7 +72,12 @@ export async function runH2load(o: {
       "te: trailers",
       `http://127.0.0.1:${o.port}${SCORE_PATH}`,
     ];
-    const { stdout, cpuSeconds } = await runMeasured(o.h2load, args, o.seconds + warmUp + 30);
+    const [cmd, ...pre] = [...(o.prefix ?? []), o.h2load];
+    const { stdout, cpuSeconds } = await runMeasured(
+      cmd as string,
+      [...pre, ...args],
+      o.seconds + warmUp + 30,
+    );
     const rps = /finished in [\d.]+s, ([\d.]+) req\/s/.exec(stdout);
     const counts = /(\d+) succeeded, (\d+) failed/.exec(stdout);
     const mean = /time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)\b/.exec(stdout);

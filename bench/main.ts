@@ -51,6 +51,7 @@ import { runSourcesSection } from "./sources-section.js";
 import { si, summarize } from "./stats.js";
 import { runAgentProcess, runStreamLoadProcess, streamLoadCommand } from "./stream-bench.js";
 import { ensureSklearn } from "./tools.js";
+import { runTransportSection } from "./transport-section.js";
 import { runUnarySection } from "./unary-section.js";
 
 const run = promisify(execFile);
@@ -64,6 +65,7 @@ const SECTIONS = [
   "stream",
   "agent",
   "unary",
+  "transport",
   "scaling",
   "sources",
   "metrics",
@@ -253,6 +255,7 @@ async function main(): Promise<void> {
     only.has("stream") ||
     only.has("agent") ||
     only.has("unary") ||
+    only.has("transport") ||
     only.has("scaling")
   ) {
     log("npm run build");
@@ -460,6 +463,40 @@ async function main(): Promise<void> {
       });
       rows.push(...unary.rows);
       results.unary = unary.results;
+    }
+
+    if (only.has("transport")) {
+      section("transport");
+      const transport = await runTransportSection({
+        log,
+        repeats,
+        seconds: secs,
+        startScript: async (file, prefix) => {
+          const command = (port: number) => [
+            ...prefix,
+            "node",
+            "--import",
+            "tsx",
+            file,
+            "--port",
+            String(port),
+          ];
+          const s = await startServing(command, file, { cwd: ROOT });
+          commands.push(`${file}: ${command(s.port).join(" ")}`);
+          return s;
+        },
+        startServer: async (flags, prefix) => {
+          const command = (port: number) => [
+            ...prefix,
+            ...serverCommand(loadMode, port, MODEL, flags),
+          ];
+          const s = await startServing(command, `server ${flags.join(" ")}`, { cwd: ROOT });
+          commands.push(`server: ${command(s.port).join(" ")}`);
+          return s;
+        },
+      });
+      rows.push(...transport.rows);
+      results.transport = transport.results;
     }
 
     if (server && (only.has("stream") || only.has("unary"))) {

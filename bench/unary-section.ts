@@ -277,17 +277,21 @@ function pushOnce(commands: string[], command: string): void {
   }
 }
 
-type H2loadRun = H2loadResult & { serverCpuMicrosPerCall: number; h2loadCpuMicrosPerCall: number };
+export type H2loadRun = H2loadResult & {
+  serverCpuMicrosPerCall: number;
+  h2loadCpuMicrosPerCall: number;
+};
 
 /** One h2load run against `s` on 16 connections, with both sides' CPU per call. */
-async function h2loadRun(
+export async function h2loadRun(
   h2load: string,
   s: ServerProcess,
   streams: number,
   seconds: number,
+  prefix?: readonly string[],
 ): Promise<H2loadRun> {
   const cpu0 = await s.cpuSeconds();
-  const r = await runH2load({ h2load, port: s.port, connections: 16, streams, seconds });
+  const r = await runH2load({ h2load, port: s.port, connections: 16, streams, seconds, prefix });
   // CPU covers the warm-up too: count the calls it made at the measured rate.
   const calls = r.succeeded * ((r.seconds + r.warmUpSeconds) / r.seconds);
   return {
