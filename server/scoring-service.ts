@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import {
   type AnomalyBroadcaster,
@@ -144,9 +144,13 @@ export function createScoringService(
       const scores = new Float64Array(MAX_BATCH_EVENTS);
       const iterator = requests[Symbol.asyncIterator]();
       for (;;) {
-        const next = await nextUnlessClosing(iterator, options.closing);
+        const next = await nextUnlessClosing(iterator, options.closing, ctx.signal);
         if (next === "closing") {
           throw shuttingDownError();
+        }
+        if (next === "aborted") {
+          // The deadline passed (or the client cancelled) while waiting for a request.
+          throw ConnectError.from(ctx.signal.reason, Code.Canceled);
         }
         if (next.done === true) {
           return;
@@ -445,27 +449,29 @@ function toWire(c: Contribution): FeatureContribution {
 }
 
 /**
- * Waits for the next request, or for the server to start closing, whichever
+ * Waits for the next request, for the server to start closing, or for the
+ * call's own signal (its deadline, or the client cancelling), whichever
  * comes first; a pending read is abandoned (Connect closes the stream).
  */
 async function nextUnlessClosing<T>(
   iterator: AsyncIterator<T>,
   closing: AbortSignal | undefined,
-): Promise<IteratorResult<T> | "closing"> {
-  if (closing === undefined) {
-    return iterator.next();
-  }
-  if (closing.aborted) {
-    return "closing";
-  }
-  let onAbort = () => {};
-  const closed = new Promise<"closing">((resolve) => {
-    onAbort = () => resolve("closing");
-    closing.addEventListener("abort", onAbort, { once: true });
+  call: AbortSignal,
+): Promise<IteratorResult<T> | "closing" | "aborted"> {
+  if (closing?.aborted) return "closing";
+  if (call.aborted) return "aborted";
+  let onClosing = () => {};
+  let onAborted = () => {};
+  const stopped = new Promise<"closing" | "aborted">((resolve) => {
+    onClosing = () => resolve("closing");
+    onAborted = () => resolve("aborted");
+    closing?.addEventListener("abort", onClosing, { once: true });
+    call.addEventListener("abort", onAborted, { once: true });
   });
   try {
-    return await Promise.race([iterator.next(), closed]);
+    return await Promise.race([iterator.next(), stopped]);
   } finally {
-    closing.removeEventListener("abort", onAbort);
+    closing?.removeEventListener("abort", onClosing);
+    call.removeEventListener("abort", onAborted);
   }
 }
