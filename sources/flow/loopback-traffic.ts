@@ -101,13 +101,38 @@ function bindUdp(address: string, port: number): Promise<Socket> {
   });
 }
 
-/** `rounds` datagrams of `ask` bytes from one client socket, each answered with `answer` bytes. */
+/**
+ * A UDP client socket on a port none of this run's conversations used: the
+ * kernel may hand out an ephemeral port again once it is free, and two
+ * conversations on one port are one flow to a capture or an exporter. A
+ * port already used is held bound while the next is asked for.
+ */
+async function bindFreshUdp(used: Set<number>): Promise<Socket> {
+  const held: Socket[] = [];
+  try {
+    for (let i = 0; i < 100; i++) {
+      const s = await bindUdp(UDP_CLIENT, 0);
+      const port = s.address().port;
+      if (!used.has(port)) {
+        used.add(port);
+        return s;
+      }
+      held.push(s);
+    }
+    throw new Error("no unused UDP client port in 100 binds");
+  } finally {
+    for (const s of held) s.close();
+  }
+}
+
+/** `rounds` datagrams of `ask` bytes from one fresh client socket, each answered three times larger. */
 async function udpExchange(
   serverPort: number,
   rounds: number,
   ask: number,
+  used: Set<number>,
 ): Promise<KnownConnection> {
-  const client = await bindUdp(UDP_CLIENT, 0);
+  const client = await bindFreshUdp(used);
   let recv = 0;
   try {
     for (let i = 0; i < rounds; i++) {
@@ -171,8 +196,9 @@ export async function startLoopbackServers(): Promise<LoopbackServers> {
       ] as const) {
         out.push(await exchange(tcpPort, verb, size));
       }
-      out.push(await udpExchange(udpPort, 5, 400));
-      for (let i = 0; i < udpShots; i++) out.push(await udpExchange(udpPort, 1, 100 + i));
+      const used = new Set<number>();
+      out.push(await udpExchange(udpPort, 5, 400, used));
+      for (let i = 0; i < udpShots; i++) out.push(await udpExchange(udpPort, 1, 100 + i, used));
       return out;
     },
     close() {
