@@ -131,19 +131,23 @@ export async function runHostCollectorBench(
       const wall = (after.wallMs - before.wallMs) / 1000;
       const pct = (s: number) => (100 * s) / wall;
       const lister = collector.stats().lister ?? "none";
+      const parts = {
+        agent: agentSeconds(before, after),
+        lister: after.ssPoll - before.ssPoll,
+        destroy: after.ssDestroy - before.ssDestroy,
+        capture: after.capture - before.capture,
+      };
       const row: HostCollectorBenchRow = {
         rate,
         lister,
         seconds: wall,
         connections: made,
         events: events - eventsBefore,
-        cpuPercent: pct(
-          after.total - before.total - (after.agent - before.agent) + agentSeconds(before, after),
-        ),
-        agentPercent: pct(agentSeconds(before, after)),
-        listerPercent: pct(after.ssPoll - before.ssPoll),
-        ssDestroyPercent: pct(after.ssDestroy - before.ssDestroy),
-        capturePercent: pct(after.capture - before.capture),
+        cpuPercent: pct(parts.agent + parts.lister + parts.destroy + parts.capture),
+        agentPercent: pct(parts.agent),
+        listerPercent: pct(parts.lister),
+        ssDestroyPercent: pct(parts.destroy),
+        capturePercent: pct(parts.capture),
         destroyEvents: collector.stats().destroyEvents - destroyBefore,
         shortUnattributed: collector.stats().table.shortUnattributed - shortBefore,
       };
@@ -172,7 +176,6 @@ interface CpuSample {
   ssPoll: number;
   ssDestroy: number;
   capture: number;
-  total: number;
 }
 
 async function sample(pids: {
@@ -201,7 +204,6 @@ async function sample(pids: {
     ssPoll,
     ssDestroy,
     capture,
-    total: agent + ssPoll + ssDestroy + capture,
   };
 }
 
