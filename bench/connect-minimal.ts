@@ -9,26 +9,11 @@
  */
 import * as http2 from "node:http2";
 import { parseArgs } from "node:util";
-import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import {
-  Health,
-  HealthCheckResponse_ServingStatus,
-  HealthCheckResponseSchema,
-} from "../gen/grpc/health/v1/health_pb.js";
-import { ScoreResponseSchema, ScoringService } from "../gen/netanomaly/v1/scoring_service_pb.js";
-import { Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
-
-const SCORE = create(ScoreResponseSchema, {
-  score: 0.5,
-  verdict: Verdict.NORMAL,
-  threshold: 0.65,
-  modelVersion: "http2-floor",
-});
-const SERVING = create(HealthCheckResponseSchema, {
-  status: HealthCheckResponse_ServingStatus.SERVING,
-});
+import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { ScoringService } from "../gen/netanomaly/v1/scoring_service_pb.js";
+import { CANNED_SCORE as SCORE, CANNED_SERVING as SERVING } from "./canned-answers.js";
 
 const { values } = parseArgs({ options: { port: { type: "string" } } });
 const routes = (router: ConnectRouter) => {

@@ -6,32 +6,14 @@
  * load is what grpc-js's own transport costs (issue 22, goal 5).
  */
 import { parseArgs } from "node:util";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import {
-  HealthCheckResponse_ServingStatus,
-  HealthCheckResponseSchema,
-} from "../gen/grpc/health/v1/health_pb.js";
+import { HealthCheckResponseSchema } from "../gen/grpc/health/v1/health_pb.js";
 import { ScoreResponseSchema } from "../gen/netanomaly/v1/scoring_service_pb.js";
-import { Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { CANNED_SCORE, CANNED_SERVING } from "./canned-answers.js";
 
-const SCORE = Buffer.from(
-  toBinary(
-    ScoreResponseSchema,
-    create(ScoreResponseSchema, {
-      score: 0.5,
-      verdict: Verdict.NORMAL,
-      threshold: 0.65,
-      modelVersion: "http2-floor",
-    }),
-  ),
-);
-const SERVING = Buffer.from(
-  toBinary(
-    HealthCheckResponseSchema,
-    create(HealthCheckResponseSchema, { status: HealthCheckResponse_ServingStatus.SERVING }),
-  ),
-);
+const SCORE = Buffer.from(toBinary(ScoreResponseSchema, CANNED_SCORE));
+const SERVING = Buffer.from(toBinary(HealthCheckResponseSchema, CANNED_SERVING));
 
 /** A unary method whose request is left as bytes and whose answer is `answer`. */
 const canned = (path: string): grpc.MethodDefinition<Buffer, Buffer> => ({

@@ -9,32 +9,14 @@
  */
 import * as http2 from "node:http2";
 import { parseArgs } from "node:util";
-import { create, toBinary } from "@bufbuild/protobuf";
-import {
-  HealthCheckResponse_ServingStatus,
-  HealthCheckResponseSchema,
-} from "../gen/grpc/health/v1/health_pb.js";
+import { toBinary } from "@bufbuild/protobuf";
+import { HealthCheckResponseSchema } from "../gen/grpc/health/v1/health_pb.js";
 import { ScoreResponseSchema } from "../gen/netanomaly/v1/scoring_service_pb.js";
-import { Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { CANNED_SCORE, CANNED_SERVING } from "./canned-answers.js";
 import { grpcFrame } from "./grpc-frame.js";
 
-const SCORE = grpcFrame(
-  toBinary(
-    ScoreResponseSchema,
-    create(ScoreResponseSchema, {
-      score: 0.5,
-      verdict: Verdict.NORMAL,
-      threshold: 0.65,
-      modelVersion: "http2-floor",
-    }),
-  ),
-);
-const SERVING = grpcFrame(
-  toBinary(
-    HealthCheckResponseSchema,
-    create(HealthCheckResponseSchema, { status: HealthCheckResponse_ServingStatus.SERVING }),
-  ),
-);
+const SCORE = grpcFrame(toBinary(ScoreResponseSchema, CANNED_SCORE));
+const SERVING = grpcFrame(toBinary(HealthCheckResponseSchema, CANNED_SERVING));
 const HEADERS = { ":status": 200, "content-type": "application/grpc+proto" };
 
 const { values } = parseArgs({ options: { port: { type: "string" } } });

@@ -6,7 +6,8 @@
  * - the least connect-node server answering the same (`connect-minimal.ts`),
  * - `@grpc/grpc-js` answering the same (`grpc-js-minimal.ts`),
  * - our server's gRPC fast path, and our server's Connect path
- *   (`--no-fast-path`), both at `--log-level warn` and really scoring.
+ *   (`--no-fast-path`), both really scoring, at the `--log-level warn` that
+ *   `serverCommand` gives every bench server.
  * Servers run on core 0 and h2load on core 1 (`taskset`) when the machine
  * has two cores or more. Each repeat runs every target in turn; ratios to
  * the floor are taken repeat by repeat, then the median.
@@ -58,11 +59,8 @@ export async function runTransportSection(
     servers.floor = await o.startScript("bench/http2-floor.ts", serverCore);
     servers.connectMinimal = await o.startScript("bench/connect-minimal.ts", serverCore);
     servers.grpcJs = await o.startScript("bench/grpc-js-minimal.ts", serverCore);
-    servers.fastPath = await o.startServer(["--log-level", "warn"], serverCore);
-    servers.connectPath = await o.startServer(
-      ["--log-level", "warn", "--no-fast-path"],
-      serverCore,
-    );
+    servers.fastPath = await o.startServer([], serverCore);
+    servers.connectPath = await o.startServer(["--no-fast-path"], serverCore);
     for (let i = 0; i < o.repeats; i++) {
       for (const t of TARGETS) {
         const r = await h2loadRun(h2load, servers[t.key], 4, o.seconds, loadCore);
