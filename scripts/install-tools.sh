@@ -8,7 +8,8 @@
 #   Debian        -> protoc, grpc_python_plugin, python3-grpcio, nginx,
 #                    docker-compose, openssl, h2load (nghttp2-client), python3-venv,
 #                    softflowd and tcpdump (the flow collector's real-exporter test),
-#                    ss (iproute2), tcpdump, dnsmasq (dnsmasq-base), dig, curl;
+#                    ss (iproute2), tcpdump, dnsmasq (dnsmasq-base), dig, curl,
+#                    gcc with the kernel headers (the host collector's sockdiag helper);
 #                    for test/lab also sshd, rsync, wget, nc, nmap, ping;
 #                    Java 17 and Maven (for the Kafka broker), prometheus, rsyslog,
 #                    chromium (the dashboard's browser test, driven by playwright-core)
@@ -45,8 +46,9 @@ APT_PACKAGES=(
   openjdk-17-jre-headless maven
   prometheus rsyslog
   # The host collector (sources/host) and its loopback test: ss, the DNS
-  # capture, a resolver without a system service (dnsmasq-base), dig, curl.
-  iproute2 dnsmasq-base dnsutils curl
+  # capture, a resolver without a system service (dnsmasq-base), dig, curl,
+  # and a C compiler with the kernel's headers for its sockdiag helper.
+  iproute2 dnsmasq-base dnsutils curl gcc libc6-dev linux-libc-dev
   # The dashboard's browser test (test/dashboard-browser.test.ts): playwright-core
   # drives the system Chromium, since browser downloads are not possible.
   chromium
