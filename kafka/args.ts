@@ -24,8 +24,9 @@ spread the input's partitions over them; a copy that dies has its partitions tak
   --threshold T          verdict threshold in (0, 1] instead of the model's
   --batch N              most records per produce and commit, [1, 10000] (default 1000)
   --session-timeout MS   group session timeout, ms (default 10000)
-  --stall-timeout MS     a group join, or with partitions assigned a fetch, not completing in this long means the
-                         consumer is stuck: it leaves and joins the group again (default 30000)
+  --stall-timeout MS     a fetch (with partitions assigned), a heartbeat, a send, a commit or a close not
+                         answering in this long means the client is stuck: the scorer leaves, replaces it
+                         and joins the group again (default 30000; a join may take twice the session timeout)
   --client-id ID         Kafka client id (default netanomaly-scorer-<pid>)
 
 Delivery is at least once: offsets are committed only after the broker acknowledged

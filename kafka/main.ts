@@ -6,6 +6,7 @@
  */
 import { UsageError } from "../cli/usage-error.js";
 import { parseScorerArgs, type ScorerArgs, USAGE } from "./args.js";
+import { catchClientFaults } from "./client-faults.js";
 import { createModelHolder } from "./model-holder.js";
 import { runScorer } from "./scorer.js";
 
@@ -48,6 +49,15 @@ async function main(): Promise<number> {
     "info",
     `scoring ${args.input} -> ${args.output} as group ${args.group} with model ${models.current().info.version}`,
   );
+  // A throw inside the Kafka client's callbacks ends the session, not the
+  // process; any other uncaught exception still ends the process.
+  const faults = catchClientFaults(
+    (e) => line("warn", `the Kafka client failed inside a callback: ${e.stack ?? e.message}`),
+    (e) => {
+      line("error", `uncaught: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      process.exit(1);
+    },
+  );
   try {
     const stats = await runScorer({
       brokers: args.brokers,
@@ -62,6 +72,7 @@ async function main(): Promise<number> {
       maxBatch: args.batch,
       sessionTimeoutMs: args.sessionTimeoutMs,
       stallTimeoutMs: args.stallTimeoutMs,
+      clientFaults: faults,
       signal: stop.signal,
       onLog: line,
     });
@@ -71,6 +82,7 @@ async function main(): Promise<number> {
     line("error", `scorer failed: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   } finally {
+    faults.stop();
     models.close();
     process.off("SIGHUP", onHup);
   }

@@ -1,13 +1,17 @@
-import {
-  Consumer,
-  type Message,
-  type MessageToProduce,
-  ProduceAcks,
-  Producer,
-} from "@platformatic/kafka";
+import { Consumer, type Message, type MessageToProduce } from "@platformatic/kafka";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { within } from "./bounded.js";
+import type { ClientFaults } from "./client-faults.js";
 import { decodeRecord, type RecordFormat } from "./codec.js";
 import type { ModelHolder } from "./model-holder.js";
+import {
+  commitBatch,
+  type DeliveryStats,
+  errorText,
+  ProducerSlot,
+  produceAll,
+  sleep,
+} from "./produce.js";
 import {
   DEAD_LETTER_HEADERS,
   type InputPosition,
@@ -38,11 +42,19 @@ export interface ScorerOptions {
   /** Session timeout of the group membership, ms: how soon a dead copy's partitions move. Default 10,000. */
   sessionTimeoutMs?: number;
   /**
-   * With partitions assigned and the stream flowing, no fetch completing for
-   * this long ends the session (a fetch whose answer never comes, seen after
-   * a broker restart, would otherwise starve the partitions for good). Default 30,000.
+   * How long the scorer waits on the client before it counts the call as
+   * stuck: with partitions assigned and the stream flowing, no fetch
+   * completing, or no heartbeat answered, for this long ends the session (a
+   * fetch whose answer never comes, seen after a broker restart, would
+   * otherwise starve the partitions for good); a join, a send, a commit or a
+   * close not answering in it is abandoned. Default 30,000.
    */
   stallTimeoutMs?: number;
+  /**
+   * Faults thrown inside the Kafka client's callbacks (see client-faults.ts):
+   * each ends the session in progress, as a stuck call does.
+   */
+  clientFaults?: ClientFaults | undefined;
   /** Aborting stops after the batch in hand is produced and committed (or abandoned uncommitted). */
   signal: AbortSignal;
   /** Receives notable events: retries, dead-lettered records, commit failures. */
@@ -50,7 +62,7 @@ export interface ScorerOptions {
 }
 
 /** What a scorer did, in records unless named otherwise. */
-export interface ScorerStats {
+export interface ScorerStats extends DeliveryStats {
   /** Records taken from the input topic (a redelivered record counts again). */
   consumed: number;
   /** Verdicts acknowledged by the broker. */
@@ -61,14 +73,17 @@ export interface ScorerStats {
   deadLettered: number;
   /** Batches produced and committed. */
   batches: number;
-  /** Produce attempts that failed and were made again (the same batch). */
-  produceRetries: number;
-  /** Offset commits the broker refused (the records will be scored again: duplicates, not loss). */
-  commitFailures: number;
   /** Times the consumer failed for good and the scorer joined the group again. */
   sessionRestarts: number;
-  /** Sessions ended because no fetch answered for `stallTimeoutMs` (counted in sessionRestarts too). */
+  /**
+   * Sessions ended because no fetch or no heartbeat answered for
+   * `stallTimeoutMs` (counted in sessionRestarts too).
+   */
   stalls: number;
+  /** Consumers whose close did not answer in `stallTimeoutMs` and were left behind. */
+  abandonedConsumers: number;
+  /** Exceptions thrown inside the Kafka client's callbacks (each ended a session). */
+  clientFaults: number;
 }
 
 /** Dead-letter lines shown per run before they are only counted. */
@@ -97,9 +112,12 @@ export async function runScorer(options: ScorerOptions): Promise<ScorerStats> {
     deadLettered: 0,
     batches: 0,
     produceRetries: 0,
+    producerRestarts: 0,
     commitFailures: 0,
     sessionRestarts: 0,
     stalls: 0,
+    abandonedConsumers: 0,
+    clientFaults: 0,
   };
   const { signal } = options;
   const base = {
@@ -108,7 +126,13 @@ export async function runScorer(options: ScorerOptions): Promise<ScorerStats> {
     retries: 10,
     retryDelay: 500,
   };
-  const producer = new Producer({ ...base, acks: ProduceAcks.ALL, autocreateTopics: true });
+  const stallMs = options.stallTimeoutMs ?? 30_000;
+  const producers = new ProducerSlot(base, stallMs);
+  let endSession: ((e: Error) => void) | undefined;
+  const unsubscribe = options.clientFaults?.subscribe((e) => {
+    stats.clientFaults++;
+    endSession?.(new Error(`the Kafka client failed inside a callback: ${e.message}`));
+  });
   try {
     // A session is one group membership; it ends when the consumer fails for
     // good (the broker gone longer than its retries). Its uncommitted records
@@ -127,9 +151,18 @@ export async function runScorer(options: ScorerOptions): Promise<ScorerStats> {
       // that would kill the process. The session listens too, and ends.
       consumer.on("error", (e: Error) => log("warn", `consumer error: ${errorText(e)}`));
       try {
-        await session(consumer, producer, options, stats, () => {
-          failures = 0;
-        });
+        await session(
+          consumer,
+          producers,
+          options,
+          stats,
+          () => {
+            failures = 0;
+          },
+          (end) => {
+            endSession = end;
+          },
+        );
       } catch (e) {
         if (signal.aborted) break;
         failures++;
@@ -138,11 +171,19 @@ export async function runScorer(options: ScorerOptions): Promise<ScorerStats> {
         log("warn", `consumer failed (${errorText(e)}); joining the group again in ${delay} ms`);
         await sleep(delay, signal);
       } finally {
-        await new Promise<void>((resolve) => consumer.close(true, () => resolve()));
+        // A close can wait behind a group join that never ends; the consumer
+        // is then left behind (its membership expires with its session).
+        const closed = new Promise<void>((resolve) => consumer.close(true, () => resolve()));
+        await within(closed, stallMs, "closing the consumer").catch((e: unknown) => {
+          stats.abandonedConsumers++;
+          log("warn", `${errorText(e)}; leaving it behind`);
+        });
       }
     }
   } finally {
-    await new Promise<void>((resolve) => producer.close(true, () => resolve()));
+    endSession = undefined;
+    unsubscribe?.();
+    await producers.close();
   }
   return stats;
 }
@@ -150,10 +191,12 @@ export async function runScorer(options: ScorerOptions): Promise<ScorerStats> {
 /** One group membership: consume, score, produce, commit until `signal` aborts or the stream fails. */
 async function session(
   consumer: Consumer,
-  producer: Producer,
+  producers: ProducerSlot,
   options: ScorerOptions,
   stats: ScorerStats,
   onProgress: () => void,
+  /** Receives the function that ends this session with an error. */
+  exposeEnd: (end: ((e: Error) => void) | undefined) => void,
 ): Promise<void> {
   const { signal } = options;
   const log = options.onLog ?? (() => {});
@@ -167,9 +210,16 @@ async function session(
     w?.();
   };
   signal.addEventListener("abort", poke, { once: true });
+  let failJoin: ((e: Error) => void) | undefined;
+  exposeEnd((e) => {
+    streamError ??= e;
+    failJoin?.(e);
+    poke();
+  });
   const scores = new Float64Array(maxBatch);
   const stallMs = options.stallTimeoutMs ?? 30_000;
   let joinTimer: NodeJS.Timeout | undefined;
+  let stream: Awaited<ReturnType<typeof consumer.consume>> | undefined;
   try {
     // Joining (group join, sync, offsets) is bounded too: a join that never
     // completes would otherwise leave this copy silent and its share unread.
@@ -187,15 +237,21 @@ async function session(
     });
     // Given up on, it may still fail later: that must not go unheard.
     joined.catch(() => {});
-    const stream = await Promise.race([
+    // A join waits up to the rebalance timeout for the other members to rejoin.
+    const joinMs = Math.max(stallMs, 2 * (options.sessionTimeoutMs ?? 10_000));
+    stream = await Promise.race([
       joined,
       new Promise<never>((_, reject) => {
         joinTimer = setTimeout(
-          () => reject(new Error(`joining the group took over ${stallMs / 1000} s`)),
-          stallMs,
+          () => reject(new Error(`joining the group took over ${joinMs / 1000} s`)),
+          joinMs,
         );
       }),
+      new Promise<never>((_, reject) => {
+        failJoin = reject;
+      }),
     ]);
+    failJoin = undefined;
     clearTimeout(joinTimer);
     stream.on("data", (m: Message) => {
       queue.push(m);
@@ -217,8 +273,19 @@ async function session(
       lastFetchMs = Date.now();
     });
     const assigned = () => (consumer.assignments ?? []).some((a) => a.partitions.length > 0);
+    // A member heartbeats every second whether or not it has partitions; a
+    // heartbeat that keeps failing, or a rejoin that never ends, leaves the
+    // membership dead with nothing else to show for it.
+    const joinedAtMs = Date.now();
     while (!signal.aborted) {
       if (streamError !== undefined) throw streamError;
+      const heartbeatMs = Date.now() - (consumer.lastHeartbeat?.getTime() ?? joinedAtMs);
+      if (heartbeatMs > stallMs) {
+        stats.stalls++;
+        throw new Error(
+          `no heartbeat answered in ${Math.round(heartbeatMs / 1000)} s: the membership is lost`,
+        );
+      }
       if (queue.length === 0) {
         let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve) => {
@@ -285,93 +352,24 @@ async function session(
           if (options.alerts !== undefined) out.push({ topic: options.alerts, ...key, value });
         }
       }
-      if (!(await produceAll(producer, out, signal, stats, log))) return;
+      if (!(await produceAll(producers, out, signal, stats, log))) return;
       stats.scored += valid.length;
       stats.anomalies += anomalies;
-      await commitBatch(batch, stats, log);
+      await commitBatch(batch, stallMs, stats, log);
       stats.batches++;
       onProgress();
     }
   } finally {
+    exposeEnd(undefined);
     clearTimeout(joinTimer);
     signal.removeEventListener("abort", poke);
+    // Ended here, so the consumer's close does not wait on the stream (its
+    // last fetch may never answer): what it fetched and did not commit is
+    // scored again by whoever owns the partitions next.
+    stream?.destroy();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 function positionOf(m: Message): InputPosition {
   return { topic: m.topic, partition: m.partition, offset: m.offset.toString() };
-}
-
-/**
- * Sends `messages` until the broker acknowledges all of them (acks=all),
- * backing off up to 2 s between attempts. A failed attempt may have written
- * part of the batch; the retry writes it again (duplicates, in order).
- *
- * @returns false when `signal` aborted before an acknowledgement.
- */
-async function produceAll(
-  producer: Producer,
-  messages: MessageToProduce[],
-  signal: AbortSignal,
-  stats: ScorerStats,
-  log: (level: "warn", message: string) => void,
-): Promise<boolean> {
-  if (messages.length === 0) return true;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await producer.send({ messages });
-      return true;
-    } catch (e) {
-      if (signal.aborted) return false;
-      stats.produceRetries++;
-      const delay = Math.min(2_000, 100 * 2 ** attempt);
-      log(
-        "warn",
-        `produce of ${messages.length} records failed (${errorText(e)}); retry in ${delay} ms`,
-      );
-      await sleep(delay, signal);
-      if (signal.aborted) return false;
-    }
-  }
-}
-
-/** Commits, per partition, the offset after the batch's last record of it. */
-async function commitBatch(
-  batch: Message[],
-  stats: ScorerStats,
-  log: (level: "warn", message: string) => void,
-): Promise<void> {
-  const last = new Map<number, Message>();
-  for (const m of batch) {
-    const prev = last.get(m.partition);
-    if (prev === undefined || prev.offset < m.offset) last.set(m.partition, m);
-  }
-  const results = await Promise.allSettled([...last.values()].map((m) => m.commit()));
-  for (const r of results) {
-    if (r.status === "rejected") {
-      // A later commit of the same partition covers this one; after a
-      // rebalance the new owner scores these records again.
-      stats.commitFailures++;
-      log("warn", `offset commit failed (${errorText(r.reason)}); the records may be scored again`);
-    }
-  }
-}
-
-function errorText(e: unknown): string {
-  if (!(e instanceof Error)) return String(e);
-  const inner = (e as { errors?: unknown[] }).errors;
-  const first = Array.isArray(inner) && inner[0] instanceof Error ? `: ${inner[0].message}` : "";
-  return `${e.message}${first}`;
 }

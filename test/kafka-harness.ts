@@ -4,7 +4,7 @@
  * topics, end offsets, a group's committed offsets, reading a topic whole.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -81,6 +81,23 @@ export class LocalBroker {
   /** Starts (formatting `dir` the first time) and resolves once it accepts connections. */
   start(): Promise<void> {
     return script(["start", this.dir], this.env());
+  }
+
+  /**
+   * Stops the broker's process where it stands (SIGSTOP): connections stay
+   * open and nothing answers, as with a broker stuck in a long pause.
+   */
+  freeze(): void {
+    process.kill(this.pid(), "SIGSTOP");
+  }
+
+  /** Lets a frozen broker go on (SIGCONT). */
+  thaw(): void {
+    process.kill(this.pid(), "SIGCONT");
+  }
+
+  private pid(): number {
+    return Number(readFileSync(join(this.dir, "broker.pid"), "utf8").trim());
   }
 
   /** Controlled shutdown (SIGTERM); resolves once the process is gone. */
