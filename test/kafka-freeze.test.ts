@@ -125,6 +125,14 @@ describe.skipIf(missing !== undefined)("scorers against a frozen broker", () => 
       );
     }
     const logs = () => scorers.map((s, n) => `--- scorer ${n}\n${s.log().slice(-3000)}`).join("\n");
+    const diagnosed = async () =>
+      (
+        await Promise.all(
+          scorers.map(
+            async (s, n) => `--- scorer ${n}\n${s.log().slice(-3000)}\n${await s.diagnose()}`,
+          ),
+        )
+      ).join("\n");
     try {
       await waitFor(
         "some records committed",
@@ -133,7 +141,7 @@ describe.skipIf(missing !== undefined)("scorers against a frozen broker", () => 
         100,
       );
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n${logs()}`);
+      throw new Error(`${(e as Error).message}\n${await diagnosed()}`);
     }
     b.freeze();
     await new Promise((r) => setTimeout(r, FREEZE_MS));
@@ -146,7 +154,7 @@ describe.skipIf(missing !== undefined)("scorers against a frozen broker", () => 
         500,
       );
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n${logs()}`);
+      throw new Error(`${(e as Error).message}\n${await diagnosed()}`);
     }
     for (const s of scorers) s.child.kill("SIGTERM");
     const codes = await Promise.all(scorers.map((s) => s.exited));

@@ -4,9 +4,9 @@
  * topics, end offsets, a group's committed offsets, reading a topic whole.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { homedir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Admin, Consumer, type Message } from "@platformatic/kafka";
 
@@ -217,21 +217,76 @@ export interface ScorerProcess {
   child: ChildProcess;
   log: () => string;
   exited: Promise<number | null>;
+  /**
+   * What the process is doing right now, for a failure message: its CPU use
+   * over one second and, from a Node diagnostic report (SIGUSR2), the
+   * JavaScript stack and the open handles. A scorer that has gone silent is
+   * either blocked (CPU near 100 %, the stack says where) or waiting (the
+   * handles say on what).
+   */
+  diagnose: () => Promise<string>;
 }
 
 /** Starts `npm run consume` as a child process with `args`. */
 export function spawnScorer(args: string[]): ScorerProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "kafka/main.ts"), ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const reports = mkdtempSync(join(tmpdir(), "netanomaly-scorer-report-"));
+  const child = spawn(
+    process.execPath,
+    [
+      "--report-on-signal",
+      "--report-signal=SIGUSR2",
+      `--report-directory=${reports}`,
+      "--import",
+      "tsx",
+      join(ROOT, "kafka/main.ts"),
+      ...args,
+    ],
+    { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
+  );
   let text = "";
   child.stderr?.on("data", (d: Buffer) => {
     text += d.toString();
     if (text.length > 200_000) text = text.slice(-100_000);
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, log: () => text, exited };
+  return { child, log: () => text, exited, diagnose: () => diagnose(child, reports) };
+}
+
+async function diagnose(child: ChildProcess, reports: string): Promise<string> {
+  const pid = child.pid;
+  if (pid === undefined || child.exitCode !== null || child.signalCode !== null)
+    return `exited (${child.exitCode ?? child.signalCode})`;
+  const cpuTicks = () => {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
+  };
+  const before = cpuTicks();
+  await new Promise((r) => setTimeout(r, 1_000));
+  const cpu = `${cpuTicks() - before} % of a core over 1 s`; // 100 ticks a second
+  for (const f of readdirSync(reports)) rmSync(join(reports, f), { force: true });
+  child.kill("SIGUSR2");
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    const file = readdirSync(reports).find((f) => f.endsWith(".json"));
+    if (file !== undefined) {
+      try {
+        const report = JSON.parse(readFileSync(join(reports, file), "utf8"));
+        const handles = new Map<string, number>();
+        for (const h of report.libuv ?? [])
+          if (h.is_active) handles.set(h.type, (handles.get(h.type) ?? 0) + 1);
+        return [
+          `cpu ${cpu}`,
+          `active handles: ${[...handles].map(([t, n]) => `${t} ${n}`).join(", ")}`,
+          `js stack: ${report.javascriptStack?.message ?? ""}`,
+          ...(report.javascriptStack?.stack ?? []).slice(0, 12),
+        ].join("\n");
+      } catch {
+        // Still being written.
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return `cpu ${cpu}; no diagnostic report within 5 s`;
 }
 
 /** Polls `check` every `everyMs` until it returns true or `timeoutMs` passes. */

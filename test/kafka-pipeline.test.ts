@@ -107,8 +107,12 @@ async function waitWithLogs(what: string, check: () => Promise<boolean>, timeout
   try {
     await waitFor(what, check, timeoutMs, 500);
   } catch (e) {
-    const logs = scorers.map((s, n) => `--- scorer ${n}\n${s.log().slice(-3000)}`).join("\n");
-    throw new Error(`${(e as Error).message}\n${logs}`);
+    const logs = await Promise.all(
+      scorers.map(
+        async (s, n) => `--- scorer ${n}\n${s.log().slice(-3000)}\n${await s.diagnose()}`,
+      ),
+    );
+    throw new Error(`${(e as Error).message}\n${logs.join("\n")}`);
   }
 }
 
