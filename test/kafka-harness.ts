@@ -166,6 +166,36 @@ export async function groupLag(brokers: string[], group: string, topic: string):
 }
 
 /**
+ * The group as the broker sees it, for a failure message: its state, each
+ * member's client id and partitions, and per partition the end offset and
+ * the committed one.
+ */
+export async function describeGroup(
+  brokers: string[],
+  group: string,
+  topic: string,
+): Promise<string> {
+  const admin = new Admin({ clientId: "netanomaly-test-admin", bootstrapBrokers: brokers });
+  try {
+    const g = (await admin.describeGroups({ groups: [group] })).get(group);
+    const members = [...(g?.members.values() ?? [])].map((m) => {
+      const parts = [...(m.assignments?.values() ?? [])].flatMap((a) => a.partitions);
+      return `${m.clientId} [${parts.join(",")}]`;
+    });
+    const [ends, committed] = await Promise.all([
+      endOffsets(brokers, topic),
+      committedOffsets(brokers, group, topic),
+    ]);
+    const offsets = ends.map((end, p) => `${p}: ${committed.get(p) ?? -1n}/${end}`);
+    return `group ${group} ${g?.state ?? "unknown"}; members ${members.join(" ") || "none"}; committed/end ${offsets.join(" ")}`;
+  } catch (e) {
+    return `group ${group}: cannot describe (${(e as Error).message})`;
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}
+
+/**
  * Reads every record of `topic` written so far, in partition order, calling
  * `onRecord` for each; resolves with the count.
  */

@@ -24,6 +24,7 @@ import { sourceNamed } from "../sources/index.js";
 import {
   committedOffsets,
   createTopics,
+  describeGroup,
   freePort,
   groupLag,
   kafkaMissing,
@@ -112,7 +113,8 @@ async function waitWithLogs(what: string, check: () => Promise<boolean>, timeout
         async (s, n) => `--- scorer ${n}\n${s.log().slice(-3000)}\n${await s.diagnose()}`,
       ),
     );
-    throw new Error(`${(e as Error).message}\n${logs.join("\n")}`);
+    const group = await describeGroup((broker as LocalBroker).brokers, GROUP, "telemetry");
+    throw new Error(`${(e as Error).message}\n${group}\n${logs.join("\n")}`);
   }
 }
 
