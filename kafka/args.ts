@@ -29,6 +29,9 @@ spread the input's partitions over them; a copy that dies has its partitions tak
                          and joins the group again (default 30000; a join may take twice the session timeout)
   --client-id ID         Kafka client id (default netanomaly-scorer-<pid>)
 
+NETANOMALY_KAFKA_TRACE=1 logs (at debug) each step of a group session and, every 10 s,
+its state: assigned partitions, fetch and heartbeat ages, queue, uncommitted partitions.
+
 Delivery is at least once: offsets are committed only after the broker acknowledged
 (acks=all) every verdict and dead letter of those records (docs/kafka.md).
 Signals: SIGTERM/SIGINT finish the batch in hand and leave the group; SIGHUP rereads the model.

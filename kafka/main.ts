@@ -73,6 +73,7 @@ async function main(): Promise<number> {
       sessionTimeoutMs: args.sessionTimeoutMs,
       stallTimeoutMs: args.stallTimeoutMs,
       clientFaults: faults,
+      trace: process.env.NETANOMALY_KAFKA_TRACE === "1",
       signal: stop.signal,
       onLog: line,
     });

@@ -110,32 +110,43 @@ export async function produceAll(
 
 /**
  * Commits, per partition, the offset after the batch's last record of it,
- * waiting at most `timeoutMs` for the broker.
+ * waiting at most `timeoutMs` for the broker. `uncommitted` holds, per
+ * partition, the last record whose commit failed: a later commit of the
+ * partition covers it and removes it; the scorer commits what is left again
+ * when it has nothing else to do (with no later records, nothing else would,
+ * and the group's lag would stay above zero until the next rebalance scored
+ * them again).
  */
 export async function commitBatch(
   batch: Message[],
   timeoutMs: number,
   stats: DeliveryStats,
   log: Log,
+  uncommitted: Map<number, Message>,
 ): Promise<void> {
   const last = new Map<number, Message>();
   for (const m of batch) {
     const prev = last.get(m.partition);
     if (prev === undefined || prev.offset < m.offset) last.set(m.partition, m);
   }
+  const tried = [...last.values()];
   const results = await Promise.allSettled(
-    [...last.values()].map((m) =>
-      within(m.commit(), timeoutMs, `committing partition ${m.partition}`),
-    ),
+    tried.map((m) => within(m.commit(), timeoutMs, `committing partition ${m.partition}`)),
   );
-  for (const r of results) {
-    if (r.status === "rejected") {
-      // A later commit of the same partition covers this one; after a
-      // rebalance the new owner scores these records again.
-      stats.commitFailures++;
-      log("warn", `offset commit failed (${errorText(r.reason)}); the records may be scored again`);
+  results.forEach((r, i) => {
+    const m = tried[i] as Message;
+    const pending = uncommitted.get(m.partition);
+    if (r.status === "fulfilled") {
+      if (pending !== undefined && pending.offset <= m.offset) uncommitted.delete(m.partition);
+      return;
     }
-  }
+    stats.commitFailures++;
+    if (pending === undefined || pending.offset < m.offset) uncommitted.set(m.partition, m);
+    log(
+      "warn",
+      `offset commit of partition ${m.partition} failed (${errorText(r.reason)}); it is tried again with the next batch or when idle`,
+    );
+  });
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */

@@ -58,7 +58,13 @@ export interface ScorerOptions {
   /** Aborting stops after the batch in hand is produced and committed (or abandoned uncommitted). */
   signal: AbortSignal;
   /** Receives notable events: retries, dead-lettered records, commit failures. */
-  onLog?: (level: "info" | "warn" | "error", message: string) => void;
+  onLog?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
+  /**
+   * Logs (at debug) each step of a session and, every 10 s while idle, its
+   * state: assignments, fetch and heartbeat ages, queue, paused, uncommitted
+   * partitions. For finding out why a scorer has gone quiet.
+   */
+  trace?: boolean;
 }
 
 /** What a scorer did, in records unless named otherwise. */
@@ -127,6 +133,9 @@ export async function runScorer(options: ScorerOptions): Promise<ScorerStats> {
     retryDelay: 500,
   };
   const stallMs = options.stallTimeoutMs ?? 30_000;
+  const trace = (m: string) => {
+    if (options.trace === true) log("debug", m);
+  };
   const producers = new ProducerSlot(base, stallMs);
   let endSession: ((e: Error) => void) | undefined;
   const unsubscribe = options.clientFaults?.subscribe((e) => {
@@ -171,6 +180,7 @@ export async function runScorer(options: ScorerOptions): Promise<ScorerStats> {
         log("warn", `consumer failed (${errorText(e)}); joining the group again in ${delay} ms`);
         await sleep(delay, signal);
       } finally {
+        trace("closing the consumer");
         // A close can wait behind a group join that never ends; the consumer
         // is then left behind (its membership expires with its session).
         const closed = new Promise<void>((resolve) => consumer.close(true, () => resolve()));
@@ -178,6 +188,7 @@ export async function runScorer(options: ScorerOptions): Promise<ScorerStats> {
           stats.abandonedConsumers++;
           log("warn", `${errorText(e)}; leaving it behind`);
         });
+        trace("consumer closed");
       }
     }
   } finally {
@@ -202,6 +213,8 @@ async function session(
   const log = options.onLog ?? (() => {});
   const maxBatch = options.maxBatch ?? 1_000;
   const queue: Message[] = [];
+  // Per partition, the last record whose offset commit failed (see commitBatch).
+  const uncommitted = new Map<number, Message>();
   let wake: (() => void) | undefined;
   let streamError: Error | undefined;
   const poke = () => {
@@ -239,6 +252,7 @@ async function session(
     joined.catch(() => {});
     // A join waits up to the rebalance timeout for the other members to rejoin.
     const joinMs = Math.max(stallMs, 2 * (options.sessionTimeoutMs ?? 10_000));
+    if (options.trace === true) log("debug", "joining the group");
     stream = await Promise.race([
       joined,
       new Promise<never>((_, reject) => {
@@ -253,6 +267,7 @@ async function session(
     ]);
     failJoin = undefined;
     clearTimeout(joinTimer);
+    if (options.trace === true) log("debug", `joined as ${consumer.memberId}`);
     stream.on("data", (m: Message) => {
       queue.push(m);
       if (queue.length >= maxBatch) stream.pause();
@@ -277,7 +292,20 @@ async function session(
     // heartbeat that keeps failing, or a rejoin that never ends, leaves the
     // membership dead with nothing else to show for it.
     const joinedAtMs = Date.now();
+    let tracedAtMs = joinedAtMs;
     while (!signal.aborted) {
+      if (options.trace === true && Date.now() - tracedAtMs >= 10_000) {
+        tracedAtMs = Date.now();
+        const parts = (consumer.assignments ?? []).flatMap((a) => a.partitions);
+        log(
+          "debug",
+          `state: partitions [${parts.join(",")}], last fetch ${Date.now() - lastFetchMs} ms ago, last heartbeat ${
+            consumer.lastHeartbeat === null
+              ? "none"
+              : `${Date.now() - consumer.lastHeartbeat.getTime()} ms ago`
+          }, queue ${queue.length}, paused ${stream.isPaused()}, uncommitted [${[...uncommitted.keys()].join(",")}]`,
+        );
+      }
       if (streamError !== undefined) throw streamError;
       const heartbeatMs = Date.now() - (consumer.lastHeartbeat?.getTime() ?? joinedAtMs);
       if (heartbeatMs > stallMs) {
@@ -294,6 +322,16 @@ async function session(
         });
         clearTimeout(timer);
         wake = undefined;
+        if (queue.length === 0 && uncommitted.size > 0 && !signal.aborted) {
+          // Only partitions still ours: another owner may have committed past them.
+          const mine = new Set(
+            (consumer.assignments ?? [])
+              .filter((a) => a.topic === options.input)
+              .flatMap((a) => a.partitions),
+          );
+          for (const p of uncommitted.keys()) if (!mine.has(p)) uncommitted.delete(p);
+          await commitBatch([...uncommitted.values()], stallMs, stats, log, uncommitted);
+        }
         const silentMs = Date.now() - lastFetchMs;
         if (queue.length === 0 && !stream.isPaused() && assigned() && silentMs > stallMs) {
           stats.stalls++;
@@ -355,7 +393,7 @@ async function session(
       if (!(await produceAll(producers, out, signal, stats, log))) return;
       stats.scored += valid.length;
       stats.anomalies += anomalies;
-      await commitBatch(batch, stallMs, stats, log);
+      await commitBatch(batch, stallMs, stats, log, uncommitted);
       stats.batches++;
       onProgress();
     }

@@ -271,7 +271,12 @@ export function spawnScorer(args: string[]): ScorerProcess {
       join(ROOT, "kafka/main.ts"),
       ...args,
     ],
-    { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "ignore", "pipe"],
+      // Each session's steps and idle state, for the failure message.
+      env: { ...process.env, NETANOMALY_KAFKA_TRACE: "1" },
+    },
   );
   let text = "";
   child.stderr?.on("data", (d: Buffer) => {
