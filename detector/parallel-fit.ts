@@ -220,7 +220,8 @@ function sharedMatrix(x: Matrix): SharedArrayBuffer {
 
 function startWorker(): Worker {
   const self = import.meta.url;
-  const typescript = self.endsWith(".ts");
+  // By path: under tsx's API (a fit from inside another worker) the URL carries a query.
+  const typescript = new URL(self).pathname.endsWith(".ts");
   const file = new URL(typescript ? "./fit-worker.ts" : "./fit-worker.js", self);
   // tsx's loader serves the main thread only: under tsx the worker loads
   // the TypeScript file through tsx's API from a small bootstrap script.

@@ -1,5 +1,4 @@
-import { availableParallelism } from "node:os";
-import { choiceFlag, intFlag, parseFlags, UsageError } from "../cli/usage-error.js";
+import { choiceFlag, intFlag, parseFlags, UsageError, workersFlag } from "../cli/usage-error.js";
 import { MAX_FIT_WORKERS } from "../detector/index.js";
 import { FILE_SOURCE_NAMES } from "../sources/index.js";
 import {
@@ -131,7 +130,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
     features: choiceFlag("features", str("features"), featureSets, DEFAULT_NSL_KDD_FEATURES),
     reservoir: intFlag("reservoir", str("reservoir"), TRAIN_DEFAULTS.reservoir, 2, 50_000_000),
     maxBad: fractionFlag("max-bad", str("max-bad"), TRAIN_DEFAULTS.maxBad),
-    fitWorkers: fitWorkersFlag(str("fit-workers")),
+    fitWorkers: workersFlag("fit-workers", str("fit-workers"), MAX_FIT_WORKERS),
     quiet: values.quiet === true,
     help,
   };
@@ -144,19 +143,6 @@ function contaminationFlag(text: string | undefined): number | "auto" {
   if (!(c > 0 && c <= 0.5))
     throw new UsageError(`--contamination must be in (0, 0.5] or "auto", got ${text}`);
   return c;
-}
-
-/** `--fit-workers`: an integer in [1, MAX_FIT_WORKERS], or "auto" for one per core. */
-export function fitWorkersFlag(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (text === "auto") return availableParallelism();
-  const n = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_FIT_WORKERS) {
-    throw new UsageError(
-      `--fit-workers must be an integer in [1, ${MAX_FIT_WORKERS}] or "auto", got ${text}`,
-    );
-  }
-  return n;
 }
 
 function fractionFlag(flag: string, text: string | undefined, fallback: number): number {
