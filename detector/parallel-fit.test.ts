@@ -84,6 +84,19 @@ describe("createFitPool()", () => {
   });
 });
 
+describe("FitPool.close()", () => {
+  it("fails a fit in progress and every fit after it", async () => {
+    const pool = createFitPool(2);
+    const x = cloud(3000, 4, 5);
+    const running = expect(pool.fit(x, createRandom(1), { nEstimators: 400 })).rejects.toThrow(
+      "the fit pool is closed",
+    );
+    await pool.close();
+    await running;
+    await expect(pool.fit(x, createRandom(1))).rejects.toThrow("the fit pool is closed");
+  });
+});
+
 describe("fitForestInWorkers()", () => {
   it("starts and ends its own workers, and fits from a SharedArrayBuffer as from a plain one", async () => {
     const x = cloud(2000, 5, 8);

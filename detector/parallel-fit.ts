@@ -124,8 +124,7 @@ export function createFitPool(workers: number = availableParallelism()): FitPool
       }
     },
     async close() {
-      onFailure = undefined;
-      failure ??= new Error("the fit pool is closed");
+      fail(new Error("the fit pool is closed"));
       await Promise.all(threads.map((w) => w.terminate()));
     },
   };
@@ -166,9 +165,9 @@ function growAll(
     for (const w of threads) {
       const listener = (m: FitWorkerReply) => {
         if (m.error !== undefined) return finish(new Error(`fit worker failed: ${m.error}`));
+        send(w); // first, so the worker grows on while this thread unpacks
         done += unpack(m, trees);
-        if (done === n) return finish();
-        send(w);
+        if (done === n) finish();
       };
       listeners.set(w, listener);
       w.on("message", listener);
