@@ -1,5 +1,5 @@
 import { averagePathLength } from "./path-length.js";
-import { createRandom, type Random } from "./random.js";
+import { createRandom, createReseedableRandom, type Random } from "./random.js";
 
 /**
  * One isolation tree, in preorder. Node `i` is a leaf when `feature[i] < 0`;
@@ -157,8 +157,11 @@ export function createSeededGrower(
   const swapped = new Int32Array(psi);
   const grower = new TreeGrower(x, psi, maxDepth, fitLayout(x, psi, trees));
   const sample = grower.rows;
+  // One generator reseeded per tree, not one per tree: the grower's calls
+  // into it then always meet the same function, which V8 can inline.
+  const random = createReseedableRandom(0);
   return (seed) => {
-    const random = createRandom(seed);
+    random.reseed(seed);
     for (let i = 0; i < psi; i++) {
       const j = i + random.int(n - i);
       const tmp = permutation[i] as number;
