@@ -77,8 +77,8 @@ export function fitForest(x: Matrix, random: Random, options: FitOptions = {}): 
   const shape = forestShape(x, options);
   const { nEstimators, psi, maxDepth } = shape;
   if (options.seeding === "per-tree") {
-    const grow = createSeededGrower(x, shape, nEstimators);
-    const trees = treeSeeds(random, nEstimators).map(grow);
+    const grower = createSeededGrower(x, shape, nEstimators);
+    const trees = treeSeeds(random, nEstimators).map((seed) => grower.grow(seed));
     return { nFeatures: x.nFeatures, maxSamples: psi, maxDepth, trees };
   }
   const permutation = new Int32Array(x.nRows);
@@ -138,18 +138,27 @@ export function treeSeeds(random: Random, n: number): number[] {
 }
 
 /**
- * A function growing one tree of per-tree seeding from its seed: ψ rows
+ * A packed tree: its node arrays one after another in this order, each as
+ * long as the tree has nodes, in one Float64Array (the integers are exact).
+ */
+export const PACKED_TREE_ARRAYS = ["feature", "threshold", "right", "size", "low", "high"] as const;
+
+/** Grows the trees of per-tree seeding; see {@link createSeededGrower}. */
+export interface SeededGrower {
+  grow(seed: number): IsolationTree;
+  /** The same tree as `grow(seed)`, packed (see {@link PACKED_TREE_ARRAYS}). */
+  growPacked(seed: number): Float64Array;
+}
+
+/**
+ * Grows the trees of per-tree seeding from their seeds: ψ rows
  * drawn without replacement by a partial Fisher–Yates over the identity
  * permutation, then the tree, both from `createRandom(seed)`. A tree depends
  * on its seed alone, not on the trees grown before it by the same grower.
  *
  * @param trees how many trees this grower will grow (it picks its layout by it; the trees do not depend on it).
  */
-export function createSeededGrower(
-  x: Matrix,
-  shape: ForestShape,
-  trees: number,
-): (seed: number) => IsolationTree {
+export function createSeededGrower(x: Matrix, shape: ForestShape, trees: number): SeededGrower {
   const { psi, maxDepth } = shape;
   const n = x.nRows;
   const permutation = new Int32Array(n);
@@ -160,7 +169,7 @@ export function createSeededGrower(
   // One generator reseeded per tree, not one per tree: the grower's calls
   // into it then always meet the same function, which V8 can inline.
   const random = createReseedableRandom(0);
-  return (seed) => {
+  const drawSample = (seed: number) => {
     random.reseed(seed);
     for (let i = 0; i < psi; i++) {
       const j = i + random.int(n - i);
@@ -177,7 +186,16 @@ export function createSeededGrower(
       permutation[i] = permutation[j] as number;
       permutation[j] = tmp;
     }
-    return grower.grow(random);
+  };
+  return {
+    grow(seed) {
+      drawSample(seed);
+      return grower.grow(random);
+    },
+    growPacked(seed) {
+      drawSample(seed);
+      return grower.growPacked(random);
+    },
   };
 }
 
@@ -352,6 +370,29 @@ class TreeGrower {
 
   /** Grows a tree on `rows` (reordering it) from `random`, and returns it as plain arrays. */
   grow(random: Random): IsolationTree {
+    const nodes = this.growNodes(random);
+    return {
+      feature: toArray(this.feature, nodes),
+      threshold: toArray(this.threshold, nodes),
+      right: toArray(this.right, nodes),
+      size: toArray(this.size, nodes),
+      low: toArray(this.low, nodes),
+      high: toArray(this.high, nodes),
+    };
+  }
+
+  /** Grows a tree like `grow`, and returns it packed (see {@link PACKED_TREE_ARRAYS}). */
+  growPacked(random: Random): Float64Array {
+    const nodes = this.growNodes(random);
+    const out = new Float64Array(PACKED_TREE_ARRAYS.length * nodes);
+    PACKED_TREE_ARRAYS.forEach((key, k) => {
+      out.set(this[key].subarray(0, nodes), k * nodes);
+    });
+    return out;
+  }
+
+  /** Grows a tree into the node arrays; returns its number of nodes. */
+  private growNodes(random: Random): number {
     this.random = random;
     this.nodes = 0;
     const nf = this.nf;
@@ -389,15 +430,7 @@ class TreeGrower {
     }
     if (this.maxDepth > 0 && n > 1) this.countDeparts(0, 0, n);
     this.growNode(0, n, 0);
-    const nodes = this.nodes;
-    return {
-      feature: toArray(this.feature, nodes),
-      threshold: toArray(this.threshold, nodes),
-      right: toArray(this.right, nodes),
-      size: toArray(this.size, nodes),
-      low: toArray(this.low, nodes),
-      high: toArray(this.high, nodes),
-    };
+    return this.nodes;
   }
 
   /** Appends row r's list of departing sparse features to `departs`. */

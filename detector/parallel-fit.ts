@@ -7,6 +7,7 @@ import {
   forestShape,
   type IsolationTree,
   type Matrix,
+  PACKED_TREE_ARRAYS,
   treeSeeds,
 } from "./isolation-forest.js";
 import type { Random } from "./random.js";
@@ -19,9 +20,6 @@ export interface ParallelFitOptions extends FitOptions {
 
 /** Most worker threads a fit may start. */
 export const MAX_FIT_WORKERS = 256;
-
-/** The arrays of a tree, in the order a worker packs them. */
-export const TREE_ARRAYS = ["feature", "threshold", "right", "size", "low", "high"] as const;
 
 /** @private Messages to a worker of `fit-worker.ts`. */
 export type FitWorkerRequest =
@@ -36,9 +34,12 @@ export type FitWorkerRequest =
     }
   | { kind: "grow"; start: number; seeds: number[] };
 
-/** @private A worker's answer to "grow": the trees from `start` on, packed; or its error. */
+/**
+ * @private A worker's answer to "grow": the trees from `start` on, packed
+ * (`PACKED_TREE_ARRAYS`) one after another, `lengths` values each; or its error.
+ */
 export type FitWorkerReply =
-  | { start: number; sizes: Int32Array; packed: Float64Array; error?: undefined }
+  | { start: number; lengths: Int32Array; packed: Float64Array; error?: undefined }
   | { start: -1; error: string };
 
 /** Worker threads that grow forests; start once, fit many times, then close. */
@@ -191,21 +192,23 @@ function growAll(
 
 /** Writes a reply's trees into `trees` from `start` on; returns how many. */
 function unpack(
-  m: { start: number; sizes: Int32Array; packed: Float64Array },
+  m: { start: number; lengths: Int32Array; packed: Float64Array },
   trees: IsolationTree[],
 ): number {
+  const { packed } = m;
   let at = 0;
-  m.sizes.forEach((nodes, k) => {
+  m.lengths.forEach((length, k) => {
+    const nodes = length / PACKED_TREE_ARRAYS.length;
     const tree = {} as IsolationTree;
-    for (const key of TREE_ARRAYS) {
+    for (const key of PACKED_TREE_ARRAYS) {
       const values: number[] = [];
-      for (let i = 0; i < nodes; i++) values.push(m.packed[at + i] as number);
+      for (let i = at; i < at + nodes; i++) values.push(packed[i] as number);
       tree[key] = values;
       at += nodes;
     }
     trees[m.start + k] = tree;
   });
-  return m.sizes.length;
+  return m.lengths.length;
 }
 
 /** The matrix's values in a `SharedArrayBuffer`: its own buffer if it is one, else a copy. */
