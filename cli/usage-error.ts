@@ -2,6 +2,7 @@
  * Command-line mistakes, worded one way for every command (server, agent,
  * train, evaluate).
  */
+import { availableParallelism } from "node:os";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 
 /** A bad flag or environment value: the command prints the message on one line and exits 2. */
@@ -25,6 +26,26 @@ export function intFlag(
   const n = /^[+-]?\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new UsageError(`--${flag} must be an integer in [${min}, ${max}], got ${text}`);
+  }
+  return n;
+}
+
+/**
+ * Parses a count of worker threads: an integer in [1, max], or `auto` for
+ * one per core (`os.availableParallelism()`).
+ *
+ * @throws UsageError '--flag must be an integer in [1, max] or "auto", got x'.
+ */
+export function workersFlag(
+  flag: string,
+  text: string | undefined,
+  max: number,
+): number | undefined {
+  if (text === undefined) return undefined;
+  if (text === "auto") return availableParallelism();
+  const n = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) {
+    throw new UsageError(`--${flag} must be an integer in [1, ${max}] or "auto", got ${text}`);
   }
   return n;
 }

@@ -11,7 +11,7 @@ export {
   RARITY_TABLES,
   TELEMETRY_FEATURES,
 } from "./features.js";
-export type { FitOptions, Forest, IsolationTree, Matrix } from "./isolation-forest.js";
+export type { FitOptions, Forest, IsolationTree, Matrix, Seeding } from "./isolation-forest.js";
 export { fitForest, pathLength, scoreFromPathSum, scoreRowReference } from "./isolation-forest.js";
 export type { FeatureSpec, ModelFile, ModelLineage, ModelParams } from "./model-file.js";
 export {
@@ -23,11 +23,19 @@ export {
   sealModel,
   serializeModel,
 } from "./model-file.js";
+export type { FitPool, ParallelFitOptions } from "./parallel-fit.js";
+export { createFitPool, fitForestInWorkers, MAX_FIT_WORKERS } from "./parallel-fit.js";
 export { averagePathLength } from "./path-length.js";
 export type { Random } from "./random.js";
 export { createRandom } from "./random.js";
 export type { TableColumn, TableFeatureSpec } from "./table-features.js";
 export { featurizeTableRecord, fitTableFeatures, tableFeatureNames } from "./table-features.js";
 export { calibrateThreshold } from "./threshold.js";
-export type { TrainOptions } from "./train.js";
-export { resolveParams, trainModel, trainOnMatrix } from "./train.js";
+export type { TrainingSummary, TrainOptions } from "./train.js";
+export {
+  resolveParams,
+  trainModel,
+  trainModelInWorkers,
+  trainOnMatrix,
+  trainOnMatrixInWorkers,
+} from "./train.js";

@@ -1,5 +1,5 @@
 import { averagePathLength } from "./path-length.js";
-import type { Random } from "./random.js";
+import { createRandom, createReseedableRandom, type Random } from "./random.js";
 
 /**
  * One isolation tree, in preorder. Node `i` is a leaf when `feature[i] < 0`;
@@ -35,7 +35,18 @@ export interface FitOptions {
   nEstimators?: number;
   /** Sub-sample size ψ per tree; default 256, clamped to the number of rows. */
   maxSamples?: number;
+  /**
+   * How trees draw their randomness: `"stream"` (default), one stream
+   * through every tree in turn, so each tree depends on the ones before it;
+   * `"per-tree"`, a seed per tree drawn up front from the stream, so trees
+   * can grow in any order and on any thread (`fitForestInWorkers`) and
+   * give the same forest. The two give different forests for one seed.
+   */
+  seeding?: Seeding;
 }
+
+/** See {@link FitOptions.seeding}. */
+export type Seeding = "stream" | "per-tree";
 
 /** A row-major matrix of finite doubles: `data[r * nFeatures + f]`. */
 export interface Matrix {
@@ -63,26 +74,16 @@ export interface Matrix {
  * @see Liu, Ting & Zhou, "Isolation Forest", ICDM 2008, algorithms 1 and 2.
  */
 export function fitForest(x: Matrix, random: Random, options: FitOptions = {}): Forest {
-  const nEstimators = options.nEstimators ?? 100;
-  const requested = options.maxSamples ?? 256;
-  if (!Number.isInteger(nEstimators) || nEstimators < 1 || nEstimators > 10_000) {
-    throw new RangeError(`nEstimators must be an integer in [1, 10000], got ${nEstimators}`);
+  const shape = forestShape(x, options);
+  const { nEstimators, psi, maxDepth } = shape;
+  if (options.seeding === "per-tree") {
+    const grower = createSeededGrower(x, shape, nEstimators);
+    const trees = treeSeeds(random, nEstimators).map((seed) => grower.grow(seed));
+    return { nFeatures: x.nFeatures, maxSamples: psi, maxDepth, trees };
   }
-  if (!Number.isInteger(requested) || requested < 2) {
-    throw new RangeError(`maxSamples must be an integer ≥ 2, got ${requested}`);
-  }
-  if (x.nRows < 2) throw new RangeError(`need at least 2 rows to fit, got ${x.nRows}`);
-  const psi = Math.min(requested, x.nRows);
-  const maxDepth = Math.ceil(Math.log2(psi));
   const permutation = new Int32Array(x.nRows);
   for (let i = 0; i < x.nRows; i++) permutation[i] = i;
-  const layout: FitLayout =
-    psi * x.nFeatures <= COMPACT_VALUES
-      ? "compact"
-      : nEstimators * psi >= TRANSPOSE_READS * x.nRows
-        ? "columns"
-        : "rows";
-  const grower = new TreeGrower(x, psi, maxDepth, random, layout);
+  const grower = new TreeGrower(x, psi, maxDepth, fitLayout(x, psi, nEstimators));
   const trees: IsolationTree[] = [];
   const sample = grower.rows;
   for (let t = 0; t < nEstimators; t++) {
@@ -95,9 +96,115 @@ export function fitForest(x: Matrix, random: Random, options: FitOptions = {}): 
       permutation[j] = tmp;
       sample[i] = permutation[i] as number;
     }
-    trees.push(grower.grow());
+    trees.push(grower.grow(random));
   }
   return { nFeatures: x.nFeatures, maxSamples: psi, maxDepth, trees };
+}
+
+/** A forest's size, checked: trees, sub-sample size ψ and height limit. */
+export interface ForestShape {
+  nEstimators: number;
+  psi: number;
+  maxDepth: number;
+}
+
+/** Checks `options` against `x` and resolves the forest's shape (defaults, ψ clamped). */
+export function forestShape(x: Matrix, options: FitOptions): ForestShape {
+  const nEstimators = options.nEstimators ?? 100;
+  const requested = options.maxSamples ?? 256;
+  if (!Number.isInteger(nEstimators) || nEstimators < 1 || nEstimators > 10_000) {
+    throw new RangeError(`nEstimators must be an integer in [1, 10000], got ${nEstimators}`);
+  }
+  if (!Number.isInteger(requested) || requested < 2) {
+    throw new RangeError(`maxSamples must be an integer ≥ 2, got ${requested}`);
+  }
+  const seeding: unknown = options.seeding ?? "stream";
+  if (seeding !== "stream" && seeding !== "per-tree") {
+    throw new RangeError(`seeding must be "stream" or "per-tree", got ${String(seeding)}`);
+  }
+  if (x.nRows < 2) throw new RangeError(`need at least 2 rows to fit, got ${x.nRows}`);
+  const psi = Math.min(requested, x.nRows);
+  return { nEstimators, psi, maxDepth: Math.ceil(Math.log2(psi)) };
+}
+
+/**
+ * The seeds of per-tree seeding: `n` integers in [0, 2^53), drawn in order
+ * from `random` (two draws each), tree t grown from `createRandom(seeds[t])`.
+ */
+export function treeSeeds(random: Random, n: number): number[] {
+  const seeds: number[] = [];
+  for (let t = 0; t < n; t++) seeds.push(random.int(2 ** 21) * 2 ** 32 + random.int(2 ** 32));
+  return seeds;
+}
+
+/**
+ * A packed tree: its node arrays one after another in this order, each as
+ * long as the tree has nodes, in one Float64Array (the integers are exact).
+ */
+export const PACKED_TREE_ARRAYS = ["feature", "threshold", "right", "size", "low", "high"] as const;
+
+/** Grows the trees of per-tree seeding; see {@link createSeededGrower}. */
+export interface SeededGrower {
+  grow(seed: number): IsolationTree;
+  /** The same tree as `grow(seed)`, packed (see {@link PACKED_TREE_ARRAYS}). */
+  growPacked(seed: number): Float64Array;
+}
+
+/**
+ * Grows the trees of per-tree seeding from their seeds: ψ rows
+ * drawn without replacement by a partial Fisher–Yates over the identity
+ * permutation, then the tree, both from `createRandom(seed)`. A tree depends
+ * on its seed alone, not on the trees grown before it by the same grower.
+ *
+ * @param trees how many trees this grower will grow (it picks its layout by it; the trees do not depend on it).
+ */
+export function createSeededGrower(x: Matrix, shape: ForestShape, trees: number): SeededGrower {
+  const { psi, maxDepth } = shape;
+  const n = x.nRows;
+  const permutation = new Int32Array(n);
+  for (let i = 0; i < n; i++) permutation[i] = i;
+  const swapped = new Int32Array(psi);
+  const grower = new TreeGrower(x, psi, maxDepth, fitLayout(x, psi, trees));
+  const sample = grower.rows;
+  // One generator reseeded per tree, not one per tree: the grower's calls
+  // into it then always meet the same function, which V8 can inline.
+  const random = createReseedableRandom(0);
+  const drawSample = (seed: number) => {
+    random.reseed(seed);
+    for (let i = 0; i < psi; i++) {
+      const j = i + random.int(n - i);
+      const tmp = permutation[i] as number;
+      permutation[i] = permutation[j] as number;
+      permutation[j] = tmp;
+      sample[i] = permutation[i] as number;
+      swapped[i] = j;
+    }
+    // Undo the swaps, last first: the next tree starts from the identity again.
+    for (let i = psi - 1; i >= 0; i--) {
+      const j = swapped[i] as number;
+      const tmp = permutation[i] as number;
+      permutation[i] = permutation[j] as number;
+      permutation[j] = tmp;
+    }
+  };
+  return {
+    grow(seed) {
+      drawSample(seed);
+      return grower.grow(random);
+    },
+    growPacked(seed) {
+      drawSample(seed);
+      return grower.growPacked(random);
+    },
+  };
+}
+
+function fitLayout(x: Matrix, psi: number, trees: number): FitLayout {
+  return psi * x.nFeatures <= COMPACT_VALUES
+    ? "compact"
+    : trees * psi >= TRANSPOSE_READS * x.nRows
+      ? "columns"
+      : "rows";
 }
 
 /**
@@ -175,7 +282,8 @@ class TreeGrower {
   private readonly picked: Uint8Array;
   private readonly scratch: Int32Array;
   private readonly maxDepth: number;
-  private readonly random: Random;
+  /** The current tree's randomness; each `grow` sets it. */
+  private random: Random = createRandom(0);
   /** Value (r, f) at `f · featureStride + r · rowStride`: a column-major copy, or the matrix. */
   private readonly columns: Float64Array;
   private readonly featureStride: number;
@@ -210,12 +318,11 @@ class TreeGrower {
   private readonly high: Float64Array;
   private nodes = 0;
 
-  constructor(x: Matrix, psi: number, maxDepth: number, random: Random, layout: FitLayout) {
+  constructor(x: Matrix, psi: number, maxDepth: number, layout: FitLayout) {
     const { nRows, nFeatures: nf } = x;
     this.rows = new Int32Array(psi);
     this.nf = nf;
     this.maxDepth = maxDepth;
-    this.random = random;
     this.source = x.data;
     this.compact = layout === "compact";
     this.sorted = !this.compact && !hasNegativeZero(x.data);
@@ -261,8 +368,32 @@ class TreeGrower {
     this.high = new Float64Array(capacity);
   }
 
-  /** Grows a tree on `rows` (reordering it) and returns it as plain arrays. */
-  grow(): IsolationTree {
+  /** Grows a tree on `rows` (reordering it) from `random`, and returns it as plain arrays. */
+  grow(random: Random): IsolationTree {
+    const nodes = this.growNodes(random);
+    return {
+      feature: toArray(this.feature, nodes),
+      threshold: toArray(this.threshold, nodes),
+      right: toArray(this.right, nodes),
+      size: toArray(this.size, nodes),
+      low: toArray(this.low, nodes),
+      high: toArray(this.high, nodes),
+    };
+  }
+
+  /** Grows a tree like `grow`, and returns it packed (see {@link PACKED_TREE_ARRAYS}). */
+  growPacked(random: Random): Float64Array {
+    const nodes = this.growNodes(random);
+    const out = new Float64Array(PACKED_TREE_ARRAYS.length * nodes);
+    PACKED_TREE_ARRAYS.forEach((key, k) => {
+      out.set(this[key].subarray(0, nodes), k * nodes);
+    });
+    return out;
+  }
+
+  /** Grows a tree into the node arrays; returns its number of nodes. */
+  private growNodes(random: Random): number {
+    this.random = random;
     this.nodes = 0;
     const nf = this.nf;
     // The root's "parent" list is every feature; the root narrows it in place.
@@ -299,15 +430,7 @@ class TreeGrower {
     }
     if (this.maxDepth > 0 && n > 1) this.countDeparts(0, 0, n);
     this.growNode(0, n, 0);
-    const nodes = this.nodes;
-    return {
-      feature: toArray(this.feature, nodes),
-      threshold: toArray(this.threshold, nodes),
-      right: toArray(this.right, nodes),
-      size: toArray(this.size, nodes),
-      low: toArray(this.low, nodes),
-      high: toArray(this.high, nodes),
-    };
+    return this.nodes;
   }
 
   /** Appends row r's list of departing sparse features to `departs`. */

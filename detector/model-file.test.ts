@@ -224,6 +224,13 @@ describe("parseModel() bounds every size it reads (issue 23, items 6 and 7)", ()
       },
       /tree 0: has \d+ nodes, at most \d+ fit/,
     ],
+    [
+      "a seeding other than per-tree",
+      (m) => {
+        (m.params as { seeding?: unknown }).seeding = "stream";
+      },
+      /params.seeding must be "per-tree" or absent, got "stream"/,
+    ],
   ])("refuses %s", (_what, edit, message) => {
     expect(() => parseModel(resealed(edit))).toThrow(message);
   });

@@ -26,6 +26,11 @@ export interface ModelParams {
   maxSamples: number;
   seed: number;
   contamination: number | "auto";
+  /**
+   * `"per-tree"` when each tree grew from its own seed drawn from `seed`
+   * (a fit in workers); absent for one stream through every tree.
+   */
+  seeding?: "per-tree";
 }
 
 /**
@@ -293,6 +298,8 @@ function validateStructure(m: ModelFile): void {
   ) {
     fail(`params.contamination must be in (0, 0.5] or "auto", got ${show(p.contamination)}`);
   }
+  if (p.seeding !== undefined && p.seeding !== "per-tree")
+    fail(`params.seeding must be "per-tree" or absent, got ${show(p.seeding)}`);
   if (!(typeof m.threshold === "number" && m.threshold > 0 && m.threshold <= 1)) {
     fail(`threshold must be in (0, 1], got ${show(m.threshold)}`);
   }

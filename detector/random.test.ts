@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRandom } from "./random.js";
+import { createRandom, createReseedableRandom } from "./random.js";
 
 describe("createRandom()", () => {
   it("repeats the same stream for the same seed", () => {
@@ -32,5 +32,26 @@ describe("createRandom()", () => {
   it("rejects a negative or fractional seed", () => {
     expect(() => createRandom(-1)).toThrow(/seed must be an integer/);
     expect(() => createRandom(1.5)).toThrow(/seed must be an integer/);
+  });
+});
+
+describe("createReseedableRandom()", () => {
+  it("gives, after each reseed, the stream createRandom gives from that seed", () => {
+    const r = createReseedableRandom(7);
+    for (const seed of [7, 0, 1, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER, 7]) {
+      r.reseed(seed);
+      const expected = createRandom(seed);
+      for (let i = 0; i < 50; i++) {
+        expect(r.next()).toBe(expected.next());
+        expect(r.int(1000)).toBe(expected.int(1000));
+      }
+    }
+  });
+
+  it("rejects a bad seed like createRandom", () => {
+    expect(() => createReseedableRandom(-1)).toThrow(
+      /seed must be an integer in \[0, 2\^53\), got -1/,
+    );
+    expect(() => createReseedableRandom(0).reseed(0.5)).toThrow(/got 0.5/);
   });
 });

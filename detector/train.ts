@@ -1,8 +1,9 @@
+import { availableParallelism } from "node:os";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { compileForest } from "./compiled-forest.js";
 import { fitTailStats, TAIL_FEATURES } from "./context-tails.js";
 import { createTelemetryFeaturizer, fitTelemetryFeatures } from "./features.js";
-import { type Forest, fitForest, type Matrix } from "./isolation-forest.js";
+import { type FitOptions, type Forest, fitForest, type Matrix } from "./isolation-forest.js";
 import {
   type FeatureSpec,
   type ModelFile,
@@ -10,6 +11,7 @@ import {
   type ModelParams,
   sealModel,
 } from "./model-file.js";
+import { fitForestInWorkers } from "./parallel-fit.js";
 import { createRandom } from "./random.js";
 import { calibrateThreshold } from "./threshold.js";
 
@@ -37,6 +39,12 @@ export interface TrainOptions {
   dataEndTimeMs?: number;
   /** Lineage of a model learned from the stream, written into the file. */
   lineage?: ModelLineage;
+  /**
+   * Grow the forest in this many worker threads (per-tree seeding, recorded
+   * in the model's params: the forest does not depend on the number). Only
+   * `trainModelInWorkers` reads it; default: one stream, on the calling thread.
+   */
+  fitWorkers?: number;
 }
 
 /** Defaults merged in one place. */
@@ -46,6 +54,7 @@ export function resolveParams(options: TrainOptions): ModelParams {
     maxSamples: options.maxSamples ?? 256,
     seed: options.seed ?? 42,
     contamination: options.contamination ?? 0.01,
+    ...(options.fitWorkers === undefined ? {} : { seeding: "per-tree" as const }),
   };
   if (
     !Number.isInteger(params.nEstimators) ||
@@ -76,6 +85,28 @@ export function resolveParams(options: TrainOptions): ModelParams {
  * @returns a sealed model file; same events and seed give the same bytes.
  */
 export function trainModel(events: readonly NetworkEvent[], options: TrainOptions = {}): ModelFile {
+  if (options.fitWorkers !== undefined)
+    throw new RangeError("fitWorkers needs trainModelInWorkers (it is asynchronous)");
+  const t = featurizeTraining(events, options);
+  return trainOnMatrix(t.x, t.spec, t.params, t.training);
+}
+
+/**
+ * `trainModel`, with the forest grown in `options.fitWorkers` worker
+ * threads (default one per core): the same model, byte for byte, whatever
+ * the number of workers; not the same forest as `trainModel`'s one stream.
+ */
+export async function trainModelInWorkers(
+  events: readonly NetworkEvent[],
+  options: TrainOptions = {},
+): Promise<ModelFile> {
+  const workers = options.fitWorkers ?? availableParallelism();
+  const t = featurizeTraining(events, { ...options, fitWorkers: workers });
+  return trainOnMatrixInWorkers(t.x, t.spec, t.params, t.training, workers);
+}
+
+/** The training matrix, feature spec, checked params and summary of `trainModel`. */
+function featurizeTraining(events: readonly NetworkEvent[], options: TrainOptions) {
   const params = resolveParams(options);
   if (events.length < 2)
     throw new RangeError(`need at least 2 events to train, got ${events.length}`);
@@ -101,27 +132,73 @@ export function trainModel(events: readonly NetworkEvent[], options: TrainOption
     tails.set(one, i * k);
   });
   spec.tails = fitTailStats(tails, events.length);
-  return trainOnMatrix({ data, nRows: events.length, nFeatures: nf }, spec, params, {
+  const x: Matrix = { data, nRows: events.length, nFeatures: nf };
+  const training: TrainingSummary = {
     rows: options.totalRows ?? events.length,
     dataEndTime: Number.isFinite(endMs) ? new Date(endMs).toISOString() : null,
     ...(options.lineage === undefined ? {} : { lineage: options.lineage }),
-  });
+  };
+  return { x, spec, params, training };
+}
+
+/** What the model file says about its training data, and its lineage. */
+export interface TrainingSummary {
+  rows: number;
+  dataEndTime: string | null;
+  lineage?: ModelLineage;
 }
 
 /**
  * Grows the forest on an already featurized matrix and seals the model; the
- * shared last step of every trainer (telemetry or tables).
+ * shared last step of every trainer (telemetry or tables). On the calling
+ * thread, per-tree seeding if `params.seeding` says so.
  */
 export function trainOnMatrix(
   x: Matrix,
   featureSpec: FeatureSpec,
   params: ModelParams,
-  training: { rows: number; dataEndTime: string | null; lineage?: ModelLineage },
+  training: TrainingSummary,
 ): ModelFile {
-  const forest: Forest = fitForest(x, createRandom(params.seed), {
+  const forest = fitForest(x, createRandom(params.seed), forestOptions(params));
+  return sealForest(x, forest, featureSpec, params, training);
+}
+
+/**
+ * `trainOnMatrix` with the forest grown in `workers` worker threads; the
+ * params record per-tree seeding, so `trainOnMatrix` on them regrows the
+ * same forest on one thread.
+ */
+export async function trainOnMatrixInWorkers(
+  x: Matrix,
+  featureSpec: FeatureSpec,
+  params: ModelParams,
+  training: TrainingSummary,
+  workers: number,
+): Promise<ModelFile> {
+  const perTree: ModelParams = { ...params, seeding: "per-tree" };
+  const forest = await fitForestInWorkers(x, createRandom(params.seed), {
+    ...forestOptions(perTree),
+    workers,
+  });
+  return sealForest(x, forest, featureSpec, perTree, training);
+}
+
+function forestOptions(params: ModelParams): FitOptions {
+  return {
     nEstimators: params.nEstimators,
     maxSamples: params.maxSamples,
-  });
+    ...(params.seeding === undefined ? {} : { seeding: params.seeding }),
+  };
+}
+
+/** Scores the training rows, calibrates the threshold and seals the model. */
+function sealForest(
+  x: Matrix,
+  forest: Forest,
+  featureSpec: FeatureSpec,
+  params: ModelParams,
+  training: TrainingSummary,
+): ModelFile {
   const scores = new Float64Array(x.nRows);
   compileForest(forest).scoreRows(x, scores);
   return sealModel({

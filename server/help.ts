@@ -34,6 +34,8 @@ learning from the stream (off by default; see docs/operations.md):
   --guard-rate R                                ... and at most R of its events per hour (default 50)
   --benign FILE                                 process_path|destination lines learnable at once
   --drift-warn P / --drift-retrain P            PSI that logs drift / retrains early (default 0.25, 0.5)
+  --fit-workers N|auto                          grow each retrain's forest in N more worker threads (auto:
+                                                one per core; a seed per tree); default the retrain worker alone
 
 security (see docs/security.md):
   --api-keys-file FILE   (and/or API_KEYS=k1,k2) keys clients send as "authorization: Bearer <key>"

@@ -20,7 +20,22 @@ describe("parseConfig() learning flags", () => {
       benign: undefined,
       driftWarn: 0.25,
       driftRetrain: 0.5,
+      fitWorkers: undefined,
     });
+  });
+
+  it("reads --fit-workers as a count or auto, and refuses 0 and words", () => {
+    expect(parseConfig(["--learn", "--fit-workers", "2"], env).learn?.fitWorkers).toBe(2);
+    expect(
+      parseConfig(["--learn", "--fit-workers", "auto"], env).learn?.fitWorkers,
+    ).toBeGreaterThan(0);
+    expect(() => parseConfig(["--learn", "--fit-workers", "0"], env)).toThrow(
+      '--fit-workers must be an integer in [1, 256] or "auto", got 0',
+    );
+    expect(() => parseConfig(["--learn", "--fit-workers", "abc"], env)).toThrow(
+      '--fit-workers must be an integer in [1, 256] or "auto", got abc',
+    );
+    expect(() => parseConfig(["--fit-workers", "2"], env)).toThrow("--fit-workers needs --learn");
   });
 
   it("reads --retrain-every as events, minutes or hours", () => {

@@ -1,5 +1,6 @@
 import { dirname, join, resolve } from "node:path";
-import { UsageError } from "../cli/usage-error.js";
+import { UsageError, workersFlag } from "../cli/usage-error.js";
+import { MAX_FIT_WORKERS } from "../detector/index.js";
 
 /** `--learn` settings (see docs/operations.md, "Learning from the stream"). */
 export interface LearnConfig {
@@ -17,6 +18,8 @@ export interface LearnConfig {
   /** PSI past which drift is logged, and past which a retrain starts early. */
   driftWarn: number;
   driftRetrain: number;
+  /** Worker threads each retrain grows its forest in (per-tree seeding); undefined: the retrain worker alone. */
+  fitWorkers: number | undefined;
 }
 
 /** `parseArgs` options of the learning flags, merged into the server's. */
@@ -30,6 +33,7 @@ export const LEARN_FLAGS = {
   benign: { type: "string" },
   "drift-warn": { type: "string" },
   "drift-retrain": { type: "string" },
+  "fit-workers": { type: "string" },
 } as const;
 
 /**
@@ -74,6 +78,7 @@ export function parseLearnConfig(
     benign: benign === undefined ? undefined : resolve(benign),
     driftWarn,
     driftRetrain,
+    fitWorkers: workersFlag("fit-workers", text("fit-workers"), MAX_FIT_WORKERS),
   };
 }
 

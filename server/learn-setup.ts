@@ -70,7 +70,10 @@ export async function startLearning(
     learner = createLearner({
       models,
       model,
-      fit: worker.fit,
+      fit:
+        config.fitWorkers === undefined
+          ? worker.fit
+          : (events, options) => worker.fit(events, { ...options, fitWorkers: config.fitWorkers }),
       store,
       logger,
       retrainEveryEvents: config.everyEvents,

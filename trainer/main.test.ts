@@ -59,6 +59,41 @@ describe("npm run train", () => {
     expect(await readdir(join(dir, "models"))).toEqual(["seed.model.json"]);
   });
 
+  it("grows the forest in workers with --fit-workers: the same model with 1 and 2 workers, per-tree seeding recorded", async () => {
+    const models = [];
+    for (const workers of ["1", "2"]) {
+      const out = join(dir, `workers-${workers}.json`);
+      const r = await runCli(TRAIN, [
+        "--data",
+        SEED_CSV,
+        "--out",
+        out,
+        "--trees",
+        "20",
+        "--fit-workers",
+        workers,
+      ]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/seed:\s+42 \(a seed per tree\)\n/);
+      expect(r.stdout).toMatch(new RegExp(`fit workers:\\s+${workers}\\n`));
+      models.push(await readFile(out, "utf8"));
+    }
+    expect(models[1]).toBe(models[0]);
+    const model = parseModel(models[0] as string);
+    expect(model.params).toEqual({
+      nEstimators: 20,
+      maxSamples: 256,
+      seed: 42,
+      contamination: 0.01,
+      seeding: "per-tree",
+    });
+    // The file says how its trees were seeded: the one-thread fit regrows it from its params.
+    const seq = join(dir, "one-stream.json");
+    expect((await runCli(TRAIN, ["--data", SEED_CSV, "--out", seq, "--trees", "20"])).code).toBe(0);
+    expect(parseModel(await readFile(seq, "utf8")).forest).not.toEqual(model.forest);
+  });
+
   it("takes the data's end time from every row, not only the sampled ones", async () => {
     const out = join(dir, "small-reservoir.json");
     const r = await runCli(TRAIN, [

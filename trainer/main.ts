@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     ({ good } = set);
     bad = set.bad.count;
     checkBadRows(args, good, bad);
-    model = trainNslKdd(set.rows, args.features, params, good);
+    model = await trainNslKdd(set.rows, args.features, params, good, args.fitWorkers);
   } else if (!isTelemetryCsv(args.format)) {
     const reservoir = createReservoir<NetworkEvent>(
       args.reservoir,
@@ -79,11 +79,12 @@ async function main(): Promise<void> {
     options.progress.done();
     good = reservoir.seen;
     checkBadRows(args, good, bad);
-    model = trainTelemetry(
+    model = await trainTelemetry(
       reservoir.items(),
       params,
       good,
       Number.isFinite(endMs) ? endMs : undefined,
+      args.fitWorkers,
     );
   } else {
     // The reservoir keeps a sample; the data's end time must come from every row.
@@ -101,7 +102,13 @@ async function main(): Promise<void> {
     ({ good } = set);
     bad = set.bad.count;
     checkBadRows(args, good, bad);
-    model = trainTelemetry(set.rows, params, good, Number.isFinite(endMs) ? endMs : undefined);
+    model = await trainTelemetry(
+      set.rows,
+      params,
+      good,
+      Number.isFinite(endMs) ? endMs : undefined,
+      args.fitWorkers,
+    );
   }
   await writeFileAtomic(args.out, serializeModel(model));
   const c = model.params.contamination;
@@ -113,7 +120,11 @@ async function main(): Promise<void> {
     ["features", `${model.forest.nFeatures}`],
     ["trees", `${model.forest.trees.length}`],
     ["sample size", `${model.forest.maxSamples}`],
-    ["seed", `${model.params.seed}`],
+    [
+      "seed",
+      `${model.params.seed}${model.params.seeding === "per-tree" ? " (a seed per tree)" : ""}`,
+    ],
+    ...(args.fitWorkers === undefined ? [] : [["fit workers", `${args.fitWorkers}`]]),
     ["threshold", `${model.threshold.toFixed(6)} (contamination ${c})`],
     ["model version", modelVersion(model)],
     ["output", displayPath(args.out)],

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { FORMATS, NSL_KDD_TRAIN_DEFAULTS, parseTrainArgs, TRAIN_DEFAULTS } from "./train-args.js";
 
@@ -16,6 +17,7 @@ describe("parseTrainArgs()", () => {
       features: "all",
       reservoir: TRAIN_DEFAULTS.reservoir,
       maxBad: TRAIN_DEFAULTS.maxBad,
+      fitWorkers: undefined,
       quiet: false,
       help: false,
     });
@@ -47,6 +49,7 @@ describe("parseTrainArgs()", () => {
       "--features=n38",
       "--reservoir=1000",
       "--max-bad=0.2",
+      "--fit-workers=3",
       "--quiet",
     ]);
     expect(args).toMatchObject({
@@ -58,8 +61,15 @@ describe("parseTrainArgs()", () => {
       features: "n38",
       reservoir: 1000,
       maxBad: 0.2,
+      fitWorkers: 3,
       quiet: true,
     });
+  });
+
+  it("takes --fit-workers auto as one worker per core", () => {
+    expect(parseTrainArgs([...base, "--fit-workers", "auto"]).fitWorkers).toBe(
+      availableParallelism(),
+    );
   });
 
   it.each([
@@ -82,6 +92,18 @@ describe("parseTrainArgs()", () => {
       "--features must be one of n38|n38oh|all, got every",
     ],
     [[...base, "--max-bad", "2"], "--max-bad must be in [0, 1], got 2"],
+    [
+      [...base, "--fit-workers", "0"],
+      '--fit-workers must be an integer in [1, 256] or "auto", got 0',
+    ],
+    [
+      [...base, "--fit-workers", "abc"],
+      '--fit-workers must be an integer in [1, 256] or "auto", got abc',
+    ],
+    [
+      [...base, "--fit-workers", "1.5"],
+      '--fit-workers must be an integer in [1, 256] or "auto", got 1.5',
+    ],
     [[...base, "--bogus"], "unknown flag --bogus"],
     [[...base, "--trees"], "--trees needs a value"],
     [[...base, "extra"], "unexpected argument extra"],

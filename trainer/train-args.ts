@@ -1,4 +1,5 @@
-import { choiceFlag, intFlag, parseFlags, UsageError } from "../cli/usage-error.js";
+import { choiceFlag, intFlag, parseFlags, UsageError, workersFlag } from "../cli/usage-error.js";
+import { MAX_FIT_WORKERS } from "../detector/index.js";
 import { FILE_SOURCE_NAMES } from "../sources/index.js";
 import {
   DEFAULT_NSL_KDD_FEATURES,
@@ -36,6 +37,8 @@ export interface TrainArgs {
   features: NslKddFeatureSet;
   reservoir: number;
   maxBad: number;
+  /** Worker threads growing the forest; undefined: one thread, one random stream (the default). */
+  fitWorkers: number | undefined;
   quiet: boolean;
   help: boolean;
 }
@@ -77,6 +80,9 @@ export const TRAIN_USAGE = `usage: npm run train -- --data <csv> --out <model fi
                            protocol_type, service and flag one-hot)
   --reservoir <n>          rows kept in memory, a uniform sample of the file (default ${TRAIN_DEFAULTS.reservoir})
   --max-bad <f>            largest share of malformed rows tolerated, [0, 1] (default ${TRAIN_DEFAULTS.maxBad})
+  --fit-workers <n|auto>   grow the trees in n worker threads, [1, ${MAX_FIT_WORKERS}] (auto: one per core):
+                           a seed per tree, so the model does not depend on n, but differs
+                           from the default one-thread fit of the same seed (default: one thread)
   --quiet                  no progress or bad-row lines on stderr
 `;
 
@@ -97,6 +103,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
     features: { type: "string" },
     reservoir: { type: "string" },
     "max-bad": { type: "string" },
+    "fit-workers": { type: "string" },
     quiet: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
@@ -123,6 +130,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
     features: choiceFlag("features", str("features"), featureSets, DEFAULT_NSL_KDD_FEATURES),
     reservoir: intFlag("reservoir", str("reservoir"), TRAIN_DEFAULTS.reservoir, 2, 50_000_000),
     maxBad: fractionFlag("max-bad", str("max-bad"), TRAIN_DEFAULTS.maxBad),
+    fitWorkers: workersFlag("fit-workers", str("fit-workers"), MAX_FIT_WORKERS),
     quiet: values.quiet === true,
     help,
   };

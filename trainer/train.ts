@@ -4,7 +4,9 @@ import {
   type ModelFile,
   type ModelParams,
   trainModel,
+  trainModelInWorkers,
   trainOnMatrix,
+  trainOnMatrixInWorkers,
 } from "../detector/index.js";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { NSL_KDD_FEATURE_SETS, type NslKddFeatureSet } from "./nsl-kdd.js";
@@ -14,18 +16,24 @@ import { NSL_KDD_FEATURE_SETS, type NslKddFeatureSet } from "./nsl-kdd.js";
  *
  * @param totalRows good rows in the file the sample came from.
  * @param dataEndTimeMs latest event time in the whole file, ms since the epoch.
+ * @param fitWorkers worker threads growing the forest; undefined: the calling thread.
  */
-export function trainTelemetry(
+export async function trainTelemetry(
   events: readonly NetworkEvent[],
   params: ModelParams,
   totalRows: number,
   dataEndTimeMs?: number,
-): ModelFile {
-  return trainModel(events, {
-    ...params,
+  fitWorkers?: number,
+): Promise<ModelFile> {
+  const { seeding: _, ...rest } = params;
+  const options = {
+    ...rest,
     totalRows,
     ...(dataEndTimeMs === undefined ? {} : { dataEndTimeMs }),
-  });
+  };
+  return fitWorkers === undefined
+    ? trainModel(events, options)
+    : trainModelInWorkers(events, { ...options, fitWorkers });
 }
 
 /**
@@ -34,13 +42,15 @@ export function trainTelemetry(
  * one matrix and grows the forest. The model file has featureSpec kind "table".
  *
  * @param totalRows good rows in the file the sample came from.
+ * @param fitWorkers worker threads growing the forest; undefined: the calling thread.
  */
-export function trainNslKdd(
+export async function trainNslKdd(
   records: readonly Readonly<Record<string, string>>[],
   features: NslKddFeatureSet,
   params: ModelParams,
   totalRows: number,
-): ModelFile {
+  fitWorkers?: number,
+): Promise<ModelFile> {
   if (records.length < 2)
     throw new RangeError(`need at least 2 rows to train, got ${records.length}`);
   const set = NSL_KDD_FEATURE_SETS[features];
@@ -50,8 +60,9 @@ export function trainNslKdd(
   records.forEach((r, i) => {
     featurizeTableRecord(spec, r, data, i * nFeatures);
   });
-  return trainOnMatrix({ data, nRows: records.length, nFeatures }, spec, params, {
-    rows: totalRows,
-    dataEndTime: null,
-  });
+  const x = { data, nRows: records.length, nFeatures };
+  const training = { rows: totalRows, dataEndTime: null };
+  return fitWorkers === undefined
+    ? trainOnMatrix(x, spec, params, training)
+    : trainOnMatrixInWorkers(x, spec, params, training, fitWorkers);
 }
