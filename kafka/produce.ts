@@ -131,7 +131,13 @@ export async function commitBatch(
   }
   const tried = [...last.values()];
   const results = await Promise.allSettled(
-    tried.map((m) => within(m.commit(), timeoutMs, `committing partition ${m.partition}`)),
+    tried.map((m) =>
+      within(
+        new Promise<void>((resolve, reject) => m.commit((e) => (e ? reject(e) : resolve()))),
+        timeoutMs,
+        `committing partition ${m.partition}`,
+      ),
+    ),
   );
   results.forEach((r, i) => {
     const m = tried[i] as Message;

@@ -253,7 +253,7 @@ async function session(
     // A join waits up to the rebalance timeout for the other members to rejoin.
     const joinMs = Math.max(stallMs, 2 * (options.sessionTimeoutMs ?? 10_000));
     if (options.trace === true) log("debug", "joining the group");
-    stream = await Promise.race([
+    const live = await Promise.race([
       joined,
       new Promise<never>((_, reject) => {
         joinTimer = setTimeout(
@@ -266,14 +266,15 @@ async function session(
       }),
     ]);
     failJoin = undefined;
+    stream = live;
     clearTimeout(joinTimer);
     if (options.trace === true) log("debug", `joined as ${consumer.memberId}`);
-    stream.on("data", (m: Message) => {
+    live.on("data", (m: Message) => {
       queue.push(m);
-      if (queue.length >= maxBatch) stream.pause();
+      if (queue.length >= maxBatch) live.pause();
       poke();
     });
-    stream.on("error", (e: Error) => {
+    live.on("error", (e: Error) => {
       streamError = e;
       poke();
     });
@@ -284,7 +285,7 @@ async function session(
     // A flowing stream fetches without pause (each fetch waits at most
     // maxWaitTime), so silence with partitions assigned is a stuck fetch.
     let lastFetchMs = Date.now();
-    stream.on("fetch", () => {
+    live.on("fetch", () => {
       lastFetchMs = Date.now();
     });
     const assigned = () => (consumer.assignments ?? []).some((a) => a.partitions.length > 0);
@@ -303,7 +304,7 @@ async function session(
             consumer.lastHeartbeat === null
               ? "none"
               : `${Date.now() - consumer.lastHeartbeat.getTime()} ms ago`
-          }, queue ${queue.length}, paused ${stream.isPaused()}, uncommitted [${[...uncommitted.keys()].join(",")}]`,
+          }, queue ${queue.length}, paused ${live.isPaused()}, uncommitted [${[...uncommitted.keys()].join(",")}]`,
         );
       }
       if (streamError !== undefined) throw streamError;
@@ -333,7 +334,7 @@ async function session(
           await commitBatch([...uncommitted.values()], stallMs, stats, log, uncommitted);
         }
         const silentMs = Date.now() - lastFetchMs;
-        if (queue.length === 0 && !stream.isPaused() && assigned() && silentMs > stallMs) {
+        if (queue.length === 0 && !live.isPaused() && assigned() && silentMs > stallMs) {
           stats.stalls++;
           throw new Error(
             `no fetch answered in ${Math.round(silentMs / 1000)} s: the consumer is stuck`,
@@ -343,7 +344,7 @@ async function session(
         continue;
       }
       const batch = queue.splice(0, maxBatch);
-      if (stream.isPaused()) stream.resume();
+      if (live.isPaused()) live.resume();
       stats.consumed += batch.length;
       const detector = options.models.current();
       const out: MessageToProduce[] = [];
