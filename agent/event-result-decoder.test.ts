@@ -163,6 +163,58 @@ describe("decodeEventResult()", () => {
       }
     }
   });
+  it("agrees with fromBinary on every prefix and every one-byte change of an anomaly with contributions", () => {
+    const bytes = encode(
+      create(EventResultSchema, {
+        outcome: {
+          case: "score",
+          value: {
+            score: 0.81,
+            verdict: Verdict.ANOMALOUS,
+            contributions: [
+              { feature: "bytes_sent", contribution: 0.31, value: 1.5e6 },
+              { feature: "dest_port", contribution: -0.02, value: 4444 },
+            ],
+          },
+        },
+      }),
+    );
+    for (let n = 0; n <= bytes.length; n++) expectAgree(bytes.subarray(0, n), `prefix ${n}`);
+    for (let i = 0; i < bytes.length; i++) {
+      for (let v = 0; v < 256; v++) {
+        const changed = Uint8Array.from(bytes);
+        changed[i] = v;
+        expectAgree(changed, `byte ${i} = ${v}`);
+      }
+    }
+  });
+
+  it("returns what fromBinary returns for results with many contributions (two-byte lengths)", () => {
+    const contributions = Array.from({ length: 12 }, (_, i) => ({
+      feature: `feature_number_${i}`,
+      contribution: i / 7,
+      value: -i * 1e9,
+    }));
+    const bytes = encode(
+      create(EventResultSchema, {
+        outcome: {
+          case: "score",
+          value: { score: 0.9, verdict: Verdict.ANOMALOUS, contributions },
+        },
+      }),
+    );
+    expect(bytes[1]).toBeGreaterThanOrEqual(0x80);
+    expectAgree(bytes, "twelve contributions");
+    const nonAscii = encode(
+      create(EventResultSchema, {
+        outcome: {
+          case: "score",
+          value: { score: 0.9, verdict: 2, contributions: [{ feature: "débit", contribution: 1 }] },
+        },
+      }),
+    );
+    expectAgree(nonAscii, "a non-ASCII feature name");
+  });
 });
 
 describe("ScoringServiceView", () => {
