@@ -163,7 +163,7 @@ describe("decodeEventResult()", () => {
       }
     }
   });
-  it("agrees with fromBinary on every prefix and every one-byte change of an anomaly with contributions", () => {
+  it("agrees with fromBinary on every prefix and every one-byte change of an anomaly with a contribution", () => {
     const bytes = encode(
       create(EventResultSchema, {
         outcome: {
@@ -171,10 +171,7 @@ describe("decodeEventResult()", () => {
           value: {
             score: 0.81,
             verdict: Verdict.ANOMALOUS,
-            contributions: [
-              { feature: "bytes_sent", contribution: 0.31, value: 1.5e6 },
-              { feature: "dest_port", contribution: -0.02, value: 4444 },
-            ],
+            contributions: [{ feature: "dst_port", contribution: -0.02, value: 4444 }],
           },
         },
       }),
