@@ -101,8 +101,12 @@ const RETRYABLE = new Set<Code>([
   Code.ResourceExhausted,
 ]);
 
-/** What `enqueue` returns when there is room at once. */
-const RESOLVED: Promise<void> = Promise.resolve();
+/**
+ * What `enqueue` returns when there is room at once: a caller that sees it
+ * may go on without awaiting it (an await would cost a turn of the
+ * microtask queue per event).
+ */
+export const ROOM: Promise<void> = Promise.resolve();
 
 /**
  * A request in flight. Its events are kept as the bytes sent, not as the
@@ -252,7 +256,7 @@ export class StreamClient<M> {
       }, this.opts.flushMs);
     }
     // The common case, room in the window: no promise made per event.
-    if (this.inFlight.size < this.opts.window && !this.fatalError) return RESOLVED;
+    if (this.inFlight.size < this.opts.window && !this.fatalError) return ROOM;
     return this.waitForRoom(signal);
   }
 
