@@ -8,7 +8,7 @@ import {
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { createSimRandom } from "../telemetry/sim-random.js";
-import { decodeEventResult } from "./event-result-decoder.js";
+import { decodeEventResult, readScore } from "./event-result-decoder.js";
 import { ScoringServiceView } from "./stream-score-view.js";
 
 const encode = (r: EventResult) => toBinary(EventResultSchema, r);
@@ -211,6 +211,35 @@ describe("decodeEventResult()", () => {
       }),
     );
     expectAgree(nonAscii, "a non-ASCII feature name");
+  });
+});
+
+describe("readScore()", () => {
+  it("reads what a server sends without fromBinary: a normal score, and an anomaly with five contributions", () => {
+    const normal = encode(scored(0.4123, Verdict.NORMAL));
+    const anomaly = encode(
+      create(EventResultSchema, {
+        outcome: {
+          case: "score",
+          value: {
+            score: 0.93,
+            verdict: Verdict.ANOMALOUS,
+            contributions: [
+              "bytes_sent_vs_baseline",
+              "bytes_sent_log",
+              "rarity_top3_mean",
+              "sent_recv_ratio_log",
+              "dest_rarity",
+            ].map((feature, i) => ({ feature, contribution: 4.2 - i, value: 12.6 * i })),
+          },
+        },
+      }),
+    );
+    expect(anomaly[1]).toBeGreaterThanOrEqual(0x80);
+    for (const bytes of [normal, anomaly]) {
+      const want = fromBinary(EventResultSchema, bytes).outcome.value;
+      expect(readScore(bytes)).toStrictEqual(want);
+    }
   });
 });
 

@@ -94,8 +94,10 @@ function readContribution(
 /**
  * The `EventScore` of an `EventResult` that holds one score and nothing
  * the fast path leaves to `fromBinary`, or undefined.
+ *
+ * @private Exported for tests, which check the fast path takes what a server sends.
  */
-function readScore(bytes: Uint8Array): EventScore | undefined {
+export function readScore(bytes: Uint8Array): EventScore | undefined {
   const n = bytes.length;
   if (n < 2 || bytes[0] !== TAG_RESULT_SCORE) return undefined;
   cursor = 1;
@@ -117,11 +119,13 @@ function readScore(bytes: Uint8Array): EventScore | undefined {
     } else if (tag === TAG_SCORE_CONTRIBUTION) {
       cursor = pos + 1;
       const clen = readLength(bytes, n);
-      if (clen < 0 || cursor + clen > n) return undefined;
-      const c = readContribution(bytes, cursor, cursor + clen);
+      const start = cursor;
+      if (clen < 0 || start + clen > n) return undefined;
+      // Reading the contribution moves `cursor`.
+      const c = readContribution(bytes, start, start + clen);
       if (c === undefined) return undefined;
       contributions.push(c);
-      pos = cursor + clen;
+      pos = start + clen;
     } else {
       return undefined;
     }
