@@ -5,7 +5,7 @@ import { StreamScoreRequestSchema } from "../gen/netanomaly/v1/scoring_service_p
 import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { csvSource } from "../sources/csv.js";
 import { createSimulator } from "../telemetry/simulator.js";
-import { EventsEncoder } from "./event-encoder.js";
+import { EventsEncoder, eventAt } from "./event-encoder.js";
 
 /** The bytes protobuf-es writes for a request with these events. */
 const canonical = (id: string, events: NetworkEvent[]) =>
@@ -73,5 +73,28 @@ describe("EventsEncoder.request()", () => {
     }
     expectSame(ours(encoder, "all", cases), canonical("all", cases), "all cases");
     expectSame(ours(encoder, "none", []), canonical("none", []), "no events");
+  });
+
+  it("leaves earlier requests' bytes as they were while later ones fill and outgrow its buffers", () => {
+    const sim = createSimulator({ seed: 5, anomalyRate: 0.1 });
+    const encoder = new EventsEncoder();
+    const kept: { events: NetworkEvent[]; data: Uint8Array; ends: Uint32Array }[] = [];
+    // About 3 MB in all, in requests of 1 to 400 events and a few of one huge event.
+    for (let r = 0; r < 120; r++) {
+      const size = r % 10 === 9 ? 1 : 1 + ((r * 37) % 400);
+      const events = Array.from({ length: size }, () => sim.next().event);
+      if (r % 10 === 9)
+        events[0] = { ...(events[0] as NetworkEvent), dnsQuery: "q".repeat(300_000) };
+      const ends = new Uint32Array(size);
+      kept.push({ events, data: encoder.encode(events, ends), ends });
+    }
+    for (const [r, { events, data, ends }] of kept.entries()) {
+      // `encode` leaves out the first tag, which the writer of the unknown field writes.
+      const want = canonical("", events).subarray(1);
+      expectSame(data, want, `request ${r}`);
+      for (const i of [0, events.length - 1]) {
+        expect(eventAt(data, ends, i), `request ${r} event ${i}`).toStrictEqual(events[i]);
+      }
+    }
   });
 });

@@ -14,6 +14,13 @@ const TWO_32 = 2 ** 32;
 const TWO_63 = 2n ** 63n;
 const TWO_64 = 2n ** 64n;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** Size of a fresh buffer, which holds the encodings of many requests one after another. */
+const SLAB = 1 << 18;
+/**
+ * Most bytes an event's fields other than its strings take: length prefix,
+ * timestamp (tag, length, two tagged varints), port and two byte counts.
+ */
+const FIXED_ROOM = PREFIX_ROOM + 19 + 33;
 
 /**
  * Encodes the `events` of one `StreamScoreRequest` in a single pass over a
@@ -24,9 +31,15 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
  * An event the fast path does not cover (unknown fields, a negative
  * timestamp, a port past uint32) is encoded with `toBinary`, so the output
  * is always the canonical encoding.
+ *
+ * Each encoding is a view of a shared buffer (a new one is taken when the
+ * current one is full), not a copy of its own: a request's bytes are
+ * allocated once.
  */
 export class EventsEncoder {
-  private buf = Buffer.allocUnsafe(1 << 16);
+  private buf = Buffer.allocUnsafe(SLAB);
+  /** Where the encoding being written starts; what lies before belongs to earlier ones. */
+  private start = 0;
   private pos = 0;
 
   /**
@@ -63,23 +76,26 @@ export class EventsEncoder {
    *
    * @param ends - when given (at least `events.length` long), receives the
    *   offset just past each event's body, for {@link eventAt}.
+   * @returns the bytes, which stay as they are (later calls write after them).
    */
   encode(events: readonly NetworkEvent[], ends?: Uint32Array): Uint8Array {
-    this.pos = 0;
+    this.pos = this.start;
     for (let i = 0; i < events.length; i++) {
       if (i > 0) this.byte((EVENTS_FIELD << 3) | WireType.LengthDelimited);
       this.event(events[i] as NetworkEvent);
-      if (ends !== undefined) ends[i] = this.pos;
+      if (ends !== undefined) ends[i] = this.pos - this.start;
     }
-    const out = new Uint8Array(this.pos);
-    out.set(this.buf.subarray(0, this.pos));
+    const out = new Uint8Array(
+      this.buf.buffer,
+      this.buf.byteOffset + this.start,
+      this.pos - this.start,
+    );
+    this.start = this.pos;
     return out;
   }
 
   /** Writes one event's length prefix and body. */
   private event(e: NetworkEvent): void {
-    const at = this.pos;
-    this.pos += PREFIX_ROOM;
     const ts = e.timestamp;
     const fast =
       (e.$unknown === undefined || e.$unknown.length === 0) &&
@@ -95,7 +111,29 @@ export class EventsEncoder {
       e.bytesSent < TWO_64 &&
       e.bytesRecv >= 0n &&
       e.bytesRecv < TWO_64;
+    // Room for the whole event first: the buffer may move only here, before
+    // any position in it is held.
+    let bytes: Uint8Array | undefined;
     if (fast) {
+      const chars =
+        e.processPath.length +
+        e.processHash.length +
+        e.sourceIp.length +
+        e.destIp.length +
+        e.destDomain.length +
+        e.protocol.length +
+        e.dnsQuery.length +
+        e.parentProcess.length +
+        e.userContext.length;
+      // A tag and a length of at most 5 bytes per string, at most 3 UTF-8 bytes per UTF-16 unit.
+      this.room(FIXED_ROOM + 9 * 6 + 3 * chars);
+    } else {
+      bytes = toBinary(NetworkEventSchema, e);
+      this.room(PREFIX_ROOM + bytes.length);
+    }
+    const at = this.pos;
+    this.pos += PREFIX_ROOM;
+    if (bytes === undefined) {
       if (ts !== undefined) {
         this.byte((1 << 3) | WireType.LengthDelimited);
         const inner = this.pos;
@@ -133,8 +171,6 @@ export class EventsEncoder {
       this.string(12, e.parentProcess);
       this.string(13, e.userContext);
     } else {
-      const bytes = toBinary(NetworkEventSchema, e);
-      this.room(bytes.length);
       this.buf.set(bytes, this.pos);
       this.pos += bytes.length;
     }
@@ -208,11 +244,19 @@ export class EventsEncoder {
     this.buf[this.pos++] = Number(x);
   }
 
+  /**
+   * Makes room for `n` more bytes at `pos`: when the buffer is full, the
+   * encoding so far moves to the start of a new one (earlier encodings keep
+   * the old one), so positions held across a call are stale.
+   */
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
+    const used = this.pos - this.start;
+    const next = Buffer.allocUnsafe(Math.max(SLAB, 2 * (used + n)));
+    this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
+    this.start = 0;
+    this.pos = used;
   }
 }
 

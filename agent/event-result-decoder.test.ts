@@ -8,7 +8,7 @@ import {
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { createSimRandom } from "../telemetry/sim-random.js";
-import { decodeEventResult } from "./event-result-decoder.js";
+import { decodeEventResult, readScore } from "./event-result-decoder.js";
 import { ScoringServiceView } from "./stream-score-view.js";
 
 const encode = (r: EventResult) => toBinary(EventResultSchema, r);
@@ -161,6 +161,84 @@ describe("decodeEventResult()", () => {
         changed[i] = v;
         expectAgree(changed, `byte ${i} = ${v}`);
       }
+    }
+  });
+  it("agrees with fromBinary on every prefix and every one-byte change of an anomaly with a contribution", () => {
+    const bytes = encode(
+      create(EventResultSchema, {
+        outcome: {
+          case: "score",
+          value: {
+            score: 0.81,
+            verdict: Verdict.ANOMALOUS,
+            contributions: [{ feature: "dst_port", contribution: -0.02, value: 4444 }],
+          },
+        },
+      }),
+    );
+    for (let n = 0; n <= bytes.length; n++) expectAgree(bytes.subarray(0, n), `prefix ${n}`);
+    for (let i = 0; i < bytes.length; i++) {
+      for (let v = 0; v < 256; v++) {
+        const changed = Uint8Array.from(bytes);
+        changed[i] = v;
+        expectAgree(changed, `byte ${i} = ${v}`);
+      }
+    }
+  });
+
+  it("returns what fromBinary returns for results with many contributions (two-byte lengths)", () => {
+    const contributions = Array.from({ length: 12 }, (_, i) => ({
+      feature: `feature_number_${i}`,
+      contribution: i / 7,
+      value: -i * 1e9,
+    }));
+    const bytes = encode(
+      create(EventResultSchema, {
+        outcome: {
+          case: "score",
+          value: { score: 0.9, verdict: Verdict.ANOMALOUS, contributions },
+        },
+      }),
+    );
+    expect(bytes[1]).toBeGreaterThanOrEqual(0x80);
+    expectAgree(bytes, "twelve contributions");
+    const nonAscii = encode(
+      create(EventResultSchema, {
+        outcome: {
+          case: "score",
+          value: { score: 0.9, verdict: 2, contributions: [{ feature: "débit", contribution: 1 }] },
+        },
+      }),
+    );
+    expectAgree(nonAscii, "a non-ASCII feature name");
+  });
+});
+
+describe("readScore()", () => {
+  it("reads what a server sends without fromBinary: a normal score, and an anomaly with five contributions", () => {
+    const normal = encode(scored(0.4123, Verdict.NORMAL));
+    const anomaly = encode(
+      create(EventResultSchema, {
+        outcome: {
+          case: "score",
+          value: {
+            score: 0.93,
+            verdict: Verdict.ANOMALOUS,
+            contributions: [
+              "bytes_sent_vs_baseline",
+              "bytes_sent_log",
+              "rarity_top3_mean",
+              "sent_recv_ratio_log",
+              "dest_rarity",
+            ].map((feature, i) => ({ feature, contribution: 4.2 - i, value: 12.6 * i })),
+          },
+        },
+      }),
+    );
+    expect(anomaly[1]).toBeGreaterThanOrEqual(0x80);
+    for (const bytes of [normal, anomaly]) {
+      const want = fromBinary(EventResultSchema, bytes).outcome.value;
+      expect(readScore(bytes)).toStrictEqual(want);
     }
   });
 });

@@ -8,7 +8,7 @@ import { type SourceOptions, type SourceProblem, sourceNamed } from "../sources/
 import { KafkaSink } from "./kafka-sink.js";
 import { LatencyHistogram } from "./latency-histogram.js";
 import { formatAnomaly } from "./report.js";
-import { type PendingEvent, type RetryInfo, StreamClient } from "./stream-client.js";
+import { type PendingEvent, type RetryInfo, ROOM, StreamClient } from "./stream-client.js";
 
 /** Options of `runAgent`; the CLI flags map onto them one to one. */
 export interface AgentOptions {
@@ -301,7 +301,10 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
       }
       n++;
       print?.(toJsonString(NetworkEventSchema, event));
-      if (client) await client.enqueue(event, label, stop.signal);
+      if (client) {
+        const room = client.enqueue(event, label, stop.signal);
+        if (room !== ROOM) await room;
+      }
     }
   } catch (err) {
     if (!stop.signal.aborted && client?.fatal === undefined) {

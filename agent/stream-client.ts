@@ -101,8 +101,12 @@ const RETRYABLE = new Set<Code>([
   Code.ResourceExhausted,
 ]);
 
-/** What `enqueue` returns when there is room at once. */
-const RESOLVED: Promise<void> = Promise.resolve();
+/**
+ * What `enqueue` returns when there is room at once: a caller that sees it
+ * may go on without awaiting it (an await would cost a turn of the
+ * microtask queue per event).
+ */
+export const ROOM: Promise<void> = Promise.resolve();
 
 /**
  * A request in flight. Its events are kept as the bytes sent, not as the
@@ -178,7 +182,10 @@ export class StreamClient<M> {
   private readonly opts: Required<Omit<StreamClientOptions<M>, "onRetry">> &
     Pick<StreamClientOptions<M>, "onRetry">;
   private readonly client: Client<ScoringServiceView>;
-  private batch: PendingEvent<M>[] = [];
+  // The batch being filled, as parallel lists rather than an object per event.
+  private batchEvents: NetworkEvent[] = [];
+  private batchMetas: M[] = [];
+  private batchAt: Float64Array;
   private readonly inFlight = new Map<string, InFlight<M>>();
   private nextId = 1;
   private readonly encoder = new EventsEncoder();
@@ -212,6 +219,7 @@ export class StreamClient<M> {
     if (!(Number.isInteger(window) && window >= 1)) {
       throw new RangeError(`window must be a positive integer, got ${window}`);
     }
+    this.batchAt = new Float64Array(batchSize);
     this.client = createClient(ScoringServiceView, this.opts.transport);
     this.loop = this.run();
   }
@@ -236,8 +244,10 @@ export class StreamClient<M> {
   enqueue(event: NetworkEvent, meta: M, signal?: AbortSignal): Promise<void> {
     if (this.fatalError) return Promise.reject(this.fatalError);
     if (this.closing) return Promise.reject(new Error("enqueue after finish"));
-    this.batch.push({ event, meta, enqueuedAt: performance.now() });
-    if (this.batch.length >= this.opts.batchSize) {
+    this.batchAt[this.batchEvents.length] = performance.now();
+    this.batchEvents.push(event);
+    this.batchMetas.push(meta);
+    if (this.batchEvents.length >= this.opts.batchSize) {
       this.flush();
     } else if (this.timer === undefined) {
       this.timer = setTimeout(() => {
@@ -246,7 +256,7 @@ export class StreamClient<M> {
       }, this.opts.flushMs);
     }
     // The common case, room in the window: no promise made per event.
-    if (this.inFlight.size < this.opts.window && !this.fatalError) return RESOLVED;
+    if (this.inFlight.size < this.opts.window && !this.fatalError) return ROOM;
     return this.waitForRoom(signal);
   }
 
@@ -295,20 +305,14 @@ export class StreamClient<M> {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.batch.length === 0 || this.fatalError) return;
-    const items = this.batch;
-    this.batch = [];
+    if (this.batchEvents.length === 0 || this.fatalError) return;
+    const events = this.batchEvents;
+    const metas = this.batchMetas;
+    const count = events.length;
+    const enqueuedAt = this.batchAt.slice(0, count);
+    this.batchEvents = [];
+    this.batchMetas = [];
     const id = String(this.nextId++);
-    const count = items.length;
-    const events: NetworkEvent[] = new Array(count);
-    const metas: M[] = new Array(count);
-    const enqueuedAt = new Float64Array(count);
-    for (let i = 0; i < count; i++) {
-      const item = items[i] as PendingEvent<M>;
-      events[i] = item.event;
-      metas[i] = item.meta;
-      enqueuedAt[i] = item.enqueuedAt;
-    }
     // Encoded here once, by hand: the transport writes the bytes as they are.
     const ends = new Uint32Array(count);
     const request = this.encoder.request(id, events, ends);
@@ -330,7 +334,8 @@ export class StreamClient<M> {
   }
 
   private closeIfDrained(): void {
-    if (this.closing && this.batch.length === 0 && this.inFlight.size === 0) this.outbox?.close();
+    if (this.closing && this.batchEvents.length === 0 && this.inFlight.size === 0)
+      this.outbox?.close();
   }
 
   private wakeWaiters(): void {

@@ -51,6 +51,29 @@ describe("eventFromRecord()", () => {
     expect(ours).toStrictEqual(reference(record));
     expect("timestamp" in ours).toBe(false);
   });
+
+  it("makes the timestamp timestampFromMs makes, in every form parseTimestamp reads", () => {
+    const forms = [
+      "2024-12-16T08:30:00Z",
+      "2024-12-16T08:30:00.123Z",
+      "1970-01-01T00:00:00Z",
+      "12/16/24 8:30",
+      "12/16/2024 23:59:59",
+      "1734337800",
+      "1734337800.5",
+      "1734337800.123456",
+      "0.0000001",
+      "2024-12-16",
+      "2024-12-16T08:30:00+02:00",
+      "2099-12-31T23:59:59.999Z",
+    ];
+    for (const timestamp of forms) {
+      const record = { timestamp, dest_ip: "10.0.0.1", dest_port: "443" };
+      expect(eventFromRecord(record).timestamp, timestamp).toStrictEqual(
+        timestampFromMs(parseTimestamp(timestamp) as number),
+      );
+    }
+  });
 });
 
 describe("parseTimestamp() on ISO 8601 UTC", () => {

@@ -1,4 +1,4 @@
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { TELEMETRY_COLUMNS } from "./schema.js";
 import { quote, validateEvent } from "./validate.js";
@@ -176,10 +176,24 @@ export function eventFromRecord(
     parentProcess: cellOf(record, "parent_process"),
     userContext: cellOf(record, "user_context"),
   };
-  if (ms !== undefined) event.timestamp = timestampFromMs(ms);
+  if (ms !== undefined) event.timestamp = timestampOfMs(ms);
   const violation = validateEvent(event);
   if (violation) throw new CsvRowError(violation.field, violation.message);
   return event;
+}
+
+/**
+ * The `Timestamp` protobuf-es's `timestampFromMs(ms)` makes (the same
+ * fields and values), without `create()`'s reflection: a replay makes one
+ * per row. `ms` is in [0, 2100), as `parseTimestamp` returns it.
+ */
+function timestampOfMs(ms: number): Timestamp {
+  const seconds = Math.floor(ms / 1000);
+  return {
+    $typeName: "google.protobuf.Timestamp",
+    seconds: BigInt(seconds),
+    nanos: (ms - seconds * 1000) * 1_000_000,
+  };
 }
 
 /**
