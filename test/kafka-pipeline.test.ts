@@ -103,10 +103,17 @@ function hostOf(k: number): string {
   return `10.20.${k >> 4}.${(k & 15) + 1}`;
 }
 
-/** `waitFor`, with the scorers' last log lines in the error. */
+/** The test's own time limit; its waits end 30 s before it, so a failure always says why. */
+const TEST_TIMEOUT_MS = 420_000;
+let deadlineMs = Number.POSITIVE_INFINITY;
+
+/**
+ * `waitFor`, within the test's deadline, with the scorers' last log lines,
+ * what each is doing and how the broker sees the group in the error.
+ */
 async function waitWithLogs(what: string, check: () => Promise<boolean>, timeoutMs: number) {
   try {
-    await waitFor(what, check, timeoutMs, 500);
+    await waitFor(what, check, Math.max(1_000, Math.min(timeoutMs, deadlineMs - Date.now())), 500);
   } catch (e) {
     const logs = await Promise.all(
       scorers.map(
@@ -152,209 +159,220 @@ async function committedTotal(): Promise<bigint> {
 }
 
 describe.skipIf(missing !== undefined && !CI)("agent → Kafka → two scorers → Kafka", () => {
-  it(`scores ${EVENTS} events through a scorer SIGKILL and a broker restart: none lost, per-host order kept`, async () => {
-    const b = broker as LocalBroker;
-    const started = performance.now();
-    const input = join(dir, "events.jsonl");
-    await writeEvents(input);
+  it(
+    `scores ${EVENTS} events through a scorer SIGKILL and a broker restart: none lost, per-host order kept`,
+    async () => {
+      const b = broker as LocalBroker;
+      const started = performance.now();
+      deadlineMs = Date.now() + TEST_TIMEOUT_MS - 30_000;
+      const input = join(dir, "events.jsonl");
+      await writeEvents(input);
 
-    // Three records no scorer can use, ahead of the agent's: they must go to the dead letter topic.
-    const producer = new Producer({
-      clientId: "bad",
-      bootstrapBrokers: b.brokers,
-      acks: ProduceAcks.ALL,
-    });
-    await producer.send({
-      messages: [
-        { topic: "telemetry", key: Buffer.from("bad-host"), value: Buffer.from("{not json") },
-        {
-          topic: "telemetry",
-          key: Buffer.from("bad-host"),
-          value: Buffer.from('{"sourceIp":"999.1.1.1"}'),
-        },
-        {
-          topic: "telemetry",
-          key: Buffer.from("bad-host"),
-          value: Buffer.from('{"bytesSent":"x"}'),
-        },
-      ],
-    });
-    await producer.close();
-
-    const a = startScorer("scorer-a");
-    startScorer("scorer-b");
-    let agentOut = "";
-    let agentErr = "";
-    agent = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        join(ROOT, "agent/main.ts"),
-        "--source",
-        "jsonl",
-        "--input",
-        input,
-        "--sink",
-        "kafka",
-        "--brokers",
-        b.brokers.join(","),
-        "--topic",
-        "telemetry",
-        "--json",
-      ],
-      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    agent.stdout?.on("data", (d: Buffer) => {
-      agentOut += d.toString();
-    });
-    agent.stderr?.on("data", (d: Buffer) => {
-      agentErr += d.toString();
-    });
-    const agentExit = new Promise<number | null>((r) => agent?.on("exit", (code) => r(code)));
-
-    // Chaos: SIGKILL scorer A once a fifth is committed, restart it; restart the broker at 45 %.
-    await waitWithLogs(
-      "a fifth of the events committed",
-      async () => (await committedTotal()) >= BigInt(EVENTS / 5),
-      120_000,
-    );
-    a.child.kill("SIGKILL");
-    await a.exited;
-    const killedAt = Number(await committedTotal().catch(() => 0n));
-    startScorer("scorer-a2");
-    await waitWithLogs(
-      "45 % committed",
-      async () => (await committedTotal()) >= BigInt(Math.floor(EVENTS * 0.45)),
-      120_000,
-    );
-    const brokerStopAt = Number(await committedTotal().catch(() => 0n));
-    const stopT = performance.now();
-    await b.stop();
-    await b.start();
-    const brokerDownS = (performance.now() - stopT) / 1000;
-
-    const agentCode = await agentExit;
-    expect(agentCode, agentErr).toBe(0);
-    const summary = JSON.parse(agentOut.trim().split("\n").pop() as string);
-    expect(summary).toMatchObject({ sent: EVENTS, lost: 0 });
-    expect(summary.fatal).toBeUndefined();
-
-    // Every record in the input (the agent's and the three bad ones) gets committed past.
-    await waitWithLogs(
-      "the group to commit every input record",
-      async () => (await groupLag(b.brokers, GROUP, "telemetry")) === 0n,
-      180_000,
-    );
-    const scoredS = (performance.now() - started) / 1000;
-    for (const s of scorers)
-      if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGTERM");
-    const codes = await Promise.all(scorers.map((s) => s.exited));
-    expect(codes.slice(1), scorers.map((s) => s.log().slice(-2000)).join("\n")).toEqual(
-      codes.slice(1).map(() => 0),
-    );
-
-    // The input: every event at least once; per host, first copies in the agent's order.
-    const inputAt = new Map<string, { key: string; seq: number }>(); // "p/offset" -> event
-    const seenSeq = new Set<number>();
-    const lastSeqOfHost = new Map<string, number>();
-    let inputOrderBreaks = 0;
-    let inputRecords = 0;
-    await readTopic(b.brokers, "telemetry", (m) => {
-      inputRecords++;
-      const key = m.key.toString();
-      if (key === "bad-host") return;
-      const seq = Date.parse(JSON.parse(m.value.toString()).timestamp) - START_MS;
-      inputAt.set(`${m.partition}/${m.offset}`, { key, seq });
-      if (seenSeq.has(seq)) return;
-      seenSeq.add(seq);
-      if ((lastSeqOfHost.get(key) ?? -1) > seq) inputOrderBreaks++;
-      lastSeqOfHost.set(key, seq);
-    });
-    expect(seenSeq.size).toBe(EVENTS);
-    expect(inputOrderBreaks).toBe(0);
-
-    // The verdicts: every input record answered; per host, first verdicts in input order.
-    const expectedVersion = (await loadModel(join(ROOT, "models/default.model.json"))).info.version;
-    const answered = new Set<string>();
-    const lastOffsetOfHost = new Map<string, bigint>();
-    let verdicts = 0;
-    let outputOrderBreaks = 0;
-    let anomalies = 0;
-    let wrongKey = 0;
-    let wrongVersion = 0;
-    await readTopic(b.brokers, "verdicts", (m) => {
-      verdicts++;
-      const v = JSON.parse(m.value.toString()) as VerdictRecord;
-      const at = `${v.input.partition}/${v.input.offset}`;
-      const source = inputAt.get(at);
-      if (source === undefined || m.key.toString() !== source.key) wrongKey++;
-      if (v.modelVersion !== expectedVersion) wrongVersion++;
-      if (answered.has(at)) return;
-      answered.add(at);
-      if (v.verdict === "VERDICT_ANOMALOUS") anomalies++;
-      const offset = BigInt(v.input.offset);
-      const key = m.key.toString();
-      if ((lastOffsetOfHost.get(key) ?? -1n) > offset) outputOrderBreaks++;
-      lastOffsetOfHost.set(key, offset);
-    });
-    const lost = [...inputAt.keys()].filter((at) => !answered.has(at)).length;
-    expect(lost).toBe(0);
-    expect(answered.size).toBe(inputAt.size);
-    expect(wrongKey).toBe(0);
-    expect(wrongVersion).toBe(0);
-    expect(outputOrderBreaks).toBe(0);
-    expect(anomalies).toBeGreaterThan(0);
-
-    let alerts = 0;
-    await readTopic(b.brokers, "alerts", () => {
-      alerts++;
-    });
-    expect(alerts).toBeGreaterThanOrEqual(anomalies);
-
-    const dead: { reason: string; field: string; input: string }[] = [];
-    await readTopic(b.brokers, "telemetry.dead-letter", (m) => {
-      const h = (name: string) => headerOf(m.headers, name);
-      dead.push({
-        reason: h(DEAD_LETTER_HEADERS.reason),
-        field: h(DEAD_LETTER_HEADERS.field),
-        input: h(DEAD_LETTER_HEADERS.input),
+      // Three records no scorer can use, ahead of the agent's: they must go to the dead letter topic.
+      const producer = new Producer({
+        clientId: "bad",
+        bootstrapBrokers: b.brokers,
+        acks: ProduceAcks.ALL,
       });
-    });
-    const firstDead = new Map(dead.map((d) => [d.input, d]));
-    expect([...firstDead.values()].map((d) => d.field).sort()).toEqual([
-      "",
-      "bytes_sent",
-      "source_ip",
-    ]);
-    expect([...firstDead.values()].every((d) => d.reason.length > 0)).toBe(true);
+      await producer.send({
+        messages: [
+          { topic: "telemetry", key: Buffer.from("bad-host"), value: Buffer.from("{not json") },
+          {
+            topic: "telemetry",
+            key: Buffer.from("bad-host"),
+            value: Buffer.from('{"sourceIp":"999.1.1.1"}'),
+          },
+          {
+            topic: "telemetry",
+            key: Buffer.from("bad-host"),
+            value: Buffer.from('{"bytesSent":"x"}'),
+          },
+        ],
+      });
+      await producer.close();
 
-    const figures = {
-      events: EVENTS,
-      input_records: inputRecords,
-      input_duplicates: inputRecords - 3 - EVENTS,
-      verdicts,
-      verdict_duplicates: verdicts - answered.size,
-      lost,
-      anomalies,
-      alerts,
-      dead_letters: dead.length,
-      committed_at_sigkill: killedAt,
-      committed_at_broker_stop: brokerStopAt,
-      broker_down_s: Number(brokerDownS.toFixed(1)),
-      agent: {
-        sent: summary.sent,
-        resent: summary.resent,
-        reconnects: summary.reconnects,
-        events_per_s: summary.events_per_s,
-      },
-      seconds_to_all_committed: Number(scoredS.toFixed(1)),
-      scorers: scorers.map(
-        (s) => /stopped: (\{[^}]*\})/.exec(s.log())?.[1]?.replace(/\\"/g, '"') ?? "killed",
-      ),
-    };
-    process.stdout.write(`kafka pipeline: ${JSON.stringify(figures)}\n`);
-  }, 290_000);
+      const a = startScorer("scorer-a");
+      startScorer("scorer-b");
+      let agentOut = "";
+      let agentErr = "";
+      agent = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          join(ROOT, "agent/main.ts"),
+          "--source",
+          "jsonl",
+          "--input",
+          input,
+          "--sink",
+          "kafka",
+          "--brokers",
+          b.brokers.join(","),
+          "--topic",
+          "telemetry",
+          "--json",
+        ],
+        { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      agent.stdout?.on("data", (d: Buffer) => {
+        agentOut += d.toString();
+      });
+      agent.stderr?.on("data", (d: Buffer) => {
+        agentErr += d.toString();
+      });
+      const agentExit = new Promise<number | null>((r) => agent?.on("exit", (code) => r(code)));
+
+      // Chaos: SIGKILL scorer A once a fifth is committed, restart it; restart the broker at 45 %.
+      await waitWithLogs(
+        "a fifth of the events committed",
+        async () => (await committedTotal()) >= BigInt(EVENTS / 5),
+        120_000,
+      );
+      a.child.kill("SIGKILL");
+      await a.exited;
+      const killedAt = Number(await committedTotal().catch(() => 0n));
+      startScorer("scorer-a2");
+      await waitWithLogs(
+        "45 % committed",
+        async () => (await committedTotal()) >= BigInt(Math.floor(EVENTS * 0.45)),
+        120_000,
+      );
+      const brokerStopAt = Number(await committedTotal().catch(() => 0n));
+      const stopT = performance.now();
+      await b.stop();
+      await b.start();
+      const brokerDownS = (performance.now() - stopT) / 1000;
+
+      await waitWithLogs(
+        "the agent to finish",
+        async () => agent?.exitCode !== null || agent?.signalCode !== null,
+        180_000,
+      );
+      const agentCode = await agentExit;
+      expect(agentCode, agentErr).toBe(0);
+      const summary = JSON.parse(agentOut.trim().split("\n").pop() as string);
+      expect(summary).toMatchObject({ sent: EVENTS, lost: 0 });
+      expect(summary.fatal).toBeUndefined();
+
+      // Every record in the input (the agent's and the three bad ones) gets committed past.
+      await waitWithLogs(
+        "the group to commit every input record",
+        async () => (await groupLag(b.brokers, GROUP, "telemetry")) === 0n,
+        180_000,
+      );
+      const scoredS = (performance.now() - started) / 1000;
+      for (const s of scorers)
+        if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGTERM");
+      const codes = await Promise.all(scorers.map((s) => s.exited));
+      expect(codes.slice(1), scorers.map((s) => s.log().slice(-2000)).join("\n")).toEqual(
+        codes.slice(1).map(() => 0),
+      );
+
+      // The input: every event at least once; per host, first copies in the agent's order.
+      const inputAt = new Map<string, { key: string; seq: number }>(); // "p/offset" -> event
+      const seenSeq = new Set<number>();
+      const lastSeqOfHost = new Map<string, number>();
+      let inputOrderBreaks = 0;
+      let inputRecords = 0;
+      await readTopic(b.brokers, "telemetry", (m) => {
+        inputRecords++;
+        const key = m.key.toString();
+        if (key === "bad-host") return;
+        const seq = Date.parse(JSON.parse(m.value.toString()).timestamp) - START_MS;
+        inputAt.set(`${m.partition}/${m.offset}`, { key, seq });
+        if (seenSeq.has(seq)) return;
+        seenSeq.add(seq);
+        if ((lastSeqOfHost.get(key) ?? -1) > seq) inputOrderBreaks++;
+        lastSeqOfHost.set(key, seq);
+      });
+      expect(seenSeq.size).toBe(EVENTS);
+      expect(inputOrderBreaks).toBe(0);
+
+      // The verdicts: every input record answered; per host, first verdicts in input order.
+      const expectedVersion = (await loadModel(join(ROOT, "models/default.model.json"))).info
+        .version;
+      const answered = new Set<string>();
+      const lastOffsetOfHost = new Map<string, bigint>();
+      let verdicts = 0;
+      let outputOrderBreaks = 0;
+      let anomalies = 0;
+      let wrongKey = 0;
+      let wrongVersion = 0;
+      await readTopic(b.brokers, "verdicts", (m) => {
+        verdicts++;
+        const v = JSON.parse(m.value.toString()) as VerdictRecord;
+        const at = `${v.input.partition}/${v.input.offset}`;
+        const source = inputAt.get(at);
+        if (source === undefined || m.key.toString() !== source.key) wrongKey++;
+        if (v.modelVersion !== expectedVersion) wrongVersion++;
+        if (answered.has(at)) return;
+        answered.add(at);
+        if (v.verdict === "VERDICT_ANOMALOUS") anomalies++;
+        const offset = BigInt(v.input.offset);
+        const key = m.key.toString();
+        if ((lastOffsetOfHost.get(key) ?? -1n) > offset) outputOrderBreaks++;
+        lastOffsetOfHost.set(key, offset);
+      });
+      const lost = [...inputAt.keys()].filter((at) => !answered.has(at)).length;
+      expect(lost).toBe(0);
+      expect(answered.size).toBe(inputAt.size);
+      expect(wrongKey).toBe(0);
+      expect(wrongVersion).toBe(0);
+      expect(outputOrderBreaks).toBe(0);
+      expect(anomalies).toBeGreaterThan(0);
+
+      let alerts = 0;
+      await readTopic(b.brokers, "alerts", () => {
+        alerts++;
+      });
+      expect(alerts).toBeGreaterThanOrEqual(anomalies);
+
+      const dead: { reason: string; field: string; input: string }[] = [];
+      await readTopic(b.brokers, "telemetry.dead-letter", (m) => {
+        const h = (name: string) => headerOf(m.headers, name);
+        dead.push({
+          reason: h(DEAD_LETTER_HEADERS.reason),
+          field: h(DEAD_LETTER_HEADERS.field),
+          input: h(DEAD_LETTER_HEADERS.input),
+        });
+      });
+      const firstDead = new Map(dead.map((d) => [d.input, d]));
+      expect([...firstDead.values()].map((d) => d.field).sort()).toEqual([
+        "",
+        "bytes_sent",
+        "source_ip",
+      ]);
+      expect([...firstDead.values()].every((d) => d.reason.length > 0)).toBe(true);
+
+      const figures = {
+        events: EVENTS,
+        input_records: inputRecords,
+        input_duplicates: inputRecords - 3 - EVENTS,
+        verdicts,
+        verdict_duplicates: verdicts - answered.size,
+        lost,
+        anomalies,
+        alerts,
+        dead_letters: dead.length,
+        committed_at_sigkill: killedAt,
+        committed_at_broker_stop: brokerStopAt,
+        broker_down_s: Number(brokerDownS.toFixed(1)),
+        agent: {
+          sent: summary.sent,
+          resent: summary.resent,
+          reconnects: summary.reconnects,
+          events_per_s: summary.events_per_s,
+        },
+        seconds_to_all_committed: Number(scoredS.toFixed(1)),
+        scorers: scorers.map(
+          (s) => /stopped: (\{[^}]*\})/.exec(s.log())?.[1]?.replace(/\\"/g, '"') ?? "killed",
+        ),
+      };
+      process.stdout.write(`kafka pipeline: ${JSON.stringify(figures)}\n`);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 /** A header's value by name (header keys arrive as Buffers, compared by content). */
