@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
@@ -72,6 +72,19 @@ describe("eventFromRecord()", () => {
       expect(eventFromRecord(record).timestamp, timestamp).toStrictEqual(
         timestampFromMs(parseTimestamp(timestamp) as number),
       );
+    }
+  });
+});
+
+describe("parseTimestamp() on epoch seconds", () => {
+  it("gives whole milliseconds, so the event's Timestamp encodes (nanos is an int32)", () => {
+    expect(parseTimestamp("1734337800.123456")).toBe(1734337800123);
+    expect(parseTimestamp("1734337800.9999")).toBe(1734337801000);
+    expect(parseTimestamp("0.0000001")).toBe(0);
+    for (const timestamp of ["1734337800.123456", "1734337800.1", "1734337800.0005"]) {
+      const event = eventFromRecord({ timestamp, dest_ip: "10.0.0.1", dest_port: "443" });
+      expect(Number.isInteger(event.timestamp?.nanos), timestamp).toBe(true);
+      expect(() => toBinary(NetworkEventSchema, event), timestamp).not.toThrow();
     }
   });
 });

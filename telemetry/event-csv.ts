@@ -55,7 +55,9 @@ export function parseTimestamp(text: string): number | undefined {
     );
     if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > 31) ms = Number.NaN;
   } else if (/^\d+(\.\d+)?$/.test(s)) {
-    ms = Number(s) * 1000;
+    // Whole milliseconds, as every other form gives: a Timestamp's nanos
+    // made from a fraction of a millisecond would not be an integer.
+    ms = Math.round(Number(s) * 1000);
   } else if (/^\d{4}-\d{2}-\d{2}/.test(s)) {
     ms = Date.parse(/[zZ]|[+-]\d{2}:?\d{2}$/.test(s) || s.length <= 10 ? s : `${s}Z`);
   } else {
