@@ -17,7 +17,8 @@ export interface WorkerFit {
  */
 export function createWorkerFit(): WorkerFit {
   const self = import.meta.url;
-  const typescript = self.endsWith(".ts");
+  // By path: loaded through tsx's API, the URL carries a query.
+  const typescript = new URL(self).pathname.endsWith(".ts");
   const file = new URL(typescript ? "./retrain-worker.ts" : "./retrain-worker.js", self);
   // tsx's loader serves the main thread only: under tsx the worker loads
   // the TypeScript file through tsx's API from a small bootstrap script.
