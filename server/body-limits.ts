@@ -201,8 +201,9 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
       };
       // Cut in what came with the headers: end it now, no further chunk may come.
       if (cut()) pass(push, undefined);
-      stream.once("end", release);
-      stream.once("close", release);
+      // Each comes at most once, and release() is idempotent: `on` spares once()'s wrapper per call.
+      stream.on("end", release);
+      stream.on("close", release);
     },
     watchRequest(req, res) {
       const {

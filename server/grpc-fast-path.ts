@@ -101,6 +101,9 @@ const EMPTY = Buffer.alloc(0);
 /** What connect-es answers with for binary gRPC. */
 const RESPONSE_HEADERS = { ":status": 200, "content-type": "application/grpc+proto" };
 
+/** The trailers of every call that ends without an error (Node only reads them). */
+const OK_TRAILERS: http2.OutgoingHttpHeaders = Object.freeze({ "grpc-status": "0" });
+
 type Method = "score" | "stream";
 
 /**
@@ -239,7 +242,8 @@ class FastCall {
       method === "score" ? "unary" : "bidi_stream",
     );
     stream.on("error", () => {}); // reported by 'close' below
-    stream.once("close", () => {
+    // 'close' and 'end' come at most once per stream: `on` spares once()'s wrapper per call.
+    stream.on("close", () => {
       if (!this.done) {
         this.end(streamResetError(stream.rstCode ?? 0x8));
       }
@@ -263,7 +267,7 @@ class FastCall {
       this.scores = new Float64Array(MAX_BATCH_EVENTS);
     }
     stream.on("data", (chunk: Buffer) => this.onData(chunk));
-    stream.once("end", () => this.onEnd());
+    stream.on("end", () => this.onEnd());
   }
 
   private authenticate(): string {
@@ -469,15 +473,16 @@ class FastCall {
       return;
     }
     this.respond();
-    const trailers: http2.OutgoingHttpHeaders = { "grpc-status": "0" };
+    let trailers = OK_TRAILERS;
     if (error !== undefined) {
+      trailers = { "grpc-status": "0" }; // first, as Connect orders them
       error.metadata.forEach((value, key) => {
         trailers[key] = value;
       });
       trailers["grpc-status"] = grpcStatus(error);
       trailers["grpc-message"] = encodeURIComponent(error.rawMessage);
     }
-    stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+    stream.on("wantTrailers", () => stream.sendTrailers(trailers)); // emitted once, after end()
     if (last === undefined) {
       stream.end();
     } else {

@@ -68,6 +68,9 @@ async function* logWhenDone<T>(
  * @param start `performance.now()` when the call began.
  */
 export function logRpcEnd(log: Logger, start: number, error: unknown): void {
+  if ((error === undefined || error instanceof ConnectError) && !log.isLevelEnabled("info")) {
+    return; // an `rpc finished` line at info, which is off: nothing to build
+  }
   const durationMs = Math.round((performance.now() - start) * 1000) / 1000;
   if (error === undefined) {
     log.info({ code: "ok", durationMs }, "rpc finished");
