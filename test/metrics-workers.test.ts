@@ -64,5 +64,7 @@ describe("--metrics with --workers 2", () => {
     const info = [...m.entries()].filter(([k]) => k.startsWith("netanomaly_model_info{"));
     expect(info.map(([, v]) => v)).toEqual([1]);
     expect(await server.stop()).toBe(0);
-  });
+    // Seven tsx processes start one after another (a supervisor, two workers,
+    // four agents): 13 s on a quiet run, over 60 s once while CI's lab ran.
+  }, 180_000);
 });
