@@ -12,6 +12,7 @@ import {
   produceAll,
   sleep,
 } from "./produce.js";
+import { waitingRecords } from "./progress.js";
 import {
   DEAD_LETTER_HEADERS,
   type InputPosition,
@@ -233,6 +234,7 @@ async function session(
   const stallMs = options.stallTimeoutMs ?? 30_000;
   let joinTimer: NodeJS.Timeout | undefined;
   let stream: Awaited<ReturnType<typeof consumer.consume>> | undefined;
+  let lastRecordMs = Date.now();
   try {
     // Joining (group join, sync, offsets) is bounded too: a join that never
     // completes would otherwise leave this copy silent and its share unread.
@@ -267,9 +269,11 @@ async function session(
     ]);
     failJoin = undefined;
     stream = live;
+    lastRecordMs = Date.now();
     clearTimeout(joinTimer);
     if (options.trace === true) log("debug", `joined as ${consumer.memberId}`);
     live.on("data", (m: Message) => {
+      lastRecordMs = Date.now();
       queue.push(m);
       if (queue.length >= maxBatch) live.pause();
       poke();
@@ -294,6 +298,7 @@ async function session(
     // membership dead with nothing else to show for it.
     const joinedAtMs = Date.now();
     let tracedAtMs = joinedAtMs;
+    let lagCheckedMs = joinedAtMs;
     while (!signal.aborted) {
       if (options.trace === true && Date.now() - tracedAtMs >= 10_000) {
         tracedAtMs = Date.now();
@@ -341,6 +346,32 @@ async function session(
           );
         }
         if (!assigned()) lastFetchMs = Date.now();
+        // Fetches answered and nothing delivered: ask the broker whether
+        // records wait in our partitions (see progress.ts).
+        const now = Date.now();
+        if (
+          queue.length === 0 &&
+          uncommitted.size === 0 &&
+          !live.isPaused() &&
+          assigned() &&
+          now - lastRecordMs > stallMs &&
+          now - lagCheckedMs > stallMs
+        ) {
+          lagCheckedMs = now;
+          const mine = (consumer.assignments ?? [])
+            .filter((a) => a.topic === options.input)
+            .flatMap((a) => a.partitions);
+          const waiting = await waitingRecords(consumer, options.input, mine, stallMs).catch(
+            () => new Map<number, bigint>(), // the broker unreachable: the other watchdogs act
+          );
+          if (waiting.size > 0 && queue.length === 0 && Date.now() - lastRecordMs > stallMs) {
+            stats.stalls++;
+            const total = [...waiting.values()].reduce((a, b) => a + b, 0n);
+            throw new Error(
+              `${total} records wait in partitions [${[...waiting.keys()].join(",")}] and none arrived in ${Math.round((Date.now() - lastRecordMs) / 1000)} s: the stream is stuck`,
+            );
+          }
+        }
         continue;
       }
       const batch = queue.splice(0, maxBatch);

@@ -9,14 +9,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { ProduceAcks, Producer } from "@platformatic/kafka";
+import { Consumer, ProduceAcks, Producer } from "@platformatic/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAgent } from "../agent/run-agent.js";
 import { loadModel, serializeModel, trainModel } from "../detector/index.js";
 import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { waitingRecords } from "../kafka/progress.js";
 import type { VerdictRecord } from "../kafka/verdict.js";
 import {
   createTopics,
+  endOffsets,
   freePort,
   kafkaMissing,
   LocalBroker,
@@ -170,6 +172,41 @@ describe.skipIf(missing !== undefined && !CI)("npm run consume on a real broker"
     expect(await scorer.exited).toBe(0);
     expect(scorer.log()).toMatch(/stalls\W+1\b/);
   }, 180_000);
+
+  it("counts the records waiting behind the group's committed offsets (progress.ts), and none once scored", async () => {
+    const b = broker as LocalBroker;
+    await createTopics(b.brokers, ["wr-in", "wr-out"], 3);
+    await createTopics(b.brokers, ["wr-in.dead-letter"], 1);
+    await produce(events(40, 0), [], "wr-in");
+    const ends = await endOffsets(b.brokers, "wr-in");
+    const probe = new Consumer({
+      clientId: "wr-probe",
+      groupId: "wr",
+      bootstrapBrokers: b.brokers,
+    });
+    try {
+      const before = await waitingRecords(probe, "wr-in", [0, 1, 2], 10_000);
+      expect(
+        [...before.values()].reduce((a, n) => a + n, 0n),
+        "all 40 wait before any scorer",
+      ).toBe(40n);
+      expect([...before.keys()].sort()).toEqual(ends.flatMap((e, p) => (e > 0n ? [p] : [])).sort());
+      scorer = spawnScorer([
+        ...["--brokers", b.brokers.join(","), "--in", "wr-in", "--out", "wr-out"],
+        ...["--format", "protobuf", "--group", "wr"],
+      ]);
+      await waitFor(
+        "nothing left waiting",
+        async () => (await waitingRecords(probe, "wr-in", [0, 1, 2], 10_000)).size === 0,
+        60_000,
+        500,
+      );
+      scorer.child.kill("SIGTERM");
+      expect(await scorer.exited).toBe(0);
+    } finally {
+      await probe.close();
+    }
+  }, 120_000);
 
   it("outlives a broker that stays down longer than the client's retries, and goes on scoring", async () => {
     const b = broker as LocalBroker;
