@@ -186,10 +186,11 @@ describe.skipIf(missing !== undefined && !CI)("npm run consume on a real broker"
     });
     try {
       const before = await waitingRecords(probe, "wr-in", [0, 1, 2], 10_000);
-      expect(
-        [...before.values()].reduce((a, n) => a + n, 0n),
-        "all 40 wait before any scorer",
-      ).toBe(40n);
+      // Every record written waits: the broker's count (a producer retry
+      // under load may have written some twice), at least the 40 sent.
+      const written = ends.reduce((a, e) => a + e, 0n);
+      expect(written).toBeGreaterThanOrEqual(40n);
+      expect([...before.values()].reduce((a, n) => a + n, 0n)).toBe(written);
       expect([...before.keys()].sort()).toEqual(ends.flatMap((e, p) => (e > 0n ? [p] : [])).sort());
       scorer = spawnScorer([
         ...["--brokers", b.brokers.join(","), "--in", "wr-in", "--out", "wr-out"],
