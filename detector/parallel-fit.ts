@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import {
   type FitOptions,
   type Forest,
@@ -10,6 +10,7 @@ import {
   PACKED_TREE_ARRAYS,
   treeSeeds,
 } from "./isolation-forest.js";
+import { startModuleWorker } from "./module-worker.js";
 import type { Random } from "./random.js";
 
 /** Options of a fit in workers: `FitOptions`, whose seeding can only be `"per-tree"`. */
@@ -221,18 +222,5 @@ function sharedMatrix(x: Matrix): SharedArrayBuffer {
 }
 
 function startWorker(): Worker {
-  const self = import.meta.url;
-  // By path: under tsx's API (a fit from inside another worker) the URL carries a query.
-  const typescript = new URL(self).pathname.endsWith(".ts");
-  const file = new URL(typescript ? "./fit-worker.ts" : "./fit-worker.js", self);
-  // tsx's loader serves the main thread only: under tsx the worker loads
-  // the TypeScript file through tsx's API from a small bootstrap script.
-  const worker = typescript
-    ? new Worker(
-        `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((t) => t.tsImport(${JSON.stringify(file.href)}, ${JSON.stringify(self)}));`,
-        { eval: true },
-      )
-    : new Worker(file);
-  worker.unref();
-  return worker;
+  return startModuleWorker(import.meta.url, "fit-worker");
 }

@@ -1,5 +1,5 @@
-import { Worker } from "node:worker_threads";
 import { parseModel } from "../detector/index.js";
+import { startModuleWorker } from "../detector/module-worker.js";
 import type { FitModel } from "./fit.js";
 
 /** A {@link FitModel} that trains in a `worker_threads` worker, and the means to stop it. */
@@ -16,19 +16,7 @@ export interface WorkerFit {
  * with tsx's loader; after `npm run build`, the `.js` beside this file.
  */
 export function createWorkerFit(): WorkerFit {
-  const self = import.meta.url;
-  // By path: loaded through tsx's API, the URL carries a query.
-  const typescript = new URL(self).pathname.endsWith(".ts");
-  const file = new URL(typescript ? "./retrain-worker.ts" : "./retrain-worker.js", self);
-  // tsx's loader serves the main thread only: under tsx the worker loads
-  // the TypeScript file through tsx's API from a small bootstrap script.
-  const worker = typescript
-    ? new Worker(
-        `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((t) => t.tsImport(${JSON.stringify(file.href)}, ${JSON.stringify(self)}));`,
-        { eval: true },
-      )
-    : new Worker(file);
-  worker.unref();
+  const worker = startModuleWorker(import.meta.url, "retrain-worker");
   let nextId = 1;
   const waiting = new Map<number, { resolve: (t: string) => void; reject: (e: Error) => void }>();
   worker.on("message", (m: { id: number; text?: string; error?: string }) => {
