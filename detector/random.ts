@@ -16,36 +16,8 @@ export interface Random {
  * @param seed any integer in [0, 2^53); different seeds give unrelated streams.
  */
 export function createRandom(seed: number): Random {
-  checkSeed(seed);
-  // splitmix32 over both halves of the seed fills the 128-bit state.
-  let sm = (seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32) >>> 0, 0x9e3779b9);
-  const splitmix = () => {
-    sm = (sm + 0x9e3779b9) | 0;
-    let z = sm;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  let a = splitmix();
-  let b = splitmix();
-  let c = splitmix();
-  let d = splitmix();
-  if ((a | b | c | d) === 0) a = 1;
-  const nextUint32 = () => {
-    const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
-    const t = b << 9;
-    c ^= a;
-    d ^= b;
-    b ^= c;
-    a ^= d;
-    c ^= t;
-    d = rotl(d, 11);
-    return result;
-  };
-  return {
-    next: () => nextUint32() / 2 ** 32,
-    int: (n) => Math.floor((nextUint32() / 2 ** 32) * n),
-  };
+  const { next, int } = createReseedableRandom(seed);
+  return { next, int };
 }
 
 /** A {@link Random} that can start over from another seed. */
@@ -66,6 +38,7 @@ export function createReseedableRandom(seed: number): ReseedableRandom {
   let d = 0;
   const reseed = (s: number) => {
     checkSeed(s);
+    // splitmix32 over both halves of the seed fills the 128-bit state.
     let sm = (s >>> 0) ^ Math.imul(Math.floor(s / 2 ** 32) >>> 0, 0x9e3779b9);
     const splitmix = () => {
       sm = (sm + 0x9e3779b9) | 0;
