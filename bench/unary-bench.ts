@@ -16,6 +16,8 @@ export interface UnaryResult {
   latencyMs: { p50: number; p90: number; p99: number; mean: number };
   ok: number;
   errors: number;
+  /** ghz's count of each error message (`rpc error: code = … desc = …`). */
+  errorMessages: Record<string, number>;
   /** CPU seconds the load tool itself used (user + system). */
   loadCpuSeconds: number;
   command: string;
@@ -71,6 +73,7 @@ export async function runGhz(o: {
       average: number;
       latencyDistribution: { percentage: number; latency: number }[] | null;
       statusCodeDistribution: Record<string, number>;
+      errorDistribution: Record<string, number> | null;
     };
     const p = (q: number) =>
       (report.latencyDistribution?.find((d) => d.percentage === q)?.latency ?? Number.NaN) / 1e6;
@@ -85,6 +88,7 @@ export async function runGhz(o: {
       latencyMs: { p50: p(50), p90: p(90), p99: p(99), mean: report.average / 1e6 },
       ok,
       errors,
+      errorMessages: report.errorDistribution ?? {},
       loadCpuSeconds: cpuSeconds,
       command: `ghz ${args.join(" ").replace(dataFile, "requests.json")}`,
     };
