@@ -21,15 +21,41 @@ export interface Agreement {
 
 /** Connection counts may differ by this share (a connection open across a phase edge). */
 export const COUNT_TOLERANCE = 0.02;
+/**
+ * UDP conversations a live exporter reports may differ from the capture's by
+ * this share. softflowd reading the capture itself (`-r`) matches it exactly
+ * run after run (319/319, 322/322, 324/324, 327/327); live on the same wire
+ * it has been 1 over and 3, 4 and 7 under (of 319–329), the same for its
+ * NetFlow v9 and IPFIX processes, with no packet dropped by its capture or
+ * datagram by the collectors. Whole exchanges of two datagrams (dig, an
+ * NTP-like query) are missing from the live flows; why is not known.
+ */
+export const LIVE_UDP_TOLERANCE = 0.03;
 /** Byte totals may differ by this share. */
 export const BYTES_TOLERANCE = 0.01;
 
-function agreement(what: string, collected: number, reference: number, tolerance: number) {
+/**
+ * `slack` is a count the collector may fall short by besides the tolerance:
+ * packets its exporter's own capture lost, each of which can hide one
+ * conversation.
+ */
+function agreement(
+  what: string,
+  collected: number,
+  reference: number,
+  tolerance: number,
+  slack = 0,
+): Agreement {
+  const short = Math.min(slack, Math.max(0, reference - collected));
   const ok =
     reference === 0
       ? collected === 0
-      : Math.abs(collected - reference) / reference <= tolerance + Number.EPSILON;
-  return { what, collected, reference, tolerance, ok };
+      : Math.abs(collected + short - reference) / reference <= tolerance + Number.EPSILON;
+  const note =
+    slack > 0
+      ? `its exporter's capture dropped ${slack} packet${slack === 1 ? "" : "s"}`
+      : undefined;
+  return { what, collected, reference, tolerance, ok, ...(note ? { note } : {}) };
 }
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
@@ -198,7 +224,9 @@ export function flowsVsCapture(
   label: string,
   events: readonly NetworkEvent[],
   capture: Capture,
+  live: { exporterDropped: number } | undefined,
 ): Agreement[] {
+  const exporterDropped = live?.exporterDropped ?? 0;
   const conv = capture.conversations;
   const count = (proto: string) => events.filter((e) => e.protocol.toUpperCase() === proto).length;
   return [
@@ -207,12 +235,14 @@ export function flowsVsCapture(
       count("TCP"),
       conv.filter((c) => c.protocol === "TCP").length,
       COUNT_TOLERANCE,
+      exporterDropped,
     ),
     agreement(
       `${label}: UDP conversations vs capture`,
       count("UDP"),
       conv.filter((c) => c.protocol === "UDP").length,
-      COUNT_TOLERANCE,
+      live ? LIVE_UDP_TOLERANCE : COUNT_TOLERANCE,
+      exporterDropped,
     ),
     agreement(
       `${label}: IP bytes both ways vs capture`,

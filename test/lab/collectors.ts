@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { NetworkEvent } from "../../gen/netanomaly/v1/telemetry_pb.js";
 import { sourceNamed } from "../../sources/index.js";
 import { parseLine } from "../../sources/jsonl.js";
-import { run, start, stop } from "./proc.js";
+import { run, sleep, start, stop } from "./proc.js";
 
 const root = join(import.meta.dirname, "..", "..");
 
@@ -13,6 +13,12 @@ export interface RunningCollector {
   finish(): Promise<{ events: NetworkEvent[]; badLines: number; stderr: string }>;
   /** True while the process runs. */
   running(): boolean;
+  /**
+   * Resolves once the collector has printed nothing for `quietMs` (or after
+   * `maxMs`): what its exporters sent last has been read from its socket,
+   * rather than left in the receive buffer when it is stopped.
+   */
+  settled(quietMs: number, maxMs: number): Promise<void>;
   stderrTail(): string;
 }
 
@@ -66,8 +72,10 @@ export async function startCollector(
   });
   const lines: string[] = [];
   let partial = "";
+  let lastOutput = Date.now();
   child.stdout?.setEncoding("utf8");
   child.stdout?.on("data", (d: string) => {
+    lastOutput = Date.now();
     const parts = (partial + d).split("\n");
     partial = parts.pop() ?? "";
     lines.push(...parts);
@@ -77,6 +85,10 @@ export async function startCollector(
     source,
     running: () => child.exitCode === null && child.signalCode === null,
     stderrTail: () => child.stderrTail(),
+    async settled(quietMs, maxMs) {
+      const end = Date.now() + maxMs;
+      while (Date.now() < end && Date.now() - lastOutput < quietMs) await sleep(100);
+    },
     async finish() {
       await stop(child, 10_000);
       await ended;

@@ -33,10 +33,18 @@ function ctlPath(tag: string): string {
 /** A softflowd exporting live from an interface. */
 export interface Exporter {
   version: 9 | 10;
+  /**
+   * Resolves once softflowd answers on its control socket with its capture's
+   * statistics, so its capture is open and sees what the lab sends next.
+   */
+  ready(timeoutMs: number): Promise<void>;
   /** Exports every flow it tracks now (`softflowctl expire-all`). */
   expireAll(): Promise<void>;
-  /** Exports what is left and ends. */
-  finish(): Promise<void>;
+  /**
+   * Exports what is left and ends.
+   * @returns the packets softflowd's capture lost (libpcap and interface drops), by its own count.
+   */
+  finish(): Promise<{ dropped: number }>;
   stderrTail(): string;
 }
 
@@ -66,6 +74,9 @@ export function startExporter(
       ctl,
       "-p",
       join(dir, `softflowd-v${version}.pid`),
+      // A 64 MiB capture buffer, as tcpdump's: a burst under load is not dropped.
+      "-B",
+      String(64 * 1024 * 1024),
       ...TIMEOUTS,
     ],
     { ns },
@@ -75,14 +86,34 @@ export function startExporter(
   return {
     version,
     stderrTail: () => child.stderrTail(),
+    async ready(timeoutMs) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`softflowd v${version} exited: ${child.stderrTail().slice(-600)}`);
+        }
+        const r = await ctlCommand("statistics");
+        if (/Packets received by libpcap/.test(r.stdout)) return;
+        if (Date.now() > end) {
+          throw new Error(
+            `softflowd v${version} did not answer on ${ctl} in ${timeoutMs} ms: ${child.stderrTail().slice(-600)}`,
+          );
+        }
+        await sleep(100);
+      }
+    },
     async expireAll() {
       await ctlCommand("expire-all");
     },
     async finish() {
+      const stats = await ctlCommand("statistics");
+      const n = (what: string) =>
+        Number(new RegExp(`Packets dropped by ${what}: (\\d+)`).exec(stats.stdout)?.[1] ?? 0);
       // "shutdown" exports every flow and exits; a stop afterwards is only a fallback.
       await ctlCommand("shutdown");
       await waitExit(child, 5000);
       await stop(child);
+      return { dropped: n("libpcap") + n("interface") };
     },
   };
 }

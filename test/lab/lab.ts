@@ -149,7 +149,9 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
       startExporter(srv.ns, srv.ifname, `127.0.0.1:${FLOW_PORTS.v9}`, 9, dir),
       startExporter(srv.ns, srv.ifname, `127.0.0.1:${FLOW_PORTS.ipfix}`, 10, dir),
     ];
-    await sleep(1000);
+    // A conversation sent before an exporter's capture is open would be in the
+    // lab's capture and not in that exporter's flows.
+    for (const e of exporters) await e.ready(15_000);
 
     log(`phase 1: ${phase1Ms / 1000} s of office traffic`);
     const watch = new AbortController();
@@ -183,8 +185,10 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
     }
     const runs2 = await office2;
     await sleep(GAP_MS);
-    for (const e of exporters) await e.finish();
-    await sleep(1500);
+    const exporterDrops: number[] = [];
+    for (const e of exporters) exporterDrops.push((await e.finish()).dropped);
+    // The flows softflowd exported at shutdown are read before the collectors stop.
+    for (const c of collectors) await c.settled(1500, 20_000);
     const sockets = await ss;
     const hostOut = await host.finish();
     const v9Out = await v9.finish();
@@ -260,9 +264,13 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
     const agreements = [
       ...hostVsPrograms(hostOut.events, allRuns, attackRecords, net.office.ip, USER),
       ...hostVsSs(hostOut.events, sockets.connections),
-      ...flowsVsCapture("NetFlow v9 live", v9Out.events, pcap),
-      ...flowsVsCapture("IPFIX live", v10Out.events, pcap),
-      ...flowsVsCapture("IPFIX from pcap", replayOut.events, pcap),
+      ...flowsVsCapture("NetFlow v9 live", v9Out.events, pcap, {
+        exporterDropped: exporterDrops[0] ?? 0,
+      }),
+      ...flowsVsCapture("IPFIX live", v10Out.events, pcap, {
+        exporterDropped: exporterDrops[1] ?? 0,
+      }),
+      ...flowsVsCapture("IPFIX from pcap", replayOut.events, pcap, undefined),
     ];
     const attributed = attribution(hostOut.events);
     const wallS = Math.round((Date.now() - started) / 1000);
@@ -280,6 +288,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
       `office programs: ${programs.phase1} in phase 1, ${programs.phase2} in phase 2, ${programs.failed} failed; ss snapshots: ${sockets.snapshots}, connections seen: ${sockets.connections.length}`,
       `capture: ${pcap.packets} packets, ${pcap.conversations.length} conversations, ${pcap.skipped} not IPv4 TCP/UDP`,
       `tcpdump: ${captured.captured} packets captured, ${captured.dropped} dropped by the kernel`,
+      `softflowd live (v9, IPFIX): ${exporterDrops.join(", ")} packets dropped by their captures`,
       `softflowd -r: ${/Flows exported:.*/.exec(replayed)?.[0] ?? "no summary"}`,
       `UDP datagrams dropped on the servers host (flow collectors' receive buffers): ${udpDrops}`,
       `host attribution: ${attributed.attributed} of ${attributed.of} office events carry a process (poll every ${HOST_INTERVAL_S} s); sockets listed by ${/listing sockets with ss instead/.test(hostOut.stderr) ? "ss (the sockdiag helper could not be built)" : "the sockdiag helper"}`,
