@@ -138,8 +138,11 @@ export function decodeStreamScoreResponse(bytes: Uint8Array): StreamScoreRespons
       if (field === 0 || field <= 4) throw bad(`field ${field} with wire type ${wireType}`);
       if (wireType === 0) varint();
       else if (wireType === 1) pos += 8;
-      else if (wireType === 2) pos += delimited();
-      else if (wireType === 5) pos += 4;
+      else if (wireType === 2) {
+        // Not `pos += delimited()`: that adds to `pos` as it was before the length.
+        const len = delimited();
+        pos += len;
+      } else if (wireType === 5) pos += 4;
       else throw bad(`unsupported wire type ${wireType}`);
       if (pos > end) throw bad("cut field");
     }
