@@ -346,7 +346,12 @@ class GrpcCall implements ScoreStreamCall {
     // A reset by the peer comes as ERR_HTTP2_STREAM_ERROR: its code says
     // more. Any other error (a refused or lost connection) says more than
     // the code the stream was closed with locally.
-    const e = this.streamError;
+    let e = this.streamError;
+    // A stream cancelled because its connection failed carries the failure
+    // as its cause: reported as connect-node reports it ("connect ECONNREFUSED …").
+    if (nodeErrorCode(e) === "ERR_HTTP2_STREAM_CANCEL" && (e as Error).cause instanceof Error) {
+      e = (e as Error).cause;
+    }
     if (e !== undefined && nodeErrorCode(e) !== "ERR_HTTP2_STREAM_ERROR") {
       this.settle(errorFromNodeReason(e));
       return;
