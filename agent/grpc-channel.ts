@@ -96,17 +96,25 @@ class GrpcChannel implements ScoreChannel {
     const session = this.connect();
     this.openCalls++;
     session.ref();
-    return new GrpcCall(
-      session,
-      this.headers,
-      handlers,
-      signal,
-      this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-      () => {
-        this.openCalls--;
-        if (this.openCalls === 0 && !session.destroyed) session.unref();
-      },
-    );
+    const onSettled = () => {
+      this.openCalls--;
+      if (this.openCalls === 0 && !session.destroyed) session.unref();
+    };
+    try {
+      return new GrpcCall(
+        session,
+        this.headers,
+        handlers,
+        signal,
+        this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+        onSettled,
+      );
+    } catch (e) {
+      // The connection refused a new stream (it is closing): the next call takes a new one.
+      onSettled();
+      if (this.session === session) this.session = undefined;
+      throw errorFromNodeReason(e);
+    }
   }
 
   close(): void {
