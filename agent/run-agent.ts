@@ -1,13 +1,14 @@
 import { readFileSync } from "node:fs";
 import { toJsonString } from "@bufbuild/protobuf";
-import type { Interceptor, Transport } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import type { Transport } from "@connectrpc/connect";
 import type { EventResult } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { NetworkEventSchema, Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { type SourceOptions, type SourceProblem, sourceNamed } from "../sources/index.js";
+import { createGrpcChannel } from "./grpc-channel.js";
 import { KafkaSink } from "./kafka-sink.js";
 import { LatencyHistogram } from "./latency-histogram.js";
 import { formatAnomaly } from "./report.js";
+import { connectScoreChannel, type ScoreChannel } from "./score-channel.js";
 import { type PendingEvent, type RetryInfo, ROOM, StreamClient } from "./stream-client.js";
 
 /** Options of `runAgent`; the CLI flags map onto them one to one. */
@@ -64,7 +65,10 @@ export interface AgentOptions {
   onAnomaly?: (line: string) => void;
   /** Receives warnings: skipped input, source notices, reconnections. Default: none. */
   onWarning?: (line: string) => void;
-  /** Transport to use instead of a new gRPC transport to `target`. */
+  /**
+   * A Connect transport to call through instead of the agent's own gRPC
+   * client to `target` (tests that intercept calls use it).
+   */
   transport?: Transport;
   /** Publish to Kafka instead of streaming to the server (`--sink kafka`); nothing is scored here. */
   kafka?: { brokers: string[]; topic: string };
@@ -154,38 +158,29 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
     ? (options.onPrint ?? ((l: string) => process.stdout.write(`${l}\n`)))
     : undefined;
 
-  const interceptors: Interceptor[] = [];
-  if (options.apiKey !== undefined) {
-    const header = `Bearer ${options.apiKey}`;
-    interceptors.push((next) => (req) => {
-      req.header.set("authorization", header);
-      return next(req);
-    });
-  }
   const tls = options.tls;
-  const transport =
-    options.transport ??
-    createGrpcTransport({
-      baseUrl: target,
-      interceptors,
-      // Score responses are small and mostly numbers: gzip costs both ends
-      // more CPU than it saves bytes (measured: 5–9 % of each process).
-      acceptCompression: [],
-      // A peer that accepts and never answers is noticed: HTTP/2 PINGs every
-      // 10 s, and no answer within 5 s closes the connection and its streams,
-      // which the stream client retries (issue 23, item 9).
-      pingIntervalMs: 10_000,
-      pingTimeoutMs: 5_000,
-      ...(tls === undefined
-        ? {}
-        : {
-            nodeOptions: {
-              ...(tls.ca === undefined ? {} : { ca: readFileSync(tls.ca) }),
-              ...(tls.cert === undefined ? {} : { cert: readFileSync(tls.cert) }),
-              ...(tls.key === undefined ? {} : { key: readFileSync(tls.key) }),
-            },
-          }),
-    });
+  // Made only when the agent sends to the server (a Kafka sink or a dry run opens no connection).
+  const channel = (): ScoreChannel =>
+    options.transport !== undefined
+      ? connectScoreChannel(options.transport)
+      : createGrpcChannel({
+          target,
+          ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
+          // A peer that accepts and never answers is noticed: HTTP/2 PINGs every
+          // 10 s, and no answer within 5 s closes the connection and its streams,
+          // which the stream client retries (issue 23, item 9).
+          pingIntervalMs: 10_000,
+          pingTimeoutMs: 5_000,
+          ...(tls === undefined
+            ? {}
+            : {
+                tls: {
+                  ...(tls.ca === undefined ? {} : { ca: readFileSync(tls.ca) }),
+                  ...(tls.cert === undefined ? {} : { cert: readFileSync(tls.cert) }),
+                  ...(tls.key === undefined ? {} : { key: readFileSync(tls.key) }),
+                },
+              }),
+        });
   const latency = new LatencyHistogram();
   const summary: Summary = {
     sent: 0,
@@ -250,7 +245,7 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
             ),
         })
       : new StreamClient<string | undefined>({
-          transport,
+          channel: channel(),
           batchSize: options.batch ?? defaultBatch(rate),
           window: options.window ?? 16,
           ...(options.backoffBaseMs !== undefined ? { backoffBaseMs: options.backoffBaseMs } : {}),

@@ -4,10 +4,10 @@ import * as net from "node:net";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { createSimulator } from "../telemetry/simulator.js";
+import { createGrpcChannel } from "./grpc-channel.js";
 import { type RetryInfo, StreamClient } from "./stream-client.js";
 import { FakeScoringServer, type RequestHook } from "./testdata/fake-scoring-server.js";
 
@@ -37,7 +37,7 @@ async function stream(
   const sim = createSimulator({ seed: 9 });
   const outcomes = new Map<number, string[]>();
   const client = new StreamClient<number>({
-    transport: createGrpcTransport({ baseUrl: srv.url }),
+    channel: createGrpcChannel({ target: srv.url }),
     batchSize: opts.batchSize ?? 10,
     window: opts.window ?? 4,
     backoffBaseMs: 1,
@@ -68,7 +68,7 @@ describe("StreamClient", () => {
     const seen = new Map<number, { event: NetworkEvent; enqueuedAt: number }>();
     const before = performance.now();
     const client = new StreamClient<number>({
-      transport: createGrpcTransport({ baseUrl: srv.url }),
+      channel: createGrpcChannel({ target: srv.url }),
       batchSize: 100,
       onResult: (item) => seen.set(item.meta, { event: item.event, enqueuedAt: item.enqueuedAt }),
     });
@@ -114,7 +114,7 @@ describe("StreamClient", () => {
     server = undefined;
     const sim = createSimulator({ seed: 9 });
     const client = new StreamClient<number>({
-      transport: createGrpcTransport({ baseUrl: url }),
+      channel: createGrpcChannel({ target: url }),
       batchSize: 10,
       window: 4,
       backoffBaseMs: 1,
@@ -202,7 +202,7 @@ describe("StreamClient", () => {
     const srv = await startServer();
     const results: string[] = [];
     const client = new StreamClient<number>({
-      transport: createGrpcTransport({ baseUrl: srv.url }),
+      channel: createGrpcChannel({ target: srv.url }),
       onResult: (_item, r) => results.push(r.outcome.case ?? "none"),
     });
     await client.enqueue(create(NetworkEventSchema, { destPort: 70_000 }), 0);
@@ -217,7 +217,7 @@ describe("StreamClient", () => {
     const url = srv.url;
     await srv.stop();
     const client = new StreamClient<number>({
-      transport: createGrpcTransport({ baseUrl: url }),
+      channel: createGrpcChannel({ target: url }),
       backoffBaseMs: 1,
       backoffMaxMs: 2,
       maxAttempts: 3,
@@ -286,7 +286,7 @@ describe("StreamClient against a silent peer (issue 23, item 9)", () => {
       try {
         const retries: RetryInfo[] = [];
         const client = new StreamClient<number>({
-          transport: createGrpcTransport({ baseUrl: peer.url }),
+          channel: createGrpcChannel({ target: peer.url }),
           responseTimeoutMs: 200,
           maxAttempts: 2,
           backoffBaseMs: 1,
@@ -315,7 +315,7 @@ describe("StreamClient against a silent peer (issue 23, item 9)", () => {
     const peer = await silentPeer("tcp");
     try {
       const client = new StreamClient<number>({
-        transport: createGrpcTransport({ baseUrl: peer.url }),
+        channel: createGrpcChannel({ target: peer.url }),
         responseTimeoutMs: 0,
         onResult: () => {},
       });

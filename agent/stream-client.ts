@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type EventResult,
   EventResultSchema,
@@ -8,8 +8,8 @@ import {
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { EventsEncoder, eventAt } from "./event-encoder.js";
 import { decodeEventResult } from "./event-result-decoder.js";
-import { Outbox } from "./outbox.js";
-import { ScoringServiceView, type StreamScoreResponseView } from "./stream-score-view.js";
+import type { ScoreChannel, ScoreStreamCall } from "./score-channel.js";
+import type { StreamScoreResponseView } from "./stream-score-view.js";
 
 /** One event waiting for its score, with the caller's data attached. */
 export interface PendingEvent<M> {
@@ -31,10 +31,10 @@ export interface RetryInfo {
 /** Options of `StreamClient`. */
 export interface StreamClientOptions<M> {
   /**
-   * The transport to the scoring service; binary formats only (gRPC, or
-   * Connect with protobuf), since the results are decoded by hand.
+   * Where calls are opened: `createGrpcChannel` (the agent's own gRPC
+   * client), or `connectScoreChannel` over a Connect transport.
    */
-  transport: Transport;
+  channel: ScoreChannel;
   /** Events per request, 1 to 1000. Default 1. */
   batchSize?: number;
   /** A partial batch is sent after this many ms. Default 5. */
@@ -181,7 +181,6 @@ export class StreamClient<M> {
   };
   private readonly opts: Required<Omit<StreamClientOptions<M>, "onRetry">> &
     Pick<StreamClientOptions<M>, "onRetry">;
-  private readonly client: Client<ScoringServiceView>;
   // The batch being filled, as parallel lists rather than an object per event.
   private batchEvents: NetworkEvent[] = [];
   private batchMetas: M[] = [];
@@ -189,7 +188,8 @@ export class StreamClient<M> {
   private readonly inFlight = new Map<string, InFlight<M>>();
   private nextId = 1;
   private readonly encoder = new EventsEncoder();
-  private outbox: Outbox<StreamScoreRequest> | undefined;
+  /** The call open now, if any. */
+  private call: ScoreStreamCall | undefined;
   private timer: NodeJS.Timeout | undefined;
   private roomWaiters: (() => void)[] = [];
   private closing = false;
@@ -220,7 +220,6 @@ export class StreamClient<M> {
       throw new RangeError(`window must be a positive integer, got ${window}`);
     }
     this.batchAt = new Float64Array(batchSize);
-    this.client = createClient(ScoringServiceView, this.opts.transport);
     this.loop = this.run();
   }
 
@@ -297,6 +296,7 @@ export class StreamClient<M> {
     });
     await Promise.race([this.loop, abandon]);
     clearTimeout(timer);
+    this.opts.channel.close();
     return this.stats;
   }
 
@@ -330,12 +330,11 @@ export class StreamClient<M> {
     if (this.inFlight.size === 0) this.lastProgress = performance.now();
     this.inFlight.set(id, inFlight);
     this.stats.sent += count;
-    this.outbox?.push(request);
+    this.call?.send(request);
   }
 
   private closeIfDrained(): void {
-    if (this.closing && this.batchEvents.length === 0 && this.inFlight.size === 0)
-      this.outbox?.close();
+    if (this.closing && this.batchEvents.length === 0 && this.inFlight.size === 0) this.call?.end();
   }
 
   private wakeWaiters(): void {
@@ -385,28 +384,34 @@ export class StreamClient<M> {
     let attempt = 0;
     const signal = this.abort.signal;
     while (!signal.aborted) {
-      const outbox = new Outbox<StreamScoreRequest>((request) => {
-        const r = this.inFlight.get(request.requestId);
-        if (r === undefined) return;
-        if (r.taken) this.stats.resent += r.count;
-        r.taken = true;
-      });
-      for (const r of this.inFlight.values()) outbox.push(r.request);
-      this.outbox = outbox;
-      this.closeIfDrained();
       let error: ConnectError;
       // This stream alone: aborted by finish (through `signal`) or by the response deadline.
       const attemptAbort = new AbortController();
       const attemptSignal = AbortSignal.any([signal, attemptAbort.signal]);
       this.lastProgress = performance.now();
       const watchdog = this.watch(attemptAbort);
+      let call: ScoreStreamCall | undefined;
       try {
-        const responses = this.client.streamScore(outbox, { signal: attemptSignal });
-        for await (const res of abortable(responses, attemptSignal)) {
-          attempt = 0;
-          this.handle(res);
-          this.closeIfDrained();
-        }
+        call = this.opts.channel.open(
+          {
+            onResponse: (res) => {
+              attempt = 0;
+              this.handle(res);
+              this.closeIfDrained();
+            },
+            onTake: (request) => {
+              const r = this.inFlight.get(request.requestId);
+              if (r === undefined) return;
+              if (r.taken) this.stats.resent += r.count;
+              r.taken = true;
+            },
+          },
+          attemptSignal,
+        );
+        this.call = call;
+        for (const r of this.inFlight.values()) call.send(r.request);
+        this.closeIfDrained();
+        await call.done;
         if (this.closing && this.inFlight.size === 0) return;
         // The server ended the stream while we still had work: open another.
         error = new ConnectError("stream ended by the server", Code.Unavailable);
@@ -417,8 +422,8 @@ export class StreamClient<M> {
             : ConnectError.from(e);
       } finally {
         clearInterval(watchdog);
-        this.outbox = undefined;
-        outbox.close();
+        this.call = undefined;
+        call?.end();
       }
       if (signal.aborted) return;
       this.stats.streamErrors++;
@@ -485,32 +490,6 @@ export class StreamClient<M> {
   private fail(error: ConnectError): void {
     this.fatalError = error;
     this.wakeWaiters();
-  }
-}
-
-/**
- * Iterates `source` until `signal` aborts, then throws its reason at once,
- * whether or not the source noticed (a transport waiting on a silent peer
- * may not); the source is told to stop without waiting for it.
- */
-async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
-  const it = source[Symbol.asyncIterator]();
-  let onAbort = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-  });
-  aborted.catch(() => {});
-  try {
-    for (;;) {
-      const next = await Promise.race([it.next(), aborted]);
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    if (signal.aborted) void it.return?.()?.catch?.(() => {});
   }
 }
 

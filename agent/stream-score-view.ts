@@ -5,6 +5,7 @@ import {
   FileDescriptorProtoSchema,
   file_google_protobuf_timestamp,
 } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
   file_netanomaly_v1_scoring_service,
   type StreamScoreRequestSchema,
@@ -61,3 +62,104 @@ export const ScoringServiceView: ScoringServiceView = (() => {
     methods: service.methods.filter((m) => m.localName === "streamScore"),
   } as unknown as ScoringServiceView;
 })();
+
+const TAG_REQUEST_ID = 0x0a;
+const TAG_RESULTS = 0x12;
+const TAG_MODEL_VERSION = 0x1a;
+const TAG_THRESHOLD = 0x21;
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+
+/**
+ * Reads a `netanomaly.v1.StreamScoreResponse` from its wire bytes into a
+ * {@link StreamScoreResponseView} (each result a view of `bytes`), by hand:
+ * the four fields, unknown ones skipped, as `fromBinary` with
+ * {@link ScoringServiceView}'s descriptor reads them (the last value of a
+ * repeated scalar field wins; results accumulate).
+ *
+ * @throws ConnectError `internal` naming the byte where the message is cut or malformed.
+ */
+export function decodeStreamScoreResponse(bytes: Uint8Array): StreamScoreResponseView {
+  const res: StreamScoreResponseView = {
+    $typeName: "netanomaly.v1.StreamScoreResponse",
+    requestId: "",
+    results: [],
+    modelVersion: "",
+    threshold: 0,
+  };
+  const end = bytes.length;
+  let pos = 0;
+  const bad = (what: string): ConnectError =>
+    new ConnectError(
+      `cannot decode netanomaly.v1.StreamScoreResponse: ${what} at byte ${pos} of ${end}`,
+      Code.Internal,
+    );
+  const varint = (): number => {
+    let v = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (pos >= end) throw bad("cut varint");
+      const b = bytes[pos++] as number;
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+    // Longer varints (64-bit values of unknown fields) are skipped whole.
+    while (pos < end && (bytes[pos] as number) >= 0x80) pos++;
+    if (pos >= end) throw bad("cut varint");
+    pos++;
+    return -1;
+  };
+  const delimited = (): number => {
+    const len = varint();
+    if (len < 0 || len > end - pos) throw bad(`length ${len} past the end`);
+    return len;
+  };
+  while (pos < end) {
+    const tag = bytes[pos] as number;
+    if (tag === TAG_RESULTS) {
+      pos++;
+      const len = delimited();
+      res.results.push(bytes.subarray(pos, pos + len));
+      pos += len;
+    } else if (tag === TAG_REQUEST_ID || tag === TAG_MODEL_VERSION) {
+      pos++;
+      const len = delimited();
+      const s = text(bytes, pos, pos + len);
+      if (tag === TAG_REQUEST_ID) res.requestId = s;
+      else res.modelVersion = s;
+      pos += len;
+    } else if (tag === TAG_THRESHOLD) {
+      pos++;
+      if (end - pos < 8) throw bad("cut double");
+      res.threshold = Buffer.from(bytes.buffer, bytes.byteOffset + pos, 8).readDoubleLE(0);
+      pos += 8;
+    } else {
+      const key = varint();
+      const field = Math.floor(key / 8);
+      const wireType = key % 8;
+      if (field === 0 || field <= 4) throw bad(`field ${field} with wire type ${wireType}`);
+      if (wireType === 0) varint();
+      else if (wireType === 1) pos += 8;
+      else if (wireType === 2) {
+        // Not `pos += delimited()`: that adds to `pos` as it was before the length.
+        const len = delimited();
+        pos += len;
+      } else if (wireType === 5) pos += 4;
+      else throw bad(`unsupported wire type ${wireType}`);
+      if (pos > end) throw bad("cut field");
+    }
+  }
+  return res;
+}
+
+/** The UTF-8 text in `bytes[start, end)`: short ASCII without a decoder call. */
+function text(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start <= 16) {
+    let s = "";
+    for (let i = start; i < end; i++) {
+      const c = bytes[i] as number;
+      if (c >= 0x80) return utf8.decode(bytes.subarray(start, end));
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return utf8.decode(bytes.subarray(start, end));
+}
