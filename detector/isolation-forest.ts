@@ -215,6 +215,12 @@ function fitLayout(x: Matrix, psi: number, trees: number): FitLayout {
  */
 type FitLayout = "compact" | "columns" | "rows";
 
+/**
+ * Features up to which a compact copy copies a row in a loop: a short row
+ * does not pay for `subarray` and `set` (an allocation and a native call).
+ */
+const SHORT_ROW = 32;
+
 /** Values (ψ × features) up to which a tree's sample is copied together. */
 const COMPACT_VALUES = 1 << 16;
 
@@ -423,7 +429,9 @@ class TreeGrower {
       const { source, data } = this;
       for (let i = 0; i < n; i++) {
         const from = (rows[i] as number) * nf;
-        data.set(source.subarray(from, from + nf), i * nf);
+        if (nf <= SHORT_ROW)
+          for (let f = 0; f < nf; f++) data[i * nf + f] = source[from + f] as number;
+        else data.set(source.subarray(from, from + nf), i * nf);
         rows[i] = i;
       }
       this.nDeparts = 0;
