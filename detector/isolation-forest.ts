@@ -215,6 +215,12 @@ function fitLayout(x: Matrix, psi: number, trees: number): FitLayout {
  */
 type FitLayout = "compact" | "columns" | "rows";
 
+/**
+ * Features up to which a compact copy copies a row in a loop: a short row
+ * does not pay for `subarray` and `set` (an allocation and a native call).
+ */
+const SHORT_ROW = 32;
+
 /** Values (ψ × features) up to which a tree's sample is copied together. */
 const COMPACT_VALUES = 1 << 16;
 
@@ -248,10 +254,13 @@ const USUAL_VALUE_PROBE = 256;
  * where that count is neither 0 nor all of the node (only at "all" are values
  * compared). Counts go down the tree by the subtraction trick: scan the
  * smaller child's rows, subtract from the parent for the larger one. Dense
- * features are compared row by row with the node's first row, which finds a
- * difference within a row or two. A feature constant at a node stays so below
- * it, so each node only checks the features still varying at its parent (a
- * list per depth, in feature order). The split feature's min, max and
+ * features are compared with the node's first row down their column, which
+ * finds a difference within a row or two; the two rows that differ are kept
+ * as the feature's witnesses, and a child holding both knows the feature
+ * varies without reading it (one read of the split feature per witness).
+ * A feature constant at a node stays so below it, so each node only checks
+ * the features still varying at its parent (a list per depth, in feature
+ * order). The split feature's min, max and
  * partition read a column-major copy of the matrix when the trees read each
  * row often enough to pay for it.
  *
@@ -281,6 +290,8 @@ class TreeGrower {
   private readonly sorted: boolean;
   private readonly picked: Uint8Array;
   private readonly scratch: Int32Array;
+  /** The split feature's values at the node, at the node's positions in `rows`. */
+  private readonly values: Float64Array;
   private readonly maxDepth: number;
   /** The current tree's randomness; each `grow` sets it. */
   private random: Random = createRandom(0);
@@ -302,14 +313,23 @@ class TreeGrower {
   private readonly usual: Float64Array;
   /** 1 for the features counted by departs (sparse ones), 0 for those compared row by row. */
   private readonly tracked: Uint8Array;
-  /** Scratch of `varyingFeatures`: dense features not yet seen to vary, and which did. */
-  private readonly pending: Int32Array;
-  private readonly varies: Uint8Array;
   /** Per depth d, at d · nf: rows of the node on the current path that depart, per feature. */
   private readonly counts: Int32Array;
   /** Features not constant at the node on the current path at each depth, at d · nf. */
   private readonly candidates: Int32Array;
   private readonly nCandidates: Int32Array;
+  /**
+   * Per depth d, at d · nf: two rows of the node on the current path whose
+   * values of the feature differ, found by comparing (−1 when its depart
+   * counts showed it varies). Kept by a child holding both, found again
+   * otherwise.
+   */
+  private readonly witnessA: Int32Array;
+  private readonly witnessB: Int32Array;
+  /** Per depth: the split of the node on the current path, and whether the path goes left (1) or right (0). */
+  private readonly splitFeature: Int32Array;
+  private readonly splitThreshold: Float64Array;
+  private readonly wentLeft: Uint8Array;
   private readonly feature: Int32Array;
   private readonly threshold: Float64Array;
   private readonly right: Int32Array;
@@ -328,6 +348,7 @@ class TreeGrower {
     this.sorted = !this.compact && !hasNegativeZero(x.data);
     this.picked = new Uint8Array(this.sorted ? nRows : 0);
     this.scratch = new Int32Array(this.sorted ? psi : 0);
+    this.values = new Float64Array(psi);
     // Compact: each tree's rows copied together, numbered 0 … ψ − 1 in sample order.
     const data = this.compact ? new Float64Array(psi * nf) : x.data;
     if (layout === "columns") {
@@ -355,10 +376,13 @@ class TreeGrower {
     this.departCount = new Int32Array(this.compact ? psi : nRows);
     this.departs = new Int32Array(1024);
     this.counts = new Int32Array((maxDepth + 1) * nf);
-    this.pending = new Int32Array(nf);
-    this.varies = new Uint8Array(nf);
     this.candidates = new Int32Array((maxDepth + 1) * nf);
     this.nCandidates = new Int32Array(maxDepth + 1);
+    this.witnessA = new Int32Array((maxDepth + 1) * nf);
+    this.witnessB = new Int32Array((maxDepth + 1) * nf);
+    this.splitFeature = new Int32Array(maxDepth + 1);
+    this.splitThreshold = new Float64Array(maxDepth + 1);
+    this.wentLeft = new Uint8Array(maxDepth + 1);
     const capacity = 2 * psi - 1;
     this.feature = new Int32Array(capacity);
     this.threshold = new Float64Array(capacity);
@@ -405,7 +429,9 @@ class TreeGrower {
       const { source, data } = this;
       for (let i = 0; i < n; i++) {
         const from = (rows[i] as number) * nf;
-        data.set(source.subarray(from, from + nf), i * nf);
+        if (nf <= SHORT_ROW)
+          for (let f = 0; f < nf; f++) data[i * nf + f] = source[from + f] as number;
+        else data.set(source.subarray(from, from + nf), i * nf);
         rows[i] = i;
       }
       this.nDeparts = 0;
@@ -487,51 +513,55 @@ class TreeGrower {
    */
   private varyingFeatures(start: number, end: number, depth: number): number {
     const { rows, nf, candidates, counts, columns, featureStride, rowStride, tracked } = this;
-    const { data, pending, varies } = this;
+    const { witnessA, witnessB } = this;
     const from = depth === 0 ? 0 : (depth - 1) * nf;
     const m = this.nCandidates[depth === 0 ? 0 : depth - 1] as number;
     const at = depth * nf;
     const n = end - start;
-    let nPending = 0;
-    for (let j = 0; j < m; j++) {
-      const f = candidates[from + j] as number;
-      if (tracked[f] === 0) {
-        pending[nPending++] = f;
-        continue;
-      }
-      const c = counts[at + f] as number;
-      if (c > 0 && c < n) varies[f] = 1;
-      else if (c === n) {
-        // Every row departs from the usual value: compare them with the first.
-        const offset = f * featureStride;
-        const first = columns[offset + (rows[start] as number) * rowStride] as number;
-        for (let i = start + 1; i < end; i++) {
-          if ((columns[offset + (rows[i] as number) * rowStride] as number) !== first) {
-            varies[f] = 1;
-            break;
-          }
-        }
-      }
-    }
-    // Dense features: compare whole rows with the first, until each has differed once.
-    const first = (rows[start] as number) * nf;
-    for (let i = start + 1; i < end && nPending > 0; i++) {
-      const base = (rows[i] as number) * nf;
-      let kept = 0;
-      for (let j = 0; j < nPending; j++) {
-        const f = pending[j] as number;
-        if ((data[base + f] as number) !== (data[first + f] as number)) varies[f] = 1;
-        else pending[kept++] = f;
-      }
-      nPending = kept;
-    }
-    // In the parent's (feature) order; the flags go back to 0.
+    const r0 = rows[start] as number;
+    // The split that made this node, to tell whether the parent's witnesses are here.
+    const split = depth === 0 ? -1 : (this.splitFeature[depth - 1] as number);
+    const splitOffset = split * featureStride;
+    const splitAt = depth === 0 ? 0 : (this.splitThreshold[depth - 1] as number);
+    const left = depth === 0 ? 0 : (this.wentLeft[depth - 1] as number);
+    // Kept in the parent's (feature) order, written over it at the root.
     let kept = 0;
     for (let j = 0; j < m; j++) {
       const f = candidates[from + j] as number;
-      if (varies[f] === 1) {
-        varies[f] = 0;
-        candidates[at + kept++] = f;
+      if (tracked[f] === 1) {
+        const c = counts[at + f] as number;
+        if (c === 0) continue;
+        if (c < n) {
+          candidates[at + kept++] = f;
+          witnessA[at + f] = -1;
+          continue;
+        }
+        // Every row departs from the usual value: compare them, as for a dense feature.
+      }
+      if (split >= 0) {
+        const a = witnessA[from + f] as number;
+        if (a >= 0) {
+          const b = witnessB[from + f] as number;
+          const aLeft = (columns[splitOffset + a * rowStride] as number) < splitAt ? 1 : 0;
+          const bLeft = (columns[splitOffset + b * rowStride] as number) < splitAt ? 1 : 0;
+          if (aLeft === left && bLeft === left) {
+            candidates[at + kept++] = f;
+            witnessA[at + f] = a;
+            witnessB[at + f] = b;
+            continue;
+          }
+        }
+      }
+      const offset = f * featureStride;
+      const first = columns[offset + r0 * rowStride] as number;
+      for (let i = start + 1; i < end; i++) {
+        const r = rows[i] as number;
+        if ((columns[offset + r * rowStride] as number) !== first) {
+          candidates[at + kept++] = f;
+          witnessA[at + f] = r0;
+          witnessB[at + f] = r;
+          break;
+        }
       }
     }
     this.nCandidates[depth] = kept;
@@ -555,10 +585,13 @@ class TreeGrower {
     const column = this.columns;
     const offset = f * this.featureStride;
     const stride = this.rowStride;
+    // The node's values of f, gathered once: the partition reads them in order.
+    const values = this.values;
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
     for (let i = start; i < end; i++) {
       const v = column[offset + (rows[i] as number) * stride] as number;
+      values[i] = v;
       if (v < min) min = v;
       if (v > max) max = v;
     }
@@ -574,14 +607,14 @@ class TreeGrower {
       let k = 0;
       for (let i = start; i < end; i++) {
         const r = rows[i] as number;
-        if ((column[offset + r * stride] as number) < threshold) rows[mid++] = r;
+        if ((values[i] as number) < threshold) rows[mid++] = r;
         else scratch[k++] = r;
       }
       for (let i = 0; i < k; i++) rows[mid + i] = scratch[i] as number;
     } else {
       for (let i = start; i < end; i++) {
-        const r = rows[i] as number;
-        if ((column[offset + r * stride] as number) < threshold) {
+        if ((values[i] as number) < threshold) {
+          const r = rows[i] as number;
           rows[i] = rows[mid] as number;
           rows[mid++] = r;
         }
@@ -601,10 +634,14 @@ class TreeGrower {
         this.subtractCounts(depth);
       }
     }
+    this.splitFeature[depth] = f;
+    this.splitThreshold[depth] = threshold;
+    this.wentLeft[depth] = 1;
     this.growNode(start, mid, depth + 1);
     this.right[node] = this.nodes;
     // The left subtree wrote only below depth + 1: the left counts are intact.
     if (counted) this.subtractCounts(depth);
+    this.wentLeft[depth] = 0;
     this.growNode(mid, end, depth + 1);
   }
 }
@@ -616,10 +653,14 @@ function hasNegativeZero(data: Float64Array): boolean {
   return false;
 }
 
-/** The first n values of a typed array as a plain array (a loop: `Array.from` iterates slowly). */
+/**
+ * The first n values of a typed array as a plain array: allocated at its
+ * length, then filled (`Array.from` iterates slowly; pushing grows it over
+ * and over: 4–7× slower).
+ */
 function toArray(values: Int32Array | Float64Array, n: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(values[i] as number);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = values[i] as number;
   return out;
 }
 
