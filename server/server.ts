@@ -390,15 +390,27 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     // counted and timed (header-auth.ts, body-limits.ts).
     const inner = http2Sessions.listeners("stream") as ((...args: unknown[]) => void)[];
     http2Sessions.removeAllListeners("stream");
+    // Node emits 'stream' with these four arguments; named, not spread, as this runs per call.
     http2Sessions.on(
       "stream",
-      (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => {
+      (
+        stream: http2.ServerHttp2Stream,
+        headers: http2.IncomingHttpHeaders,
+        flags: number,
+        rawHeaders: string[],
+      ) => {
         if (headerAuth.checkStream(stream, headers)) {
           return;
         }
         bodyLimits.watchStream(stream, headers);
-        for (const listener of inner) {
-          listener.call(http2Sessions, stream, headers, ...rest);
+        for (let i = 0; i < inner.length; i++) {
+          (inner[i] as (...args: unknown[]) => void).call(
+            http2Sessions,
+            stream,
+            headers,
+            flags,
+            rawHeaders,
+          );
         }
       },
     );
@@ -471,7 +483,8 @@ export function createServer(options: ServerOptions): NetanomalyServer {
       // 'wantTrailers' emit (maybe after this listener), and Node submits
       // them from a setImmediate; ours is queued after theirs.
       stream.on("wantTrailers", onWantTrailers);
-      stream.once("close", () => {
+      // 'close' comes once per stream: `on` spares once()'s wrapper per call.
+      stream.on("close", () => {
         open.delete(id);
         destroyIfDone(session);
       });
