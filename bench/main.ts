@@ -471,7 +471,8 @@ async function main(): Promise<void> {
         log,
         repeats,
         seconds: secs,
-        startScript: async (file, prefix) => {
+        model: MODEL,
+        startScript: async (file, prefix, args = []) => {
           const command = (port: number) => [
             ...prefix,
             "node",
@@ -480,6 +481,7 @@ async function main(): Promise<void> {
             file,
             "--port",
             String(port),
+            ...args,
           ];
           const s = await startServing(command, file, { cwd: ROOT });
           commands.push(`${file}: ${command(s.port).join(" ")}`);

@@ -7,7 +7,10 @@
  * - `@grpc/grpc-js` answering the same (`grpc-js-minimal.ts`),
  * - our server's gRPC fast path, and our server's Connect path
  *   (`--no-fast-path`), both really scoring, at the `--log-level warn` that
- *   `serverCommand` gives every bench server.
+ *   `serverCommand` gives every bench server,
+ * - the floor doing our per-call work (decode, validate, score, explain,
+ *   encode) and nothing else of ours (`http2-floor-work.ts`): the least the
+ *   fast path could cost, so how far goal 4 is from its own lower bound.
  * Servers run on core 0 and h2load on core 1 (`taskset`) when the machine
  * has two cores or more. Each repeat runs every target in turn; ratios to
  * the floor are taken repeat by repeat, then the median.
@@ -23,8 +26,14 @@ export interface TransportSectionOptions {
   log: (line: string) => void;
   repeats: number;
   seconds: number;
-  /** Starts a node script (`bench/….ts --port P`) under `prefix`, SERVING when returned. */
-  startScript(file: string, prefix: readonly string[]): Promise<ServerProcess>;
+  /** Starts a node script (`bench/….ts --port P …args`) under `prefix`, SERVING when returned. */
+  startScript(
+    file: string,
+    prefix: readonly string[],
+    args?: readonly string[],
+  ): Promise<ServerProcess>;
+  /** The model file our server scores with. */
+  model: string;
   /** Starts our server with extra flags under `prefix`. */
   startServer(flags: readonly string[], prefix: readonly string[]): Promise<ServerProcess>;
 }
@@ -35,6 +44,10 @@ const TARGETS = [
   { key: "grpcJs", label: "@grpc/grpc-js (canned answer)" },
   { key: "fastPath", label: "our server, gRPC fast path (scores)" },
   { key: "connectPath", label: "our server, Connect path, --no-fast-path (scores)" },
+  {
+    key: "floorWork",
+    label: "node:http2 floor doing only our decode, scoring and encoding (scores)",
+  },
 ] as const;
 type Key = (typeof TARGETS)[number]["key"];
 
@@ -61,6 +74,10 @@ export async function runTransportSection(
     servers.grpcJs = await o.startScript("bench/grpc-js-minimal.ts", serverCore);
     servers.fastPath = await o.startServer([], serverCore);
     servers.connectPath = await o.startServer(["--no-fast-path"], serverCore);
+    servers.floorWork = await o.startScript("bench/http2-floor-work.ts", serverCore, [
+      "--model",
+      o.model,
+    ]);
     for (let i = 0; i < o.repeats; i++) {
       for (const t of TARGETS) {
         const r = await h2loadRun(h2load, servers[t.key], 4, o.seconds, loadCore);

@@ -121,8 +121,10 @@ export function tailExcess(
   let excess = Number.NEGATIVE_INFINITY;
   let index = 0;
   for (let j = 0; j < stats.length; j++) {
-    const [max, scale] = stats[j] as [number, number];
-    const x = ((values[j] as number) - max) / scale;
+    // Indexed, not destructured: `const [max, scale]` runs the array
+    // iterator, which allocated on every scored event.
+    const stat = stats[j] as [number, number];
+    const x = ((values[j] as number) - stat[0]) / stat[1];
     if (x > excess) {
       excess = x;
       index = j;
@@ -138,8 +140,8 @@ export function tailExcess(
 export function tailShares(values: Float64Array, stats: TailStats, out: Float64Array): void {
   let total = 0;
   for (let j = 0; j < stats.length; j++) {
-    const [max, scale] = stats[j] as [number, number];
-    const x = Math.max(0, ((values[j] as number) - max) / scale - DEAD_ZONE);
+    const stat = stats[j] as [number, number];
+    const x = Math.max(0, ((values[j] as number) - stat[0]) / stat[1] - DEAD_ZONE);
     out[j] = x;
     total += x;
   }

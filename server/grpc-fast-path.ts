@@ -175,14 +175,29 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
       // the streams we leave.
       const compat = server.listeners("stream") as ((...args: unknown[]) => void)[];
       server.removeAllListeners("stream");
-      server.on("stream", (stream: http2.ServerHttp2Stream, headers, ...rest: unknown[]) => {
-        if (serve(stream, headers)) {
-          return;
-        }
-        for (const listener of compat) {
-          listener.call(server, stream, headers, ...rest);
-        }
-      });
+      // Node emits 'stream' with these four arguments; named, not spread, as this runs per call.
+      server.on(
+        "stream",
+        (
+          stream: http2.ServerHttp2Stream,
+          headers: http2.IncomingHttpHeaders,
+          flags: number,
+          rawHeaders: string[],
+        ) => {
+          if (serve(stream, headers)) {
+            return;
+          }
+          for (let i = 0; i < compat.length; i++) {
+            (compat[i] as (...args: unknown[]) => void).call(
+              server,
+              stream,
+              headers,
+              flags,
+              rawHeaders,
+            );
+          }
+        },
+      );
     },
   };
 }
@@ -208,11 +223,37 @@ interface Shared {
   grpcMetrics: GrpcMetrics | undefined;
 }
 
+/** The call a stream carries, for the listeners {@link FastCall} shares between streams. */
+const kCall = Symbol("call");
+type CallStream = http2.ServerHttp2Stream & { [kCall]?: FastCall };
+
+function ignoreError(): void {}
+
+function onCallClose(this: CallStream): void {
+  const call = this[kCall] as FastCall;
+  if (!call.done) {
+    call.end(streamResetError(this.rstCode ?? 0x8));
+  }
+}
+
+function onCallData(this: CallStream, chunk: Buffer): void {
+  (this[kCall] as FastCall).onData(chunk);
+}
+
+function onCallEnd(this: CallStream): void {
+  (this[kCall] as FastCall).onEnd();
+}
+
+/** 'wantTrailers' listener: emitted once, after end(). */
+function sendCallTrailers(this: CallStream): void {
+  this.sendTrailers((this[kCall] as FastCall).trailers);
+}
+
 /** One call on one HTTP/2 stream: framing in, scoring, framing and trailers out. */
 class FastCall {
   private readonly start = performance.now();
   private readonly log: Logger;
-  private done = false;
+  done = false;
   private headersSent = false;
   private client = "";
   private timer: NodeJS.Timeout | undefined;
@@ -226,6 +267,8 @@ class FastCall {
   private scores: Float64Array | undefined;
   private corked = false;
   private readonly metrics: GrpcCall | undefined;
+  /** What `finish` answers with. */
+  trailers = OK_TRAILERS;
 
   constructor(
     private readonly shared: Shared,
@@ -241,13 +284,12 @@ class FastCall {
       method === "score" ? "Score" : "StreamScore",
       method === "score" ? "unary" : "bidi_stream",
     );
-    stream.on("error", () => {}); // reported by 'close' below
+    // The stream's listeners are shared functions that find this call on
+    // the stream: no closures per call.
+    (stream as CallStream)[kCall] = this;
+    stream.on("error", ignoreError); // reported by 'close' below
     // 'close' and 'end' come at most once per stream: `on` spares once()'s wrapper per call.
-    stream.on("close", () => {
-      if (!this.done) {
-        this.end(streamResetError(stream.rstCode ?? 0x8));
-      }
-    });
+    stream.on("close", onCallClose);
     if (timeoutMs !== undefined) {
       this.timer = setTimeout(() => this.finish(deadlineError()), timeoutMs);
     }
@@ -266,8 +308,8 @@ class FastCall {
       shared.open.add(this);
       this.scores = new Float64Array(MAX_BATCH_EVENTS);
     }
-    stream.on("data", (chunk: Buffer) => this.onData(chunk));
-    stream.on("end", () => this.onEnd());
+    stream.on("data", onCallData);
+    stream.on("end", onCallEnd);
   }
 
   private authenticate(): string {
@@ -278,7 +320,7 @@ class FastCall {
     return authenticate(keys, this.authorization, this.remote, true);
   }
 
-  private onData(chunk: Buffer): void {
+  onData(chunk: Buffer): void {
     if (this.done) {
       return; // drained after an early answer
     }
@@ -403,7 +445,7 @@ class FastCall {
     }
   }
 
-  private onEnd(): void {
+  onEnd(): void {
     if (this.done) {
       return;
     }
@@ -473,16 +515,16 @@ class FastCall {
       return;
     }
     this.respond();
-    let trailers = OK_TRAILERS;
     if (error !== undefined) {
-      trailers = { "grpc-status": "0" }; // first, as Connect orders them
+      const trailers: http2.OutgoingHttpHeaders = { "grpc-status": "0" }; // first, as Connect orders them
       error.metadata.forEach((value, key) => {
         trailers[key] = value;
       });
       trailers["grpc-status"] = grpcStatus(error);
       trailers["grpc-message"] = encodeURIComponent(error.rawMessage);
+      this.trailers = trailers;
     }
-    stream.on("wantTrailers", () => stream.sendTrailers(trailers)); // emitted once, after end()
+    stream.on("wantTrailers", sendCallTrailers);
     if (last === undefined) {
       stream.end();
     } else {
@@ -493,7 +535,7 @@ class FastCall {
     this.end(error, bug);
   }
 
-  private end(error: ConnectError | undefined, bug?: unknown): void {
+  end(error: ConnectError | undefined, bug?: unknown): void {
     this.done = true;
     this.chunks = [];
     this.unary = undefined;
