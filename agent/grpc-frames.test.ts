@@ -9,8 +9,7 @@ import { NetworkEventSchema, Verdict } from "../gen/netanomaly/v1/telemetry_pb.j
 import { createSimulator } from "../telemetry/simulator.js";
 import { EventsEncoder } from "./event-encoder.js";
 import { decodeEventResult } from "./event-result-decoder.js";
-import { requestFrame } from "./grpc-channel.js";
-import { GrpcFrameReader } from "./grpc-frames.js";
+import { GrpcFrameReader, requestFrame } from "./grpc-frames.js";
 import { decodeStreamScoreResponse } from "./stream-score-view.js";
 
 /** `message` with its gRPC prefix: flags, then the length big-endian. */

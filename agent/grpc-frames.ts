@@ -1,4 +1,9 @@
+import { toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  type StreamScoreRequest,
+  StreamScoreRequestSchema,
+} from "../gen/netanomaly/v1/scoring_service_pb.js";
 
 /** Bytes in front of each gRPC message: a flags byte and a 32-bit big-endian length. */
 export const FRAME_HEADER_BYTES = 5;
@@ -97,4 +102,69 @@ export class GrpcFrameReader {
     }
     return len;
   }
+}
+
+/** `StreamScoreRequest.request_id` and `.events`, length-delimited. */
+const TAG_REQUEST_ID = 0x0a;
+const TAG_EVENTS = 0x12;
+
+/**
+ * A request as one length-prefixed gRPC message: `request_id`, then the
+ * events `EventsEncoder` wrote (the unknown field holding them), copied once;
+ * a request whose events travel as objects goes through `toBinary`.
+ */
+export function requestFrame(request: StreamScoreRequest): Buffer {
+  const unknown = request.$unknown;
+  const data =
+    request.events.length === 0 &&
+    unknown !== undefined &&
+    unknown.length === 1 &&
+    unknown[0]?.no === 2
+      ? unknown[0].data
+      : undefined;
+  if (data === undefined && (request.events.length > 0 || (unknown?.length ?? 0) > 0)) {
+    const body = toBinary(StreamScoreRequestSchema, request);
+    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(body.length, 1);
+    frame.set(body, FRAME_HEADER_BYTES);
+    return frame;
+  }
+  const id = request.requestId;
+  const idBytes = Buffer.byteLength(id, "utf8");
+  const length =
+    (idBytes === 0 ? 0 : 1 + varintSize(idBytes) + idBytes) +
+    (data === undefined ? 0 : 1 + data.length);
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
+  frame[0] = 0;
+  frame.writeUInt32BE(length, 1);
+  let pos = FRAME_HEADER_BYTES;
+  if (idBytes > 0) {
+    frame[pos++] = TAG_REQUEST_ID;
+    pos = writeVarint(frame, pos, idBytes);
+    pos += frame.write(id, pos, "utf8");
+  }
+  if (data !== undefined) {
+    frame[pos++] = TAG_EVENTS;
+    frame.set(data, pos);
+  }
+  return frame;
+}
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
+}
+
+function writeVarint(buf: Buffer, pos: number, v: number): number {
+  while (v >= 0x80) {
+    buf[pos++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  buf[pos++] = v;
+  return pos;
 }
