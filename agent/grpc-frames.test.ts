@@ -7,19 +7,11 @@ import {
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { NetworkEventSchema, Verdict } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { createSimulator } from "../telemetry/simulator.js";
+import { envelope as frame } from "../test/fuzz-inputs.js";
 import { EventsEncoder } from "./event-encoder.js";
 import { decodeEventResult } from "./event-result-decoder.js";
 import { GrpcFrameReader, requestFrame } from "./grpc-frames.js";
 import { decodeStreamScoreResponse } from "./stream-score-view.js";
-
-/** `message` with its gRPC prefix: flags, then the length big-endian. */
-function frame(message: Uint8Array, flags = 0): Buffer {
-  const out = Buffer.alloc(5 + message.length);
-  out[0] = flags;
-  out.writeUInt32BE(message.length, 1);
-  out.set(message, 5);
-  return out;
-}
 
 /** Feeds `chunks` to a reader and returns the messages it completed, in hex (quick to compare). */
 function read(chunks: Buffer[], reader = new GrpcFrameReader()): string[] {
