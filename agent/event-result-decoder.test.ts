@@ -49,6 +49,18 @@ function expectAgree(bytes: Uint8Array, what: string): void {
   }
 }
 
+/** {@link expectAgree} on every prefix of `bytes` and every one-byte change of it. */
+function expectAgreeOnEveryChange(bytes: Uint8Array): void {
+  for (let n = 0; n <= bytes.length; n++) expectAgree(bytes.subarray(0, n), `prefix ${n}`);
+  for (let i = 0; i < bytes.length; i++) {
+    for (let v = 0; v < 256; v++) {
+      const changed = Uint8Array.from(bytes);
+      changed[i] = v;
+      expectAgree(changed, `byte ${i} = ${v}`);
+    }
+  }
+}
+
 describe("decodeEventResult()", () => {
   it("returns what fromBinary returns for 20,000 random scored results", () => {
     const rnd = createSimRandom(11);
@@ -154,14 +166,7 @@ describe("decodeEventResult()", () => {
 
   it("agrees with fromBinary on every prefix and every one-byte change of a scored result", () => {
     const bytes = encode(scored(0.6123, Verdict.ANOMALOUS));
-    for (let n = 0; n <= bytes.length; n++) expectAgree(bytes.subarray(0, n), `prefix ${n}`);
-    for (let i = 0; i < bytes.length; i++) {
-      for (let v = 0; v < 256; v++) {
-        const changed = Uint8Array.from(bytes);
-        changed[i] = v;
-        expectAgree(changed, `byte ${i} = ${v}`);
-      }
-    }
+    expectAgreeOnEveryChange(bytes);
   });
   it("agrees with fromBinary on every prefix and every one-byte change of an anomaly with a contribution", () => {
     const bytes = encode(
@@ -176,14 +181,7 @@ describe("decodeEventResult()", () => {
         },
       }),
     );
-    for (let n = 0; n <= bytes.length; n++) expectAgree(bytes.subarray(0, n), `prefix ${n}`);
-    for (let i = 0; i < bytes.length; i++) {
-      for (let v = 0; v < 256; v++) {
-        const changed = Uint8Array.from(bytes);
-        changed[i] = v;
-        expectAgree(changed, `byte ${i} = ${v}`);
-      }
-    }
+    expectAgreeOnEveryChange(bytes);
   });
 
   it("returns what fromBinary returns for results with many contributions (two-byte lengths)", () => {
