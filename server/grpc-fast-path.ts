@@ -23,6 +23,7 @@ import {
   unexpectedCompressionError,
 } from "./errors.js";
 import { MAX_TIMER_MS, parseGrpcTimeoutMs } from "./grpc-timeout.js";
+import { interceptStreams } from "./intercept-streams.js";
 import { logRpcEnd } from "./logging.js";
 import type { ModelHolder } from "./model-holder.js";
 import {
@@ -170,34 +171,9 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
   return {
     serve,
     install(server) {
-      // Node turns each stream into compat request/response objects in a
-      // 'stream' listener it adds with the request handler; run it only for
-      // the streams we leave.
-      const compat = server.listeners("stream") as ((...args: unknown[]) => void)[];
-      server.removeAllListeners("stream");
-      // Node emits 'stream' with these four arguments; named, not spread, as this runs per call.
-      server.on(
-        "stream",
-        (
-          stream: http2.ServerHttp2Stream,
-          headers: http2.IncomingHttpHeaders,
-          flags: number,
-          rawHeaders: string[],
-        ) => {
-          if (serve(stream, headers)) {
-            return;
-          }
-          for (let i = 0; i < compat.length; i++) {
-            (compat[i] as (...args: unknown[]) => void).call(
-              server,
-              stream,
-              headers,
-              flags,
-              rawHeaders,
-            );
-          }
-        },
-      );
+      // Node's own 'stream' listener makes compat request/response objects:
+      // it runs only for the streams the fast path leaves.
+      interceptStreams(server, serve);
     },
   };
 }

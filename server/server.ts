@@ -47,6 +47,7 @@ import { createGrpcFastPath } from "./grpc-fast-path.js";
 import { MAX_TIMER_MS, parseGrpcTimeoutMs } from "./grpc-timeout.js";
 import { createHeaderAuth } from "./header-auth.js";
 import { createHealthService, type HealthService } from "./health.js";
+import { interceptStreams } from "./intercept-streams.js";
 import { createLoggingInterceptor } from "./logging.js";
 import { createModelHolder, type ModelHolder } from "./model-holder.js";
 import { createProtocolSniffer } from "./protocol-sniffer.js";
@@ -384,37 +385,16 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     http2Sessions = http2Server;
   }
   fastPath?.install(http2Sessions);
-  {
-    // In front of the fast path and of Connect: a call that needs a key it
-    // lacks is answered from its headers, and every other stream's body is
-    // counted and timed (header-auth.ts, body-limits.ts).
-    const inner = http2Sessions.listeners("stream") as ((...args: unknown[]) => void)[];
-    http2Sessions.removeAllListeners("stream");
-    // Node emits 'stream' with these four arguments; named, not spread, as this runs per call.
-    http2Sessions.on(
-      "stream",
-      (
-        stream: http2.ServerHttp2Stream,
-        headers: http2.IncomingHttpHeaders,
-        flags: number,
-        rawHeaders: string[],
-      ) => {
-        if (headerAuth.checkStream(stream, headers)) {
-          return;
-        }
-        bodyLimits.watchStream(stream, headers);
-        for (let i = 0; i < inner.length; i++) {
-          (inner[i] as (...args: unknown[]) => void).call(
-            http2Sessions,
-            stream,
-            headers,
-            flags,
-            rawHeaders,
-          );
-        }
-      },
-    );
-  }
+  // In front of the fast path and of Connect: a call that needs a key it
+  // lacks is answered from its headers, and every other stream's body is
+  // counted and timed (header-auth.ts, body-limits.ts).
+  interceptStreams(http2Sessions, (stream, headers) => {
+    if (headerAuth.checkStream(stream, headers)) {
+      return true;
+    }
+    bodyLimits.watchStream(stream, headers);
+    return false;
+  });
   // Every TCP connection, TLS or not: shutdown destroys these when forced.
   const rawSockets = new Set<Socket>();
   server.on("connection", (socket: Socket) => {
