@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Admin, Consumer, type Message } from "@platformatic/kafka";
+import { within } from "../kafka/bounded.js";
 
 export const ROOT = join(import.meta.dirname, "..");
 
@@ -325,6 +326,9 @@ async function diagnose(child: ChildProcess, reports: string): Promise<string> {
 }
 
 /** Polls `check` every `everyMs` until it returns true or `timeoutMs` passes. */
+/** Longest one check of {@link waitFor} may take before it counts as failed, ms. */
+const CHECK_MS = 15_000;
+
 export async function waitFor(
   what: string,
   check: () => Promise<boolean> | boolean,
@@ -334,7 +338,10 @@ export async function waitFor(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      if (await check()) return;
+      // A check may never answer: the Kafka client can throw inside its own
+      // callback (a coordinator missing from fresh metadata, see
+      // kafka/client-faults.ts) and leave the call it was serving unsettled.
+      if (await within(Promise.resolve(check()), CHECK_MS, what)) return;
     } catch {
       // The broker may be restarting; try again.
     }
