@@ -11,7 +11,9 @@
  * the directories holding each copy's detector/ (the first is the baseline).
  * Prints each copy's CPU milliseconds per fit (median, min–max; ψ ≤ 1024
  * times 10 fits per turn) and the baseline's time ÷ the copy's, turn by
- * turn. A copy's forest must equal the baseline's, or the run fails.
+ * turn. A copy's forest must equal the baseline's, or the run fails, unless
+ * FIT_AB_NEW_FOREST=1 says the change grows a different forest on purpose
+ * (then each copy's total node count is printed instead).
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -62,8 +64,13 @@ async function main(): Promise<void> {
   for (const dir of dirs) copies.push(await loadCopy(dir));
   const options = { nEstimators: trees, maxSamples: psi };
   const expected = JSON.stringify(copies[0]?.fitForest(x, copies[0].createRandom(42), options));
+  const newForest = process.env.FIT_AB_NEW_FOREST === "1";
   for (const copy of copies) {
-    if (JSON.stringify(copy.fitForest(x, copy.createRandom(42), options)) !== expected) {
+    const forest = copy.fitForest(x, copy.createRandom(42), options);
+    if (newForest) {
+      const nodes = forest.trees.reduce((sum, tree) => sum + tree.feature.length, 0);
+      console.log(`${copy.dir}: ${nodes} nodes`);
+    } else if (JSON.stringify(forest) !== expected) {
       throw new Error(`${copy.dir}: the forest differs from ${dirs[0]}'s`);
     }
   }
