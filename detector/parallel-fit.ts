@@ -222,5 +222,5 @@ function sharedMatrix(x: Matrix): SharedArrayBuffer {
 }
 
 function startWorker(): Worker {
-  return startModuleWorker(import.meta.url, "fit-worker");
+  return startModuleWorker(import.meta.url, "fit-worker", { selfContained: true });
 }
