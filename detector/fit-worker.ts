@@ -12,7 +12,8 @@ parentPort?.on("message", (req: FitWorkerRequest) => {
     if (req.kind === "begin") {
       const data = new Float64Array(req.data, 0, req.nRows * req.nFeatures);
       const x = { data, nRows: req.nRows, nFeatures: req.nFeatures };
-      grower = createSeededGrower(x, req.shape, req.trees);
+      const columns = req.columns && new Float64Array(req.columns, 0, req.nRows * req.nFeatures);
+      grower = createSeededGrower(x, req.shape, req.trees, columns);
       return;
     }
     if (grower === undefined) throw new Error("grow before begin");

@@ -157,14 +157,21 @@ export interface SeededGrower {
  * on its seed alone, not on the trees grown before it by the same grower.
  *
  * @param trees how many trees this grower will grow (it picks its layout by it; the trees do not depend on it).
+ * @param columns `x` column-major (see {@link readsColumns}, {@link transpose}) when the caller
+ *   has it, so that several growers share one copy; made here otherwise.
  */
-export function createSeededGrower(x: Matrix, shape: ForestShape, trees: number): SeededGrower {
+export function createSeededGrower(
+  x: Matrix,
+  shape: ForestShape,
+  trees: number,
+  columns?: Float64Array,
+): SeededGrower {
   const { psi, maxDepth } = shape;
   const n = x.nRows;
   const permutation = new Int32Array(n);
   for (let i = 0; i < n; i++) permutation[i] = i;
   const swapped = new Int32Array(psi);
-  const grower = new TreeGrower(x, psi, maxDepth, fitLayout(x, psi, trees));
+  const grower = new TreeGrower(x, psi, maxDepth, fitLayout(x, psi, trees), columns);
   const sample = grower.rows;
   // One generator reseeded per tree, not one per tree: the grower's calls
   // into it then always meet the same function, which V8 can inline.
@@ -197,6 +204,21 @@ export function createSeededGrower(x: Matrix, shape: ForestShape, trees: number)
       return grower.growPacked(random);
     },
   };
+}
+
+/** Whether a grower of `trees` trees of ψ `psi` on `x` reads a column-major copy of it. */
+export function readsColumns(x: Matrix, psi: number, trees: number): boolean {
+  return fitLayout(x, psi, trees) === "columns";
+}
+
+/** `x` column-major, value (r, f) at `f · nRows + r`, into `out` (nRows × nFeatures long). */
+export function transpose(x: Matrix, out: Float64Array): Float64Array {
+  const { data, nRows, nFeatures: nf } = x;
+  for (let r = 0; r < nRows; r++) {
+    const base = r * nf;
+    for (let f = 0; f < nf; f++) out[f * nRows + r] = data[base + f] as number;
+  }
+  return out;
 }
 
 function fitLayout(x: Matrix, psi: number, trees: number): FitLayout {
@@ -338,7 +360,14 @@ class TreeGrower {
   private readonly high: Float64Array;
   private nodes = 0;
 
-  constructor(x: Matrix, psi: number, maxDepth: number, layout: FitLayout) {
+  /** `transposed`: `x` column-major, when the layout is `columns` and the caller has it. */
+  constructor(
+    x: Matrix,
+    psi: number,
+    maxDepth: number,
+    layout: FitLayout,
+    transposed?: Float64Array,
+  ) {
     const { nRows, nFeatures: nf } = x;
     this.rows = new Int32Array(psi);
     this.nf = nf;
@@ -352,12 +381,7 @@ class TreeGrower {
     // Compact: each tree's rows copied together, numbered 0 … ψ − 1 in sample order.
     const data = this.compact ? new Float64Array(psi * nf) : x.data;
     if (layout === "columns") {
-      const columns = new Float64Array(nRows * nf);
-      for (let r = 0; r < nRows; r++) {
-        const base = r * nf;
-        for (let f = 0; f < nf; f++) columns[f * nRows + r] = data[base + f] as number;
-      }
-      this.columns = columns;
+      this.columns = transposed ?? transpose(x, new Float64Array(nRows * nf));
       this.featureStride = nRows;
       this.rowStride = 1;
     } else {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { compileForest } from "./compiled-forest.js";
-import { type Forest, fitForest, type Matrix } from "./isolation-forest.js";
+import { type Forest, fitForest, type Matrix, readsColumns } from "./isolation-forest.js";
 import { createFitPool, fitForestInWorkers } from "./parallel-fit.js";
 import { createRandom } from "./random.js";
 import { fitCases, forestDigest } from "./testdata/fit-cases.js";
@@ -46,6 +46,16 @@ describe("createFitPool()", () => {
         );
       }
     }
+  });
+
+  it("grows the same forest when the workers read one column-major copy made for them all", async () => {
+    const x = cloud(9000, 9, 7);
+    const options = { nEstimators: 20, maxSamples: 8192 };
+    // Two workers of ten trees each read columns; the main thread transposes once for both.
+    expect(readsColumns(x, 8192, 10)).toBe(true);
+    const expected = fitForest(x, createRandom(11), { ...options, seeding: "per-tree" });
+    const forest = await two.fit(x, createRandom(11), options);
+    expect(forestDigest(forest)).toBe(forestDigest(expected));
   });
 
   it("draws each tree's seed up front, so the forest differs from one-stream seeding and between seeds", async () => {
