@@ -85,9 +85,10 @@ export async function fitForestInWorkers(
  * Starts `workers` worker threads (default one per core). The training
  * matrix goes to them as a `SharedArrayBuffer` (copied into one once per
  * fit unless it already is one); trees are handed out in chunks as workers
- * finish, and come back as one transferred buffer per chunk. Under tsx the
- * workers run `fit-worker.ts` through tsx's API; after `npm run build`, the
- * `.js` beside this file.
+ * finish, and come back as one transferred buffer per chunk. When the
+ * workers' layout reads the matrix column-major, this thread makes that copy
+ * once, shared too. Under tsx the workers run `fit-worker.ts` bundled by
+ * esbuild (once per process); after `npm run build`, the `.js` beside this file.
  */
 export function createFitPool(workers: number = availableParallelism()): FitPool {
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_FIT_WORKERS) {
