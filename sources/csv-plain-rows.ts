@@ -9,10 +9,20 @@ import {
 } from "./csv-rows.js";
 
 /**
- * A line's outcome, in file order: a row, or a line that was skipped (the
+ * A row split at its commas: `cells[i]` is the cell under the header's
+ * `i`-th name (the header `onHeader` was given), as many cells as names.
+ */
+export interface CsvCells {
+  cells: string[];
+  line: number;
+}
+
+/**
+ * A line's outcome, in file order: a row (as cells from the plain reader, as
+ * a record after a hand-over to csv-parse), or a line that was skipped (the
  * reader calls no `onSkip` for it; whoever takes the batch does).
  */
-export type CsvItem = CsvRow | { skip: CsvSkip };
+export type CsvItem = CsvRow | CsvCells | { skip: CsvSkip };
 
 /**
  * `readCsvRows` that splits plain lines itself: while a file has no double
@@ -31,26 +41,45 @@ export async function plainCsvRows(
   path: string,
   options: CsvRowsOptions,
 ): Promise<AsyncGenerator<CsvRow> | undefined> {
-  const batches = await plainCsvBatches(path, options);
-  return batches === undefined ? undefined : flatten(batches, options);
+  let header: readonly string[] = [];
+  const batches = await plainCsvBatches(path, {
+    ...options,
+    onHeader: (h) => {
+      header = h;
+      options.onHeader?.(h);
+    },
+  });
+  return batches === undefined ? undefined : flatten(batches, () => header, options);
 }
 
 async function* flatten(
   batches: AsyncGenerator<CsvItem[]>,
+  header: () => readonly string[],
   options: CsvRowsOptions,
 ): AsyncGenerator<CsvRow> {
   for await (const batch of batches) {
     for (const item of batch) {
       if ("skip" in item) options.onSkip(item.skip);
+      else if ("cells" in item) yield { record: recordOf(item.cells, header()), line: item.line };
       else yield item;
     }
   }
 }
 
+/** The record csv-parse makes of a row's cells under `header` (names all different). */
+export function recordOf(
+  cells: readonly string[],
+  header: readonly string[],
+): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (let i = 0; i < cells.length; i++) record[header[i] as string] = cells[i] as string;
+  return record;
+}
+
 /**
  * {@link plainCsvRows} a read chunk at a time: the rows and skips of the
  * lines that chunk completes, in file order, skips as items (`onSkip` is not
- * called). A consumer that takes hundreds of thousands of rows a second
+ * called), plain rows as their cells (no record keyed by name). A consumer that takes hundreds of thousands of rows a second
  * saves an async-generator step per row. A batch is never empty; an error
  * (an oversized record, a bad header) comes after the batch of the lines
  * before it.
@@ -103,9 +132,7 @@ async function* readPlain(path: string, options: CsvRowsOptions): AsyncGenerator
           skip: { line: n, message: `expected ${header.length} cells, got ${cells.length}` },
         });
       } else {
-        const record: Record<string, string> = {};
-        for (let i = 0; i < cells.length; i++) record[header[i] as string] = cells[i] as string;
-        items.push({ record, line: n });
+        items.push({ cells, line: n });
       }
     }
     done = n;

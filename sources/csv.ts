@@ -1,13 +1,16 @@
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
 import {
+  type ColumnIndex,
   CsvRowError,
+  columnIndex,
+  eventFromCells,
   eventFromRecord,
   missingColumns,
   parseTimestamp,
 } from "../telemetry/event-csv.js";
 import { TELEMETRY_COLUMNS } from "../telemetry/schema.js";
 import { simEvent } from "../telemetry/sim-event.js";
-import { type CsvItem, plainCsvBatches } from "./csv-plain-rows.js";
+import { type CsvCells, type CsvItem, plainCsvBatches, recordOf } from "./csv-plain-rows.js";
 import { type CsvRow, type CsvRowsOptions, readCsvRows } from "./csv-rows.js";
 import { labelOf } from "./jsonl.js";
 import type { Source, SourceContext, SourceEvent } from "./source.js";
@@ -50,11 +53,18 @@ export const csvSource: Source = {
  * iterating the rows one by one.
  */
 function csvEvents(input: string, ctx: SourceContext): AsyncIterator<SourceEvent> {
+  let columns: HeaderColumns | undefined;
   const rowOptions: CsvRowsOptions = {
     onHeader(header) {
       const missing = missingColumns(header);
       if (missing.length > 0)
         throw new Error(`${input}: header lacks column(s) ${missing.join(", ")}`);
+      columns = {
+        header,
+        at: columnIndex(header),
+        label: header.indexOf("label"),
+        scenario: header.indexOf("scenario"),
+      };
     },
     onSkip: ({ line, message }) => ctx.onSkip({ where: `${input}:${line}`, message }),
   };
@@ -72,7 +82,10 @@ function csvEvents(input: string, ctx: SourceContext): AsyncIterator<SourceEvent
         rowOptions.onSkip(item.skip);
         continue;
       }
-      const event = rowEvent(item, input, ctx);
+      const event =
+        "cells" in item
+          ? cellsEvent(item, columns as HeaderColumns, input, ctx)
+          : rowEvent(item, input, ctx);
       if (event !== undefined) return event;
     }
     return undefined;
@@ -142,6 +155,37 @@ function csvEvents(input: string, ctx: SourceContext): AsyncIterator<SourceEvent
 /** Rows as one-row batches (csv-parse's reader reports its skips itself). */
 async function* oneByOne(rows: AsyncIterable<CsvRow>): AsyncGenerator<CsvItem[]> {
   for await (const row of rows) yield [row];
+}
+
+/** The header of a file the plain reader splits, and where our columns are in it. */
+interface HeaderColumns {
+  header: readonly string[];
+  at: ColumnIndex;
+  /** Index of the `label` column, -1 when there is none; the same for `scenario`. */
+  label: number;
+  scenario: number;
+}
+
+/**
+ * {@link rowEvent} for a row as cells: the same event, label and skip as
+ * the row's record gives, without making the record (unless the row is bad).
+ */
+function cellsEvent(
+  { cells, line }: CsvCells,
+  columns: HeaderColumns,
+  input: string,
+  ctx: SourceContext,
+): SourceEvent | undefined {
+  let event: NetworkEvent;
+  try {
+    event = eventFromCells(cells, columns.at);
+  } catch (err) {
+    if (!(err instanceof CsvRowError)) throw err;
+    return rowEvent({ record: recordOf(cells, columns.header), line }, input, ctx);
+  }
+  const scenario = columns.scenario < 0 ? undefined : cells[columns.scenario];
+  const label = columns.label < 0 ? undefined : cells[columns.label];
+  return { event, label: labelOf(scenario, label) };
 }
 
 /**
