@@ -1,4 +1,5 @@
-import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { fromBinary } from "@bufbuild/protobuf";
+import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import {
   type ColumnIndex,
   CsvRowError,
@@ -12,6 +13,7 @@ import { TELEMETRY_COLUMNS } from "../telemetry/schema.js";
 import { simEvent } from "../telemetry/sim-event.js";
 import { type CsvCells, type CsvItem, plainCsvBatches, recordOf } from "./csv-plain-rows.js";
 import { type CsvRow, type CsvRowsOptions, readCsvRows } from "./csv-rows.js";
+import { CellsEncoder } from "./csv-wire.js";
 import { labelOf } from "./jsonl.js";
 import type { Source, SourceContext, SourceEvent } from "./source.js";
 
@@ -41,7 +43,8 @@ export const csvSource: Source = {
   open(options, ctx) {
     const input = options.input;
     if (input === undefined) throw new Error("--source csv needs --input FILE");
-    return { [Symbol.asyncIterator]: () => csvEvents(input, ctx) };
+    const encoder = options.encoded === true ? new CellsEncoder() : undefined;
+    return { [Symbol.asyncIterator]: () => csvEvents(input, ctx, encoder) };
   },
 };
 
@@ -52,7 +55,11 @@ export const csvSource: Source = {
  * costs promises and a queue entry. Same events, skips and order as
  * iterating the rows one by one.
  */
-function csvEvents(input: string, ctx: SourceContext): AsyncIterator<SourceEvent> {
+function csvEvents(
+  input: string,
+  ctx: SourceContext,
+  encoder: CellsEncoder | undefined,
+): AsyncIterator<SourceEvent> {
   let columns: HeaderColumns | undefined;
   const rowOptions: CsvRowsOptions = {
     onHeader(header) {
@@ -84,7 +91,7 @@ function csvEvents(input: string, ctx: SourceContext): AsyncIterator<SourceEvent
       }
       const event =
         "cells" in item
-          ? cellsEvent(item, columns as HeaderColumns, input, ctx)
+          ? cellsEvent(item, columns as HeaderColumns, input, ctx, encoder)
           : rowEvent(item, input, ctx);
       if (event !== undefined) return event;
     }
@@ -167,15 +174,36 @@ interface HeaderColumns {
 }
 
 /**
+ * An event given as its encoding (`CellsEncoder`): `event` is decoded from
+ * the bytes when it is first read.
+ */
+class EncodedEvent implements SourceEvent {
+  private decoded: NetworkEvent | undefined;
+  constructor(
+    readonly encoded: Uint8Array,
+    readonly label: string | undefined,
+  ) {}
+
+  get event(): NetworkEvent {
+    if (this.decoded === undefined) this.decoded = fromBinary(NetworkEventSchema, this.encoded);
+    return this.decoded;
+  }
+}
+
+/**
  * {@link rowEvent} for a row as cells: the same event, label and skip as
- * the row's record gives, without making the record (unless the row is bad).
+ * the row's record gives, without making the record (unless the row is bad);
+ * with an `encoder`, a row in the common form as its encoding alone.
  */
 function cellsEvent(
   { cells, line }: CsvCells,
   columns: HeaderColumns,
   input: string,
   ctx: SourceContext,
+  encoder: CellsEncoder | undefined,
 ): SourceEvent | undefined {
+  const encoded = encoder?.encode(cells, columns.at);
+  if (encoded !== undefined) return new EncodedEvent(encoded, labelOfCells(cells, columns));
   let event: NetworkEvent;
   try {
     event = eventFromCells(cells, columns.at);
@@ -183,9 +211,14 @@ function cellsEvent(
     if (!(err instanceof CsvRowError)) throw err;
     return rowEvent({ record: recordOf(cells, columns.header), line }, input, ctx);
   }
+  return { event, label: labelOfCells(cells, columns) };
+}
+
+/** `labelOf` the row's `scenario` and `label` cells, as of its record's. */
+function labelOfCells(cells: readonly string[], columns: HeaderColumns): string | undefined {
   const scenario = columns.scenario < 0 ? undefined : cells[columns.scenario];
   const label = columns.label < 0 ? undefined : cells[columns.label];
-  return { event, label: labelOf(scenario, label) };
+  return labelOf(scenario, label);
 }
 
 /**
