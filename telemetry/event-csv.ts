@@ -88,9 +88,16 @@ function digit(s: string, i: number): number {
 function plainIsoUtc(s: string): number | undefined {
   const n = s.length;
   if (n !== 20 && n !== 24) return undefined;
-  if (s[4] !== "-" || s[7] !== "-" || s[10] !== "T" || s[13] !== ":" || s[16] !== ":")
+  // By char code: indexing (`s[4]`) makes a string of each character.
+  if (
+    s.charCodeAt(4) !== 0x2d || // -
+    s.charCodeAt(7) !== 0x2d ||
+    s.charCodeAt(10) !== 0x54 || // T
+    s.charCodeAt(13) !== 0x3a || // :
+    s.charCodeAt(16) !== 0x3a
+  )
     return undefined;
-  if (s[n - 1] !== "Z" || (n === 24 && s[19] !== ".")) return undefined;
+  if (s.charCodeAt(n - 1) !== 0x5a || (n === 24 && s.charCodeAt(19) !== 0x2e)) return undefined; // Z, .
   const year = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
   const month = digit(s, 5) * 10 + digit(s, 6);
   const day = digit(s, 8) * 10 + digit(s, 9);
