@@ -7,7 +7,7 @@ import { NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { columnIndex, eventFromCells } from "../telemetry/event-csv.js";
 import { TELEMETRY_COLUMNS } from "../telemetry/schema.js";
 import { createRandom, type Random } from "../test/fuzz-inputs.js";
-import { CellsEncoder } from "./csv-wire.js";
+import { RowEncoder } from "./csv-wire.js";
 import { sourceNamed } from "./registry.js";
 import type { SourceProblem } from "./source.js";
 
@@ -137,7 +137,7 @@ async function telemetryRows(): Promise<string[][]> {
   return lines.map((l) => l.split(","));
 }
 
-describe("CellsEncoder.encode()", () => {
+describe("RowEncoder.encodeLine()", () => {
   const at = columnIndex(TELEMETRY_COLUMNS);
   const outcome = (cells: string[]) => {
     try {
@@ -148,23 +148,25 @@ describe("CellsEncoder.encode()", () => {
   };
 
   it("writes toBinary's bytes of eventFromCells' event for every row of data/telemetry.csv", async () => {
-    const encoder = new CellsEncoder();
+    const encoder = new RowEncoder();
     const rows = await telemetryRows();
     expect(rows.length).toBeGreaterThan(20_000);
-    const ours = rows.map((cells) => encoder.encode(cells, at) ?? new Error("declined"));
+    const ours = rows.map(
+      (cells) => encoder.encodeLine(cells.join(","), cells.length, at) ?? new Error("declined"),
+    );
     expect(differences(ours, rows.map(outcome))).toEqual([]);
   });
 
   it("writes those bytes, or declines, for 30,000 rows with malformed and unusual cells", async () => {
     const r = createRandom(22);
-    const encoder = new CellsEncoder();
+    const encoder = new RowEncoder();
     const rows = await telemetryRows();
     let declined = 0;
     const taken: Uint8Array[] = [];
     const expected: (Uint8Array | Error)[] = [];
     for (let k = 0; k < 30_000; k++) {
       const cells = mutateRow(r, r.pick(rows));
-      const bytes = encoder.encode(cells, at);
+      const bytes = encoder.encodeLine(cells.join(","), cells.length, at);
       if (bytes === undefined) {
         declined++;
       } else {
@@ -180,8 +182,17 @@ describe("CellsEncoder.encode()", () => {
     expect(declined).toBeGreaterThan(5_000);
   });
 
+  it("declines a line with more or fewer cells than the header, for the reader to report", async () => {
+    const encoder = new RowEncoder();
+    const [cells] = await telemetryRows();
+    const line = (cells as string[]).join(",");
+    expect(encoder.encodeLine(line, 13, at)).toBeInstanceOf(Uint8Array);
+    expect(encoder.encodeLine(`${line},`, 13, at)).toBeUndefined();
+    expect(encoder.encodeLine(line.slice(0, line.lastIndexOf(",")), 13, at)).toBeUndefined();
+  });
+
   it("keeps earlier encodings intact when it moves to a new buffer", () => {
-    const encoder = new CellsEncoder();
+    const encoder = new RowEncoder();
     const long = TELEMETRY_COLUMNS.map((c) =>
       c === "dest_ip"
         ? "10.0.0.1"
@@ -191,7 +202,10 @@ describe("CellsEncoder.encode()", () => {
             ? "q".repeat(1000)
             : "",
     );
-    const kept = Array.from({ length: 600 }, () => encoder.encode(long, at) as Uint8Array);
+    const kept = Array.from(
+      { length: 600 },
+      () => encoder.encodeLine(long.join(","), long.length, at) as Uint8Array,
+    );
     const expected = outcome(long);
     expect(
       differences(

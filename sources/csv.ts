@@ -13,7 +13,7 @@ import { TELEMETRY_COLUMNS } from "../telemetry/schema.js";
 import { simEvent } from "../telemetry/sim-event.js";
 import { type CsvCells, type CsvItem, plainCsvBatches, recordOf } from "./csv-plain-rows.js";
 import { type CsvRow, type CsvRowsOptions, readCsvRows } from "./csv-rows.js";
-import { CellsEncoder } from "./csv-wire.js";
+import { RowEncoder } from "./csv-wire.js";
 import { labelOf } from "./jsonl.js";
 import type { Source, SourceContext, SourceEvent } from "./source.js";
 
@@ -43,7 +43,7 @@ export const csvSource: Source = {
   open(options, ctx) {
     const input = options.input;
     if (input === undefined) throw new Error("--source csv needs --input FILE");
-    const encoder = options.encoded === true ? new CellsEncoder() : undefined;
+    const encoder = options.encoded === true ? new RowEncoder() : undefined;
     return { [Symbol.asyncIterator]: () => csvEvents(input, ctx, encoder) };
   },
 };
@@ -58,9 +58,22 @@ export const csvSource: Source = {
 function csvEvents(
   input: string,
   ctx: SourceContext,
-  encoder: CellsEncoder | undefined,
+  encoder: RowEncoder | undefined,
 ): AsyncIterator<SourceEvent> {
   let columns: HeaderColumns | undefined;
+  /** With an encoder, a plain line in the common form as its encoding alone. */
+  const encodeLine =
+    encoder === undefined
+      ? undefined
+      : (line: string, cells: number): EncodedEvent | undefined => {
+          const c = columns as HeaderColumns;
+          const encoded = encoder.encodeLine(line, cells, c.at);
+          if (encoded === undefined) return undefined;
+          return new EncodedEvent(
+            encoded,
+            labelOf(encoder.cell(c.scenario), encoder.cell(c.label)),
+          );
+        };
   const rowOptions: CsvRowsOptions = {
     onHeader(header) {
       const missing = missingColumns(header);
@@ -76,22 +89,23 @@ function csvEvents(
     onSkip: ({ line, message }) => ctx.onSkip({ where: `${input}:${line}`, message }),
   };
   const end: IteratorResult<SourceEvent> = { value: undefined, done: true };
-  let batches: AsyncIterator<CsvItem[]> | undefined;
-  let batch: CsvItem[] = [];
+  let batches: AsyncIterator<CsvItem<EncodedEvent>[]> | undefined;
+  let batch: CsvItem<EncodedEvent>[] = [];
   let at = 0;
   let finished = false;
 
   /** The next event of the current batch, reporting skipped rows; undefined when it is used up. */
   const take = (): SourceEvent | undefined => {
     while (at < batch.length) {
-      const item = batch[at++] as CsvItem;
+      const item = batch[at++] as CsvItem<EncodedEvent>;
+      if ("taken" in item) return item.taken;
       if ("skip" in item) {
         rowOptions.onSkip(item.skip);
         continue;
       }
       const event =
         "cells" in item
-          ? cellsEvent(item, columns as HeaderColumns, input, ctx, encoder)
+          ? cellsEvent(item, columns as HeaderColumns, input, ctx)
           : rowEvent(item, input, ctx);
       if (event !== undefined) return event;
     }
@@ -118,7 +132,8 @@ function csvEvents(
         if (batches === undefined) {
           // Plain lines are split at commas: same rows, a fraction of the CPU.
           batches =
-            (await plainCsvBatches(input, rowOptions)) ?? oneByOne(readCsvRows(input, rowOptions));
+            (await plainCsvBatches(input, rowOptions, encodeLine)) ??
+            oneByOne(readCsvRows(input, rowOptions));
         }
         const next = await batches.next();
         if (next.done) {
@@ -174,7 +189,7 @@ interface HeaderColumns {
 }
 
 /**
- * An event given as its encoding (`CellsEncoder`): `event` is decoded from
+ * An event given as its encoding (`RowEncoder`): `event` is decoded from
  * the bytes when it is first read.
  */
 class EncodedEvent implements SourceEvent {
@@ -192,18 +207,14 @@ class EncodedEvent implements SourceEvent {
 
 /**
  * {@link rowEvent} for a row as cells: the same event, label and skip as
- * the row's record gives, without making the record (unless the row is bad);
- * with an `encoder`, a row in the common form as its encoding alone.
+ * the row's record gives, without making the record (unless the row is bad).
  */
 function cellsEvent(
   { cells, line }: CsvCells,
   columns: HeaderColumns,
   input: string,
   ctx: SourceContext,
-  encoder: CellsEncoder | undefined,
 ): SourceEvent | undefined {
-  const encoded = encoder?.encode(cells, columns.at);
-  if (encoded !== undefined) return new EncodedEvent(encoded, labelOfCells(cells, columns));
   let event: NetworkEvent;
   try {
     event = eventFromCells(cells, columns.at);
