@@ -182,6 +182,28 @@ describe("RowEncoder.encodeLine()", () => {
     expect(declined).toBeGreaterThan(5_000);
   });
 
+  it("reads every ISO 8601 form parseTimestamp reads, as parseTimestamp does", async () => {
+    const r = createRandom(8);
+    const encoder = new RowEncoder();
+    const [cells] = await telemetryRows();
+    const taken: Uint8Array[] = [];
+    const expected: (Uint8Array | Error)[] = [];
+    for (let k = 0; k < 20_000; k++) {
+      // 1969..2101, so that the ends of the range are crossed both ways.
+      const ms = Math.floor((r.next() * 132 - 1) * 365.25 * 86_400_000);
+      let text = new Date(ms).toISOString();
+      if (r.next() < 0.3) text = text.replace(/\.\d{3}Z$/, "Z");
+      const row = (cells as string[]).map((c, i) => (i === 0 ? text : c));
+      const bytes = encoder.encodeLine(row.join(","), row.length, at);
+      if (bytes !== undefined) {
+        taken.push(bytes);
+        expected.push(outcome(row));
+      }
+    }
+    expect(differences(taken, expected)).toEqual([]);
+    expect(taken.length).toBeGreaterThan(19_000);
+  });
+
   it("declines a line with more or fewer cells than the header, for the reader to report", async () => {
     const encoder = new RowEncoder();
     const [cells] = await telemetryRows();

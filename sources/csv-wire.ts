@@ -155,13 +155,15 @@ export class RowEncoder {
 
   /** Field 1, the `Timestamp` `eventFromCells` makes of `s` from `a` to `b`; false when it makes none. */
   private timestamp(s: string, a: number, b: number): boolean {
-    let ms: number | undefined;
-    try {
-      ms = parseTimestamp(s.slice(a, b));
-    } catch {
-      return false; // a skip: the usual way reports it
+    let ms = plainIsoUtc(this.src, a, b);
+    if (ms < 0) {
+      try {
+        ms = parseTimestamp(s.slice(a, b)) ?? -1;
+      } catch {
+        return false; // a skip: the usual way reports it
+      }
+      if (ms < 0) return false;
     }
-    if (ms === undefined) return false;
     const seconds = Math.floor(ms / 1000);
     const nanos = (ms - seconds * 1000) * 1_000_000;
     const buf = this.buf;
@@ -246,6 +248,61 @@ function count(s: Buffer, a: number, b: number): number {
     v = v * 10 + d;
   }
   return v;
+}
+
+/** The decimal digit of byte `i`, or NaN. */
+function digit(s: Buffer, i: number): number {
+  const d = (s[i] as number) - 48;
+  return d >= 0 && d <= 9 ? d : Number.NaN;
+}
+
+/**
+ * `parseTimestamp`'s common form, `YYYY-MM-DDTHH:MM:SSZ` or
+ * `YYYY-MM-DDTHH:MM:SS.sssZ` with years 1970..2099 and days up to 28 (the
+ * same test as its `plainIsoUtc`), read from the bytes `a` to `b`: the
+ * milliseconds `Date.UTC` gives, counted from the civil date; -1 for any
+ * other text, which `parseTimestamp` reads.
+ */
+function plainIsoUtc(s: Buffer, a: number, b: number): number {
+  const n = b - a;
+  if (n !== 20 && n !== 24) return -1;
+  if (s[a + 4] !== 0x2d || s[a + 7] !== 0x2d || s[a + 10] !== 0x54) return -1; // - - T
+  if (s[a + 13] !== 0x3a || s[a + 16] !== 0x3a || s[b - 1] !== 0x5a) return -1; // : : Z
+  if (n === 24 && s[a + 19] !== 0x2e) return -1; // .
+  const year = digit(s, a) * 1000 + digit(s, a + 1) * 100 + digit(s, a + 2) * 10 + digit(s, a + 3);
+  const month = digit(s, a + 5) * 10 + digit(s, a + 6);
+  const day = digit(s, a + 8) * 10 + digit(s, a + 9);
+  const hour = digit(s, a + 11) * 10 + digit(s, a + 12);
+  const minute = digit(s, a + 14) * 10 + digit(s, a + 15);
+  const second = digit(s, a + 17) * 10 + digit(s, a + 18);
+  const milli = n === 24 ? digit(s, a + 20) * 100 + digit(s, a + 21) * 10 + digit(s, a + 22) : 0;
+  // Each test is false for NaN, so a non-digit anywhere falls through.
+  if (
+    !(year >= 1970 && year <= 2099) ||
+    !(month >= 1 && month <= 12) ||
+    !(day >= 1 && day <= 28) ||
+    !(hour >= 0 && hour <= 23) ||
+    !(minute >= 0 && minute <= 59) ||
+    !(second >= 0 && second <= 59) ||
+    !(milli >= 0)
+  )
+    return -1;
+  return (
+    ((daysFromCivil(year, month, day) * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + milli
+  );
+}
+
+/**
+ * Days from 1970-01-01 to a date of the proleptic Gregorian calendar
+ * (H. Hinnant's `days_from_civil`), exact for every date `Date.UTC` takes.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
 }
 
 /** Whether `s` from `a` to `n` is a dotted quad as node's `isIPv4` reads one. */
