@@ -9,6 +9,8 @@ const SLAB = 1 << 18;
 const FIXED_ROOM = 19 + 3 * 11 + 9 * 3;
 /** Longest address `validateEvent` checks with `isIP`; a longer one breaks the rule. */
 const MAX_IP_CHARS = 45;
+/** Longest line taken this way (its copy is kept); a longer one goes the usual way. */
+const MAX_LINE_CHARS = 1 << 16;
 
 /**
  * Encodes a plain CSV line (no quotes: its cells are the text between
@@ -53,7 +55,7 @@ export class RowEncoder {
     // An ASCII line only (its UTF-8 is as long as it is): its bytes are its
     // characters, read from a copy made in one call, not character by character.
     const n = line.length;
-    if (Buffer.byteLength(line, "utf8") !== n) return undefined;
+    if (n > MAX_LINE_CHARS || Buffer.byteLength(line, "utf8") !== n) return undefined;
     if (this.src.length < n) this.src = Buffer.allocUnsafe(Math.max(2 * n, 1024));
     this.src.write(line, 0, n, "latin1");
     this.line = line;
