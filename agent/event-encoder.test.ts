@@ -5,7 +5,7 @@ import { StreamScoreRequestSchema } from "../gen/netanomaly/v1/scoring_service_p
 import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import { csvSource } from "../sources/csv.js";
 import { createSimulator } from "../telemetry/simulator.js";
-import { EventsEncoder, eventAt } from "./event-encoder.js";
+import { EventsEncoder, eventAt, type OutgoingEvent } from "./event-encoder.js";
 
 /** The bytes protobuf-es writes for a request with these events. */
 const canonical = (id: string, events: NetworkEvent[]) =>
@@ -43,6 +43,28 @@ describe("EventsEncoder.request()", () => {
     for (let i = 0; i < events.length; i += 500) {
       const batch = events.slice(i, i + 500);
       expectSame(ours(encoder, String(i), batch), canonical(String(i), batch), `rows from ${i}`);
+    }
+  });
+
+  it("copies events given as their encoding (a source's `encoded`), mixed with objects", async () => {
+    const items: OutgoingEvent[] = [];
+    const events: NetworkEvent[] = [];
+    const source = csvSource.open(
+      { input: "data/telemetry.csv", encoded: true },
+      { signal: new AbortController().signal, onSkip: () => {}, onNotice: () => {} },
+    );
+    let i = 0;
+    for await (const e of source) {
+      // Every third one as the object, the rest as the bytes the source wrote.
+      items.push(i++ % 3 === 0 || e.encoded === undefined ? e.event : e.encoded);
+      events.push(e.event);
+    }
+    expect(items.filter((e) => e instanceof Uint8Array).length).toBeGreaterThan(10_000);
+    const encoder = new EventsEncoder();
+    for (let k = 0; k < items.length; k += 500) {
+      const request = encoder.request(String(k), items.slice(k, k + 500));
+      const bytes = toBinary(StreamScoreRequestSchema, request);
+      expectSame(bytes, canonical(String(k), events.slice(k, k + 500)), `rows from ${k}`);
     }
   });
 

@@ -23,6 +23,13 @@ const SLAB = 1 << 18;
 const FIXED_ROOM = PREFIX_ROOM + 19 + 33;
 
 /**
+ * An event to send: the object, or its encoding already made (the bytes
+ * `toBinary(NetworkEventSchema, event)` gives, as a source's
+ * `SourceEvent.encoded`), which is copied as it is.
+ */
+export type OutgoingEvent = NetworkEvent | Uint8Array;
+
+/**
  * Encodes the `events` of one `StreamScoreRequest` in a single pass over a
  * reused buffer, the bytes `toBinary` would write for them, without
  * protobuf-es's reflection, per-field writer objects and one `TextEncoder`
@@ -50,7 +57,7 @@ export class EventsEncoder {
    */
   request(
     requestId: string,
-    events: readonly NetworkEvent[],
+    events: readonly OutgoingEvent[],
     ends?: Uint32Array,
   ): StreamScoreRequest {
     let data: Uint8Array;
@@ -58,7 +65,7 @@ export class EventsEncoder {
       data = this.encode(events, ends);
     } catch {
       // An event toBinary refuses: leave it to the transport, which reports it as before.
-      return create(StreamScoreRequestSchema, { requestId, events: [...events] });
+      return create(StreamScoreRequestSchema, { requestId, events: events.map(eventOf) });
     }
     return {
       $typeName: "netanomaly.v1.StreamScoreRequest",
@@ -78,11 +85,13 @@ export class EventsEncoder {
    *   offset just past each event's body, for {@link eventAt}.
    * @returns the bytes, which stay as they are (later calls write after them).
    */
-  encode(events: readonly NetworkEvent[], ends?: Uint32Array): Uint8Array {
+  encode(events: readonly OutgoingEvent[], ends?: Uint32Array): Uint8Array {
     this.pos = this.start;
     for (let i = 0; i < events.length; i++) {
       if (i > 0) this.byte((EVENTS_FIELD << 3) | WireType.LengthDelimited);
-      this.event(events[i] as NetworkEvent);
+      const e = events[i] as OutgoingEvent;
+      if (e instanceof Uint8Array) this.encoded(e);
+      else this.event(e);
       if (ends !== undefined) ends[i] = this.pos - this.start;
     }
     const out = new Uint8Array(
@@ -92,6 +101,14 @@ export class EventsEncoder {
     );
     this.start = this.pos;
     return out;
+  }
+
+  /** Writes the length prefix and body of an event encoded already. */
+  private encoded(body: Uint8Array): void {
+    this.room(PREFIX_ROOM + body.length);
+    this.varint(body.length);
+    this.buf.set(body, this.pos);
+    this.pos += body.length;
   }
 
   /** Writes one event's length prefix and body. */
@@ -258,6 +275,11 @@ export class EventsEncoder {
     this.start = 0;
     this.pos = used;
   }
+}
+
+/** The object of an outgoing event, decoded when it is given as its encoding. */
+export function eventOf(e: OutgoingEvent): NetworkEvent {
+  return e instanceof Uint8Array ? fromBinary(NetworkEventSchema, e) : e;
 }
 
 /**

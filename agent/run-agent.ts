@@ -274,6 +274,8 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
     ...(options.startMs !== undefined ? { startMs: options.startMs } : {}),
     ...options.sourceOptions,
     ...(options.replay !== undefined ? { input: options.replay } : {}),
+    // Sent to the server and not printed: a source may give each event as its encoding alone.
+    encoded: client instanceof StreamClient && print === undefined,
   };
   const start = performance.now();
   let n = 0;
@@ -283,7 +285,8 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
       onSkip,
       onNotice: (message) => warn(`${sourceName}: ${message}`),
     });
-    for await (const { event, label } of source) {
+    for await (const item of source) {
+      const label = item.label;
       if (stop.signal.aborted || (options.count !== undefined && n >= options.count)) break;
       if (rate > 0) {
         const wait = start + (n * 1000) / rate - performance.now();
@@ -295,9 +298,12 @@ export async function runAgent(options: AgentOptions = {}): Promise<Summary> {
         scenario(label).injected++;
       }
       n++;
-      print?.(toJsonString(NetworkEventSchema, event));
+      print?.(toJsonString(NetworkEventSchema, item.event));
       if (client) {
-        const room = client.enqueue(event, label, stop.signal);
+        const room =
+          client instanceof StreamClient
+            ? client.enqueue(item.encoded ?? item.event, label, stop.signal)
+            : client.enqueue(item.event, label, stop.signal);
         if (room !== ROOM) await room;
       }
     }

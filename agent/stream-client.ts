@@ -6,7 +6,7 @@ import {
   type StreamScoreRequest,
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
-import { EventsEncoder, eventAt } from "./event-encoder.js";
+import { EventsEncoder, eventAt, type OutgoingEvent } from "./event-encoder.js";
 import { decodeEventResult } from "./event-result-decoder.js";
 import type { ScoreChannel, ScoreStreamCall } from "./score-channel.js";
 import type { StreamScoreResponseView } from "./stream-score-view.js";
@@ -182,7 +182,7 @@ export class StreamClient<M> {
   private readonly opts: Required<Omit<StreamClientOptions<M>, "onRetry">> &
     Pick<StreamClientOptions<M>, "onRetry">;
   // The batch being filled, as parallel lists rather than an object per event.
-  private batchEvents: NetworkEvent[] = [];
+  private batchEvents: OutgoingEvent[] = [];
   private batchMetas: M[] = [];
   private batchAt: Float64Array;
   private readonly inFlight = new Map<string, InFlight<M>>();
@@ -236,11 +236,12 @@ export class StreamClient<M> {
   }
 
   /**
-   * Adds an event to the current batch. Resolves once there is room for
-   * more; rejects with the fatal error if the client has given up, or with
-   * `signal.reason` if the signal aborts while waiting.
+   * Adds an event (the object, or its encoding) to the current batch.
+   * Resolves once there is room for more; rejects with the fatal error if
+   * the client has given up, or with `signal.reason` if the signal aborts
+   * while waiting.
    */
-  enqueue(event: NetworkEvent, meta: M, signal?: AbortSignal): Promise<void> {
+  enqueue(event: OutgoingEvent, meta: M, signal?: AbortSignal): Promise<void> {
     if (this.fatalError) return Promise.reject(this.fatalError);
     if (this.closing) return Promise.reject(new Error("enqueue after finish"));
     this.batchAt[this.batchEvents.length] = performance.now();

@@ -9,10 +9,21 @@ import {
 } from "./csv-rows.js";
 
 /**
- * A line's outcome, in file order: a row, or a line that was skipped (the
- * reader calls no `onSkip` for it; whoever takes the batch does).
+ * A row split at its commas: `cells[i]` is the cell under the header's
+ * `i`-th name (the header `onHeader` was given), as many cells as names.
  */
-export type CsvItem = CsvRow | { skip: CsvSkip };
+export interface CsvCells {
+  cells: string[];
+  line: number;
+}
+
+/**
+ * A line's outcome, in file order: a row (as cells from the plain reader, as
+ * a record after a hand-over to csv-parse, or as what the batches' `take`
+ * made of it), or a line that was skipped (the reader calls no `onSkip` for
+ * it; whoever takes the batch does).
+ */
+export type CsvItem<T = never> = CsvRow | CsvCells | { taken: T } | { skip: CsvSkip };
 
 /**
  * `readCsvRows` that splits plain lines itself: while a file has no double
@@ -31,56 +42,87 @@ export async function plainCsvRows(
   path: string,
   options: CsvRowsOptions,
 ): Promise<AsyncGenerator<CsvRow> | undefined> {
-  const batches = await plainCsvBatches(path, options);
-  return batches === undefined ? undefined : flatten(batches, options);
+  let header: readonly string[] = [];
+  const batches = await plainCsvBatches(path, {
+    ...options,
+    onHeader: (h) => {
+      header = h;
+      options.onHeader?.(h);
+    },
+  });
+  return batches === undefined ? undefined : flatten(batches, () => header, options);
 }
 
 async function* flatten(
   batches: AsyncGenerator<CsvItem[]>,
+  header: () => readonly string[],
   options: CsvRowsOptions,
 ): AsyncGenerator<CsvRow> {
   for await (const batch of batches) {
     for (const item of batch) {
       if ("skip" in item) options.onSkip(item.skip);
-      else yield item;
+      else if ("cells" in item) yield { record: recordOf(item.cells, header()), line: item.line };
+      else if ("record" in item) yield item;
     }
   }
+}
+
+/** The record csv-parse makes of a row's cells under `header` (names all different). */
+export function recordOf(
+  cells: readonly string[],
+  header: readonly string[],
+): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (let i = 0; i < cells.length; i++) record[header[i] as string] = cells[i] as string;
+  return record;
 }
 
 /**
  * {@link plainCsvRows} a read chunk at a time: the rows and skips of the
  * lines that chunk completes, in file order, skips as items (`onSkip` is not
- * called). A consumer that takes hundreds of thousands of rows a second
- * saves an async-generator step per row. A batch is never empty; an error
+ * called), plain rows as their cells (no record keyed by name). A consumer
+ * that takes hundreds of thousands of rows a second saves an
+ * async-generator step per row.
+ *
+ * `take`, when given, sees each plain row's line first (without its line
+ * ending), with the number of cells the header has: what it returns stands
+ * for the row, undefined leaves the row to be split. It must return
+ * undefined for a line that does not split into that many cells (which is
+ * then reported as before). A batch is never empty; an error
  * (an oversized record, a bad header) comes after the batch of the lines
  * before it.
  *
  * @returns the batches, or undefined when `path` is not a regular file.
  */
-export async function plainCsvBatches(
+export async function plainCsvBatches<T = never>(
   path: string,
   options: CsvRowsOptions,
-): Promise<AsyncGenerator<CsvItem[]> | undefined> {
+  take?: (line: string, cells: number) => T | undefined,
+): Promise<AsyncGenerator<CsvItem<T>[]> | undefined> {
   if (options.columns !== undefined) return undefined;
   try {
     if (!(await stat(path)).isFile()) return undefined;
   } catch {
     return undefined; // readCsvRows says why
   }
-  return readPlain(path, options);
+  return readPlain(path, options, take);
 }
 
 /** Thrown inside `readPlain` at the first line csv-parse must read. */
 const HAND_OVER = Symbol("hand over");
 
-async function* readPlain(path: string, options: CsvRowsOptions): AsyncGenerator<CsvItem[]> {
+async function* readPlain<T>(
+  path: string,
+  options: CsvRowsOptions,
+  take: ((line: string, cells: number) => T | undefined) | undefined,
+): AsyncGenerator<CsvItem<T>[]> {
   let header: string[] | undefined;
   /** Lines reported so far (rows, skips, the header and blank lines). */
   let done = 0;
   let pending = "";
   let start = true;
   /** What the lines read since the last batch gave. */
-  let items: CsvItem[] = [];
+  let items: CsvItem<T>[] = [];
   const row = (raw: string): void => {
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     // csv-parse counts a carriage return outside CRLF as a line break.
@@ -97,21 +139,25 @@ async function* readPlain(path: string, options: CsvRowsOptions): AsyncGenerator
       header = names;
       options.onHeader?.(header);
     } else {
+      const taken = take?.(line, header.length);
+      if (taken !== undefined) {
+        items.push({ taken });
+        done = n;
+        return;
+      }
       const cells = line.split(",");
       if (cells.length !== header.length) {
         items.push({
           skip: { line: n, message: `expected ${header.length} cells, got ${cells.length}` },
         });
       } else {
-        const record: Record<string, string> = {};
-        for (let i = 0; i < cells.length; i++) record[header[i] as string] = cells[i] as string;
-        items.push({ record, line: n });
+        items.push({ cells, line: n });
       }
     }
     done = n;
   };
   /** The items so far, to yield, and a fresh list for the next. */
-  const take = (): CsvItem[] => {
+  const batchOf = (): CsvItem<T>[] => {
     const batch = items;
     items = [];
     return batch;
@@ -134,7 +180,7 @@ async function* readPlain(path: string, options: CsvRowsOptions): AsyncGenerator
         }
       } finally {
         // The lines before a hand-over or an error go out first.
-        if (items.length > 0) yield take();
+        if (items.length > 0) yield batchOf();
       }
       pending = text.slice(from);
       if (pending.length > MAX_RECORD_CHARS) {
@@ -148,7 +194,7 @@ async function* readPlain(path: string, options: CsvRowsOptions): AsyncGenerator
       try {
         row(pending);
       } finally {
-        if (items.length > 0) yield take();
+        if (items.length > 0) yield batchOf();
       }
     }
   } catch (err) {
@@ -167,7 +213,7 @@ async function* readPlain(path: string, options: CsvRowsOptions): AsyncGenerator
     },
   })) {
     if (r.line > reported) items.push(r);
-    if (items.length > 0) yield take();
+    if (items.length > 0) yield batchOf();
   }
-  if (items.length > 0) yield take();
+  if (items.length > 0) yield batchOf();
 }

@@ -1,14 +1,19 @@
-import type { NetworkEvent } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { fromBinary } from "@bufbuild/protobuf";
+import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
 import {
+  type ColumnIndex,
   CsvRowError,
+  columnIndex,
+  eventFromCells,
   eventFromRecord,
   missingColumns,
   parseTimestamp,
 } from "../telemetry/event-csv.js";
 import { TELEMETRY_COLUMNS } from "../telemetry/schema.js";
 import { simEvent } from "../telemetry/sim-event.js";
-import { type CsvItem, plainCsvBatches } from "./csv-plain-rows.js";
+import { type CsvCells, type CsvItem, plainCsvBatches, recordOf } from "./csv-plain-rows.js";
 import { type CsvRow, type CsvRowsOptions, readCsvRows } from "./csv-rows.js";
+import { RowEncoder } from "./csv-wire.js";
 import { labelOf } from "./jsonl.js";
 import type { Source, SourceContext, SourceEvent } from "./source.js";
 
@@ -38,7 +43,8 @@ export const csvSource: Source = {
   open(options, ctx) {
     const input = options.input;
     if (input === undefined) throw new Error("--source csv needs --input FILE");
-    return { [Symbol.asyncIterator]: () => csvEvents(input, ctx) };
+    const encoder = options.encoded === true ? new RowEncoder() : undefined;
+    return { [Symbol.asyncIterator]: () => csvEvents(input, ctx, encoder) };
   },
 };
 
@@ -49,30 +55,58 @@ export const csvSource: Source = {
  * costs promises and a queue entry. Same events, skips and order as
  * iterating the rows one by one.
  */
-function csvEvents(input: string, ctx: SourceContext): AsyncIterator<SourceEvent> {
+function csvEvents(
+  input: string,
+  ctx: SourceContext,
+  encoder: RowEncoder | undefined,
+): AsyncIterator<SourceEvent> {
+  let columns: HeaderColumns | undefined;
+  /** With an encoder, a plain line in the common form as its encoding alone. */
+  const encodeLine =
+    encoder === undefined
+      ? undefined
+      : (line: string, cells: number): EncodedEvent | undefined => {
+          const c = columns as HeaderColumns;
+          const encoded = encoder.encodeLine(line, cells, c.at);
+          if (encoded === undefined) return undefined;
+          return new EncodedEvent(
+            encoded,
+            labelOf(encoder.cell(c.scenario), encoder.cell(c.label)),
+          );
+        };
   const rowOptions: CsvRowsOptions = {
     onHeader(header) {
       const missing = missingColumns(header);
       if (missing.length > 0)
         throw new Error(`${input}: header lacks column(s) ${missing.join(", ")}`);
+      columns = {
+        header,
+        at: columnIndex(header),
+        label: header.indexOf("label"),
+        scenario: header.indexOf("scenario"),
+      };
     },
     onSkip: ({ line, message }) => ctx.onSkip({ where: `${input}:${line}`, message }),
   };
   const end: IteratorResult<SourceEvent> = { value: undefined, done: true };
-  let batches: AsyncIterator<CsvItem[]> | undefined;
-  let batch: CsvItem[] = [];
+  let batches: AsyncIterator<CsvItem<EncodedEvent>[]> | undefined;
+  let batch: CsvItem<EncodedEvent>[] = [];
   let at = 0;
   let finished = false;
 
   /** The next event of the current batch, reporting skipped rows; undefined when it is used up. */
   const take = (): SourceEvent | undefined => {
     while (at < batch.length) {
-      const item = batch[at++] as CsvItem;
+      const item = batch[at++] as CsvItem<EncodedEvent>;
+      if ("taken" in item) return item.taken;
       if ("skip" in item) {
         rowOptions.onSkip(item.skip);
         continue;
       }
-      const event = rowEvent(item, input, ctx);
+      const event =
+        "cells" in item
+          ? cellsEvent(item, columns as HeaderColumns, input, ctx)
+          : rowEvent(item, input, ctx);
       if (event !== undefined) return event;
     }
     return undefined;
@@ -98,7 +132,8 @@ function csvEvents(input: string, ctx: SourceContext): AsyncIterator<SourceEvent
         if (batches === undefined) {
           // Plain lines are split at commas: same rows, a fraction of the CPU.
           batches =
-            (await plainCsvBatches(input, rowOptions)) ?? oneByOne(readCsvRows(input, rowOptions));
+            (await plainCsvBatches(input, rowOptions, encodeLine)) ??
+            oneByOne(readCsvRows(input, rowOptions));
         }
         const next = await batches.next();
         if (next.done) {
@@ -142,6 +177,59 @@ function csvEvents(input: string, ctx: SourceContext): AsyncIterator<SourceEvent
 /** Rows as one-row batches (csv-parse's reader reports its skips itself). */
 async function* oneByOne(rows: AsyncIterable<CsvRow>): AsyncGenerator<CsvItem[]> {
   for await (const row of rows) yield [row];
+}
+
+/** The header of a file the plain reader splits, and where our columns are in it. */
+interface HeaderColumns {
+  header: readonly string[];
+  at: ColumnIndex;
+  /** Index of the `label` column, -1 when there is none; the same for `scenario`. */
+  label: number;
+  scenario: number;
+}
+
+/**
+ * An event given as its encoding (`RowEncoder`): `event` is decoded from
+ * the bytes when it is first read.
+ */
+class EncodedEvent implements SourceEvent {
+  private decoded: NetworkEvent | undefined;
+  constructor(
+    readonly encoded: Uint8Array,
+    readonly label: string | undefined,
+  ) {}
+
+  get event(): NetworkEvent {
+    if (this.decoded === undefined) this.decoded = fromBinary(NetworkEventSchema, this.encoded);
+    return this.decoded;
+  }
+}
+
+/**
+ * {@link rowEvent} for a row as cells: the same event, label and skip as
+ * the row's record gives, without making the record (unless the row is bad).
+ */
+function cellsEvent(
+  { cells, line }: CsvCells,
+  columns: HeaderColumns,
+  input: string,
+  ctx: SourceContext,
+): SourceEvent | undefined {
+  let event: NetworkEvent;
+  try {
+    event = eventFromCells(cells, columns.at);
+  } catch (err) {
+    if (!(err instanceof CsvRowError)) throw err;
+    return rowEvent({ record: recordOf(cells, columns.header), line }, input, ctx);
+  }
+  return { event, label: labelOfCells(cells, columns) };
+}
+
+/** `labelOf` the row's `scenario` and `label` cells, as of its record's. */
+function labelOfCells(cells: readonly string[], columns: HeaderColumns): string | undefined {
+  const scenario = columns.scenario < 0 ? undefined : cells[columns.scenario];
+  const label = columns.label < 0 ? undefined : cells[columns.label];
+  return labelOf(scenario, label);
 }
 
 /**

@@ -15,6 +15,13 @@ export interface SourceEvent {
    * `hostIdentifier:pid`. Undefined for sources without one.
    */
   key?: string;
+  /**
+   * The event's protobuf encoding, the bytes `toBinary(NetworkEventSchema,
+   * event)` gives, when the source wrote them straight from its input
+   * (only when opened with `encoded: true`). A sender sends these instead of
+   * encoding `event`, which is then made only if it is read.
+   */
+  encoded?: Uint8Array;
 }
 
 /**
@@ -63,6 +70,12 @@ export interface SourceOptions {
   anomalyRate?: number;
   /** Generated clock start, ms since the epoch. */
   startMs?: number;
+  /**
+   * Not a flag: the caller sends events as protobuf (the agent), so a
+   * source that can encode them straight from its input (the CSV replay)
+   * should give `SourceEvent.encoded`. Others ignore it.
+   */
+  encoded?: boolean;
 }
 
 /**

@@ -3,7 +3,14 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
-import { eventFromRecord, parseTimestamp } from "./event-csv.js";
+import {
+  CsvRowError,
+  columnIndex,
+  eventFromCells,
+  eventFromRecord,
+  parseTimestamp,
+} from "./event-csv.js";
+import { TELEMETRY_COLUMNS } from "./schema.js";
 
 /** The event as `create()` builds it from the same cells. */
 function reference(r: Record<string, string>) {
@@ -178,5 +185,59 @@ describe("eventFromRecord() counts", () => {
     expect(read({ bytes_recv: "1e3" })).toBe('bytes_recv "1e3" is not a non-negative integer');
     expect(read({ dest_port: "5.0" })).toBe('dest_port "5.0" is not a non-negative integer');
     expect(read({ dest_port: "-1" })).toBe('dest_port "-1" is not a non-negative integer');
+  });
+});
+
+describe("eventFromCells()", () => {
+  it("gives the event or error eventFromRecord gives for the same row, columns in any order", () => {
+    const header = ["label", ...[...TELEMETRY_COLUMNS].reverse()];
+    const at = columnIndex(header);
+    const good = [
+      "1",
+      " SYSTEM ",
+      "services.exe",
+      "github.com",
+      "UDP",
+      "128",
+      "64",
+      "53",
+      "dns.google",
+      "8.8.8.8",
+      "192.168.1.100",
+      "a343f3f6e554",
+      "C:\\svchost.exe",
+      "2024-12-16T09:00:00Z",
+    ];
+    const variants = [
+      good,
+      good.map((c, i) => (header[i] === "dest_port" ? "fifty-three" : c)),
+      good.map((c, i) => (header[i] === "dest_ip" ? "8.8.8" : c)),
+      good.map((c, i) => (header[i] === "timestamp" ? "" : c)),
+      good.map((c, i) => (header[i] === "timestamp" ? "yesterday" : c)),
+      good.map((c, i) => (header[i] === "dest_ip" || header[i] === "dest_domain" ? "" : c)),
+    ];
+    const outcome = (f: () => unknown) => {
+      try {
+        return f();
+      } catch (err) {
+        return err;
+      }
+    };
+    for (const cells of variants) {
+      const record = Object.fromEntries(header.map((h, i) => [h, cells[i] as string]));
+      const ours = outcome(() => eventFromCells(cells, at));
+      expect(ours).toStrictEqual(outcome(() => eventFromRecord(record)));
+    }
+    expect(outcome(() => eventFromCells(variants[1] as string[], at))).toBeInstanceOf(CsvRowError);
+  });
+
+  it("reads a column the header lacks as an empty cell", () => {
+    const header = TELEMETRY_COLUMNS.filter((c) => c !== "dns_query");
+    const cells = header.map((c) =>
+      c === "dest_ip" ? "10.0.0.1" : c === "dest_port" ? "443" : "",
+    );
+    expect(eventFromCells(cells, columnIndex(header))).toStrictEqual(
+      eventFromRecord(Object.fromEntries(header.map((h, i) => [h, cells[i] as string]))),
+    );
   });
 });
