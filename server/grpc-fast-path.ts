@@ -312,14 +312,8 @@ class FastCall {
     if (this.done) {
       return; // drained after an early answer
     }
-    if (this.body !== undefined) {
-      // A stream being answered is read message by message: no longer held.
-      if (this.headersSent) {
-        this.releaseBody();
-      } else {
-        this.body.take(chunk);
-      }
-    }
+    // Counted until the request side ends or the answer starts (respond()).
+    this.body?.take(chunk);
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     if (!this.corked && this.method === "stream") {
@@ -478,6 +472,8 @@ class FastCall {
   private respond(): void {
     if (!this.headersSent) {
       this.headersSent = true;
+      // Being answered: read message by message from here on, not held.
+      this.releaseBody();
       this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     }
   }
