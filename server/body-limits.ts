@@ -48,8 +48,30 @@ export interface BodyLimits {
   readonly stats: Readonly<BodyLimitStats>;
   /** Watches one HTTP/2 stream; call from the server's 'stream' event, before any handler reads it. */
   watchStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void;
+  /**
+   * Counts one HTTP/2 stream whose reader hands over each chunk itself (the
+   * gRPC fast path, which reads every chunk as it arrives): the same bounds
+   * and timeout as {@link BodyLimits.watchStream}, without wrapping the
+   * stream's `push` or adding listeners. The reader calls `take` with each
+   * chunk while the stream is not being answered, and `release` when the
+   * request side ends, the stream is answered or closed.
+   *
+   * @returns undefined when there is nothing to count (no session, or the request side has already ended).
+   */
+  countStream(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+  ): BodyCount | undefined;
   /** Watches one HTTP/1.1 request and its response; call before the handler reads it. */
   watchRequest(req: http.IncomingMessage, res: http.ServerResponse): void;
+}
+
+/** One body counted by {@link BodyLimits.countStream}. */
+export interface BodyCount {
+  /** Charges a chunk; over a bound the stream is reset (after this tick) and the body released. */
+  take(chunk: Buffer): void;
+  /** Stops counting and clears the body timer; idempotent. */
+  release(): void;
 }
 
 /**
@@ -108,6 +130,23 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
       // Each comes at most once, and release() is idempotent: `on` spares once()'s wrapper per call.
       stream.on("end", releaseBodyOf);
       stream.on("close", releaseBodyOf);
+    },
+    countStream(stream, headers) {
+      const session = stream.session;
+      if (session === undefined) return undefined;
+      if (stream.readableEnded || (stream as { endAfterHeaders?: boolean }).endAfterHeaders) {
+        return undefined;
+      }
+      const body = new Body(
+        shared,
+        session,
+        resetStream,
+        stream,
+        headers[":path"] ?? "",
+        headers["content-type"],
+      );
+      // What arrived with the headers reaches the reader as 'data' too: it is charged there.
+      return body;
     },
     watchRequest(req, res) {
       const body = new Body(
@@ -197,7 +236,7 @@ function onBodyTimeout(body: Body): void {
  * request when a bound is broken. One object per request, with its
  * methods on the prototype: this runs for every call the server takes.
  */
-class Body {
+class Body implements BodyCount {
   private charged = 0;
   private done = false;
   private readonly timer: NodeJS.Timeout | undefined;

@@ -9,6 +9,7 @@ import {
 import type { GrpcCall, GrpcMetrics } from "../metrics/index.js";
 import { type ApiKeys, authenticate } from "./auth.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./auth-config.js";
+import type { BodyCount, BodyLimits } from "./body-limits.js";
 import {
   deadlineError,
   decodeError,
@@ -23,7 +24,6 @@ import {
   unexpectedCompressionError,
 } from "./errors.js";
 import { MAX_TIMER_MS, parseGrpcTimeoutMs } from "./grpc-timeout.js";
-import { interceptStreams } from "./intercept-streams.js";
 import { logRpcEnd } from "./logging.js";
 import type { ModelHolder } from "./model-holder.js";
 import {
@@ -76,6 +76,12 @@ export interface GrpcFastPathOptions {
   observer?: ScoringObserver;
   /** gRPC server metrics, counted as the Connect path's interceptor counts them. */
   grpcMetrics?: GrpcMetrics;
+  /**
+   * Request body bounds: each call's body is counted from the chunks the
+   * call reads (`countStream`), as `watchStream` counts every other stream's.
+   * Default none.
+   */
+  bodyLimits?: BodyLimits;
 }
 
 /** A fast path built by {@link createGrpcFastPath}. */
@@ -86,12 +92,6 @@ export interface GrpcFastPath {
    * @returns true if it took the stream; false: hand it to Connect untouched.
    */
   serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean;
-  /**
-   * Puts the fast path in front of `server`'s request handler: streams it
-   * takes never become compat `Http2ServerRequest`/`Response` objects (a
-   * good part of the per-call cost); the rest reach the handler as before.
-   */
-  install(server: http2.Http2Server | http2.Http2SecureServer): void;
 }
 
 const SCORE_PATH = `/${ScoringService.typeName}/Score`;
@@ -125,6 +125,7 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
     open: new Set(),
     observer: options.observer,
     grpcMetrics: options.grpcMetrics,
+    bodyLimits: options.bodyLimits,
   };
   options.closing.addEventListener(
     "abort",
@@ -163,19 +164,12 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
       method,
       stream,
       Array.isArray(auth) ? auth.join(", ") : auth,
-      stream.session?.socket?.remoteAddress ?? "",
       timeoutMs,
+      shared.bodyLimits?.countStream(stream, headers),
     );
     return true;
   };
-  return {
-    serve,
-    install(server) {
-      // Node's own 'stream' listener makes compat request/response objects:
-      // it runs only for the streams the fast path leaves.
-      interceptStreams(server, serve);
-    },
-  };
+  return { serve };
 }
 
 /**
@@ -197,6 +191,7 @@ interface Shared {
   open: Set<FastCall>;
   observer: ScoringObserver | undefined;
   grpcMetrics: GrpcMetrics | undefined;
+  bodyLimits: BodyLimits | undefined;
 }
 
 /** The call a stream carries, for the listeners {@link FastCall} shares between streams. */
@@ -251,8 +246,9 @@ class FastCall {
     private readonly method: Method,
     private readonly stream: http2.ServerHttp2Stream,
     private readonly authorization: string | undefined,
-    private readonly remote: string,
     timeoutMs: number | undefined,
+    /** The request body, counted against the body bounds until released. */
+    private body: BodyCount | undefined,
   ) {
     this.log = shared.logs[method];
     this.metrics = shared.grpcMetrics?.start(
@@ -288,18 +284,36 @@ class FastCall {
     stream.on("end", onCallEnd);
   }
 
+  /**
+   * The caller: its key's name, or `ip:<address>` without keys. Only the
+   * rate limiter reads it, so without keys or limiter it is not worked out.
+   */
   private authenticate(): string {
     const keys = this.shared.keys;
-    if (keys === undefined || keys.size === 0) {
-      return `ip:${this.remote}`;
+    if ((keys === undefined || keys.size === 0) && this.shared.rateLimiter === undefined) {
+      return "";
     }
-    return authenticate(keys, this.authorization, this.remote, true);
+    const remote = this.stream.session?.socket?.remoteAddress ?? "";
+    if (keys === undefined || keys.size === 0) {
+      return `ip:${remote}`;
+    }
+    return authenticate(keys, this.authorization, remote, true);
+  }
+
+  /** Stops counting the request body against the body bounds. */
+  private releaseBody(): void {
+    if (this.body !== undefined) {
+      this.body.release();
+      this.body = undefined;
+    }
   }
 
   onData(chunk: Buffer): void {
     if (this.done) {
       return; // drained after an early answer
     }
+    // Counted until the request side ends or the answer starts (respond()).
+    this.body?.take(chunk);
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     if (!this.corked && this.method === "stream") {
@@ -422,6 +436,7 @@ class FastCall {
   }
 
   onEnd(): void {
+    this.releaseBody();
     if (this.done) {
       return;
     }
@@ -457,6 +472,8 @@ class FastCall {
   private respond(): void {
     if (!this.headersSent) {
       this.headersSent = true;
+      // Being answered: read message by message from here on, not held.
+      this.releaseBody();
       this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     }
   }
@@ -513,6 +530,7 @@ class FastCall {
 
   end(error: ConnectError | undefined, bug?: unknown): void {
     this.done = true;
+    this.releaseBody();
     this.chunks = [];
     this.unary = undefined;
     clearTimeout(this.timer);

@@ -266,6 +266,40 @@ function dropOverlongTimeout(headers: http.IncomingHttpHeaders): void {
   }
 }
 
+/**
+ * One session's open streams, by stream id, for shutdown's reaper and the
+ * idle check. Keyed by id as Node keys its own: a Set of the stream objects
+ * themselves made every scavenge under unary load keep about 0.9 MB more
+ * young objects alive (and promote them) than the same bookkeeping by id
+ * (`--trace-gc-nvp`, h2load 16 × 4).
+ */
+interface OpenStreams {
+  readonly session: http2.ServerHttp2Session;
+  readonly streams: Map<number, http2.ServerHttp2Stream>;
+}
+
+/** The {@link OpenStreams} a tracked stream is in, for the shared 'close' listener. */
+const kOpen = Symbol("openStreams");
+type Tracked = http2.ServerHttp2Stream & { [kOpen]?: OpenStreams };
+
+/** 'close' listener of every tracked stream (one function, no closure per stream). */
+function onTrackedClose(this: Tracked): void {
+  const open = this[kOpen] as OpenStreams;
+  open.streams.delete(this.id as number);
+  destroyIfDone(open);
+}
+
+/**
+ * A closed session can miss its own destroy when its last stream ended
+ * while protocol data was still queued: finish it once no stream is open.
+ */
+function destroyIfDone(open: OpenStreams): void {
+  const session = open.session;
+  if (session.closed && !session.destroyed && open.streams.size === 0) {
+    setImmediate(() => session.destroy());
+  }
+}
+
 /** 'wantTrailers' listener of every stream (one function, no closure per stream): see createServer. */
 function onWantTrailers(this: http2.ServerHttp2Stream): void {
   if (!this.readableEnded) {
@@ -291,6 +325,12 @@ function closeRequestSide(stream: http2.ServerHttp2Stream): void {
  */
 export function createServer(options: ServerOptions): NetanomalyServer {
   const { models, health, closing, connect, broadcaster, observer } = createServerParts(options);
+  const bodyLimits = createBodyLimits({
+    maxConnectionBytes: options.maxConnectionBodyBytes ?? DEFAULT_MAX_CONNECTION_BODY_BYTES,
+    maxProcessBytes: options.maxProcessBodyBytes ?? DEFAULT_MAX_PROCESS_BODY_BYTES,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+    logger: options.logger,
+  });
   const fastPath =
     options.fastPath === false
       ? undefined
@@ -299,6 +339,7 @@ export function createServer(options: ServerOptions): NetanomalyServer {
           logger: options.logger,
           closing: closing.signal,
           observer,
+          bodyLimits,
           ...(options.apiKeys === undefined ? {} : { apiKeys: options.apiKeys }),
           ...(options.rateLimiter === undefined ? {} : { rateLimiter: options.rateLimiter }),
           ...(options.maxMessageBytes === undefined
@@ -316,12 +357,6 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     all: options.authAll ?? false,
     logger: options.logger,
     ...(options.metrics === undefined ? {} : { grpcMetrics: options.metrics.grpc }),
-  });
-  const bodyLimits = createBodyLimits({
-    maxConnectionBytes: options.maxConnectionBodyBytes ?? DEFAULT_MAX_CONNECTION_BODY_BYTES,
-    maxProcessBytes: options.maxProcessBodyBytes ?? DEFAULT_MAX_PROCESS_BODY_BYTES,
-    bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
-    logger: options.logger,
   });
   const handler = (
     req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -384,17 +419,6 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     http1Requests = http1Server;
     http2Sessions = http2Server;
   }
-  fastPath?.install(http2Sessions);
-  // In front of the fast path and of Connect: a call that needs a key it
-  // lacks is answered from its headers, and every other stream's body is
-  // counted and timed (header-auth.ts, body-limits.ts).
-  interceptStreams(http2Sessions, (stream, headers) => {
-    if (headerAuth.checkStream(stream, headers)) {
-      return true;
-    }
-    bodyLimits.watchStream(stream, headers);
-    return false;
-  });
   // Every TCP connection, TLS or not: shutdown destroys these when forced.
   const rawSockets = new Set<Socket>();
   server.on("connection", (socket: Socket) => {
@@ -421,39 +445,13 @@ export function createServer(options: ServerOptions): NetanomalyServer {
     });
   }
   const sessions = new Set<http2.Http2Session>();
-  // Each session's open streams, by stream id. Keyed by id as Node keys its
-  // own: a Set of the stream objects themselves made every scavenge under
-  // unary load keep about 0.9 MB more young objects alive (and promote them)
-  // than the same bookkeeping by id (`--trace-gc-nvp`, h2load 16 × 4).
-  const openStreams = new WeakMap<http2.Http2Session, Map<number, http2.ServerHttp2Stream>>();
-  // A closed session can miss its own destroy when its last stream ended
-  // while protocol data was still queued: finish it once no stream is open.
-  const destroyIfDone = (session: http2.Http2Session) => {
-    if (session.closed && !session.destroyed && openStreams.get(session)?.size === 0) {
-      setImmediate(() => session.destroy());
-    }
-  };
-  http2Sessions.on("session", (session: http2.ServerHttp2Session) => {
-    sessions.add(session);
-    session.on("close", () => sessions.delete(session));
-    // A closed session can miss its own destroy when its last stream ends
-    // while protocol data is still queued: finish it when the streams are done.
-    const open = new Map<number, http2.ServerHttp2Stream>();
-    openStreams.set(session, open);
-    session.setTimeout(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () => {
-      if (open.size > 0) {
-        return;
-      }
-      // First a graceful GOAWAY; a session still here one idle period later is stuck.
-      if (session.closed) {
-        session.destroy();
-      } else {
-        session.close();
-      }
-    });
-    session.on("stream", (stream: http2.ServerHttp2Stream) => {
-      const id = stream.id as number;
-      open.set(id, stream);
+  // Each session's open streams, by stream id (see OpenStreams).
+  const openStreams = new WeakMap<http2.Http2Session, OpenStreams>();
+  const trackStream = (stream: http2.ServerHttp2Stream): void => {
+    const open = stream.session === undefined ? undefined : openStreams.get(stream.session);
+    if (open !== undefined) {
+      open.streams.set(stream.id as number, stream);
+      (stream as Tracked)[kOpen] = open;
       // Once the response's trailers have gone to nghttp2, a request side
       // still open is closed with RST_STREAM NO_ERROR (RFC 9113 §8.1): a
       // client answered early (an oversized message, a stream ended by an
@@ -464,14 +462,45 @@ export function createServer(options: ServerOptions): NetanomalyServer {
       // them from a setImmediate; ours is queued after theirs.
       stream.on("wantTrailers", onWantTrailers);
       // 'close' comes once per stream: `on` spares once()'s wrapper per call.
-      stream.on("close", () => {
-        open.delete(id);
-        destroyIfDone(session);
-      });
+      stream.on("close", onTrackedClose);
+    }
+  };
+  http2Sessions.on("session", (session: http2.ServerHttp2Session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+    const open: OpenStreams = { session, streams: new Map() };
+    openStreams.set(session, open);
+    session.setTimeout(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () => {
+      if (open.streams.size > 0) {
+        return;
+      }
+      // First a graceful GOAWAY; a session still here one idle period later is stuck.
+      if (session.closed) {
+        session.destroy();
+      } else {
+        session.close();
+      }
     });
     if (closing.signal.aborted) {
       session.close();
     }
+  });
+  // One handler in front of Node's own 'stream' listener (which makes the
+  // compat request and response objects Connect reads): every stream is
+  // tracked for shutdown; a call that needs a key it lacks is answered from
+  // its headers (header-auth.ts); the fast path takes the plain gRPC calls
+  // it serves, counting their bodies itself; every other stream's body is
+  // counted and timed (body-limits.ts) and goes on to Connect.
+  interceptStreams(http2Sessions, (stream, headers) => {
+    trackStream(stream);
+    if (headerAuth.checkStream(stream, headers)) {
+      return true;
+    }
+    if (fastPath?.serve(stream, headers) === true) {
+      return true;
+    }
+    bodyLimits.watchStream(stream, headers);
+    return false;
   });
   // HTTP/1.1: count requests in flight per socket, so shutdown closes idle
   // keep-alive sockets at once and busy ones when their response is done.
@@ -534,7 +563,8 @@ export function createServer(options: ServerOptions): NetanomalyServer {
       });
       for (const session of sessions) {
         session.close();
-        destroyIfDone(session);
+        const open = openStreams.get(session);
+        if (open !== undefined) destroyIfDone(open);
       }
       for (const socket of sockets) {
         // Idle HTTP/1.1 keep-alive sockets, and sockets still being sniffed.
@@ -549,7 +579,7 @@ export function createServer(options: ServerOptions): NetanomalyServer {
       // (RFC 9113 section 8.1).
       const reaper = setInterval(() => {
         for (const session of sessions) {
-          for (const stream of openStreams.get(session)?.values() ?? []) {
+          for (const stream of openStreams.get(session)?.streams.values() ?? []) {
             if (stream.writableFinished && !stream.readableEnded && !stream.closed) {
               stream.close(http2.constants.NGHTTP2_NO_ERROR);
             }

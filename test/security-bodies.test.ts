@@ -15,6 +15,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createApiKeys } from "../server/auth.js";
 import { createServer, type NetanomalyServer, type ServerOptions } from "../server/server.js";
 import { testDetector } from "../server/testdata/detector.js";
+import { envelope, VALID_SCORE, VALID_STREAM } from "./fuzz-inputs.js";
 
 const KEY = "agent-key-0123456789abcdef";
 const SCORE = "/netanomaly.v1.ScoringService/Score";
@@ -228,6 +229,37 @@ describe("unfinished request bodies (issue 23, items 1 and 4)", () => {
     const got = await within(outcome(stream), 5_000, "reset");
     expect(got.rstCode).toBe(http2.constants.NGHTTP2_CANCEL);
     expect(server.stats.bodies.timedOut).toBe(1);
+  });
+
+  it("holds no gRPC fast-path body once its answer starts or its request side ends", async () => {
+    const server = await start({ apiKeys: createApiKeys([KEY]) });
+    const session = h2session();
+    const held = () => server.stats.bodies.heldBytes;
+    // A scored call: its body is released when its request side ends.
+    const scored = openStream(session, auth, 0);
+    scored.end(envelope(VALID_SCORE));
+    expect((await within(outcome(scored), 5_000, "answer")).headers?.[":status"]).toBe(200);
+    // A message over the size limit is answered at once, the stream still open.
+    const oversized = openStream(session, auth, 0);
+    oversized.write(grpcFrame(64 * 1024 * 1024));
+    oversized.write(Buffer.alloc(64 * 1024));
+    expect((await within(outcome(oversized), 5_000, "answer")).headers?.[":status"]).toBe(200);
+    // A StreamScore whose first batch is answered, the stream still open.
+    const stream = openStream(session, { ...auth, ":path": STREAM }, 0);
+    stream.write(envelope(VALID_STREAM));
+    stream.write(grpcFrame(1024)); // the start of a second message
+    const answered = new Promise((resolve) => stream.once("data", resolve));
+    await within(answered, 5_000, "first batch's answer");
+    stream.write(Buffer.alloc(512));
+    await within(
+      (async () => {
+        while (held() > 0) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      5_000,
+      "held body bytes back to 0",
+    );
+    expect(stream.closed).toBe(false);
+    expect(held()).toBe(0);
   });
 
   it("closes an HTTP/1.1 connection whose body stops arriving", async () => {
