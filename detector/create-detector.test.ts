@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { compileForest } from "./compiled-forest.js";
 import { createDetector } from "./create-detector.js";
 import { createTelemetryFeaturizer } from "./features.js";
 import { scoreRowReference } from "./isolation-forest.js";
@@ -52,6 +53,40 @@ describe("createDetector()", () => {
       expect(both.contributions).toEqual(detector.explain(event, 5));
     }
     expect(detector.scoreAndExplain(events[0] as NetworkEvent, 26).contributions).toHaveLength(26);
+  });
+
+  it("explains with the top contributions of the forest's attribution, ties in feature order", () => {
+    const featurizer = createTelemetryFeaturizer(model.featureSpec as never);
+    const forest = compileForest(model.forest);
+    const nf = featurizer.nFeatures;
+    const row = new Float64Array(nf);
+    const events = [...normalEvents(200, 5), exfiltrationEvent(), create(NetworkEventSchema, {})];
+    let compared = 0;
+    let ties = 0;
+    for (const event of events) {
+      featurizer.featurize(event, row);
+      // Events whose context tail raises the score get a tail share too; compare the others.
+      if (detector.score(event) !== scoreRowReference(model.forest, row)) continue;
+      const attribution = new Float64Array(nf);
+      forest.attributeRow(row, attribution);
+      // Array.prototype.sort is stable: equal contributions stay in feature order.
+      const order = Array.from({ length: nf }, (_, f) => f).sort(
+        (a, b) => (attribution[b] as number) - (attribution[a] as number),
+      );
+      for (const top of [0, 1, 3, 5, nf]) {
+        const expected = order.slice(0, top).map((f) => ({
+          feature: featurizer.names[f],
+          contribution: attribution[f],
+          value: row[f],
+        }));
+        expect(detector.explain(event, top)).toEqual(expected);
+      }
+      for (let i = 1; i < nf; i++)
+        if (attribution[order[i] as number] === attribution[order[i - 1] as number]) ties++;
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(100);
+    expect(ties).toBeGreaterThan(0);
   });
 
   it("scores an empty event and unseen categories without error", () => {

@@ -26,7 +26,7 @@ export function createDetector(model: ModelFile): Detector {
   let batch = new Float64Array(nf * 64);
   const explainValues = new Float64Array(nf);
   const explainContributions = new Float64Array(nf);
-  const explainTaken = new Uint8Array(nf);
+  const explainBest = new Int32Array(nf);
   const tailStats = spec.tails;
   const tailRow = new Float64Array(TAIL_FEATURES.length);
   const tailShare = new Float64Array(TAIL_FEATURES.length);
@@ -61,27 +61,29 @@ export function createDetector(model: ModelFile): Detector {
 
   /** The `top` largest of `explainContributions`, largest first. */
   const topContributions = (top: number): Contribution[] => {
-    // Top k by repeated selection: k is small (5 on the wire) and nf is 26,
-    // so this beats building and sorting an object per feature.
-    const k = Math.min(top, nf);
-    const taken = explainTaken;
-    taken.fill(0);
-    const result: Contribution[] = [];
-    for (let i = 0; i < k; i++) {
-      let best = -1;
-      for (let f = 0; f < nf; f++) {
-        if (
-          taken[f] === 0 &&
-          (best < 0 || (explainContributions[f] as number) > (explainContributions[best] as number))
-        ) {
-          best = f;
-        }
+    // One pass keeping the k best so far in order (k is small: 5 on the
+    // wire, of nf = 26): most features lose one comparison with the k-th.
+    // Equal contributions keep feature order, as a stable sort would.
+    const k = Math.max(0, Math.min(top, nf));
+    const best = explainBest;
+    const value = explainContributions;
+    let n = 0;
+    for (let f = 0; f < nf; f++) {
+      const c = value[f] as number;
+      if (n === k && !(c > (value[best[k - 1] as number] as number))) continue;
+      let at = n < k ? n++ : k - 1;
+      for (; at > 0 && c > (value[best[at - 1] as number] as number); at--) {
+        best[at] = best[at - 1] as number;
       }
-      taken[best] = 1;
+      best[at] = f;
+    }
+    const result: Contribution[] = [];
+    for (let i = 0; i < n; i++) {
+      const f = best[i] as number;
       result.push({
-        feature: featurizer.names[best] as string,
-        contribution: explainContributions[best] as number,
-        value: explainValues[best] as number,
+        feature: featurizer.names[f] as string,
+        contribution: value[f] as number,
+        value: explainValues[f] as number,
       });
     }
     return result;

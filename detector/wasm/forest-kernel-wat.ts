@@ -6,8 +6,9 @@
  * Memory layout the kernel expects (see `wasm-forest.ts`):
  * - Every tree is a complete binary tree of `2^(depth+1) − 1` slots of 16
  *   bytes, children of slot i at 2i+1 and 2i+2. An internal slot holds the
- *   f64 threshold at +0 and, as an i32 at +8, the split feature's byte
- *   offset in a row group (feature × LANES × 8). A leaf slot holds the
+ *   f64 threshold at +0, as an i32 at +8 the split feature's byte offset
+ *   in a row group (feature × LANES × 8), and as an i32 at +12 its byte
+ *   offset in an attribution vector (feature × 8). A leaf slot holds the
  *   leaf's path length (depth + c(size)) as an f64 at +0.
  * - A range table beside the trees: for tree t, at `ranges + t × 48`, the
  *   f64 low and high ends of the split feature's training range of slots 0,
@@ -15,7 +16,9 @@
  *   level the forest does not check, or a padding slot, has (−∞, +∞).
  * - For `rowAttribution`, two attribution tables: per tree, the left and
  *   right credit (f64, f64) of each internal slot, 16 bytes a slot; and the
- *   isolation credit (f64) of slots 0, 1 and 2, 24 bytes a tree.
+ *   isolation credit (f64) of slots 0, 1 and 2, 24 bytes a tree; and 8
+ *   bytes a tree of room where its walks leave each tree's leaf for the
+ *   credit pass.
  * - Rows come in groups of LANES, feature-major inside a group: row j's
  *   feature f is the f64 at `group + (f × LANES + j) × 8`. All lanes of a
  *   group share one base address, which keeps the unrolled walk in registers.
@@ -154,56 +157,46 @@ const pathOf = (o: string, iso: string, tree: string): string =>
  * After a lane's walk and range checks: adds its tree's attribution credits
  * to the f64 per feature at `$out`, level by level from the root, as the
  * reference `attributeRow` does (same values, same order). The leaf's heap
- * index h gives the path: with n = h + 1, the slot at level l is
- * n >> (depth − l) − 1 and the turn taken there is bit depth − 1 − l of n.
- * Each level above the isolating one (all, if none isolated) is credited
- * the slot's left or right delta (`db`, 16 bytes a slot); an isolating slot
- * (level iso − 1) is credited its isolation delta (`ib`, 8 bytes a slot).
- * A slot's feature offset is f × width × 8, so f × 8 is it over `width`.
+ * index h gives the path: with n = h + 1, the turn taken at level l is bit
+ * depth − 1 − l of n, so n shifted left by 32 − depth (its leading 1 drops
+ * out) holds level 0's turn in bit 31, level 1's in bit 30, and so on.
+ * The credit pass goes down that path again by address, as `stepAt` does:
+ * `$ta` at the slot's tree entry, `$da` at its credits (`db`, 16 bytes a
+ * slot: left, right), each a = 2a + k + 16·turn with k = 16 − base. Each
+ * level above the isolating one (all, if none isolated) is credited the
+ * slot's left or right delta, to the feature whose byte offset in `$out`
+ * (f × 8) the slot holds at +12; an isolating slot (level iso − 1, where the
+ * pass stops) is credited its isolation delta (`ib`, 8 bytes a slot).
  */
-/** `x / width` for an unsigned x: a shift when width is a power of two. */
-const overWidth = (x: string, width: number): string =>
-  Number.isInteger(Math.log2(width))
-    ? `i32.shr_u ${x} (i32.const ${Math.log2(width)})`
-    : `i32.div_u ${x} (i32.const ${width})`;
-
-const attribute = (
-  o: string,
-  iso: string,
-  tree: string,
-  db: string,
-  ib: string,
-  width: number,
-): string => {
-  const outAt = (slot: string) =>
-    `(local.set $oa (i32.add (local.get $out) (${overWidth(`(i32.load offset=8 (i32.add (local.get ${tree}) (i32.shl ${slot} (i32.const 4))))`, width)})))`;
-  const slotAt = (level: string) =>
-    `(i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) ${level})) (i32.const 1))`;
-  return `
-      (local.set $n (i32.add (i32.shr_u (local.get ${o}) (i32.const 4)) (i32.const 1)))
-      (local.set $stop (select (i32.sub (local.get ${iso}) (i32.const 1)) (local.get $depth) (local.get ${iso})))
-      (local.set $lv (i32.const 0))
+const attribute = (o: string, iso: string, tree: string, db: string, ib: string): string => `
+      (local.set $turns
+        (i32.shl
+          (i32.add (i32.shr_u (local.get ${o}) (i32.const 4)) (i32.const 1))
+          (i32.sub (i32.const 32) (local.get $depth))))
+      (local.set $lv (select (i32.sub (local.get ${iso}) (i32.const 1)) (local.get $depth) (local.get ${iso})))
+      (local.set $ta (local.get ${tree}))
+      (local.set $da (local.get ${db}))
+      (local.set $kt (i32.sub (i32.const 16) (local.get ${tree})))
+      (local.set $kd (i32.sub (i32.const 16) (local.get ${db})))
       (block $creditsDone (loop $credits
-        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
-        (local.set $h ${slotAt("(local.get $lv)")})
-        ${outAt("(local.get $h)")}
+        (br_if $creditsDone (i32.eqz (local.get $lv)))
+        (local.set $turn (i32.shr_u (local.get $turns) (i32.const 31)))
+        (local.set $oa (i32.add (local.get $out) (i32.load offset=12 (local.get $ta))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load (i32.add (local.get $da) (i32.shl (local.get $turn) (i32.const 3))))))
+        (local.set $turn (i32.shl (local.get $turn) (i32.const 4)))
+        (local.set $ta (i32.add (i32.add (i32.shl (local.get $ta) (i32.const 1)) (local.get $kt)) (local.get $turn)))
+        (local.set $da (i32.add (i32.add (i32.shl (local.get $da) (i32.const 1)) (local.get $kd)) (local.get $turn)))
+        (local.set $turns (i32.shl (local.get $turns) (i32.const 1)))
+        (local.set $lv (i32.sub (local.get $lv) (i32.const 1)))
+        (br $credits)))
+      (if (local.get ${iso}) (then
+        (local.set $oa (i32.add (local.get $out) (i32.load offset=12 (local.get $ta))))
         (f64.store (local.get $oa)
           (f64.add (f64.load (local.get $oa))
             (f64.load
-              (i32.add
-                (i32.add (local.get ${db}) (i32.shl (local.get $h) (i32.const 4)))
-                (i32.shl
-                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
-                  (i32.const 3))))))
-        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
-        (br $credits)))
-      (if (local.get ${iso}) (then
-        (local.set $h ${slotAt("(local.get $stop)")})
-        ${outAt("(local.get $h)")}
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load (i32.add (local.get ${ib}) (i32.shl (local.get $h) (i32.const 3))))))))`;
-};
+              (i32.add (local.get ${ib}) (i32.shr_u (i32.sub (local.get $ta) (local.get ${tree})) (i32.const 1))))))))`;
 
 /**
  * For rows 2k and 2k + 1 of a group (SIMD lanes 0 and 1), after their walks
@@ -334,13 +327,14 @@ ${groupRows("groupNodeRows", NODE_LANES)}
   ;; The sum of one row's leaf path lengths over trees [0, nTrees), ${T} trees
   ;; walked side by side and their leaves added in tree order. The row sits
   ;; in lane 0 of a group at \`row\`.
-${rowKernel("rowPaths", W, false)}
+${rowKernel("rowPaths", false)}
 
   ;; rowPaths, and the row's path attribution added to the f64 per feature
   ;; at \`out\`: each tree's credits (left/right deltas at \`deltas\`,
   ;; \`deltaBytes\` a tree; isolation deltas of slots 0..2 at \`isoDeltas\`,
-  ;; 24 bytes a tree) in tree order, as attributeRow adds them.
-${rowKernel("rowAttribution", W, true)}
+  ;; 24 bytes a tree) in tree order, as attributeRow adds them, in a pass
+  ;; of its own after the walks, which leave each tree's leaf at \`leaves\`.
+${rowKernel("rowAttribution", true)}
 )
 `;
 }
@@ -349,25 +343,43 @@ ${rowKernel("rowAttribution", W, true)}
  * A one-row function: `rowPaths`, or with `attribution` `rowAttribution`,
  * which after each tree's walk and checks also credits its path.
  */
-function rowKernel(name: string, width: number, attribution: boolean): string {
+function rowKernel(name: string, attribution: boolean): string {
   const T = TREE_LANES;
-  const credit = (o: string, iso: string, tree: string): string =>
+  // rowAttribution keeps each tree's leaf offset and isolating level (i32,
+  // i32 at \`leaves\` + 8t) and credits the paths after the walks, so the
+  // walks keep no more values live than rowPaths' do.
+  const keep = (o: string, iso: string, at: number): string =>
     attribution
-      ? `${attribute(o, iso, tree, "$db", "$ib", width)}
-      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
-      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))`
+      ? `
+      (i32.store offset=${8 * at} (local.get $lp) (local.get ${o}))
+      (i32.store offset=${8 * at + 4} (local.get $lp) (local.get ${iso}))`
       : "";
-  const tablesAt = attribution
+  const next = (trees: number): string =>
+    attribution ? `\n      (local.set $lp (i32.add (local.get $lp) (i32.const ${8 * trees})))` : "";
+  const credits = attribution
     ? `
-      (local.set $db (i32.add (local.get $deltas) (i32.mul (local.get $t) (local.get $deltaBytes))))
-      (local.set $ib (i32.add (local.get $isoDeltas) (i32.mul (local.get $t) (i32.const 24))))`
+    (local.set $t (i32.const 0))
+    (local.set $tb (local.get $nodes))
+    (local.set $db (local.get $deltas))
+    (local.set $ib (local.get $isoDeltas))
+    (local.set $lp (local.get $leaves))
+    (block $treesCredited (loop $creditTrees
+      (br_if $treesCredited (i32.ge_u (local.get $t) (local.get $nTrees)))
+      (local.set $o (i32.load (local.get $lp)))
+      (local.set $iso (i32.load offset=4 (local.get $lp)))${attribute("$o", "$iso", "$tb", "$db", "$ib")}
+      (local.set $t (i32.add (local.get $t) (i32.const 1)))
+      (local.set $tb (i32.add (local.get $tb) (local.get $treeBytes)))
+      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
+      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
+      (local.set $lp (i32.add (local.get $lp) (i32.const 8)))
+      (br $creditTrees)))`
     : "";
   return `  (func (export "${name}")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32) (param $row i32)
     (param $ranges i32)${
       attribution
         ? `
-    (param $deltas i32) (param $deltaBytes i32) (param $isoDeltas i32) (param $out i32)`
+    (param $deltas i32) (param $deltaBytes i32) (param $isoDeltas i32) (param $out i32) (param $leaves i32)`
         : ""
     }
     (result f64)
@@ -376,11 +388,12 @@ function rowKernel(name: string, width: number, attribution: boolean): string {
     (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)${
       attribution
         ? `
-    (local $n i32) (local $stop i32) (local $lv i32) (local $h i32) (local $oa i32) (local $db i32) (local $ib i32)`
+    (local $turns i32) (local $turn i32) (local $lv i32) (local $ta i32) (local $da i32) (local $kt i32) (local $kd i32)
+    (local $oa i32) (local $db i32) (local $ib i32) (local $lp i32)`
         : ""
     }
 ${lanes(T, (j) => `    (local $o${j} i32) (local $tb${j} i32) (local $iso${j} i32)`)}${depthLess1}
-    (local.set $tb (local.get $nodes))
+    (local.set $tb (local.get $nodes))${attribution ? "\n    (local.set $lp (local.get $leaves))" : ""}
     (block $wideDone (loop $wide
       (br_if $wideDone (i32.gt_u (i32.add (local.get $t) (i32.const ${T})) (local.get $nTrees)))
       (local.set $tb0 (local.get $tb))
@@ -398,8 +411,7 @@ ${lanes(
   ) => `      ${rootOf(`$tb${j}`, "$rt", ROOT)}${rangeChecks(`$o${j}`, `$iso${j}`, `$tb${j}`, "$rt", "$row", 0, ROOT)}
       (local.set $rt (i32.add (local.get $rt) (i32.const 48)))`,
 )}
-${lanes(T, (j) => `      (local.set $sum (f64.add (local.get $sum) ${pathOf(`$o${j}`, `$iso${j}`, `$tb${j}`)}))`)}${tablesAt}
-${lanes(T, (j) => credit(`$o${j}`, `$iso${j}`, `$tb${j}`))}
+${lanes(T, (j) => `      (local.set $sum (f64.add (local.get $sum) ${pathOf(`$o${j}`, `$iso${j}`, `$tb${j}`)}))${keep(`$o${j}`, `$iso${j}`, j)}`)}${next(T)}
       (local.set $t (i32.add (local.get $t) (i32.const ${T})))
       (local.set $tb (i32.add (local.get $tb${T - 1}) (local.get $treeBytes)))
       (br $wide)))
@@ -409,11 +421,10 @@ ${lanes(T, (j) => credit(`$o${j}`, `$iso${j}`, `$tb${j}`))}
 ${walk(step("$o", "$tb", "$row", 0), "      ")}
       (local.set $rt (i32.add (local.get $ranges) (i32.mul (local.get $t) (i32.const 48))))
       ${rootOf("$tb", "$rt", ROOT)}${rangeChecks("$o", "$iso", "$tb", "$rt", "$row", 0, ROOT)}
-      (local.set $sum (f64.add (local.get $sum) ${pathOf("$o", "$iso", "$tb")}))${tablesAt}
-${credit("$o", "$iso", "$tb")}
+      (local.set $sum (f64.add (local.get $sum) ${pathOf("$o", "$iso", "$tb")}))${keep("$o", "$iso", 0)}${next(1)}
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
       (local.set $tb (i32.add (local.get $tb) (local.get $treeBytes)))
-      (br $rest)))
+      (br $rest)))${credits}
     (local.get $sum)
   )`;
 }

@@ -1189,14 +1189,6 @@
               (f64.convert_i32_s (local.get $iso7))
               (f64.load (i32.add (local.get $tb7) (local.get $o7)))
               (local.get $iso7))))
-
-
-
-
-
-
-
-
       (local.set $t (i32.add (local.get $t) (i32.const 8)))
       (local.set $tb (i32.add (local.get $tb7) (local.get $treeBytes)))
       (br $wide)))
@@ -1246,7 +1238,6 @@
               (f64.convert_i32_s (local.get $iso))
               (f64.load (i32.add (local.get $tb) (local.get $o)))
               (local.get $iso))))
-
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
       (local.set $tb (i32.add (local.get $tb) (local.get $treeBytes)))
       (br $rest)))
@@ -1256,16 +1247,18 @@
   ;; rowPaths, and the row's path attribution added to the f64 per feature
   ;; at `out`: each tree's credits (left/right deltas at `deltas`,
   ;; `deltaBytes` a tree; isolation deltas of slots 0..2 at `isoDeltas`,
-  ;; 24 bytes a tree) in tree order, as attributeRow adds them.
+  ;; 24 bytes a tree) in tree order, as attributeRow adds them, in a pass
+  ;; of its own after the walks, which leave each tree's leaf at `leaves`.
   (func (export "rowAttribution")
     (param $nodes i32) (param $treeBytes i32) (param $nTrees i32) (param $depth i32) (param $row i32)
     (param $ranges i32)
-    (param $deltas i32) (param $deltaBytes i32) (param $isoDeltas i32) (param $out i32)
+    (param $deltas i32) (param $deltaBytes i32) (param $isoDeltas i32) (param $out i32) (param $leaves i32)
     (result f64)
     (local $sum f64) (local $t i32) (local $level i32) (local $o i32) (local $tb i32) (local $rt i32)
     (local $iso i32) (local $a i32) (local $v f64) (local $out0 i32) (local $left i32)
     (local $depth1 i32) (local $rf i32) (local $rlo f64) (local $rhi f64)
-    (local $n i32) (local $stop i32) (local $lv i32) (local $h i32) (local $oa i32) (local $db i32) (local $ib i32)
+    (local $turns i32) (local $turn i32) (local $lv i32) (local $ta i32) (local $da i32) (local $kt i32) (local $kd i32)
+    (local $oa i32) (local $db i32) (local $ib i32) (local $lp i32)
     (local $o0 i32) (local $tb0 i32) (local $iso0 i32)
     (local $o1 i32) (local $tb1 i32) (local $iso1 i32)
     (local $o2 i32) (local $tb2 i32) (local $iso2 i32)
@@ -1276,6 +1269,7 @@
     (local $o7 i32) (local $tb7 i32) (local $iso7 i32)
     (local.set $depth1 (i32.sub (local.get $depth) (i32.const 1)))
     (local.set $tb (local.get $nodes))
+    (local.set $lp (local.get $leaves))
     (block $wideDone (loop $wide
       (br_if $wideDone (i32.gt_u (i32.add (local.get $t) (i32.const 8)) (local.get $nTrees)))
       (local.set $tb0 (local.get $tb))
@@ -1569,244 +1563,51 @@
               (f64.convert_i32_s (local.get $iso0))
               (f64.load (i32.add (local.get $tb0) (local.get $o0)))
               (local.get $iso0))))
+      (i32.store offset=0 (local.get $lp) (local.get $o0))
+      (i32.store offset=4 (local.get $lp) (local.get $iso0))
       (local.set $sum (f64.add (local.get $sum) (select
               (f64.convert_i32_s (local.get $iso1))
               (f64.load (i32.add (local.get $tb1) (local.get $o1)))
               (local.get $iso1))))
+      (i32.store offset=8 (local.get $lp) (local.get $o1))
+      (i32.store offset=12 (local.get $lp) (local.get $iso1))
       (local.set $sum (f64.add (local.get $sum) (select
               (f64.convert_i32_s (local.get $iso2))
               (f64.load (i32.add (local.get $tb2) (local.get $o2)))
               (local.get $iso2))))
+      (i32.store offset=16 (local.get $lp) (local.get $o2))
+      (i32.store offset=20 (local.get $lp) (local.get $iso2))
       (local.set $sum (f64.add (local.get $sum) (select
               (f64.convert_i32_s (local.get $iso3))
               (f64.load (i32.add (local.get $tb3) (local.get $o3)))
               (local.get $iso3))))
+      (i32.store offset=24 (local.get $lp) (local.get $o3))
+      (i32.store offset=28 (local.get $lp) (local.get $iso3))
       (local.set $sum (f64.add (local.get $sum) (select
               (f64.convert_i32_s (local.get $iso4))
               (f64.load (i32.add (local.get $tb4) (local.get $o4)))
               (local.get $iso4))))
+      (i32.store offset=32 (local.get $lp) (local.get $o4))
+      (i32.store offset=36 (local.get $lp) (local.get $iso4))
       (local.set $sum (f64.add (local.get $sum) (select
               (f64.convert_i32_s (local.get $iso5))
               (f64.load (i32.add (local.get $tb5) (local.get $o5)))
               (local.get $iso5))))
+      (i32.store offset=40 (local.get $lp) (local.get $o5))
+      (i32.store offset=44 (local.get $lp) (local.get $iso5))
       (local.set $sum (f64.add (local.get $sum) (select
               (f64.convert_i32_s (local.get $iso6))
               (f64.load (i32.add (local.get $tb6) (local.get $o6)))
               (local.get $iso6))))
+      (i32.store offset=48 (local.get $lp) (local.get $o6))
+      (i32.store offset=52 (local.get $lp) (local.get $iso6))
       (local.set $sum (f64.add (local.get $sum) (select
               (f64.convert_i32_s (local.get $iso7))
               (f64.load (i32.add (local.get $tb7) (local.get $o7)))
               (local.get $iso7))))
-      (local.set $db (i32.add (local.get $deltas) (i32.mul (local.get $t) (local.get $deltaBytes))))
-      (local.set $ib (i32.add (local.get $isoDeltas) (i32.mul (local.get $t) (i32.const 24))))
-
-      (local.set $n (i32.add (i32.shr_u (local.get $o0) (i32.const 4)) (i32.const 1)))
-      (local.set $stop (select (i32.sub (local.get $iso0) (i32.const 1)) (local.get $depth) (local.get $iso0)))
-      (local.set $lv (i32.const 0))
-      (block $creditsDone (loop $credits
-        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb0) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load
-              (i32.add
-                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
-                (i32.shl
-                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
-                  (i32.const 3))))))
-        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
-        (br $credits)))
-      (if (local.get $iso0) (then
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb0) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
-      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
-      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
-
-      (local.set $n (i32.add (i32.shr_u (local.get $o1) (i32.const 4)) (i32.const 1)))
-      (local.set $stop (select (i32.sub (local.get $iso1) (i32.const 1)) (local.get $depth) (local.get $iso1)))
-      (local.set $lv (i32.const 0))
-      (block $creditsDone (loop $credits
-        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb1) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load
-              (i32.add
-                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
-                (i32.shl
-                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
-                  (i32.const 3))))))
-        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
-        (br $credits)))
-      (if (local.get $iso1) (then
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb1) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
-      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
-      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
-
-      (local.set $n (i32.add (i32.shr_u (local.get $o2) (i32.const 4)) (i32.const 1)))
-      (local.set $stop (select (i32.sub (local.get $iso2) (i32.const 1)) (local.get $depth) (local.get $iso2)))
-      (local.set $lv (i32.const 0))
-      (block $creditsDone (loop $credits
-        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb2) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load
-              (i32.add
-                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
-                (i32.shl
-                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
-                  (i32.const 3))))))
-        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
-        (br $credits)))
-      (if (local.get $iso2) (then
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb2) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
-      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
-      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
-
-      (local.set $n (i32.add (i32.shr_u (local.get $o3) (i32.const 4)) (i32.const 1)))
-      (local.set $stop (select (i32.sub (local.get $iso3) (i32.const 1)) (local.get $depth) (local.get $iso3)))
-      (local.set $lv (i32.const 0))
-      (block $creditsDone (loop $credits
-        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb3) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load
-              (i32.add
-                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
-                (i32.shl
-                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
-                  (i32.const 3))))))
-        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
-        (br $credits)))
-      (if (local.get $iso3) (then
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb3) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
-      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
-      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
-
-      (local.set $n (i32.add (i32.shr_u (local.get $o4) (i32.const 4)) (i32.const 1)))
-      (local.set $stop (select (i32.sub (local.get $iso4) (i32.const 1)) (local.get $depth) (local.get $iso4)))
-      (local.set $lv (i32.const 0))
-      (block $creditsDone (loop $credits
-        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb4) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load
-              (i32.add
-                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
-                (i32.shl
-                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
-                  (i32.const 3))))))
-        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
-        (br $credits)))
-      (if (local.get $iso4) (then
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb4) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
-      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
-      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
-
-      (local.set $n (i32.add (i32.shr_u (local.get $o5) (i32.const 4)) (i32.const 1)))
-      (local.set $stop (select (i32.sub (local.get $iso5) (i32.const 1)) (local.get $depth) (local.get $iso5)))
-      (local.set $lv (i32.const 0))
-      (block $creditsDone (loop $credits
-        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb5) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load
-              (i32.add
-                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
-                (i32.shl
-                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
-                  (i32.const 3))))))
-        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
-        (br $credits)))
-      (if (local.get $iso5) (then
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb5) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
-      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
-      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
-
-      (local.set $n (i32.add (i32.shr_u (local.get $o6) (i32.const 4)) (i32.const 1)))
-      (local.set $stop (select (i32.sub (local.get $iso6) (i32.const 1)) (local.get $depth) (local.get $iso6)))
-      (local.set $lv (i32.const 0))
-      (block $creditsDone (loop $credits
-        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb6) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load
-              (i32.add
-                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
-                (i32.shl
-                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
-                  (i32.const 3))))))
-        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
-        (br $credits)))
-      (if (local.get $iso6) (then
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb6) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
-      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
-      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
-
-      (local.set $n (i32.add (i32.shr_u (local.get $o7) (i32.const 4)) (i32.const 1)))
-      (local.set $stop (select (i32.sub (local.get $iso7) (i32.const 1)) (local.get $depth) (local.get $iso7)))
-      (local.set $lv (i32.const 0))
-      (block $creditsDone (loop $credits
-        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb7) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load
-              (i32.add
-                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
-                (i32.shl
-                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
-                  (i32.const 3))))))
-        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
-        (br $credits)))
-      (if (local.get $iso7) (then
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb7) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
-      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
-      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
+      (i32.store offset=56 (local.get $lp) (local.get $o7))
+      (i32.store offset=60 (local.get $lp) (local.get $iso7))
+      (local.set $lp (i32.add (local.get $lp) (i32.const 64)))
       (local.set $t (i32.add (local.get $t) (i32.const 8)))
       (local.set $tb (i32.add (local.get $tb7) (local.get $treeBytes)))
       (br $wide)))
@@ -1856,37 +1657,55 @@
               (f64.convert_i32_s (local.get $iso))
               (f64.load (i32.add (local.get $tb) (local.get $o)))
               (local.get $iso))))
-      (local.set $db (i32.add (local.get $deltas) (i32.mul (local.get $t) (local.get $deltaBytes))))
-      (local.set $ib (i32.add (local.get $isoDeltas) (i32.mul (local.get $t) (i32.const 24))))
-
-      (local.set $n (i32.add (i32.shr_u (local.get $o) (i32.const 4)) (i32.const 1)))
-      (local.set $stop (select (i32.sub (local.get $iso) (i32.const 1)) (local.get $depth) (local.get $iso)))
-      (local.set $lv (i32.const 0))
-      (block $creditsDone (loop $credits
-        (br_if $creditsDone (i32.ge_u (local.get $lv) (local.get $stop)))
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $lv))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load
-              (i32.add
-                (i32.add (local.get $db) (i32.shl (local.get $h) (i32.const 4)))
-                (i32.shl
-                  (i32.and (i32.shr_u (local.get $n) (i32.sub (local.get $depth1) (local.get $lv))) (i32.const 1))
-                  (i32.const 3))))))
-        (local.set $lv (i32.add (local.get $lv) (i32.const 1)))
-        (br $credits)))
-      (if (local.get $iso) (then
-        (local.set $h (i32.sub (i32.shr_u (local.get $n) (i32.sub (local.get $depth) (local.get $stop))) (i32.const 1)))
-        (local.set $oa (i32.add (local.get $out) (i32.shr_u (i32.load offset=8 (i32.add (local.get $tb) (i32.shl (local.get $h) (i32.const 4)))) (i32.const 3))))
-        (f64.store (local.get $oa)
-          (f64.add (f64.load (local.get $oa))
-            (f64.load (i32.add (local.get $ib) (i32.shl (local.get $h) (i32.const 3))))))))
-      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
-      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
+      (i32.store offset=0 (local.get $lp) (local.get $o))
+      (i32.store offset=4 (local.get $lp) (local.get $iso))
+      (local.set $lp (i32.add (local.get $lp) (i32.const 8)))
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
       (local.set $tb (i32.add (local.get $tb) (local.get $treeBytes)))
       (br $rest)))
+    (local.set $t (i32.const 0))
+    (local.set $tb (local.get $nodes))
+    (local.set $db (local.get $deltas))
+    (local.set $ib (local.get $isoDeltas))
+    (local.set $lp (local.get $leaves))
+    (block $treesCredited (loop $creditTrees
+      (br_if $treesCredited (i32.ge_u (local.get $t) (local.get $nTrees)))
+      (local.set $o (i32.load (local.get $lp)))
+      (local.set $iso (i32.load offset=4 (local.get $lp)))
+      (local.set $turns
+        (i32.shl
+          (i32.add (i32.shr_u (local.get $o) (i32.const 4)) (i32.const 1))
+          (i32.sub (i32.const 32) (local.get $depth))))
+      (local.set $lv (select (i32.sub (local.get $iso) (i32.const 1)) (local.get $depth) (local.get $iso)))
+      (local.set $ta (local.get $tb))
+      (local.set $da (local.get $db))
+      (local.set $kt (i32.sub (i32.const 16) (local.get $tb)))
+      (local.set $kd (i32.sub (i32.const 16) (local.get $db)))
+      (block $creditsDone (loop $credits
+        (br_if $creditsDone (i32.eqz (local.get $lv)))
+        (local.set $turn (i32.shr_u (local.get $turns) (i32.const 31)))
+        (local.set $oa (i32.add (local.get $out) (i32.load offset=12 (local.get $ta))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load (i32.add (local.get $da) (i32.shl (local.get $turn) (i32.const 3))))))
+        (local.set $turn (i32.shl (local.get $turn) (i32.const 4)))
+        (local.set $ta (i32.add (i32.add (i32.shl (local.get $ta) (i32.const 1)) (local.get $kt)) (local.get $turn)))
+        (local.set $da (i32.add (i32.add (i32.shl (local.get $da) (i32.const 1)) (local.get $kd)) (local.get $turn)))
+        (local.set $turns (i32.shl (local.get $turns) (i32.const 1)))
+        (local.set $lv (i32.sub (local.get $lv) (i32.const 1)))
+        (br $credits)))
+      (if (local.get $iso) (then
+        (local.set $oa (i32.add (local.get $out) (i32.load offset=12 (local.get $ta))))
+        (f64.store (local.get $oa)
+          (f64.add (f64.load (local.get $oa))
+            (f64.load
+              (i32.add (local.get $ib) (i32.shr_u (i32.sub (local.get $ta) (local.get $tb)) (i32.const 1))))))))
+      (local.set $t (i32.add (local.get $t) (i32.const 1)))
+      (local.set $tb (i32.add (local.get $tb) (local.get $treeBytes)))
+      (local.set $db (i32.add (local.get $db) (local.get $deltaBytes)))
+      (local.set $ib (i32.add (local.get $ib) (i32.const 24)))
+      (local.set $lp (i32.add (local.get $lp) (i32.const 8)))
+      (br $creditTrees)))
     (local.get $sum)
   )
 )

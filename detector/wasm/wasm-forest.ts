@@ -8,7 +8,7 @@ const BLOCK_GROUPS = 8;
 /** Largest node area the kernel takes on; bigger forests stay on the JS kernel. */
 const MAX_NODE_BYTES = 512 * 1024 * 1024;
 const PAGE_BYTES = 65_536;
-/** Bytes per tree slot: the threshold (f64) and the feature offset (i32). */
+/** Bytes per tree slot: the threshold (f64) and the feature's offsets in a row group and in the attribution vector (i32, i32). */
 const SLOT_BYTES = 16;
 /** Bytes per tree in the range table: low and high (f64) of slots 0, 1 and 2. */
 const RANGE_BYTES = 48;
@@ -54,7 +54,14 @@ interface KernelExports {
   groupRows(src: number, nRows: number, nFeatures: number, dst: number): void;
   rowPaths(...args: RowArgs): number;
   rowAttribution(
-    ...args: [...RowArgs, deltas: number, deltaBytes: number, isoDeltas: number, out: number]
+    ...args: [
+      ...RowArgs,
+      deltas: number,
+      deltaBytes: number,
+      isoDeltas: number,
+      out: number,
+      leaves: number,
+    ]
   ): number;
 }
 
@@ -164,7 +171,9 @@ export function createWasmKernel(
   const deltasPtr = rowPtr + groupBytes;
   const isoDeltasPtr = deltasPtr + nTrees * deltaBytes;
   const attributionPtr = isoDeltasPtr + nTrees * ISO_DELTA_BYTES;
-  const total = attributionPtr + nf * 8;
+  // Each tree's leaf offset and isolating level, kept by rowAttribution's walks for its credits.
+  const leavesPtr = attributionPtr + nf * 8;
+  const total = leavesPtr + nTrees * 8;
 
   const instance = kernelInstance(total, kernel.bytes);
   if (!instance) return undefined;
@@ -175,7 +184,9 @@ export function createWasmKernel(
     const base = (t * treeBytes) / 8; // in f64 units; a slot is 2 of them
     for (let i = 0; i < nInternal; i++) {
       f64[base + 2 * i] = forest.threshold[t * nInternal + i] as number;
-      i32[2 * (base + 2 * i) + 2] = (forest.feature[t * nInternal + i] as number) * W * 8;
+      const feature = forest.feature[t * nInternal + i] as number;
+      i32[2 * (base + 2 * i) + 2] = feature * W * 8; // in a row group
+      i32[2 * (base + 2 * i) + 3] = feature * 8; // in the attribution vector
     }
     for (let j = 0; j <= nInternal; j++) {
       f64[base + 2 * (nInternal + j)] = forest.leaf[t * (nInternal + 1) + j] as number;
@@ -247,6 +258,7 @@ export function createWasmKernel(
         deltaBytes,
         isoDeltasPtr,
         attributionPtr,
+        leavesPtr,
       );
       for (let f = 0; f < nf; f++) out[f] = f64[attributionAt + f] as number;
       return sum;
