@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { type ColumnIndex, parseTimestamp } from "../telemetry/event-csv.js";
+import { type ColumnIndex, parseTimestamp, plainIsoInRange } from "../telemetry/event-csv.js";
 import { TELEMETRY_COLUMNS } from "../telemetry/schema.js";
 import { STRING_LIMITS } from "../telemetry/validate.js";
 
@@ -278,17 +278,7 @@ function plainIsoUtc(s: Buffer, a: number, b: number): number {
   const minute = digit(s, a + 14) * 10 + digit(s, a + 15);
   const second = digit(s, a + 17) * 10 + digit(s, a + 18);
   const milli = n === 24 ? digit(s, a + 20) * 100 + digit(s, a + 21) * 10 + digit(s, a + 22) : 0;
-  // Each test is false for NaN, so a non-digit anywhere falls through.
-  if (
-    !(year >= 1970 && year <= 2099) ||
-    !(month >= 1 && month <= 12) ||
-    !(day >= 1 && day <= 28) ||
-    !(hour >= 0 && hour <= 23) ||
-    !(minute >= 0 && minute <= 59) ||
-    !(second >= 0 && second <= 59) ||
-    !(milli >= 0)
-  )
-    return -1;
+  if (!plainIsoInRange(year, month, day, hour, minute, second, milli)) return -1;
   return (
     ((daysFromCivil(year, month, day) * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + milli
   );

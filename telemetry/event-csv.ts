@@ -105,18 +105,40 @@ function plainIsoUtc(s: string): number | undefined {
   const minute = digit(s, 14) * 10 + digit(s, 15);
   const second = digit(s, 17) * 10 + digit(s, 18);
   const milli = n === 24 ? digit(s, 20) * 100 + digit(s, 21) * 10 + digit(s, 22) : 0;
-  // Each test is false for NaN, so a non-digit anywhere falls through.
-  if (
-    !(year >= 1970 && year <= 2099) ||
-    !(month >= 1 && month <= 12) ||
-    !(day >= 1 && day <= 28) ||
-    !(hour >= 0 && hour <= 23) ||
-    !(minute >= 0 && minute <= 59) ||
-    !(second >= 0 && second <= 59) ||
-    !(milli >= 0)
-  )
-    return undefined;
+  if (!plainIsoInRange(year, month, day, hour, minute, second, milli)) return undefined;
   return Date.UTC(year, month - 1, day, hour, minute, second, milli);
+}
+
+/**
+ * Whether the fields of a plain ISO time (`plainIsoUtc`, and the agent's
+ * reader of the same form from bytes) are in its range: years 1970..2099,
+ * days up to 28, so the date exists whatever the month. Each test is false
+ * for NaN, so a field with a non-digit anywhere is out.
+ */
+export function plainIsoInRange(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  milli: number,
+): boolean {
+  return (
+    year >= 1970 &&
+    year <= 2099 &&
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= 28 &&
+    hour >= 0 &&
+    hour <= 23 &&
+    minute >= 0 &&
+    minute <= 59 &&
+    second >= 0 &&
+    second <= 59 &&
+    milli >= 0
+  );
 }
 
 /**
