@@ -5,6 +5,7 @@ import {
   StreamScoreRequestSchema,
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
 import { type NetworkEvent, NetworkEventSchema } from "../gen/netanomaly/v1/telemetry_pb.js";
+import { writeVarint } from "../telemetry/varint.js";
 
 /** Field number of `StreamScoreRequest.events`. */
 const EVENTS_FIELD = 2;
@@ -236,14 +237,7 @@ export class EventsEncoder {
   /** A non-negative integer below 2^53 as a varint. */
   private varint(v: number): void {
     this.room(10);
-    const buf = this.buf;
-    let p = this.pos;
-    while (v >= 0x80) {
-      buf[p++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    buf[p++] = v;
-    this.pos = p;
+    this.pos = writeVarint(this.buf, this.pos, v);
   }
 
   /** An unsigned 64-bit integer (a non-negative bigint below 2^64) as a varint. */

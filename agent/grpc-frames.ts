@@ -4,6 +4,7 @@ import {
   type StreamScoreRequest,
   StreamScoreRequestSchema,
 } from "../gen/netanomaly/v1/scoring_service_pb.js";
+import { varintSize, writeVarint } from "../telemetry/varint.js";
 
 /** Bytes in front of each gRPC message: a flags byte and a 32-bit big-endian length. */
 export const FRAME_HEADER_BYTES = 5;
@@ -149,22 +150,4 @@ export function requestFrame(request: StreamScoreRequest): Buffer {
     frame.set(data, pos);
   }
   return frame;
-}
-
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 0x80);
-    n++;
-  }
-  return n;
-}
-
-function writeVarint(buf: Buffer, pos: number, v: number): number {
-  while (v >= 0x80) {
-    buf[pos++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  buf[pos++] = v;
-  return pos;
 }

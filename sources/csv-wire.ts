@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { type ColumnIndex, parseTimestamp, plainIsoInRange } from "../telemetry/event-csv.js";
 import { TELEMETRY_COLUMNS } from "../telemetry/schema.js";
 import { STRING_LIMITS } from "../telemetry/validate.js";
+import { writeVarint } from "../telemetry/varint.js";
 
 /** Size of a fresh buffer, which holds the encodings of many rows one after another. */
 const SLAB = 1 << 18;
@@ -225,14 +226,7 @@ export class RowEncoder {
 
   /** A non-negative integer below 2^53 as a varint. */
   private varint(v: number): void {
-    const buf = this.buf;
-    let p = this.pos;
-    while (v >= 0x80) {
-      buf[p++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    buf[p++] = v;
-    this.pos = p;
+    this.pos = writeVarint(this.buf, this.pos, v);
   }
 }
 
