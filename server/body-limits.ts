@@ -93,19 +93,27 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
     perConnection: new WeakMap<object, number>(),
     warn: createLogBudget(options.logger, { linesPerSecond: 1, burst: 5 }),
   };
+  /** A stream's body to count; undefined once its session is gone. */
+  const streamBody = (
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+  ): Body | undefined => {
+    const session = stream.session;
+    if (session === undefined) return undefined;
+    return new Body(
+      shared,
+      session,
+      resetStream,
+      stream,
+      headers[":path"] ?? "",
+      headers["content-type"],
+    );
+  };
   return {
     stats: shared.stats,
     watchStream(stream, headers) {
-      const session = stream.session;
-      if (session === undefined) return;
-      const body = new Body(
-        shared,
-        session,
-        resetStream,
-        stream,
-        headers[":path"] ?? "",
-        headers["content-type"],
-      );
+      const body = streamBody(stream, headers);
+      if (body === undefined) return;
       if (stream.readableEnded || (stream as { endAfterHeaders?: boolean }).endAfterHeaders) {
         body.release();
         return;
@@ -132,21 +140,11 @@ export function createBodyLimits(options: BodyLimitsOptions): BodyLimits {
       stream.on("close", releaseBodyOf);
     },
     countStream(stream, headers) {
-      const session = stream.session;
-      if (session === undefined) return undefined;
       if (stream.readableEnded || (stream as { endAfterHeaders?: boolean }).endAfterHeaders) {
         return undefined;
       }
-      const body = new Body(
-        shared,
-        session,
-        resetStream,
-        stream,
-        headers[":path"] ?? "",
-        headers["content-type"],
-      );
       // What arrived with the headers reaches the reader as 'data' too: it is charged there.
-      return body;
+      return streamBody(stream, headers);
     },
     watchRequest(req, res) {
       const body = new Body(
